@@ -370,11 +370,8 @@ class SpikeTrains:
                 and self.t_start == other.t_start and self.t_stop == other.t_stop
                 and np.array_equal(self.unit_ids, other.unit_ids) and same_epochs
                 and _jsonable(self.annotations) == _jsonable(other.annotations)
-                and self.unit_annotations.keys() == other.unit_annotations.keys()
-                and all(np.array_equal(v, other.unit_annotations[k])
-                        for k, v in self.unit_annotations.items())
-                and self.truth.keys() == other.truth.keys()
-                and all(np.array_equal(v, other.truth[k]) for k, v in self.truth.items()))
+                and _dicts_of_arrays_equal(self.unit_annotations, other.unit_annotations)
+                and _dicts_of_arrays_equal(self.truth, other.truth))
 
     # ------------------------------------------------------------------ subsets
     def select_units(self, index):
@@ -438,15 +435,18 @@ class SpikeTrains:
                            self.annotations, self.unit_annotations, epochs, truth)
 
     def epoch_spikes(self, epoch):
-        """Spike times of every unit within one epoch, relative to the epoch's start (s).
+        """Spike times of every unit in one epoch [start, stop), relative to its start (s).
 
         Returns a tuple ``(times, offsets)`` in the same CSR layout.
         """
         if self.epochs is None:
             raise ValueError("epoch_spikes: this recording has no epochs")
         start, stop = self.epochs.start[epoch], self.epochs.stop[epoch]
+        # half-open [start, stop) like bins, so that a spike on the boundary of two abutting
+        # epochs belongs to the later one only; an epoch ending at t_stop is closed
+        side = "right" if stop >= self.t_stop else "left"
         lo = np.array([np.searchsorted(self[i], start, "left") for i in range(self.n_units)])
-        hi = np.array([np.searchsorted(self[i], stop, "right") for i in range(self.n_units)])
+        hi = np.array([np.searchsorted(self[i], stop, side) for i in range(self.n_units)])
         base = self.offsets[:-1]
         idx = np.concatenate([np.arange(base[i] + lo[i], base[i] + hi[i])
                               for i in range(self.n_units)]) if self.n_units else np.empty(0, int)
@@ -500,13 +500,16 @@ class SpikeTrains:
         import neo
         import quantities as pq
 
-        block = neo.Block(name=str(self.annotations.get("name", "spikelens")),
-                          **_neo_annotations(self.annotations))
+        # annotate() after construction, so keys such as 'name' or 'units' cannot collide
+        # with the constructors' own arguments
+        block = neo.Block(name=str(self.annotations.get("name", "spikelens")))
+        block.annotate(**_neo_annotations(self.annotations))
         seg = neo.Segment(name="recording")
         for i, uid in enumerate(self.unit_ids.tolist()):
-            ann = {k: _plain(v[i]) for k, v in self.unit_annotations.items()}
             st = neo.SpikeTrain(np.array(self[i]) * pq.s, t_start=self.t_start * pq.s,
-                                t_stop=self.t_stop * pq.s, name=uid, unit_id=uid, **ann)
+                                t_stop=self.t_stop * pq.s, name=uid)
+            st.annotate(unit_id=uid, **_neo_annotations(
+                {k: v[i] for k, v in self.unit_annotations.items()}))
             seg.spiketrains.append(st)
         if self.epochs is not None:
             seg.epochs.append(neo.Epoch(times=np.array(self.epochs.start) * pq.s,
@@ -562,8 +565,9 @@ class SpikeTrains:
         if len(set(ids)) != len(ids):  # names are not unique: fall back to positions
             ids = [str(k) for k in range(len(trains))]
         spike_lists = [np.asarray(t.rescale("s").magnitude, dtype=np.float64) for t in trains]
-        truth = {k: np.asarray(v) for k, v in
-                 json.loads(block_ann.pop("spikelens_truth", "{}")).items()}
+        truth = {k: np.asarray(v, dtype=np.int64 if k in ("ordering", "chain_group")
+                               else None)
+                 for k, v in json.loads(block_ann.pop("spikelens_truth", "{}")).items()}
         if "spiketrain_ordering" in seg_ann:
             truth["ordering"] = np.asarray(seg_ann.pop("spiketrain_ordering"), dtype=np.int64)
         epochs = None
@@ -623,6 +627,18 @@ def _check_truth(truth, n, epochs, source):
                                  "truth 'epoch_labels'")
 
 
+def _dicts_of_arrays_equal(a, b):
+    """Same keys and equal arrays; NaN equals NaN in float arrays (missing values)."""
+    if a.keys() != b.keys():
+        return False
+    for key, x in a.items():
+        y = b[key]
+        nan_ok = x.dtype.kind in "fc" and y.dtype.kind in "fc"
+        if not np.array_equal(x, y, equal_nan=nan_ok):
+            return False
+    return True
+
+
 def _plain(v):
     """A JSON-friendly Python value from numpy scalars/arrays and quantities."""
     if hasattr(v, "magnitude"):
@@ -642,5 +658,7 @@ def _neo_annotations(d):
     out = {}
     for k, v in d.items():
         v = _plain(v)
+        if v is None:  # NIX cannot store None
+            continue
         out[k] = v if isinstance(v, (str, int, float, bool)) else json.dumps(v)
     return out

@@ -1,0 +1,1282 @@
+"""Read and write spike data: NIX, NWB, Kilosort/phy folders, CSV/Parquet tables and NPZ.
+
+:func:`load` turns a file or folder into a :class:`~analysis.spiketrains.SpikeTrains` (times in
+seconds); :func:`save` writes one. Every problem with the data raises
+:class:`~analysis.errors.SpikeDataError` with a one-line message that names the file, the
+location (row, field or unit) and the reason; errors from the underlying libraries (h5py,
+pyarrow, neo, numpy, pandas) are wrapped the same way, and no half-built object is returned.
+
+Formats
+-------
+``nix`` (``.nix``)
+    neo's :class:`neo.io.NixIO`, one Block with one Segment, via ``SpikeTrains.to_neo`` /
+    ``SpikeTrains.from_neo``. Quantities in any time unit (ms, s) are converted to seconds.
+    A segment annotation ``spiketrain_ordering`` (Elephant's ASSET tutorial data) becomes
+    ``truth['ordering']``. Files written by :func:`save` carry the block annotation
+    ``spikelens_meta`` (JSON, see *Metadata*) so that the round trip is exact.
+``nwb`` (``.nwb``)
+    The units table (``spike_times`` per unit; ids from a ``unit_name`` column, else from
+    ``id``; other one-value-per-unit columns become unit annotations) and the trials table
+    (``start_time``, ``stop_time``, optional ``label``) as epochs. ``t_start`` is the earliest
+    ``obs_intervals`` start when that column exists, else 0 s; ``t_stop`` is the latest of
+    spikes, trials and ``obs_intervals``. Recording annotations and ground truth are not
+    stored in NWB.
+``phy`` (a folder)
+    Kilosort/phy output: ``spike_times.npy`` (sample indices), ``spike_clusters.npy`` (or
+    ``spike_templates.npy``), ``params.py`` (``sample_rate``; parsed, never executed) and,
+    when present, ``cluster_info.tsv``, ``cluster_group.tsv`` and ``cluster_KSLabel.tsv`` as
+    unit annotations (``cluster_group.tsv``'s ``group`` or ``KSLabel`` column becomes
+    ``group``; clusters missing from a table get ``""``, or NaN in numeric columns). Units are
+    the clusters that have spikes, ids as strings in numeric order; times are
+    ``samples / sample_rate`` s; ``t_start`` 0 s, ``t_stop`` the last spike. The ``params.py``
+    literals (``sample_rate``, ``n_channels_dat``, ...) become recording annotations.
+``csv`` / ``parquet`` (``.csv``; ``.parquet``, ``.pq``)
+    One row per spike with the columns ``time, unit[, epoch][, label]``: absolute time in
+    seconds, unit id (int or str), epoch id of the spike (``-1`` or empty outside any epoch)
+    and that epoch's label. Files written by :func:`save` hold one row per spike, grouped by
+    unit and sorted by time; ``epoch`` is the index of the first epoch that contains the spike
+    (bounds inclusive) and ``label`` its label. Without spikelens metadata see :func:`load`.
+``npz`` (``.npz``)
+    The CSR arrays ``times``, ``offsets``, ``t_start``, ``t_stop``, ``unit_ids``, optional
+    ``epochs_start``/``epochs_stop``/``epochs_label``, ``truth__<name>``, ``unit__<name>`` and a
+    JSON string ``meta`` (annotations, and object-dtype arrays, which NPZ cannot hold without
+    pickling). Always read with ``allow_pickle=False``. Foreign NPZ files with flat per-spike
+    arrays are read like tables: ``times`` (s) + ``units`` [+ ``epoch``, ``label``], or
+    ``spike_times`` + ``spike_clusters`` [+ ``sample_rate`` (Hz); integer ``spike_times`` are
+    sample indices and need it, float ones are seconds].
+
+Metadata
+--------
+Tables cannot hold silent units, recording bounds, epochs that contain no spike, or ground
+truth, so :func:`save` adds a JSON object (Parquet: schema metadata key ``b"spikelens"``; CSV:
+a first line ``# spikelens: {...}``; NIX: block annotation ``spikelens_meta``) with the keys
+``t_start``, ``t_stop`` (s), ``unit_ids`` (in order, silent units included), ``annotations``,
+``unit_annotations`` and ``truth`` (name -> ``{"dtype", "shape", "data"}``), and ``epochs``
+(``{"start", "stop", "label"}`` lists or null). With it the round trip
+``SpikeTrains -> file -> SpikeTrains`` is exact (:meth:`SpikeTrains.equals`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .errors import SpikeDataError
+from .spiketrains import Epochs, SpikeTrains
+
+__all__ = ["load", "save", "FORMATS", "TABLE_COLUMNS"]
+
+#: Format names accepted by ``format=``.
+FORMATS = ("nix", "nwb", "phy", "csv", "parquet", "npz")
+#: Columns a CSV/Parquet spike table may have (``time`` and ``unit`` are required).
+TABLE_COLUMNS = ("time", "unit", "epoch", "label")
+
+_EXTENSIONS = {".nix": "nix", ".nwb": "nwb", ".csv": "csv", ".parquet": "parquet",
+               ".pq": "parquet", ".npz": "npz"}
+_WRITABLE = ("nix", "nwb", "csv", "parquet", "npz")
+_NAMES = {"nix": "NIX", "nwb": "NWB", "phy": "phy/Kilosort", "csv": "CSV",
+          "parquet": "Parquet", "npz": "NPZ"}
+_META_KEY = "spikelens"  # Parquet schema metadata key and CSV comment tag
+_NIX_META_KEY = "spikelens_meta"  # NIX block annotation
+_META_VERSION = 1
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_MISSING_EPOCH = ("", "-1")
+
+
+# ====================================================================== public API
+def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
+    """Read spike data from a file or a Kilosort/phy folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file (``.nix``, ``.nwb``, ``.csv``, ``.parquet``/``.pq``, ``.npz``) or a phy/Kilosort
+        folder (one that holds ``spike_times.npy``).
+    sort : bool
+        Sort spike times within each unit. By default unsorted spikes (rows that go back in
+        time within a unit) are refused with a :class:`SpikeDataError`.
+    t_start, t_stop : float, optional
+        Recording bounds in seconds, replacing those stored in or inferred from the file.
+        Spikes (and epochs) outside them raise :class:`SpikeDataError`. Without
+        ``t_start``, a file that has no stored bounds starts at 0 s and negative times are an
+        error; without ``t_stop`` it ends at its last spike (or epoch / observation interval).
+    format : {"nix", "nwb", "phy", "csv", "parquet", "npz"}, optional
+        Reader to use; by default chosen from the extension, or ``"phy"`` for a folder.
+
+    Returns
+    -------
+    SpikeTrains
+        Spike times in seconds, sorted within each unit.
+
+    Raises
+    ------
+    SpikeDataError
+        For a missing, empty, truncated or malformed file, NaN or out-of-bounds times,
+        unknown or missing table columns, unsorted spikes (``sort=False``), a folder that is
+        not a phy folder, or an unknown extension. The message names the file, the location
+        and the reason.
+    ValueError
+        For a bad argument (unknown ``format``, non-numeric bounds).
+
+    Notes
+    -----
+    Tables and foreign NPZ files (flat ``times``/``units`` columns) **without** spikelens
+    metadata are interpreted as follows: ``t_start`` = 0 s, ``t_stop`` = the last spike,
+    units = the distinct ``unit`` values (sorted numerically when all are integers, else as
+    strings; silent units cannot be known), and each distinct ``epoch`` value (other than
+    ``-1`` or empty) becomes an epoch spanning ``[first, last]`` spike time of its spikes,
+    labelled by the ``label`` column (which must be constant within an epoch) or by the
+    epoch id. These inferred epochs are only as wide as their spikes; for exact epoch bounds
+    write the file with :func:`save`, which stores the metadata.
+    """
+    fmt = _check_format(format)
+    t_start = _check_bound(t_start, "t_start")
+    t_stop = _check_bound(t_stop, "t_stop")
+    if t_start is not None and t_stop is not None and t_stop < t_start:
+        raise ValueError(f"t_start/t_stop: need t_start <= t_stop, got [{t_start}, {t_stop}]")
+    try:
+        path = Path(os.fspath(path))
+    except TypeError:
+        raise ValueError(f"path: expected a file name, got {type(path).__name__}") from None
+    source = str(path)
+    if not path.exists():
+        raise SpikeDataError("no such file or folder", source)
+    if path.is_dir():
+        if fmt not in (None, "phy"):
+            raise SpikeDataError(f"is a folder, not a {_NAMES[fmt]} file", source)
+        fmt = "phy"
+    elif fmt is None and path.name in ("params.py", "spike_times.npy"):
+        fmt = "phy"
+    elif fmt is None:
+        fmt = _EXTENSIONS.get(path.suffix.lower())
+        if fmt is None:
+            kind = f"'{path.suffix}'" if path.suffix else "(no extension)"
+            raise SpikeDataError(
+                f"unknown file type {kind}; expected a phy/Kilosort folder or one of "
+                f"{', '.join(sorted(set(_EXTENSIONS)))} (or pass format=)", source)
+    if fmt == "phy" and path.is_file():
+        if path.name not in ("params.py", "spike_times.npy"):
+            raise SpikeDataError("phy/Kilosort data is a folder, not a file", source)
+        path = path.parent
+        source = str(path)
+    elif fmt != "phy" and path.stat().st_size == 0:
+        raise SpikeDataError("file is empty (0 bytes)", source)
+
+    reader = _READERS[fmt]
+    try:
+        return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop)
+    except SpikeDataError as exc:
+        if exc.source not in (None, ""):
+            raise
+        raise SpikeDataError(exc.reason, source, exc.where) from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # library errors: wrap, never let them escape bare
+        raise SpikeDataError(f"cannot read as {_NAMES[fmt]}: {_describe(exc)}",
+                             source) from exc
+
+
+def save(data, path, *, format=None):
+    """Write spike data to a file, atomically.
+
+    The data go to a temporary file in the target folder, which is renamed to ``path`` only
+    when writing succeeded, so a failed save leaves no half-written file behind. An existing
+    file is overwritten.
+
+    Parameters
+    ----------
+    data : SpikeTrains
+        Spike times in seconds.
+    path : str or os.PathLike
+        Target file; its extension picks the format unless ``format`` is given.
+    format : {"nix", "nwb", "csv", "parquet", "npz"}, optional
+        ``nix``, ``npz``, ``parquet`` and ``csv`` round-trip exactly (silent units, unit order,
+        bounds, epochs, annotations, unit annotations and ground truth). ``nwb`` keeps
+        spikes, unit ids, bounds (as ``obs_intervals``), epochs (as trials) and unit
+        annotations of simple types, not recording annotations or ground truth. CSV writes
+        times with the shortest decimal form that reads back to the same float64.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    TypeError
+        When ``data`` is not a SpikeTrains.
+    ValueError
+        For an unknown format or extension.
+    SpikeDataError
+        When the data cannot be represented in the format (for example a ground-truth array
+        of a type JSON metadata cannot hold) or the writer fails; names the file.
+    OSError
+        When the folder does not exist or is not writable.
+    """
+    if not isinstance(data, SpikeTrains):
+        raise TypeError(f"data: expected SpikeTrains, got {type(data).__name__}")
+    fmt = _check_format(format)
+    path = Path(os.fspath(path))
+    if fmt is None:
+        fmt = _EXTENSIONS.get(path.suffix.lower())
+        if fmt is None:
+            raise ValueError(f"path: unknown extension {path.suffix!r} of {path}; use one of "
+                             f".nix, .nwb, .npz, .parquet, .csv or pass format=")
+    if fmt not in _WRITABLE:
+        raise ValueError(f"format: cannot write {fmt!r}; writable formats are "
+                         f"{', '.join(_WRITABLE)}")
+    # same folder (so the rename is atomic), same suffix (pynwb warns otherwise)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    try:
+        _WRITERS[fmt](data, tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        if isinstance(exc, SpikeDataError):
+            raise SpikeDataError(exc.reason, str(path), exc.where) from None
+        if isinstance(exc, (OSError, MemoryError)) or not isinstance(exc, Exception):
+            raise
+        raise SpikeDataError(f"cannot write as {_NAMES[fmt]}: {_describe(exc)}",
+                             str(path)) from exc
+    return path
+
+
+# ====================================================================== argument checks
+def _check_format(fmt):
+    if fmt is None:
+        return None
+    if not isinstance(fmt, str) or fmt.lower().lstrip(".") not in FORMATS:
+        raise ValueError(f"format: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return fmt.lower().lstrip(".")
+
+
+def _check_bound(value, name):
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: must be finite, got {value}")
+    return value
+
+
+def _describe(exc):
+    """One line: exception type and message, whitespace collapsed, at most 300 characters."""
+    msg = " ".join(str(exc).split())
+    if len(msg) > 300:
+        msg = msg[:297] + "..."
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+# ====================================================================== JSON metadata
+def _json_default(v):
+    if hasattr(v, "magnitude"):
+        v = v.magnitude
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return str(v)
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=_json_default))
+
+
+def _encode_array(a, what):
+    """A JSON-friendly ``{"dtype", "shape", "data"}`` record that restores ``a`` exactly."""
+    a = np.asarray(a)
+    kind = a.dtype.kind
+    if kind in "biufU":
+        data = a.ravel().tolist()
+    elif kind == "S":
+        data = [x.decode("latin-1") for x in a.ravel().tolist()]
+    elif kind in "mM":
+        data = a.ravel().view(np.int64).tolist()
+    elif kind == "c":
+        flat = a.ravel()
+        data = np.column_stack([flat.real, flat.imag]).tolist()
+    elif kind == "O":
+        data = _jsonable(a.ravel().tolist())
+    else:
+        raise SpikeDataError(f"arrays of dtype {a.dtype} cannot be stored", where=what)
+    return {"dtype": a.dtype.str, "shape": list(a.shape), "data": data}
+
+
+def _decode_array(rec, what, source):
+    try:
+        dtype = np.dtype(rec["dtype"])
+        shape = tuple(int(s) for s in rec["shape"])
+        data = rec["data"]
+        kind = dtype.kind
+        if kind == "O":
+            arr = np.empty(len(data), dtype=object)
+            for i, x in enumerate(data):
+                arr[i] = x
+        elif kind == "S":
+            arr = np.array([x.encode("latin-1") for x in data], dtype=dtype)
+        elif kind in "mM":
+            arr = np.array(data, dtype=np.int64).view(dtype)
+        elif kind == "c":
+            parts = np.array(data, dtype=np.float64).reshape(-1, 2)
+            arr = (parts[:, 0] + 1j * parts[:, 1]).astype(dtype)
+        else:
+            arr = np.array(data, dtype=dtype)
+        return arr.reshape(shape)
+    except Exception as exc:
+        raise SpikeDataError(f"malformed array record ({_describe(exc)})", source, what) \
+            from None
+
+
+def _metadata(data):
+    """The JSON metadata object for ``data`` (everything except the spike times)."""
+    epochs = None
+    if data.epochs is not None:
+        epochs = {"start": data.epochs.start.tolist(), "stop": data.epochs.stop.tolist(),
+                  "label": data.epochs.label.tolist()}
+    return {
+        "format": "spikelens", "version": _META_VERSION,
+        "t_start": data.t_start, "t_stop": data.t_stop,
+        "unit_ids": data.unit_ids.tolist(),
+        "annotations": _jsonable(data.annotations),
+        "unit_annotations": {k: _encode_array(v, f"unit annotation {k!r}")
+                             for k, v in data.unit_annotations.items()},
+        "epochs": epochs,
+        "truth": {k: _encode_array(v, f"truth {k!r}") for k, v in data.truth.items()},
+    }
+
+
+class _Meta(NamedTuple):
+    t_start: float
+    t_stop: float
+    unit_ids: list
+    annotations: dict
+    unit_annotations: dict
+    epochs: object
+    truth: dict
+
+
+def _parse_metadata(raw, source):
+    """Validate the JSON metadata written by :func:`save` and decode its arrays."""
+    where = "spikelens metadata"
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SpikeDataError(f"is not valid JSON ({_describe(exc)})", source, where) from None
+    if not isinstance(meta, dict):
+        raise SpikeDataError("must be a JSON object", source, where)
+    missing = [k for k in ("t_start", "t_stop", "unit_ids") if k not in meta]
+    if missing:
+        raise SpikeDataError(f"lacks the key(s) {', '.join(map(repr, missing))}", source, where)
+    try:
+        t0, t1 = float(meta["t_start"]), float(meta["t_stop"])
+    except (TypeError, ValueError):
+        raise SpikeDataError("t_start and t_stop must be numbers", source, where) from None
+    ids = meta["unit_ids"]
+    if not isinstance(ids, list) or not all(isinstance(u, str) for u in ids):
+        raise SpikeDataError("unit_ids must be a list of strings", source, where)
+    annotations = meta.get("annotations") or {}
+    unit_ann = meta.get("unit_annotations") or {}
+    truth = meta.get("truth") or {}
+    if not all(isinstance(x, dict) for x in (annotations, unit_ann, truth)):
+        raise SpikeDataError("annotations, unit_annotations and truth must be objects",
+                             source, where)
+    unit_ann = {k: _decode_array(v, f"{where}, unit annotation {k!r}", source)
+                for k, v in unit_ann.items()}
+    truth = {k: _decode_array(v, f"{where}, truth {k!r}", source) for k, v in truth.items()}
+    epochs = meta.get("epochs")
+    if epochs is not None:
+        try:
+            epochs = Epochs(epochs["start"], epochs["stop"], epochs["label"])
+        except SpikeDataError as exc:
+            raise SpikeDataError(exc.reason, source, f"{where}, epochs") from None
+        except Exception as exc:
+            raise SpikeDataError(f"malformed epochs ({_describe(exc)})", source, where) \
+                from None
+    return _Meta(t0, t1, ids, annotations, unit_ann, epochs, truth)
+
+
+# ====================================================================== flat tables
+class _Codes(NamedTuple):
+    """A categorical column: per-row code (-1 = missing) into ``values`` (strings)."""
+
+    codes: np.ndarray
+    values: list
+    numeric: bool  # the values were integers in the file
+
+
+def _codes_from_strings(values):
+    """Codes of an array or Series of strings (NaN and "" are missing)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    uniques = [str(u) for u in uniques]
+    if "" in uniques:
+        codes[codes == uniques.index("")] = -1
+    used = [u for u in uniques if u != ""]
+    return _Codes(codes, uniques, bool(used) and all(_INT_RE.match(u) for u in used))
+
+
+def _codes_from_numpy(arr, column, source):
+    arr = np.asarray(arr).ravel()
+    kind = arr.dtype.kind
+    if kind == "f":
+        finite = np.isfinite(arr)
+        if np.any(finite & (arr != np.round(arr))):
+            row = int(np.flatnonzero(finite & (arr != np.round(arr)))[0])
+            raise SpikeDataError(
+                f"{column} must be an integer or a string, got {arr[row].item()!r}",
+                source, f"row {row}")
+        codes = np.full(arr.size, -1, dtype=np.int64)
+        uniq, inv = np.unique(arr[finite].astype(np.int64), return_inverse=True)
+        codes[finite] = inv
+        return _Codes(codes, [str(u) for u in uniq.tolist()], True)
+    if kind in "iu":
+        uniq, inv = np.unique(arr, return_inverse=True)
+        return _Codes(inv.astype(np.int64).ravel(), [str(u) for u in uniq.tolist()], True)
+    if kind in "US":
+        if kind == "S":
+            arr = np.char.decode(arr, "utf-8", errors="replace")
+        return _codes_from_strings(arr)
+    raise SpikeDataError(f"{column} must hold integers or strings, not {arr.dtype}",
+                         source, column)
+
+
+def _codes_from_arrow(column, name, source):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    typ = column.type
+    value_type = typ.value_type if pa.types.is_dictionary(typ) else typ
+    if pa.types.is_floating(value_type):
+        return _codes_from_numpy(column.to_numpy(), name, source)
+    if not (pa.types.is_integer(value_type) or pa.types.is_string(value_type)
+            or pa.types.is_large_string(value_type)):
+        raise SpikeDataError(f"has type {typ}; expected integers or strings", source,
+                             f"column {name!r}")
+    if pa.types.is_dictionary(typ):
+        arr = pa.table({"c": column}).unify_dictionaries().column("c").combine_chunks()
+    else:
+        arr = pc.dictionary_encode(column.combine_chunks())
+    codes = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    values = [str(v) for v in arr.dictionary.to_pylist()]
+    if pa.types.is_integer(value_type):
+        return _Codes(codes, values, True)
+    if "" in values:  # empty strings are missing values
+        codes[np.isin(codes, [i for i, v in enumerate(values) if v == ""])] = -1
+    used = [v for v in values if v != ""]
+    return _Codes(codes, values, bool(used) and all(_INT_RE.match(v) for v in used))
+
+
+def _ordered_values(codes):
+    """Used values of a _Codes column in file order: numeric if all integers, else str."""
+    used = np.flatnonzero(np.bincount(codes.codes[codes.codes >= 0],
+                                      minlength=len(codes.values)))
+    vals = [codes.values[i] for i in used]
+    if vals and all(_INT_RE.match(v) for v in vals):
+        key = sorted(range(len(vals)), key=lambda i: (int(vals[i]), vals[i]))
+    else:
+        key = sorted(range(len(vals)), key=lambda i: vals[i])
+    return used[key], [vals[i] for i in key]
+
+
+def _assemble(times, units, *, source, row, sort, t_start, t_stop, meta=None, epoch=None,
+              label=None):
+    """Keyword arguments for ``SpikeTrains`` from per-row columns (vectorised).
+
+    ``times`` are seconds (float64), ``units``/``epoch``/``label`` are :class:`_Codes`;
+    ``row(i)`` names row ``i`` in messages.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    n = times.size
+    bad = np.flatnonzero(~np.isfinite(times))
+    if bad.size:
+        r = int(bad[0])
+        reason = "time is missing or NaN" if np.isnan(times[r]) else \
+            f"time {times[r]} is not finite"
+        raise SpikeDataError(reason, source, row(r))
+    missing = np.flatnonzero(units.codes < 0)
+    if missing.size:
+        raise SpikeDataError("unit is missing", source, row(int(missing[0])))
+
+    # ---- unit ids and the unit index of every row
+    if meta is not None:
+        unit_ids = list(meta.unit_ids)
+        pos = {u: i for i, u in enumerate(unit_ids)}
+        lookup = np.array([pos.get(v, -1) for v in units.values] + [-1], dtype=np.int64)
+        unit_idx = lookup[units.codes]
+        unknown = np.flatnonzero(unit_idx < 0)
+        if unknown.size:
+            r = int(unknown[0])
+            raise SpikeDataError(
+                f"unit {units.values[units.codes[r]]!r} is not among the unit_ids of the "
+                f"file's spikelens metadata", source, row(r))
+    else:
+        used, unit_ids = _ordered_values(units)
+        lookup = np.full(len(units.values) + 1, -1, dtype=np.int64)
+        lookup[used] = np.arange(used.size)
+        unit_idx = lookup[units.codes]
+
+    # ---- bounds
+    if t_start is None:
+        t_start = meta.t_start if meta is not None else 0.0
+        if meta is None and n and times.min() < 0:
+            r = int(np.flatnonzero(times < 0)[0])
+            raise SpikeDataError(f"negative time {float(times[r])!r} s (pass t_start= for a "
+                                 f"recording that starts before 0 s)", source, row(r))
+    early = np.flatnonzero(times < t_start)
+    if early.size:
+        r = int(early[0])
+        raise SpikeDataError(f"time {float(times[r])!r} s is before t_start = {t_start!r} s",
+                             source, row(r))
+    if t_stop is None:
+        t_stop = meta.t_stop if meta is not None else (float(times.max()) if n else t_start)
+    late = np.flatnonzero(times > t_stop)
+    if late.size:
+        r = int(late[0])
+        raise SpikeDataError(f"time {float(times[r])!r} s is after t_stop = {t_stop!r} s",
+                             source, row(r))
+
+    # ---- group rows by unit, keeping (or making) time order within each unit
+    if n > 1 and np.any(np.diff(unit_idx) < 0):
+        order = np.argsort(unit_idx, kind="stable")
+    else:
+        order = None
+    g_times = times if order is None else times[order]
+    g_units = unit_idx if order is None else unit_idx[order]
+    if n > 1:
+        back = (np.diff(g_times) < 0) & (np.diff(g_units) == 0)
+        if back.any():
+            if not sort:
+                k = int(np.flatnonzero(back)[0]) + 1
+                r = k if order is None else int(order[k])
+                raise SpikeDataError(
+                    f"rows are not sorted by time within unit {unit_ids[g_units[k]]!r}; "
+                    f"pass sort=True to sort them", source, row(r))
+            order = np.lexsort((times, unit_idx))
+            g_times, g_units = times[order], unit_idx[order]
+    counts = np.bincount(g_units, minlength=len(unit_ids)) if n else \
+        np.zeros(len(unit_ids), dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    # ---- epochs
+    epochs = None
+    if meta is not None:
+        epochs = meta.epochs
+    elif epoch is not None:
+        epochs = _infer_epochs(times, epoch, label, source, row)
+    elif label is not None:
+        raise SpikeDataError("a 'label' column needs an 'epoch' column", source, "columns")
+
+    kwargs = dict(times=g_times, offsets=offsets, t_start=t_start, t_stop=t_stop,
+                  unit_ids=unit_ids, epochs=epochs, source=source)
+    if meta is not None:
+        kwargs.update(annotations=meta.annotations, unit_annotations=meta.unit_annotations,
+                      truth=meta.truth)
+    return kwargs
+
+
+def _infer_epochs(times, epoch, label, source, row):
+    """Epochs [first, last spike] per distinct epoch id; see :func:`load`."""
+    codes = epoch.codes.copy()
+    for i, v in enumerate(epoch.values):
+        if v in _MISSING_EPOCH:
+            codes[codes == i] = -1
+    inside = codes >= 0
+    used, ids = _ordered_values(_Codes(codes, epoch.values, epoch.numeric))
+    if not ids:
+        return Epochs(np.empty(0), np.empty(0), np.empty(0, dtype=str))
+    lookup = np.full(len(epoch.values) + 1, -1, dtype=np.int64)
+    lookup[used] = np.arange(used.size)
+    idx = lookup[codes[inside]]
+    t = times[inside]
+    start = np.full(len(ids), np.inf)
+    stop = np.full(len(ids), -np.inf)
+    np.minimum.at(start, idx, t)
+    np.maximum.at(stop, idx, t)
+    if label is None:
+        labels = list(ids)
+    else:
+        lab = label.codes[inside]
+        lab = np.where(lab < 0, len(label.values), lab)  # missing label -> ""
+        values = list(label.values) + [""]
+        rows_inside = np.flatnonzero(inside)
+        first = np.full(len(ids), -1, dtype=np.int64)
+        seen, first_pos = np.unique(idx, return_index=True)  # first row of each epoch
+        first[seen] = lab[first_pos]
+        clash = np.flatnonzero(lab != first[idx])
+        if clash.size:
+            k = int(clash[0])
+            e = int(idx[k])
+            r0 = int(rows_inside[np.flatnonzero(idx == e)[0]])
+            raise SpikeDataError(
+                f"epoch {ids[e]!r} has more than one label ({values[first[e]]!r} in "
+                f"{row(r0)}, {values[lab[k]]!r})", source, row(int(rows_inside[k])))
+        labels = [values[c] for c in first]
+    return Epochs(start, stop, np.asarray(labels, dtype=str))
+
+
+def _check_columns(columns, source):
+    columns = [str(c) for c in columns]
+    unknown = [c for c in columns if c not in TABLE_COLUMNS]
+    if unknown:
+        raise SpikeDataError(
+            f"unknown column(s) {', '.join(map(repr, unknown))}; allowed columns are "
+            f"{', '.join(TABLE_COLUMNS)}", source, "columns")
+    missing = [c for c in ("time", "unit") if c not in columns]
+    if missing:
+        raise SpikeDataError(
+            f"missing column(s) {', '.join(map(repr, missing))}; found "
+            f"{', '.join(map(repr, columns)) or 'none'} (need time, unit[, epoch][, label])",
+            source, "columns")
+
+
+def _spike_epochs(times, epochs):
+    """Index of the first epoch containing each spike (inclusive bounds), -1 if none."""
+    out = np.full(times.size, -1, dtype=np.int64)
+    if epochs is None or not len(epochs) or not times.size:
+        return out
+    start, stop = epochs.start, epochs.stop
+    if np.all(start[1:] > stop[:-1]):  # sorted and disjoint: one search
+        k = np.searchsorted(start, times, side="right") - 1
+        ok = (k >= 0) & (times <= stop[np.maximum(k, 0)])
+        out[ok] = k[ok]
+        return out
+    order = np.argsort(times, kind="stable")
+    st = times[order]
+    lo = np.searchsorted(st, start, side="left")
+    hi = np.searchsorted(st, stop, side="right")
+    sorted_ep = np.full(times.size, -1, dtype=np.int64)
+    for k in range(len(epochs) - 1, -1, -1):  # earlier epochs overwrite later ones
+        sorted_ep[lo[k]:hi[k]] = k
+    out[order] = sorted_ep
+    return out
+
+
+def _table_columns(data):
+    """Per-spike columns of the table form: time (s), unit index and epoch index."""
+    cols = {"time": data.times, "unit": data.units}
+    if data.epochs is not None:
+        cols["epoch"] = _spike_epochs(data.times, data.epochs)
+    return cols
+
+
+# ---------------------------------------------------------------------- CSV
+def _read_csv(path, source, *, sort, t_start, t_stop):
+    meta, skip = None, 0
+    with open(path, "r", encoding="utf-8", newline="") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            skip += 1
+            body = line[1:].strip()
+            if body.startswith(_META_KEY + ":") and meta is None:
+                meta = _parse_metadata(body[len(_META_KEY) + 1:], source)
+    try:
+        df = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False,
+                         skipinitialspace=True, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise SpikeDataError("has no header row (expected columns time, unit[, epoch]"
+                             "[, label])", source) from None
+    except pd.errors.ParserError as exc:
+        raise SpikeDataError(f"malformed CSV ({_describe(exc)})", source) from None
+    _check_columns(df.columns, source)
+    first_line = skip + 2  # 1-based line of data row 0: comments, header
+
+    def row(r):
+        return f"row {r} (line {r + first_line})"
+
+    if meta is None and not len(df):
+        raise SpikeDataError("contains no spikes (no data rows) and no spikelens metadata",
+                             source)
+    raw = df["time"].to_numpy(dtype=object, na_value="")
+    try:
+        times = raw.astype(np.float64)
+    except (TypeError, ValueError):
+        for r, v in enumerate(raw):
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                reason = "time is missing" if str(v).strip() == "" else \
+                    f"time {v!r} is not a number"
+                raise SpikeDataError(reason, source, row(r)) from None
+        raise
+    units = _codes_from_strings(df["unit"].to_numpy(dtype=object, na_value=""))
+    # with metadata the epochs come from it and these columns are informative only
+    epoch = _codes_from_strings(df["epoch"].to_numpy(dtype=object, na_value="")) \
+        if "epoch" in df and meta is None else None
+    label = _codes_from_strings(df["label"].to_numpy(dtype=object, na_value="")) \
+        if "label" in df and meta is None else None
+    kwargs = _assemble(times, units, source=source, row=row, sort=sort, t_start=t_start,
+                       t_stop=t_stop, meta=meta, epoch=epoch, label=label)
+    return SpikeTrains(**kwargs)
+
+
+def _write_csv(data, tmp):
+    meta = json.dumps(_metadata(data), separators=(",", ":"), allow_nan=True)
+    cols = _table_columns(data)
+    frame = {"time": cols["time"].astype(str),  # shortest repr that reads back exactly
+             "unit": data.unit_ids[cols["unit"]] if data.n_spikes else
+             np.empty(0, dtype=str)}
+    if "epoch" in cols:
+        ep = cols["epoch"]
+        frame["epoch"] = ep
+        labels = np.append(data.epochs.label, "") if len(data.epochs) else np.array([""])
+        frame["label"] = labels[np.where(ep < 0, len(labels) - 1, ep)]
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(f"# {_META_KEY}: {meta}\n")
+        pd.DataFrame(frame).to_csv(f, index=False, lineterminator="\n")
+
+
+# ---------------------------------------------------------------------- Parquet
+def _read_parquet(path, source, *, sort, t_start, t_stop):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    raw_meta = (table.schema.metadata or {}).get(_META_KEY.encode())
+    meta = _parse_metadata(raw_meta, source) if raw_meta is not None else None
+    names = [c for c in table.column_names if not c.startswith("__index_level_")]
+    _check_columns(names, source)
+
+    def row(r):
+        return f"row {r}"
+
+    if meta is None and table.num_rows == 0:
+        raise SpikeDataError("contains no spikes (no rows) and no spikelens metadata", source)
+    tcol = table.column("time")
+    if not (pa.types.is_floating(tcol.type) or pa.types.is_integer(tcol.type)):
+        raise SpikeDataError(f"has type {tcol.type}; expected numbers (seconds)", source,
+                             "column 'time'")
+    times = np.asarray(tcol.to_numpy(), dtype=np.float64)
+    units = _codes_from_arrow(table.column("unit"), "unit", source)
+    # with metadata the epochs come from it and these columns are informative only
+    epoch = _codes_from_arrow(table.column("epoch"), "epoch", source) \
+        if "epoch" in names and meta is None else None
+    label = _codes_from_arrow(table.column("label"), "label", source) \
+        if "label" in names and meta is None else None
+    kwargs = _assemble(times, units, source=source, row=row, sort=sort, t_start=t_start,
+                       t_stop=t_stop, meta=meta, epoch=epoch, label=label)
+    return SpikeTrains(**kwargs)
+
+
+def _write_parquet(data, tmp):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = _table_columns(data)
+    arrays = {
+        "time": pa.array(cols["time"], type=pa.float64()),
+        "unit": pa.DictionaryArray.from_arrays(
+            pa.array(cols["unit"].astype(np.int32), type=pa.int32()),
+            pa.array(data.unit_ids.tolist(), type=pa.string())),
+    }
+    if "epoch" in cols:
+        ep = cols["epoch"]
+        arrays["epoch"] = pa.array(ep, type=pa.int64())
+        uniq, inv = np.unique(np.append(data.epochs.label, ""), return_inverse=True)
+        idx = inv[np.where(ep < 0, len(data.epochs), ep)]
+        arrays["label"] = pa.DictionaryArray.from_arrays(
+            pa.array(idx.astype(np.int32), type=pa.int32()),
+            pa.array(uniq.tolist(), type=pa.string()))
+    table = pa.table(arrays).replace_schema_metadata(
+        {_META_KEY.encode(): json.dumps(_metadata(data), allow_nan=True).encode()})
+    pq.write_table(table, str(tmp))
+
+
+# ---------------------------------------------------------------------- NPZ
+_NPZ_FLAT = {("times", "units"): ("times", "units"),
+             ("spike_times", "spike_clusters"): ("spike_times", "spike_clusters")}
+
+
+def _read_npz(path, source, *, sort, t_start, t_stop):
+    with np.load(path, allow_pickle=False) as z:
+        keys = set(z.files)
+        if {"times", "offsets"} <= keys:
+            return _read_npz_csr(z, keys, source, sort, t_start, t_stop)
+        for (tk, uk) in _NPZ_FLAT:
+            if {tk, uk} <= keys:
+                return _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop)
+    raise SpikeDataError(
+        f"unknown NPZ layout (keys: {', '.join(sorted(keys)) or 'none'}); expected times + "
+        f"offsets (spikelens), times + units, or spike_times + spike_clusters", source)
+
+
+def _npz_array(z, key, source, kinds):
+    try:
+        a = z[key]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise SpikeDataError("holds a Python object array (pickled data is refused)",
+                                 source, key) from None
+        raise
+    if a.dtype.kind not in kinds:
+        raise SpikeDataError(f"has dtype {a.dtype}", source, key)
+    return a
+
+
+def _npz_scalar(z, key, source):
+    a = _npz_array(z, key, source, "iuf")
+    if a.size != 1:
+        raise SpikeDataError(f"must be one number, got shape {a.shape}", source, key)
+    return float(a.ravel()[0])
+
+
+def _read_npz_csr(z, keys, source, sort, t_start, t_stop):
+    times = _npz_array(z, "times", source, "iuf").ravel()
+    offsets = _npz_array(z, "offsets", source, "iu").ravel()
+    if t_start is None:
+        t_start = _npz_scalar(z, "t_start", source) if "t_start" in keys else 0.0
+    if t_stop is None:
+        t_stop = (_npz_scalar(z, "t_stop", source) if "t_stop" in keys else
+                  float(np.nanmax(times)) if times.size else t_start)
+    unit_ids = None
+    if "unit_ids" in keys:
+        unit_ids = _npz_array(z, "unit_ids", source, "USiu").ravel()
+        if unit_ids.dtype.kind == "S":
+            unit_ids = np.char.decode(unit_ids, "utf-8")
+    meta = {}
+    if "meta" in keys:
+        m = _npz_array(z, "meta", source, "U")
+        try:
+            meta = json.loads(str(m.ravel()[0]))
+        except ValueError as exc:
+            raise SpikeDataError(f"is not valid JSON ({_describe(exc)})", source, "meta") \
+                from None
+        if not isinstance(meta, dict):
+            raise SpikeDataError("must be a JSON object", source, "meta")
+    epochs = None
+    ep_keys = {"epochs_start", "epochs_stop", "epochs_label"} & keys
+    if ep_keys:
+        if len(ep_keys) < 2 or "epochs_start" not in ep_keys or "epochs_stop" not in ep_keys:
+            raise SpikeDataError("needs both epochs_start and epochs_stop", source, "epochs")
+        start = _npz_array(z, "epochs_start", source, "iuf")
+        stop = _npz_array(z, "epochs_stop", source, "iuf")
+        label = (_npz_array(z, "epochs_label", source, "USiu") if "epochs_label" in keys
+                 else np.arange(start.size).astype(str))
+        if label.dtype.kind == "S":
+            label = np.char.decode(label, "utf-8")
+        epochs = Epochs(start, stop, label)
+    objects = meta.get("object_arrays") or {}
+    truth = {k[len("truth__"):]: _npz_array(z, k, source, "biufcUSmM")
+             for k in keys if k.startswith("truth__")}
+    truth.update({k: _decode_array(v, f"meta, truth {k!r}", source)
+                  for k, v in (objects.get("truth") or {}).items()})
+    unit_ann = {k[len("unit__"):]: _npz_array(z, k, source, "biufcUSmM")
+                for k in keys if k.startswith("unit__")}
+    unit_ann.update({k: _decode_array(v, f"meta, unit annotation {k!r}", source)
+                     for k, v in (objects.get("unit") or {}).items()})
+    return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=unit_ids,
+                       annotations=meta.get("annotations") or {}, unit_annotations=unit_ann,
+                       epochs=epochs, truth=truth, sort=sort, source=source)
+
+
+def _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop):
+    allowed = {tk, uk, "epoch", "label"} | ({"sample_rate"} if tk == "spike_times" else set())
+    extra = sorted(keys - allowed)
+    if extra:
+        raise SpikeDataError(f"unknown key(s) {', '.join(map(repr, extra))}; allowed with "
+                             f"{tk} + {uk}: {', '.join(sorted(allowed))}", source, "keys")
+    times = _npz_array(z, tk, source, "iuf").ravel()
+    if "sample_rate" in keys:
+        rate = _npz_scalar(z, "sample_rate", source)
+        if not (math.isfinite(rate) and rate > 0):
+            raise SpikeDataError(f"must be > 0 Hz, got {rate}", source, "sample_rate")
+        times = times.astype(np.float64) / rate
+    elif times.dtype.kind in "iu" and tk == "spike_times":
+        raise SpikeDataError("spike_times are integer sample indices but there is no "
+                             "sample_rate (Hz) to convert them to seconds", source, tk)
+    units_arr = _npz_array(z, uk, source, "iufUS").ravel()
+    if units_arr.size != times.size:
+        raise SpikeDataError(f"{tk} has {times.size} entries but {uk} has {units_arr.size}",
+                             source, uk)
+    epoch = label = None
+    if "epoch" in keys:
+        epoch = _codes_from_numpy(_npz_array(z, "epoch", source, "iufUS"), "epoch", source)
+        if epoch.codes.size != times.size:
+            raise SpikeDataError(f"has {epoch.codes.size} entries for {times.size} spikes",
+                                 source, "epoch")
+    if "label" in keys:
+        label = _codes_from_numpy(_npz_array(z, "label", source, "iuUS"), "label", source)
+        if label.codes.size != times.size:
+            raise SpikeDataError(f"has {label.codes.size} entries for {times.size} spikes",
+                                 source, "label")
+    if not times.size:
+        raise SpikeDataError("contains no spikes", source, tk)
+    units = _codes_from_numpy(units_arr, uk, source)
+    kwargs = _assemble(times, units, source=source, row=lambda r: f"{tk}[{r}]", sort=sort,
+                       t_start=t_start, t_stop=t_stop, epoch=epoch, label=label)
+    return SpikeTrains(**kwargs)
+
+
+def _write_npz(data, tmp):
+    arrays = {"times": np.asarray(data.times), "offsets": np.asarray(data.offsets),
+              "t_start": np.float64(data.t_start), "t_stop": np.float64(data.t_stop),
+              "unit_ids": np.asarray(data.unit_ids)}
+    if data.epochs is not None:
+        arrays.update(epochs_start=np.asarray(data.epochs.start),
+                      epochs_stop=np.asarray(data.epochs.stop),
+                      epochs_label=np.asarray(data.epochs.label))
+    objects = {"truth": {}, "unit": {}}
+    for prefix, group, items in (("truth__", "truth", data.truth),
+                                 ("unit__", "unit", data.unit_annotations)):
+        for k, v in items.items():
+            if v.dtype.kind == "O":  # np.load(allow_pickle=False) cannot read these
+                objects[group][k] = _encode_array(v, f"{group} {k!r}")
+            else:
+                arrays[prefix + k] = np.asarray(v)
+    meta = {"format": "spikelens", "version": _META_VERSION,
+            "annotations": _jsonable(data.annotations), "object_arrays": objects}
+    arrays["meta"] = np.array(json.dumps(meta, allow_nan=True))
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+
+
+# ---------------------------------------------------------------------- NIX (neo)
+def _read_nix(path, source, *, sort, t_start, t_stop):
+    from neo.io import NixIO
+
+    io = NixIO(str(path), mode="ro")
+    try:
+        blocks = io.read_all_blocks()
+    finally:
+        io.close()
+    if len(blocks) != 1:
+        raise SpikeDataError(f"contains {len(blocks)} blocks; expected one", source, "block")
+    block = blocks[0]
+    raw_meta = block.annotations.pop(_NIX_META_KEY, None)
+    meta = _parse_metadata(raw_meta, source) if raw_meta is not None else None
+    if meta is not None:
+        block.annotations.pop("spikelens_truth", None)  # superseded by the typed metadata
+    if len(block.segments) != 1:
+        raise SpikeDataError(f"expected one segment, found {len(block.segments)}", source,
+                             "block")
+    trains = block.segments[0].spiketrains
+    for k, t in enumerate(trains):
+        mag = np.asarray(t.magnitude)
+        if not sort and mag.size > 1 and np.any(np.diff(mag) < 0):
+            s = int(np.flatnonzero(np.diff(mag) < 0)[0]) + 1
+            name = t.annotations.get("unit_id", t.name if t.name else k)
+            raise SpikeDataError("spike times are not sorted (pass sort=True to sort)",
+                                 source, f"unit {name}, spike {s}")
+    if meta is not None and not trains:
+        if meta.unit_ids:
+            raise SpikeDataError(f"holds no spike trains but its metadata lists "
+                                 f"{len(meta.unit_ids)} units", source, "block")
+        st = SpikeTrains(np.empty(0), [0], meta.t_start, meta.t_stop, unit_ids=[],
+                         source=source)
+    else:
+        st = SpikeTrains.from_neo(block, source=source)
+    changes = {}
+    if meta is not None:
+        if len(meta.unit_ids) != st.n_units:
+            raise SpikeDataError(f"holds {st.n_units} spike trains but its metadata lists "
+                                 f"{len(meta.unit_ids)} units", source, "block")
+        changes = dict(t_start=meta.t_start, t_stop=meta.t_stop, unit_ids=meta.unit_ids,
+                       annotations=meta.annotations, unit_annotations=meta.unit_annotations,
+                       epochs=meta.epochs, truth={**st.truth, **meta.truth})
+    elif trains and "spikelens_unit_annotations" not in block.annotations:
+        extra = _common_train_annotations(trains)
+        if extra:
+            changes["unit_annotations"] = {**extra, **st.unit_annotations}
+    if t_start is not None:
+        changes["t_start"] = t_start
+    if t_stop is not None:
+        changes["t_stop"] = t_stop
+    if changes:
+        changes["source"] = source
+        st = st.replace(**changes)
+    return st
+
+
+def _common_train_annotations(trains):
+    """Scalar annotations present on every spike train of a foreign file, per unit."""
+    skip = {"nix_name", "unit_id"}
+    keys = set(trains[0].annotations) - skip
+    for t in trains[1:]:
+        keys &= set(t.annotations)
+    out = {}
+    for key in sorted(keys):
+        vals = [t.annotations[key] for t in trains]
+        vals = [v.item() if isinstance(v, np.generic) else v for v in vals]
+        if all(isinstance(v, (str, bool, int, float)) for v in vals):
+            out[key] = np.asarray(vals)
+    return out
+
+
+# keyword arguments of neo.Block / neo.SpikeTrain that annotations must not shadow
+_NEO_BLOCK_ARGS = {"name", "description", "file_origin", "file_datetime", "rec_datetime",
+                   "index"}
+_NEO_TRAIN_ARGS = {"times", "t_stop", "units", "dtype", "copy", "sampling_rate", "t_start",
+                   "waveforms", "left_sweep", "name", "file_origin", "description",
+                   "array_annotations", "unit_id"}
+
+
+def _write_nix(data, tmp):
+    """Write via ``to_neo`` + NixIO; everything neo cannot hold goes into the metadata."""
+    from neo.io import NixIO
+
+    annotations = _jsonable(data.annotations)
+    name = annotations.get("name")
+    view = data.replace(  # what neo can carry, for readers other than spikelens
+        annotations={k: v for k, v in annotations.items()
+                     if k not in _NEO_BLOCK_ARGS and not k.startswith(("spikelens", "nix_"))},
+        unit_annotations={k: v for k, v in data.unit_annotations.items()
+                          if v.ndim == 1 and v.dtype.kind in "biufU"
+                          and k not in _NEO_TRAIN_ARGS},
+        truth={k: v for k, v in data.truth.items() if v.dtype.kind in "biufU"})
+    block = view.to_neo()
+    if name is not None:
+        block.name = str(name)
+    block.annotate(**{_NIX_META_KEY: json.dumps(_metadata(data), allow_nan=True)})
+    with NixIO(str(tmp), mode="ow") as io:
+        io.write_block(block)
+
+
+# ---------------------------------------------------------------------- NWB
+_NWB_RESERVED = {"spike_times", "obs_intervals", "electrodes", "electrode_group",
+                 "waveform_mean", "waveform_sd", "waveforms", "unit_name"}
+
+
+def _read_nwb(path, source, *, sort, t_start, t_stop):
+    from hdmf.common.table import DynamicTableRegion, VectorIndex
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        units = nwb.units
+        if units is None:
+            raise SpikeDataError("NWB file has no units table", source, "units")
+        n = len(units)
+        if "spike_times" not in units.colnames:
+            raise SpikeDataError("has no spike_times column", source, "units")
+        times = np.asarray(units.spike_times.data[:], dtype=np.float64).ravel()
+        ends = np.asarray(units.spike_times_index.data[:], dtype=np.int64).ravel()
+        if "unit_name" in units.colnames:
+            ids = [_nwb_str(v) for v in units["unit_name"].data[:]]
+        else:
+            ids = [str(v) for v in np.asarray(units.id.data[:]).tolist()]
+        obs = None
+        if "obs_intervals" in units.colnames:
+            obs = np.asarray(units.obs_intervals.data[:], dtype=np.float64).reshape(-1, 2)
+        unit_ann = {}
+        for col in units.colnames:
+            if col in _NWB_RESERVED:
+                continue
+            vd = units[col]
+            if isinstance(vd, (VectorIndex, DynamicTableRegion)):
+                continue
+            vals = np.asarray(vd.data[:])
+            if vals.ndim != 1 or vals.size != n:
+                continue
+            if vals.dtype.kind in "OS":
+                vals = np.asarray([_nwb_str(v) for v in vals], dtype=str)
+            unit_ann[col] = vals
+        epochs = None
+        trials = nwb.trials
+        if trials is not None and len(trials):
+            start = np.asarray(trials["start_time"].data[:], dtype=np.float64)
+            stop = np.asarray(trials["stop_time"].data[:], dtype=np.float64)
+            label = ([_nwb_str(v) for v in trials["label"].data[:]]
+                     if "label" in trials.colnames else np.arange(start.size).astype(str))
+            epochs = Epochs(start, stop, np.asarray(label, dtype=str))
+    if ends.size != n or (n and (ends[-1] != times.size or np.any(np.diff(ends) < 0))):
+        raise SpikeDataError("spike_times_index does not match spike_times", source, "units")
+    offsets = np.concatenate([[0], ends]).astype(np.int64)
+    if t_start is None:
+        t_start = float(obs[:, 0].min()) if obs is not None and obs.size else 0.0
+        neg = np.flatnonzero(times < t_start)
+        if neg.size:
+            k = int(neg[0])
+            i = int(np.searchsorted(offsets, k, side="right") - 1)
+            reason = (f"negative time {float(times[k])!r} s (pass t_start= for a recording that "
+                      f"starts before 0 s)" if obs is None else
+                      f"time {float(times[k])!r} s is before the first observation interval "
+                      f"({t_start} s)")
+            raise SpikeDataError(reason, source, f"unit {ids[i]}, spike {k - offsets[i]}")
+    if t_stop is None:
+        finite = times[np.isfinite(times)]
+        candidates = [t_start] + ([finite.max()] if finite.size else [])
+        if epochs is not None and len(epochs):
+            candidates.append(epochs.stop.max())
+        if obs is not None and obs.size:
+            candidates.append(obs[:, 1].max())
+        t_stop = float(max(candidates))
+    return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=ids,
+                       unit_annotations=unit_ann, epochs=epochs, sort=sort, source=source)
+
+
+def _nwb_str(v):
+    return v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v)
+
+
+def _write_nwb(data, tmp):
+    from datetime import datetime, timezone
+
+    from pynwb import NWBHDF5IO, NWBFile
+
+    nwb = NWBFile(session_description=str(data.annotations.get("session_description",
+                                                               "spikelens export")),
+                  identifier=str(uuid.uuid4()),
+                  session_start_time=datetime.now(timezone.utc))
+    nwb.add_unit_column("unit_name", "unit id in spikelens")
+    columns = {k: v for k, v in data.unit_annotations.items()
+               if v.ndim == 1 and v.dtype.kind in "biufU" and k not in _NWB_RESERVED}
+    for k in columns:
+        nwb.add_unit_column(k, f"spikelens unit annotation {k}")
+    for i, uid in enumerate(data.unit_ids.tolist()):
+        nwb.add_unit(spike_times=np.asarray(data[i]), unit_name=uid, id=i,
+                     obs_intervals=[[data.t_start, data.t_stop]],
+                     **{k: v[i].item() for k, v in columns.items()})
+    if data.epochs is not None and len(data.epochs):
+        nwb.add_trial_column("label", "epoch label")
+        for s, e, lab in zip(data.epochs.start.tolist(), data.epochs.stop.tolist(),
+                             data.epochs.label.tolist()):
+            nwb.add_trial(start_time=s, stop_time=e, label=lab)
+    with NWBHDF5IO(str(tmp), "w") as io:
+        io.write(nwb)
+
+
+# ---------------------------------------------------------------------- phy / Kilosort
+def _read_phy(folder, source, *, sort, t_start, t_stop):
+    st_path = folder / "spike_times.npy"
+    if not st_path.is_file():
+        raise SpikeDataError("is not a phy/Kilosort folder (no spike_times.npy)", source)
+    params_path = folder / "params.py"
+    params = _read_params(params_path)
+    if "sample_rate" not in params:
+        raise SpikeDataError("has no sample_rate", str(params_path), "sample_rate")
+    rate = params["sample_rate"]
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or \
+            not math.isfinite(rate) or rate <= 0:
+        raise SpikeDataError(f"sample_rate must be a positive number (Hz), got {rate!r}",
+                             str(params_path), "sample_rate")
+    samples = _load_npy(st_path, "iuf")
+    cl_path = folder / "spike_clusters.npy"
+    if not cl_path.is_file():
+        cl_path = folder / "spike_templates.npy"
+        if not cl_path.is_file():
+            raise SpikeDataError("has neither spike_clusters.npy nor spike_templates.npy",
+                                 source)
+    clusters = _load_npy(cl_path, "iu")
+    if clusters.size != samples.size:
+        raise SpikeDataError(f"has {clusters.size} entries but spike_times.npy has "
+                             f"{samples.size}", str(cl_path))
+    if not samples.size:
+        raise SpikeDataError("contains no spikes", str(st_path))
+    times = samples.astype(np.float64) / float(rate)
+    units = _codes_from_numpy(clusters, "cluster", str(cl_path))
+    kwargs = _assemble(times, units, source=source, row=lambda r: f"spike {r}", sort=sort,
+                       t_start=t_start, t_stop=t_stop)
+    kwargs["unit_annotations"] = _phy_cluster_tables(folder, kwargs["unit_ids"])
+    kwargs["annotations"] = {"format": "phy", **{k: v for k, v in params.items()
+                                                 if isinstance(v, (str, int, float, bool))
+                                                 or v is None}}
+    return SpikeTrains(**kwargs)
+
+
+def _load_npy(path, kinds):
+    try:
+        a = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise SpikeDataError(f"cannot read .npy file ({_describe(exc)})", str(path)) from exc
+    if a.ndim == 2 and 1 in a.shape:
+        a = a.ravel()
+    if a.ndim != 1:
+        raise SpikeDataError(f"must be one-dimensional, got shape {a.shape}", str(path))
+    if a.dtype.kind not in kinds:
+        raise SpikeDataError(f"has dtype {a.dtype}; expected integers", str(path))
+    return a
+
+
+def _read_params(path):
+    """Assignments ``name = <literal>`` of a phy ``params.py``, parsed, never executed."""
+    if not path.is_file():
+        raise SpikeDataError("is missing (it gives the sample_rate)", str(path))
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise SpikeDataError(f"cannot be read ({_describe(exc)})", str(path)) from exc
+    params = {}
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is not None:
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], ast.Name):
+                try:
+                    params[node.targets[0].id] = ast.literal_eval(node.value)
+                except (ValueError, TypeError, SyntaxError, RecursionError):
+                    pass  # not a literal (e.g. os.path.join(...)); ignored
+        return params
+    for line in text.splitlines():  # not valid Python as a whole: line by line
+        m = re.match(r"^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$", line)
+        if m:
+            try:
+                params[m.group(1)] = ast.literal_eval(m.group(2))
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                pass
+    return params
+
+
+def _phy_cluster_tables(folder, unit_ids):
+    """Per-unit annotations from cluster_info.tsv, cluster_KSLabel.tsv, cluster_group.tsv."""
+    ann = {}
+    for name in ("cluster_info.tsv", "cluster_KSLabel.tsv", "cluster_group.tsv"):
+        p = folder / name
+        if not p.is_file():
+            continue
+        try:
+            df = pd.read_csv(p, sep="\t")
+        except pd.errors.EmptyDataError:
+            raise SpikeDataError("is empty (expected a header with cluster_id)", str(p)) \
+                from None
+        except Exception as exc:
+            raise SpikeDataError(f"cannot read the table ({_describe(exc)})", str(p)) \
+                from exc
+        id_col = "cluster_id" if "cluster_id" in df else "id" if "id" in df else None
+        if id_col is None:
+            raise SpikeDataError(f"has no cluster_id column (columns: "
+                                 f"{', '.join(map(str, df.columns))})", str(p), "columns")
+        ids = df[id_col]
+        if not pd.api.types.is_integer_dtype(ids):
+            raise SpikeDataError("cluster_id values must be integers", str(p), id_col)
+        df = df.assign(**{id_col: ids.astype(np.int64).astype(str)})
+        df = df.drop_duplicates(id_col, keep="last").set_index(id_col).reindex(unit_ids)
+        for col in df.columns:
+            key = str(col)
+            if name == "cluster_group.tsv" and key in ("group", "KSLabel"):
+                key = "group"  # the curated label
+            ann[key] = _phy_column(df[col])
+    return ann
+
+
+def _phy_column(series):
+    if pd.api.types.is_bool_dtype(series) and not series.isna().any():
+        return series.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        if pd.api.types.is_integer_dtype(series) and not series.isna().any():
+            return series.to_numpy(dtype=np.int64)
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(["" if pd.isna(v) else str(v) for v in series], dtype=str)
+
+
+_READERS = {"nix": _read_nix, "nwb": _read_nwb, "phy": _read_phy, "csv": _read_csv,
+            "parquet": _read_parquet, "npz": _read_npz}
+_WRITERS = {"nix": _write_nix, "nwb": _write_nwb, "csv": _write_csv,
+            "parquet": _write_parquet, "npz": _write_npz}

@@ -1,0 +1,1 @@
+"""spikelens dashboard: Panel pages bound to the headless analysis objects."""

@@ -1,0 +1,86 @@
+"""The multi-page spikelens app: a template with navigation, one Session per browser session."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import panel as pn
+
+from .data_page import DataPage
+from .placeholder import PlannedPage
+from .state import Session
+
+pn.extension("filedropper", notifications=True, sizing_mode="stretch_width")
+hv.extension("bokeh", logo=False)
+
+PAGE_NAMES = ["Data", "ASSET", "Assembly neurons", "SPOTDis"]
+
+_PLANNED = {
+    "ASSET": "ASSET (Torre et al. 2016): intersection, probability, joint-probability, mask "
+             "and cluster matrices, and the neuron ordering that reveals a synfire chain. "
+             "Coming in the ASSET milestone.",
+    "Assembly neurons": "Assembly-neuron identification (Berger et al. 2010): conditional "
+                        "pattern complexity and conditional spike frequency against "
+                        "surrogates. Coming in the assembly-neurons milestone.",
+    "SPOTDis": "SPOTDisClust (Grossberger et al. 2018): optimal-transport dissimilarity "
+               "between epochs, HDBSCAN clusters and a t-SNE map. Coming in the SPOTDis "
+               "milestone.",
+}
+
+
+def _make_page(name, session):
+    if name == "Data":
+        return DataPage(session=session)
+    return PlannedPage(session=session, title=name, description=_PLANNED[name])
+
+
+def create_app(session=None, load_demo=True):
+    """Build the app for one browser session (called once per session by the server).
+
+    Parameters
+    ----------
+    session : Session, optional
+        State to show (a notebook may pass its own); a new one by default.
+    load_demo : bool
+        Start with the default demo data set loaded, so a newcomer sees real results.
+    """
+    from analysis import demo
+
+    session = session or Session()
+    if load_demo and session.data is None:
+        session.source = f"demo '{demo.DEFAULT}'"
+        session.data = demo.load_demo(demo.DEFAULT)
+    pages = {}
+    nav = pn.widgets.RadioButtonGroup(options=PAGE_NAMES, value="Data",
+                                      orientation="vertical", color="primary",
+                                      variant="outline", sizing_mode="stretch_width")
+    main = pn.Column(sizing_mode="stretch_both")
+
+    def show(name):
+        if name not in pages:
+            pages[name] = _make_page(name, session)
+        main[:] = [pages[name]]
+
+    nav.param.watch(lambda e: show(e.new), "value")
+    show(nav.value)
+    if pn.state.location is not None:
+        pn.state.location.sync(nav, {"value": "page"})
+    status = pn.bind(lambda data, source: pn.pane.Markdown(
+        f"**Loaded:** {source}  \n{data.n_units} units, {data.n_spikes:,} spikes, "
+        f"{data.duration:g} s" if data is not None else "**No data loaded**"),
+        session.param.data, session.param.source)
+    # BootstrapTemplate pulls no web fonts (FastListTemplate fetches one from Google): a lab
+    # server may have no internet, and pages must not wait on it
+    template = pn.template.BootstrapTemplate(
+        title="spikelens", sidebar=[nav, pn.layout.Divider(), status], main=[main],
+        sidebar_width=250, header_background="#1f4e79")
+    template.session = session  # handy in notebooks and tests
+    return template
+
+
+def serve(port=5006, address="localhost", show=False, num_threads=2, **kwargs):
+    """Serve the app; each browser session gets its own ``create_app()``."""
+    origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    print(f"spikelens dashboard on http://{address}:{port}", flush=True)
+    return pn.serve(create_app, port=port, address=address, show=show,
+                    num_threads=num_threads, websocket_origin=origins,
+                    title="spikelens", **kwargs)

@@ -1,0 +1,172 @@
+"""The ``spikelens`` command line: serve, simulate, info.
+
+Errors are printed as one line on stderr with a non-zero exit code (2 for usage, 1 for data
+or parameter errors); nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import sys
+
+
+class CliError(Exception):
+    """A user error reported as one line."""
+
+
+def _parse_value(text, default):
+    """Convert a command-line string to the type of the parameter's default."""
+    if isinstance(default, bool):
+        low = text.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true/false, got {text!r}")
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, float):
+        return float(text)
+    if isinstance(default, str):
+        return text
+    try:  # None, tuples, lists: a Python literal, else the plain string
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _simulator_kwargs(func, pairs):
+    """Turn ``key=value`` / ``--key value`` words into keyword arguments of ``func``."""
+    sig = inspect.signature(func)
+    names = {n.replace("_", "-"): n for n in sig.parameters}
+    names.update({n: n for n in sig.parameters})
+    kwargs, words = {}, list(pairs)
+    while words:
+        word = words.pop(0)
+        if word.startswith("--"):
+            key = word[2:]
+            if "=" in key:
+                key, value = key.split("=", 1)
+            elif words:
+                value = words.pop(0)
+            else:
+                raise CliError(f"parameter {key}: missing value")
+        elif "=" in word:
+            key, value = word.split("=", 1)
+        else:
+            raise CliError(f"expected key=value, got {word!r}")
+        open_kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        if key not in names and open_kwargs:  # e.g. a variant's options: a Python literal
+            kwargs[key.replace("-", "_")] = _parse_value(value, None)
+            continue
+        if key not in names:
+            allowed = ", ".join(n for n in sig.parameters if n != "seed") + ", seed"
+            raise CliError(f"unknown parameter {key!r} (parameters: {allowed})")
+        name = names[key]
+        default = sig.parameters[name].default
+        try:
+            kwargs[name] = _parse_value(value, default)
+        except ValueError as exc:
+            raise CliError(f"parameter {name}: {exc}")
+    return kwargs
+
+
+def cmd_simulate(args):
+    from analysis import io, simulate
+
+    if args.kind not in simulate.SIMULATORS:
+        raise CliError(f"unknown simulator {args.kind!r} "
+                       f"(choose from {', '.join(simulate.SIMULATORS)})")
+    func = simulate.SIMULATORS[args.kind]
+    kwargs = _simulator_kwargs(func, args.params)
+    data = func(**kwargs)
+    io.save(data, args.output)
+    print(f"wrote {args.output}: {data.n_units} units, {data.n_spikes} spikes, "
+          f"{data.duration:g} s")
+
+
+def cmd_info(args):
+    from analysis import io
+
+    data = io.load(args.file)
+    summary = data.summary()
+    width = max(len(k) for k in summary)
+    print(args.file)
+    for key, value in summary.items():
+        if isinstance(value, float):
+            value = f"{value:.6g}"
+        print(f"  {key:<{width}}  {value}")
+
+
+def cmd_serve(args):
+    from dashboard.app import serve
+
+    serve(port=args.port, address=args.address, show=args.show,
+          num_threads=args.num_threads)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="spikelens",
+        description="Find structure in massively parallel spike trains.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the multi-page dashboard")
+    p.add_argument("--port", type=int, default=5006)
+    p.add_argument("--address", default="localhost",
+                   help="interface to bind (default localhost; 0.0.0.0 serves the network)")
+    p.add_argument("--num-threads", type=int, default=2,
+                   help="threads for callbacks, so long analyses do not block other sessions")
+    p.add_argument("--show", action="store_true", help="open a browser")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("simulate", help="simulate data with ground truth and save it",
+                       description="Parameters as key=value (or --key value), e.g. "
+                                   "spikelens simulate sip n_units=100 seed=1 -o sip.npz")
+    p.add_argument("kind", help="poisson, sip, mip, msip, synfire_chain, spot_patterns")
+    p.add_argument("params", nargs=argparse.REMAINDER, help="key=value parameters")
+    p.add_argument("-o", "--output", required=True, help="file to write (.npz .nix .parquet .csv)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("info", help="print a summary of a spike data file")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def _split_output_flag(argv):
+    """argparse's REMAINDER swallows ``-o`` after the parameters; pull it out first."""
+    argv = list(argv)
+    for flag in ("-o", "--output"):
+        if flag in argv[1:]:
+            k = argv.index(flag, 1)
+            if k + 1 < len(argv):
+                value = argv[k + 1]
+                del argv[k:k + 2]
+                argv[1:1] = [flag, value]
+    return argv
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if argv and argv[0] == "simulate":
+        argv = _split_output_flag(argv)
+    args = parser.parse_args(argv)
+    from analysis.errors import SpikeDataError
+
+    try:
+        args.func(args)
+    except (CliError, SpikeDataError, ValueError, TypeError, OSError) as exc:
+        print(f"spikelens {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"spikelens {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

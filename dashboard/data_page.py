@@ -1,0 +1,229 @@
+"""The Data page: choose a demo, a simulator or a file; see its summary, raster and rate."""
+
+from __future__ import annotations
+
+import asyncio
+import io as _io
+import logging
+import os
+import tempfile
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from analysis import demo, io, simulate
+from analysis.errors import SpikeDataError
+
+from . import simulator_form, views
+from .state import Session
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TYPES = [".npz", ".nix", ".nwb", ".parquet", ".csv", ".zip"]
+DOWNLOAD_FORMATS = {"NPZ": ".npz", "Parquet": ".parquet", "CSV": ".csv", "NIX": ".nix"}
+
+
+class DataPage(Viewer):
+    """Load data into the session and look at it."""
+
+    session = param.ClassSelector(class_=Session)
+    source_kind = param.Selector(default="Demo", objects=["Demo", "Simulator", "Upload"],
+                                 label="Source")
+    demo_name = param.Selector(default=demo.DEFAULT, objects=list(demo.DEMOS), label="Demo")
+    simulator = param.Selector(default="synfire_chain", objects=list(simulate.SIMULATORS),
+                               label="Simulator")
+    download_format = param.Selector(default="NPZ", objects=list(DOWNLOAD_FORMATS),
+                                     label="Download as")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._settings = {}
+        self._status = pn.pane.Alert("", alert_type="danger", visible=False,
+                                     sizing_mode="stretch_width")
+        self._progress = pn.indicators.Progress(active=False, visible=False, width=200)
+        self._load_button = pn.widgets.Button(label="Load demo", color="primary")
+        self._load_button.on_click(self._on_load_demo)
+        self._sim_button = pn.widgets.Button(label="Simulate", color="primary")
+        self._sim_button.on_click(self._on_simulate)
+        # no accepted_filetypes: the browser widget checks MIME types and refuses .parquet
+        # and .nix; load_uploaded checks the extension and says what it accepts
+        self._dropper = pn.widgets.FileDropper(
+            multiple=False, max_file_size="1000MB",
+            chunk_size=10_000_000, sizing_mode="stretch_width")
+        self._dropper.param.watch(self._on_upload, "value")
+        self._download = pn.widgets.FileDownload(
+            callback=self._download_bytes, filename=self._download_name(),
+            label="Download data", disabled=True)
+        self.param.watch(lambda e: setattr(self._download, "filename",
+                                           self._download_name()), "download_format")
+        self.session.param.watch(self._on_data, "data")
+        self._plots = pn.Column(sizing_mode="stretch_width")
+        self._summary = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
+        if self.session.data is not None:
+            self._on_data()
+
+    # ------------------------------------------------------------------ loading
+    def _settings_for(self, name):
+        if name not in self._settings:
+            cls = simulator_form.settings_class(name, simulate.SIMULATORS[name])
+            self._settings[name] = cls()
+        return self._settings[name]
+
+    async def _run_in_worker(self, label, func):
+        """Run ``func`` in a worker thread so the page stays responsive; show errors."""
+        self._status.visible = False
+        self._progress.visible, self._progress.active = True, True
+        self.session.busy = True
+        try:
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(None, func)
+        except (SpikeDataError, ValueError, TypeError, OSError) as exc:
+            self._show_error(f"{label}: {exc}")
+            return
+        except Exception as exc:  # an unexpected failure: one line here, details in the log
+            log.exception("%s failed", label)
+            self._show_error(f"{label} failed: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            self._progress.visible, self._progress.active = False, False
+            self.session.busy = False
+        self.session.source = label
+        self.session.data = data
+
+    def _show_error(self, text):
+        self.session.message = text
+        self._status.object = text
+        self._status.visible = True
+        if pn.state.notifications is not None:
+            pn.state.notifications.error(text, duration=8000)
+
+    async def _on_load_demo(self, event=None):
+        name = self.demo_name
+        await self._run_in_worker(f"demo '{name}'", lambda: demo.load_demo(name))
+
+    async def _on_simulate(self, event=None):
+        settings = self._settings_for(self.simulator)
+        await self._run_in_worker(f"simulator {self.simulator}",
+                                  lambda: simulator_form.call(settings))
+
+    async def _on_upload(self, event):
+        if not event.new:
+            return
+        filename, content = next(iter(event.new.items()))
+        await self._run_in_worker(f"file '{filename}'",
+                                  lambda: load_uploaded(filename, content))
+
+    # ------------------------------------------------------------------ display
+    def _on_data(self, *events):
+        data = self.session.data
+        self._summary.object = summary_frame(data)
+        # new panes rather than new objects in old panes: a reused Bokeh figure keeps the
+        # previous recording's axis ranges
+        self._plots[:] = [
+            pn.pane.HoloViews(views.raster(data, title=self.session.source),
+                              sizing_mode="stretch_width", min_height=380),
+            pn.pane.HoloViews(views.population_rate(data), sizing_mode="stretch_width",
+                              height=200),
+        ]
+        self._download.disabled = data is None
+
+    def _download_name(self):
+        return "spikelens_data" + DOWNLOAD_FORMATS[self.download_format]
+
+    def _download_bytes(self):
+        suffix = DOWNLOAD_FORMATS[self.download_format]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "data" + suffix)
+            io.save(self.session.data, path)
+            with open(path, "rb") as fh:
+                return _io.BytesIO(fh.read())
+
+    @param.depends("source_kind", "simulator")
+    def _source_controls(self):
+        if self.source_kind == "Demo":
+            return pn.Column(pn.widgets.Select.from_param(self.param.demo_name),
+                             self._load_button)
+        if self.source_kind == "Simulator":
+            settings = self._settings_for(self.simulator)
+            return pn.Column(pn.widgets.Select.from_param(self.param.simulator),
+                             pn.Param(settings, show_name=False, width=300),
+                             self._sim_button)
+        return pn.Column(pn.pane.Markdown(
+            "Drop a spike file: NPZ, NIX, NWB, Parquet or CSV (`time, unit[, epoch][, "
+            "label]`, seconds), or a zipped Kilosort/phy folder. Large files upload in "
+            "chunks."), self._dropper)
+
+    def __panel__(self):
+        controls = pn.Column(
+            "## Data",
+            pn.widgets.RadioButtonGroup.from_param(self.param.source_kind,
+                                                   color="primary"),
+            self._source_controls,
+            self._progress,
+            pn.layout.Divider(),
+            "### Summary",
+            self._summary,
+            pn.Row(pn.widgets.Select.from_param(self.param.download_format, width=110),
+                   self._download),
+            width=340,
+        )
+        plots = pn.Column(self._status, self._plots, sizing_mode="stretch_width")
+        return pn.Row(controls, plots, sizing_mode="stretch_width")
+
+
+def summary_frame(data):
+    import pandas as pd
+
+    if data is None:
+        return pd.DataFrame({"": ["no data loaded"]})
+    rows = []
+    for key, value in data.summary().items():
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        rows.append((key, str(value)))
+    return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
+def load_uploaded(filename, content):
+    """Write an uploaded file to a private temporary folder and load it.
+
+    A ``.zip`` is taken as a zipped Kilosort/phy folder (or a zipped single file). Error
+    messages name the uploaded file, never the server's temporary folder.
+    """
+    base = os.path.basename(filename)
+    suffix = os.path.splitext(base)[1].lower()
+    if suffix not in UPLOAD_TYPES:
+        raise SpikeDataError(f"unsupported file type {suffix!r} "
+                             f"(expected one of {', '.join(UPLOAD_TYPES)})", base)
+    if isinstance(content, str):
+        content = content.encode()
+    with tempfile.TemporaryDirectory(prefix="spikelens-upload-") as tmp:
+        path = os.path.join(tmp, base)
+        with open(path, "wb") as fh:
+            fh.write(content)
+        try:
+            return io.load(path) if suffix != ".zip" else _load_zip(path, tmp)
+        except SpikeDataError as exc:
+            raise SpikeDataError(str(exc).replace(path, base).replace(tmp + os.sep, ""))
+
+
+def _load_zip(path, tmp):
+    import zipfile
+
+    folder = os.path.join(tmp, "unzipped")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.namelist():  # refuse paths that escape the folder
+                target = os.path.realpath(os.path.join(folder, member))
+                if not target.startswith(os.path.realpath(folder) + os.sep):
+                    raise SpikeDataError(f"unsafe path {member!r} in archive", path)
+            zf.extractall(folder)
+    except zipfile.BadZipFile as exc:
+        raise SpikeDataError(f"not a valid zip archive ({exc})", path)
+    entries = [os.path.join(folder, e) for e in os.listdir(folder)]
+    if len(entries) == 1 and os.path.isfile(entries[0]):
+        return io.load(entries[0])
+    if len(entries) == 1:
+        folder = entries[0]
+    return io.load(folder)

@@ -1,0 +1,18 @@
+"""Per-browser-session state shared by all pages of the app."""
+
+import param
+
+from analysis.spiketrains import SpikeTrains
+
+
+class Session(param.Parameterized):
+    """What one browser session has loaded. Every page holds a reference to the same object.
+
+    A new ``Session`` is made for each browser session (``create_app`` runs per session), so
+    two users never see each other's data.
+    """
+
+    data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="The loaded recording.")
+    source = param.String(default="", doc="Where the data came from (demo, simulator, file).")
+    busy = param.Boolean(default=False, doc="True while a long step runs.")
+    message = param.String(default="", doc="The last error or status line shown to the user.")

@@ -1,0 +1,94 @@
+"""The served app in headless Chromium: simulate, upload, and keep sessions apart."""
+
+import re
+
+import pytest
+
+import analysis
+from analysis import simulate
+
+pytestmark = pytest.mark.browser
+
+
+def raster_png(page):
+    # the first Bokeh canvas in the main area is the raster
+    return page.locator(".bk-Canvas").first.screenshot()
+
+
+def wait_for_units(page, n, timeout=60_000):
+    page.get_by_text(re.compile(rf"\b{n} units\b")).first.wait_for(timeout=timeout)
+
+
+def open_app(page, url):
+    page.goto(url)
+    wait_for_units(page, 500)  # the default demo: a 500-unit synfire chain
+    page.locator(".bk-Canvas").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+
+
+def choose_poisson(page):
+    page.get_by_role("button", name="Simulator").click()
+    # the synfire-chain form shows first; wait until the poisson form has replaced it
+    page.locator(".bk-input-group", has_text="N groups").first.wait_for(timeout=30_000)
+    page.locator("select").first.select_option("poisson")
+    page.locator(".bk-input-group", has_text="N groups").first.wait_for(
+        state="detached", timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def set_number(page, label, value):
+    field = page.locator(".bk-input-group", has_text=label).locator("input").first
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def test_simulator_updates_raster(served_app, page, artifacts_dir):
+    open_app(page, served_app)
+    before = raster_png(page)
+    page.screenshot(path=str(artifacts_dir / "data_page_demo.png"))
+
+    choose_poisson(page)
+    set_number(page, "N units", 37)
+    page.get_by_role("button", name="Simulate").click()
+    wait_for_units(page, 37)
+    page.wait_for_timeout(2000)
+    after = raster_png(page)
+    page.screenshot(path=str(artifacts_dir / "data_page_simulated.png"))
+    assert after != before, "the raster did not change after simulating"
+    # the summary table shows the new size too
+    assert page.locator("td", has_text=re.compile(r"^37$")).count() >= 1
+    assert not page.js_errors, page.js_errors
+
+
+def test_upload_good_and_bad_files(served_app, page, tmp_path, artifacts_dir):
+    good = tmp_path / "eleven.parquet"
+    analysis.save(simulate.poisson(n_units=11, t_stop=3.0, seed=5), good)
+    bad = tmp_path / "broken.csv"
+    bad.write_text("time,unit\n0.5,a\n-1.0,b\n")
+    open_app(page, served_app)
+    page.get_by_role("button", name="Upload").click()
+    page.locator("input[type=file]").first.set_input_files(str(good))
+    wait_for_units(page, 11)
+    page.locator("input[type=file]").first.set_input_files(str(bad))
+    alert = page.get_by_text(re.compile(r"broken\.csv.*negative time"))
+    alert.first.wait_for(timeout=30_000)
+    page.screenshot(path=str(artifacts_dir / "data_page_upload_error.png"))
+    wait_for_units(page, 11, timeout=1000)  # the bad file did not replace the data
+
+
+def test_two_sessions_do_not_share_data(served_app, browser):
+    first = browser.new_context().new_page()
+    second = browser.new_context().new_page()
+    try:
+        open_app(first, served_app)
+        open_app(second, served_app)
+        choose_poisson(first)
+        set_number(first, "N units", 23)
+        first.get_by_role("button", name="Simulate").click()
+        wait_for_units(first, 23)
+        second.reload()
+        wait_for_units(second, 500)
+        assert second.get_by_text(re.compile(r"\b23 units\b")).count() == 0
+    finally:
+        first.context.close()
+        second.context.close()
