@@ -71,7 +71,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpikeDataError
-from .spiketrains import Epochs, SpikeTrains
+from .spiketrains import Epochs, SpikeTrains, _plain
 
 __all__ = ["load", "save", "FORMATS", "TABLE_COLUMNS"]
 
@@ -284,13 +284,8 @@ def _describe(exc):
 
 # ====================================================================== JSON metadata
 def _json_default(v):
-    if hasattr(v, "magnitude"):
-        v = v.magnitude
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, np.generic):
-        return v.item()
-    return str(v)
+    plain = _plain(v)
+    return str(v) if plain is v else plain
 
 
 def _jsonable(obj):
