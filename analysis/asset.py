@@ -1,0 +1,768 @@
+"""ASSET: Analysis of Sequences of Synchronous EvenTs (Torre et al. 2016).
+
+Torre E, Canova C, Denker M, Gerstein G, Helias M, Grün S (2016), "ASSET: Analysis of
+Sequences of Synchronous Events in Massively Parallel Spike Trains", PLoS Comput Biol
+12(7): e1004939.
+
+The steps and their names follow Elephant's ``elephant.asset`` (the field's reference):
+intersection matrix -> probability matrix -> joint-probability matrix -> mask -> clusters
+-> synchronous events (SSEs) -> a neuron ordering that reveals the chain.
+
+Differences from Elephant 1.2.1, on purpose:
+
+* The intersection matrix uses binary (clipped) bins by default (``binary=False`` counts
+  spikes as Elephant does); the probability matrix always uses the raw coincidence counts.
+* The joint-probability matrix is computed exactly in float64 by a recursion over order
+  statistics (Elephant sums float32 terms over all index sequences), and it is returned
+  symmetric in the symmetric case: Elephant fills only the lower triangle. Entries whose
+  window does not fit inside the matrix, or (symmetric case) that lie within ``l`` bins of
+  the diagonal, are 0 as in Elephant.
+* In the symmetric case the mask and cluster matrices are symmetric too; clustering runs on
+  the lower triangle and is mirrored, so each SSE is reported once (as in Elephant).
+* Clustering never builds the all-pairs distance matrix: the stretched distance is never
+  smaller than the Euclidean one, so a radius search within ``max_distance`` finds every
+  candidate pair. Memory grows with the number of significant entries and their neighbours.
+* The rate kernel width in bins is ``floor(kernel_width / bin_size)`` with a 1e-8 tolerance
+  (Elephant truncates, so 0.3 ms / 0.1 ms gives 2 bins there), and a 1-bin kernel is the
+  plain binary train (Elephant overwrites the whole row with its last value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import param
+import scipy.sparse as sp
+
+from .base import CachedSteps
+from .kernels import asset as kernels
+from .parallel import map_blocks
+from .spiketrains import SpikeTrains, _floor_with_tolerance
+
+__all__ = ["Asset", "AssetResult", "intersection_matrix", "probability_matrix_analytical",
+           "joint_probability_matrix", "mask_matrices", "cluster_matrix_entries",
+           "extract_synchronous_events", "sse_neurons", "sse_time_bins",
+           "ordering_from_sses", "ordering_score"]
+
+NORMALIZATIONS = (None, "intersection", "mean", "union")
+
+
+# ============================================================================ matrices
+def intersection_matrix(binned_x, binned_y=None, normalization=None):
+    """Number of neurons spiking in both bin i (of x) and bin j (of y).
+
+    Torre et al. (2016), Methods "Intersection matrix". ``binned_*`` are (units x bins)
+    sparse count matrices (``SpikeTrains.bin``); pass binary ones for the paper's
+    definition. Normalizations divide entry (i, j) by ``min(S_i, S_j)`` ("intersection"),
+    ``sqrt(S_i S_j)`` ("mean") or the number of neurons spiking in either bin ("union"),
+    where S is the spike count of a bin; a zero denominator gives 0.
+
+    Returns
+    -------
+    imat : int64 array (bins_x x bins_y), or float64 when normalized
+    """
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization: expected one of {NORMALIZATIONS}, got "
+                         f"{normalization!r}")
+    bx = sp.csc_matrix(binned_x, dtype=np.int64)
+    by = bx if binned_y is None else sp.csc_matrix(binned_y, dtype=np.int64)
+    imat = np.asarray((bx.T @ by).toarray(), dtype=np.int64)
+    if normalization is None:
+        return imat
+    sx = np.asarray(bx.sum(axis=0)).ravel().astype(np.float64)
+    sy = np.asarray(by.sum(axis=0)).ravel().astype(np.float64)
+    if normalization == "intersection":
+        norm = np.minimum.outer(sx, sy)
+    elif normalization == "mean":
+        norm = np.sqrt(np.outer(sx, sy))
+    else:  # union: |A ∪ B| = |A| + |B| - |A ∩ B| on binary bins
+        bxb, byb = (bx > 0).astype(np.int64), (by > 0).astype(np.int64)
+        nx = np.asarray(bxb.sum(axis=0)).ravel()
+        ny = np.asarray(byb.sum(axis=0)).ravel()
+        norm = (np.add.outer(nx, ny) - (bxb.T @ byb).toarray()).astype(np.float64)
+    out = np.zeros(imat.shape)
+    np.divide(imat, norm, out=out, where=norm != 0)
+    return out
+
+
+def _kernel_bins(kernel_width, bin_size, n_bins):
+    k = int(_floor_with_tolerance(kernel_width / bin_size))
+    if k < 1:
+        raise ValueError(f"kernel_width: {kernel_width} s is shorter than one bin "
+                         f"({bin_size} s)")
+    if k > n_bins:
+        raise ValueError(f"kernel_width: {kernel_width} s spans {k} bins, more than the "
+                         f"{n_bins} bins of the recording")
+    return k
+
+
+def spike_probabilities(binary, kernel_bins):
+    """Probability of at least one spike per bin, ``1 - exp(-r)``, from boxcar rates r."""
+    return 1.0 - np.exp(-kernels.boxcar_rates(binary, kernel_bins))
+
+
+def probability_matrix_analytical(imat_counts, prob_x, prob_y=None):
+    """P(overlap < observed) under independence, by Le Cam's Poisson approximation.
+
+    Torre et al. (2016), Methods "Analytical probability matrix": the overlap of bins i and
+    j is a sum of Bernoulli variables with means ``p_n(i) p_n(j)``; it is approximated by a
+    Poisson variable of mean ``mu_ij = sum_n p_n(i) p_n(j)``, so
+    ``pmat_ij = P(Poisson(mu_ij) <= imat_ij - 1)`` (0 where imat is 0). In the symmetric
+    case (``prob_y`` None) the diagonal is set to 0.5.
+
+    Parameters
+    ----------
+    imat_counts : int array (bins_x x bins_y), unnormalized coincidence counts
+    prob_x, prob_y : arrays (units x bins) of spike probabilities per bin
+    """
+    symmetric = prob_y is None
+    mu = prob_x.T @ (prob_x if symmetric else prob_y)
+    pmat = kernels.poisson_cdf_below(np.ascontiguousarray(imat_counts, dtype=np.int64), mu)
+    if symmetric:
+        np.fill_diagonal(pmat, 0.5)
+    return pmat
+
+
+def _check_filter(filter_shape, n_largest, shape, symmetric):
+    try:
+        length, width = (int(v) for v in filter_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"filter_shape: expected (length, width), got {filter_shape!r}")
+    if length < 1 or width < 0 or width >= length:
+        raise ValueError(f"filter_shape: need length >= 1 and 0 <= width < length, got "
+                         f"{filter_shape}")
+    n_cells = length * (1 + 2 * width) - width * (width + 1)
+    if not 1 <= n_largest <= n_cells:
+        raise ValueError(f"n_largest: must be in 1..{n_cells} (cells of the {length}x{length} "
+                         f"band of width {width}), got {n_largest}")
+    need = 2 * length - 1 if symmetric else length
+    if min(shape) < need:
+        raise ValueError(f"filter_shape: a {length}-bin filter needs at least {need} bins, the "
+                         f"matrix has {min(shape)} (use a larger recording or smaller filter)")
+    return length, width
+
+
+def _valid_centres(shape, length, symmetric, rows=None):
+    """Centres whose whole window fits (and, symmetric: lying strictly below the band)."""
+    n_rows, n_cols = shape
+    half = length // 2
+    rows = np.arange(n_rows) if rows is None else rows
+    rows = rows[(rows - half >= 0) & (rows - half + length <= n_rows)]
+    out_i, out_j = [], []
+    for i in rows:
+        j_hi = (i - length) if symmetric else (n_cols - length + half)
+        j = np.arange(half, j_hi + 1)
+        out_i.append(np.full(j.size, i))
+        out_j.append(j)
+    if not out_i:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64)
+
+
+def joint_probability_matrix(pmat, filter_shape=(11, 3), n_largest=3, min_p_value=1e-5,
+                             symmetric=None):
+    """Joint significance of the d largest probabilities around each entry.
+
+    Torre et al. (2016), Methods "Joint probability matrix": around entry (i, j) take the
+    ``l x l`` window's band ``|a - b| <= w`` (n cells), its ``n_largest`` largest pmat values
+    clipped at ``1 - min_p_value``, and return 1 - P(the d largest of n iid uniform values
+    are at least as large). Exact float64 (see ``kernels.top_d_survival``).
+
+    Parameters
+    ----------
+    pmat : array (bins_x x bins_y)
+    filter_shape : (l, w) in bins
+    n_largest : int, d
+    min_p_value : float in (0, 1)
+    symmetric : bool, optional; default: pmat is square with a diagonal of 0.5
+
+    Returns
+    -------
+    jmat : float64 array like pmat; symmetric when ``symmetric``
+    """
+    pmat = np.ascontiguousarray(pmat, dtype=np.float64)
+    if symmetric is None:
+        symmetric = pmat.shape[0] == pmat.shape[1] and np.all(np.diagonal(pmat) == 0.5)
+    if not 0 < min_p_value < 1:
+        raise ValueError(f"min_p_value: must be in (0, 1), got {min_p_value}")
+    length, width = _check_filter(filter_shape, n_largest, pmat.shape, symmetric)
+    ka, kb = kernels.band_kernel_offsets(length, width)
+    rows, cols = _valid_centres(pmat.shape, length, symmetric)
+    jmat = np.zeros(pmat.shape)
+    values = kernels.jmat_at(pmat, 0, rows, cols, ka, kb, length // 2, int(n_largest),
+                             1.0 - min_p_value)
+    jmat[rows, cols] = values
+    if symmetric:
+        jmat[cols, rows] = values
+    return jmat
+
+
+def mask_matrices(matrices, thresholds):
+    """Entries where every matrix exceeds its threshold (strictly)."""
+    matrices = list(matrices)
+    if np.isscalar(thresholds):
+        thresholds = [thresholds] * len(matrices)
+    thresholds = list(thresholds)
+    if not matrices or len(matrices) != len(thresholds):
+        raise ValueError(f"thresholds: need one threshold per matrix, got {len(thresholds)} "
+                         f"for {len(matrices)}")
+    mask = np.ones(np.shape(matrices[0]), dtype=bool)
+    for m, t in zip(matrices, thresholds):
+        mask &= np.asarray(m) > t
+    return mask
+
+
+def cluster_entries(rows, cols, max_distance, min_neighbors, stretch):
+    """DBSCAN labels (0..k-1, -1 noise) of entries (rows[p], cols[p]) with the stretched
+    distance, from a radius search: memory linear in entries times neighbours."""
+    from sklearn.cluster import DBSCAN
+    from sklearn.neighbors import NearestNeighbors
+
+    n = rows.size
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    pts = np.column_stack([rows, cols]).astype(np.float64)
+    graph = NearestNeighbors(radius=max_distance).fit(pts).radius_neighbors_graph(
+        pts, mode="distance", sort_results=False)
+    graph = graph.tocoo()
+    dist = kernels.stretched_distances(rows.astype(np.int64), cols.astype(np.int64),
+                                       graph.row.astype(np.int64), graph.col.astype(np.int64),
+                                       float(stretch))
+    keep = dist <= max_distance
+    # explicit zeros (each entry with itself) must stay stored: DBSCAN counts the point
+    sparse = sp.csr_matrix((dist[keep], (graph.row[keep], graph.col[keep])), shape=(n, n))
+    labels = DBSCAN(eps=max_distance, min_samples=int(min_neighbors),
+                    metric="precomputed").fit_predict(sparse)
+    return labels.astype(np.int64)
+
+
+def cluster_matrix_entries(mask, max_distance=11.0, min_neighbors=10, stretch=5.0,
+                           symmetric=False):
+    """Cluster the significant entries of a mask (DBSCAN, stretched distance).
+
+    Torre et al. (2016), Methods "Clustering": neighbours are entries within
+    ``max_distance`` bins by the stretched distance; clusters need ``min_neighbors`` points
+    within reach (the point itself included).
+
+    Returns
+    -------
+    cmat : int32 array like mask: cluster ids 1..k, -1 noise, 0 not significant. In the
+        symmetric case only the lower triangle is clustered and the result is mirrored.
+    """
+    _check_clustering(max_distance, min_neighbors, stretch)
+    mask = np.asarray(mask, dtype=bool)
+    target = np.tril(mask, -1) if symmetric else mask
+    rows, cols = np.nonzero(target)
+    labels = cluster_entries(rows, cols, max_distance, min_neighbors, stretch)
+    cmat = np.zeros(mask.shape, dtype=np.int32)
+    cmat[rows, cols] = np.where(labels >= 0, labels + 1, -1)
+    if symmetric:
+        cmat[cols, rows] = cmat[rows, cols]
+    return cmat
+
+
+def _check_clustering(max_distance, min_neighbors, stretch):
+    if not max_distance > 0:
+        raise ValueError(f"max_distance: must be > 0 bins, got {max_distance}")
+    if int(min_neighbors) < 1:
+        raise ValueError(f"min_neighbors: must be >= 1, got {min_neighbors}")
+    if not stretch >= 1:
+        raise ValueError(f"stretch: must be >= 1, got {stretch}")
+
+
+def extract_synchronous_events(cmat, binned_x, binned_y=None, symmetric=None):
+    """The neurons of each cluster entry: SSEs as {cluster: {(i, j): neuron indices}}.
+
+    Entry (i, j) of a cluster holds the neurons spiking in both bin i and bin j. In the
+    symmetric case clusters touching the main diagonal are dropped, and only the lower
+    triangle is read (the upper one mirrors it).
+    """
+    cmat = np.asarray(cmat)
+    if symmetric is None:
+        symmetric = binned_y is None
+    rows, cols = np.nonzero(np.tril(cmat) if symmetric else cmat)
+    return sses_from_entries(rows, cols, cmat[rows, cols], binned_x, binned_y, symmetric)
+
+
+def sses_from_entries(rows, cols, labels, binned_x, binned_y=None, symmetric=False):
+    """SSEs from clustered entries given as coordinate lists (row-major order kept)."""
+    bx = sp.csc_matrix(binned_x)
+    by = bx if binned_y is None else sp.csc_matrix(binned_y)
+    order = np.lexsort((cols, rows))
+    rows, cols, labels = rows[order], cols[order], labels[order]
+    sses = {}
+    for k in np.unique(labels[labels > 0]):
+        members = labels == k
+        ri, ci = rows[members], cols[members]
+        if symmetric and np.any(ri == ci):
+            continue
+        event = {}
+        for i, j in zip(ri.tolist(), ci.tolist()):
+            ni = bx.indices[bx.indptr[i]:bx.indptr[i + 1]]
+            nj = by.indices[by.indptr[j]:by.indptr[j + 1]]
+            event[(i, j)] = frozenset(np.intersect1d(ni, nj).tolist())
+        sses[int(k)] = event
+    return sses
+
+
+def sse_neurons(sse):
+    """Sorted neuron indices taking part in an SSE."""
+    return sorted(set().union(*sse.values())) if sse else []
+
+
+def sse_time_bins(sse):
+    """(start, end): the first and last bin of an SSE on each axis, ``([i0, j0], [i1, j1])``."""
+    if not sse:
+        raise ValueError("sse: empty SSE has no time bins")
+    pixels = np.array(list(sse))
+    return pixels.min(axis=0).tolist(), pixels.max(axis=0).tolist()
+
+
+def ordering_from_sses(sses, n_units, cluster=None):
+    """A permutation of units that puts the neurons of one SSE first, in chain order.
+
+    As in the ASSET tutorial's cluster-chain permutation: walk the cluster's entries in
+    row-major order and list each neuron when it first appears (within an entry, by unit
+    index; the tutorial's order there follows Python's set iteration), then the other units.
+    By default the cluster with the most entries.
+
+    Returns
+    -------
+    order : int array, a permutation of range(n_units)
+    n_found : int, how many units came from the SSE
+    """
+    if not sses:
+        return np.arange(n_units), 0
+    if cluster is None:
+        cluster = max(sses, key=lambda k: (len(sses[k]), -k))
+    seen, order = set(), []
+    for pixel in sorted(sses[cluster]):
+        for unit in sorted(sses[cluster][pixel]):
+            if unit not in seen:
+                seen.add(unit)
+                order.append(unit)
+    rest = [u for u in range(n_units) if u not in seen]
+    return np.array(order + rest, dtype=np.int64), len(order)
+
+
+def ordering_score(order, n_found, chain_group):
+    """Fraction of chain neurons that a found ordering places in their true group order.
+
+    The units found (the first ``n_found`` of ``order``) that belong to the chain
+    (``chain_group >= 0``) are read in order; the longest run of them whose groups never
+    decrease (a longest non-decreasing subsequence) counts as correctly ordered. Divided by
+    the number of chain neurons, so missed neurons count as errors.
+    """
+    chain_group = np.asarray(chain_group)
+    total = int(np.sum(chain_group >= 0))
+    if total == 0:
+        raise ValueError("chain_group: the data has no chain neurons")
+    groups = [int(chain_group[u]) for u in order[:n_found] if chain_group[u] >= 0]
+    tails = []  # patience sorting for the longest non-decreasing subsequence
+    for g in groups:
+        pos = int(np.searchsorted(tails, g, side="right"))
+        if pos == len(tails):
+            tails.append(g)
+        else:
+            tails[pos] = g
+    return len(tails) / total
+
+
+# ============================================================================ the object
+@dataclass
+class AssetResult:
+    """The outcome of ``Asset.run()``; matrices are bins x bins arrays (None when tiled)."""
+
+    imat: np.ndarray | None
+    pmat: np.ndarray | None
+    jmat: np.ndarray | None
+    mask: np.ndarray | None
+    cmat: np.ndarray | None
+    sses: dict
+    order: np.ndarray
+    n_found: int
+    bin_size: float
+    t_start: float
+    symmetric: bool
+    score: float | None = None
+    significant: dict = field(default_factory=dict)
+
+    def sse_table(self, unit_ids=None):
+        """One row per SSE: cluster, entries, neurons, first/last bin and time (s)."""
+        import pandas as pd
+
+        rows = []
+        for k, sse in self.sses.items():
+            start, end = sse_time_bins(sse)
+            neurons = sse_neurons(sse)
+            rows.append({
+                "cluster": k, "entries": len(sse), "neurons": len(neurons),
+                "start i (s)": self.t_start + start[0] * self.bin_size,
+                "end i (s)": self.t_start + (end[0] + 1) * self.bin_size,
+                "start j (s)": self.t_start + start[1] * self.bin_size,
+                "end j (s)": self.t_start + (end[1] + 1) * self.bin_size,
+                "units": ", ".join(str(unit_ids[u]) if unit_ids is not None else str(u)
+                                   for u in neurons),
+            })
+        return pd.DataFrame(rows, columns=["cluster", "entries", "neurons", "start i (s)",
+                                           "end i (s)", "start j (s)", "end j (s)", "units"])
+
+
+class Asset(CachedSteps):
+    """ASSET on one population (symmetric) or two recordings of it (``data_j``).
+
+    Each step returns its result and caches it on the parameters it depends on, so a new
+    alpha recomputes only the mask and what follows. Defaults are those of the ASSET
+    tutorial (Torre et al. 2016; Elephant).
+    """
+
+    data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="""
+        Spike trains (the i axis, and the j axis too when data_j is None).""")
+    data_j = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="""
+        Optional second recording of the same units for the j axis (non-symmetric case).""")
+    bin_size = param.Number(default=0.003, bounds=(0, None), inclusive_bounds=(False, True),
+                            label="Bin size (ms)", doc="Bin size in seconds.")
+    binary = param.Boolean(default=True, doc="""
+        Clip bins to 0/1 for the intersection matrix (False counts spikes, as Elephant).""")
+    normalization = param.Selector(default=None, objects=list(NORMALIZATIONS), doc="""
+        Normalization of the displayed intersection matrix.""")
+    kernel_width = param.Number(default=0.05, bounds=(0, None), inclusive_bounds=(False, True),
+                                label="Kernel width (ms)", doc="""
+        Width of the boxcar rate estimate in seconds.""")
+    filter_shape = param.NumericTuple(default=(11, 3), length=2, doc="""
+        (length, width) of the diagonal band filter, in bins.""")
+    n_largest = param.Integer(default=3, bounds=(1, None), doc="""
+        Number of largest probabilities in the filter that are tested jointly.""")
+    min_p_value = param.Number(default=1e-5, bounds=(0, 1), inclusive_bounds=(False, False),
+                               doc="Probabilities are clipped at 1 - min_p_value.")
+    alpha_p = param.Number(default=0.99, bounds=(0, 1), inclusive_bounds=(False, False),
+                           doc="Threshold on the probability matrix (strictly greater).")
+    alpha_j = param.Number(default=0.99, bounds=(0, 1), inclusive_bounds=(False, False),
+                           doc="Threshold on the joint-probability matrix.")
+    max_distance = param.Number(default=11.0, bounds=(0, None), inclusive_bounds=(False, True),
+                                doc="DBSCAN neighbourhood radius, in bins (stretched).")
+    min_neighbors = param.Integer(default=10, bounds=(1, None), doc="""
+        DBSCAN minimum points in a neighbourhood (the point itself included).""")
+    stretch = param.Number(default=5.0, bounds=(1, None), doc="""
+        Distance stretch across the 45° direction.""")
+    memory_budget = param.Number(default=None, allow_None=True, bounds=(0, None), doc="""
+        Bytes the full bins x bins matrices may take before run() works in row tiles
+        (default: a quarter of the available memory). Tiled runs keep only the significant
+        entries.""")
+
+    #: bytes per matrix entry held by a full run: counts (8), pmat (8), jmat (8), mask (1),
+    #: clusters (4), and the mean matrix and temporaries while pmat is formed (16)
+    BYTES_PER_ENTRY = 45
+
+    # -------------------------------------------------------------- inputs
+    def _check_data(self):
+        if self.data is None:
+            raise ValueError("data: no spike trains given")
+        if self.data.n_units == 0 or self.data.n_spikes == 0:
+            raise ValueError("data: the recording has no spikes")
+        if self.data_j is not None and self.data_j.n_units != self.data.n_units:
+            raise ValueError(f"data_j: has {self.data_j.n_units} units, data has "
+                             f"{self.data.n_units}; both axes need the same units")
+        for name, d in (("data", self.data), ("data_j", self.data_j)):
+            if d is not None and self.bin_size > d.duration:
+                raise ValueError(f"bin_size: {self.bin_size} s is longer than {name} "
+                                 f"({d.duration} s)")
+
+    @property
+    def symmetric(self):
+        return self.data_j is None
+
+    def _binned_key(self):
+        return (self.data, self.data_j, self.bin_size)
+
+    def binned(self):
+        """Binned counts (units x bins) for the i and j axes (j is None if symmetric)."""
+        def compute():
+            self._check_data()
+            bx = self.data.bin(self.bin_size).tocsc()
+            by = None if self.symmetric else self.data_j.bin(self.bin_size).tocsc()
+            return bx, by
+        return self._cached("binned", self._binned_key(), compute)
+
+    @property
+    def n_bins(self):
+        bx, by = self.binned()
+        return bx.shape[1], (bx if by is None else by).shape[1]
+
+    # -------------------------------------------------------------- steps
+    def _counts(self):
+        """Coincidence counts on binary or count bins (input of the probability matrix)."""
+        def compute():
+            bx, by = self.binned()
+            if self.binary:
+                bx = (bx > 0).astype(np.int64)
+                by = None if by is None else (by > 0).astype(np.int64)
+            return intersection_matrix(bx, by)
+        return self._cached("counts", self._binned_key() + (self.binary,), compute)
+
+    def intersection_matrix(self):
+        """Entry (i, j): neurons spiking in bin i and bin j (normalized if asked)."""
+        if self.normalization is None:
+            return self._counts()
+
+        def compute():
+            bx, by = self.binned()
+            if self.binary:
+                bx = (bx > 0).astype(np.int64)
+                by = None if by is None else (by > 0).astype(np.int64)
+            return intersection_matrix(bx, by, self.normalization)
+        return self._cached("imat", self._binned_key() + (self.binary, self.normalization),
+                            compute)
+
+    def _pmat_key(self):
+        return self._binned_key() + (self.binary, self.kernel_width)
+
+    def spike_probabilities(self):
+        """Per-unit spike probability in each bin, for the i and j axes."""
+        def compute():
+            bx, by = self.binned()
+            k = _kernel_bins(self.kernel_width, self.bin_size, bx.shape[1])
+            px = spike_probabilities((bx > 0).toarray(), k)
+            py = None if by is None else spike_probabilities((by > 0).toarray(), k)
+            return px, py
+        return self._cached("probabilities", self._binned_key() + (self.kernel_width,),
+                            compute)
+
+    def probability_matrix_analytical(self):
+        """P(overlap < observed) for every pair of bins (Le Cam's Poisson approximation)."""
+        def compute():
+            self._report(0.05, "probability matrix")
+            px, py = self.spike_probabilities()
+            return probability_matrix_analytical(self._counts(), px, py)
+        return self._cached("pmat", self._pmat_key(), compute)
+
+    def probability_matrix_montecarlo(self, n_surrogates=100, dither=None, seed=0,
+                                      backend="threads"):
+        """P(overlap < observed) estimated from spike-dithering surrogates.
+
+        Each surrogate moves every spike by a uniform offset in [-dither, dither] (default
+        5 bins), keeps those inside (t_start, t_stop), and counts how often the surrogate's
+        coincidence count is below the observed one. Surrogate s uses seed
+        ``SeedSequence(seed).spawn`` child s, so the result does not depend on the backend.
+        """
+        if int(n_surrogates) < 1:
+            raise ValueError(f"n_surrogates: must be >= 1, got {n_surrogates}")
+        dither = 5 * self.bin_size if dither is None else float(dither)
+        if not dither > 0:
+            raise ValueError(f"dither: must be > 0 s, got {dither}")
+        observed = self._counts()
+        children = np.random.SeedSequence(seed).spawn(int(n_surrogates))
+        datasets = [self.data] if self.symmetric else [self.data, self.data_j]
+
+        def one(child):
+            rng = np.random.default_rng(child)
+            binned = []
+            for d in datasets:
+                moved = d.times + rng.uniform(-dither, dither, d.n_spikes)
+                inside = (moved > d.t_start) & (moved < d.t_stop)
+                units = d.units[inside]
+                counts = np.bincount(units, minlength=d.n_units)
+                surr = SpikeTrains(_sorted_within_units(moved[inside], units),
+                                   np.concatenate([[0], np.cumsum(counts)]), d.t_start,
+                                   d.t_stop)
+                b = surr.bin(self.bin_size)
+                binned.append((b > 0).astype(np.float32) if self.binary
+                              else b.astype(np.float32))
+            bx = binned[0].toarray()
+            by = bx if self.symmetric else binned[1].toarray()
+            return (bx.T @ by) < observed  # exact in float32 below 2**24
+
+        def batch(block):
+            acc = np.zeros(observed.shape, dtype=np.int32)
+            for child in block:
+                acc += one(child)
+            return acc
+
+        n_blocks = min(len(children), 8)
+        blocks = [children[b::n_blocks] for b in range(n_blocks)]
+        counts = sum(map_blocks(batch, blocks, backend=backend,
+                                progress=lambda f, m: self._report(f, f"surrogates: {m}")))
+        pmat = counts / float(n_surrogates)
+        if self.symmetric:
+            np.fill_diagonal(pmat, 0.5)
+        return pmat
+
+    def _jmat_key(self):
+        return self._pmat_key() + (tuple(self.filter_shape), self.n_largest, self.min_p_value)
+
+    def joint_probability_matrix(self):
+        """Joint significance of the n_largest probabilities in the band filter."""
+        def compute():
+            pmat = self.probability_matrix_analytical()
+            self._report(0.3, "joint-probability matrix")
+            return joint_probability_matrix(pmat, self.filter_shape, self.n_largest,
+                                            self.min_p_value, symmetric=self.symmetric)
+        return self._cached("jmat", self._jmat_key(), compute)
+
+    def _mask_key(self):
+        return self._jmat_key() + (self.alpha_p, self.alpha_j)
+
+    def mask_matrix(self):
+        """Entries with pmat > alpha_p and jmat > alpha_j."""
+        def compute():
+            return mask_matrices([self.probability_matrix_analytical(),
+                                  self.joint_probability_matrix()],
+                                 [self.alpha_p, self.alpha_j])
+        return self._cached("mask", self._mask_key(), compute)
+
+    def _cluster_key(self):
+        return self._mask_key() + (self.max_distance, self.min_neighbors, self.stretch)
+
+    def cluster_matrix(self):
+        """Cluster ids of the significant entries: 1..k, -1 noise, 0 not significant."""
+        def compute():
+            mask = self.mask_matrix()
+            self._report(0.8, "clustering")
+            return cluster_matrix_entries(mask, self.max_distance, self.min_neighbors,
+                                          self.stretch, symmetric=self.symmetric)
+        return self._cached("cmat", self._cluster_key(), compute)
+
+    def synchronous_events(self):
+        """SSEs: {cluster: {(i, j): neuron indices spiking in bins i and j}}."""
+        def compute():
+            bx, by = self.binned()
+            return extract_synchronous_events(self.cluster_matrix(), bx, by, self.symmetric)
+        return self._cached("sses", self._cluster_key(), compute)
+
+    def ordering(self, cluster=None):
+        """(order, n_found): units reordered so the chain of the largest SSE comes first."""
+        return ordering_from_sses(self.synchronous_events(), self.data.n_units, cluster)
+
+    def full_matrix_bytes(self):
+        """Memory a full (untiled) run needs for its bins x bins matrices, in bytes."""
+        nx, ny = self.n_bins
+        return nx * ny * self.BYTES_PER_ENTRY
+
+    def _budget(self):
+        if self.memory_budget is not None:
+            return self.memory_budget
+        return available_memory() / 4
+
+    def run(self, tiled=None):
+        """All steps; returns an ``AssetResult`` (scored against ground truth if known).
+
+        Parameters
+        ----------
+        tiled : bool, optional
+            Work in row tiles and keep only the significant entries (``result.significant``;
+            the matrices are None). Default: when the full matrices would exceed
+            ``memory_budget``.
+        """
+        self._check_data()
+        if tiled is None:
+            tiled = self.full_matrix_bytes() > self._budget()
+        if tiled:
+            return self._run_tiled()
+        self._report(0.0, "binning")
+        imat = self.intersection_matrix()
+        pmat = self.probability_matrix_analytical()
+        jmat = self.joint_probability_matrix()
+        mask = self.mask_matrix()
+        cmat = self.cluster_matrix()
+        sses = self.synchronous_events()
+        order, n_found = self.ordering()
+        score = None
+        if "chain_group" in self.data.truth and np.any(self.data.truth["chain_group"] >= 0):
+            score = ordering_score(order, n_found, self.data.truth["chain_group"])
+        self._report(1.0, "done")
+        return AssetResult(imat, pmat, jmat, mask, cmat, sses, order, n_found,
+                           self.bin_size, self.data.t_start, self.symmetric, score)
+
+
+    # -------------------------------------------------------------- tiled run
+    def significant_entries(self, tile_bytes=256e6):
+        """Entries with pmat > alpha_p and jmat > alpha_j, computed in row tiles.
+
+        Never holds a bins x bins matrix: each tile of rows (plus the filter's halo) gets
+        its counts, mean matrix and pmat; jmat is evaluated only where pmat already exceeds
+        alpha_p (the mask needs both). Symmetric case: the lower triangle.
+
+        Returns
+        -------
+        dict of arrays: rows, cols, pmat, jmat (one value per significant entry)
+        """
+        def compute():
+            bx, by = self.binned()
+            px, py = self.spike_probabilities()
+            symmetric = self.symmetric
+            nx, ny = self.n_bins
+            length, width = _check_filter(self.filter_shape, self.n_largest, (nx, ny),
+                                          symmetric)
+            if not 0 < self.min_p_value < 1:
+                raise ValueError(f"min_p_value: must be in (0, 1), got {self.min_p_value}")
+            ka, kb = kernels.band_kernel_offsets(length, width)
+            half = length // 2
+            cx = ((bx > 0) if self.binary else bx).astype(np.float32).toarray()
+            cy = cx if by is None else ((by > 0) if self.binary else by).astype(
+                np.float32).toarray()
+            py = px if py is None else py
+            # counts, mean and pmat of a tile: about 24 bytes per entry
+            block = int(max(length, min(nx, tile_bytes // (24 * ny))))
+            found = {"rows": [], "cols": [], "pmat": [], "jmat": []}
+            for r0 in range(0, nx, block):
+                r1 = min(nx, r0 + block)
+                a, b = max(0, r0 - half), min(nx, r1 - half + length)
+                c_hi = min(b, ny) if symmetric else ny
+                counts = np.rint(cx[:, a:b].T @ cy[:, :c_hi]).astype(np.int64)
+                pm = kernels.poisson_cdf_below(counts, px[:, a:b].T @ py[:, :c_hi])
+                if symmetric:
+                    diag = np.arange(a, min(b, c_hi))
+                    pm[diag - a, diag] = 0.5
+                i, j = np.nonzero(pm[r0 - a:r1 - a] > self.alpha_p)
+                i = i + r0
+                valid = ((i - half >= 0) & (i - half + length <= nx) & (j - half >= 0))
+                valid &= (j <= i - length) if symmetric else (j - half + length <= ny)
+                i, j = i[valid].astype(np.int64), j[valid].astype(np.int64)
+                jv = kernels.jmat_at(np.ascontiguousarray(pm), a, i, j, ka, kb, half,
+                                     int(self.n_largest), 1.0 - self.min_p_value)
+                keep = jv > self.alpha_j
+                found["rows"].append(i[keep])
+                found["cols"].append(j[keep])
+                found["pmat"].append(pm[i[keep] - a, j[keep]])
+                found["jmat"].append(jv[keep])
+                self._report(0.05 + 0.8 * r1 / nx, f"tiles: rows {r1}/{nx}")
+            return {k: np.concatenate(v) if v else np.empty(0) for k, v in found.items()}
+        return self._cached("significant", self._mask_key(), compute)
+
+    def _run_tiled(self):
+        self._report(0.0, "binning")
+        sig = self.significant_entries()
+        _check_clustering(self.max_distance, self.min_neighbors, self.stretch)
+        self._report(0.86, "clustering")
+        labels = cluster_entries(sig["rows"], sig["cols"], self.max_distance,
+                                 self.min_neighbors, self.stretch)
+        labels = np.where(labels >= 0, labels + 1, -1)
+        bx, by = self.binned()
+        sses = sses_from_entries(sig["rows"], sig["cols"], labels, bx, by, self.symmetric)
+        order, n_found = ordering_from_sses(sses, self.data.n_units)
+        score = None
+        if "chain_group" in self.data.truth and np.any(self.data.truth["chain_group"] >= 0):
+            score = ordering_score(order, n_found, self.data.truth["chain_group"])
+        self._report(1.0, "done")
+        return AssetResult(None, None, None, None, None, sses, order, n_found,
+                           self.bin_size, self.data.t_start, self.symmetric, score,
+                           significant={**sig, "labels": labels})
+
+
+def available_memory():
+    """Bytes of memory available now (Linux /proc/meminfo; 4 GB if unknown)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4e9
+
+
+def _sorted_within_units(times, units):
+    """Times sorted within each unit (units already grouped in ascending order)."""
+    order = np.lexsort((times, units))
+    return times[order]
