@@ -34,22 +34,33 @@ def _cpc_sum(bins, z_pow, z_minus_pow, own):
 
 @njit(cache=True)
 def _csf(bins, i, bin_ptr, bin_units, n_i, counts, expected_scale, power, normalized,
-         coinc, touched):
-    """CSF of neuron i placed at ``bins``: sum over j != i of max(0, c_ij - e_ij)^power."""
+         coinc, touched, dense):
+    """CSF of neuron i placed at ``bins``: sum over j != i of max(0, c_ij - e_ij)^power.
+
+    ``dense``: most neurons share a bin with i, so sum over all of them rather than keep
+    a list of the neurons touched (which costs a branch per coincidence).
+    """
     n_touched = 0
     for k in range(bins.shape[0]):
         t = bins[k]
         for p in range(bin_ptr[t], bin_ptr[t + 1]):
             j = bin_units[p]
-            if j == i:
-                continue
-            if coinc[j] == 0:
-                touched[n_touched] = j
-                n_touched += 1
-            coinc[j] += 1
+            if dense:
+                coinc[j] += 1
+            else:
+                if coinc[j] == 0:
+                    touched[n_touched] = j
+                    n_touched += 1
+                coinc[j] += 1
+    if dense:
+        coinc[i] = 0  # neuron i's own bins are not coincidences
+        n_touched = coinc.shape[0]
     total = 0.0
     for q in range(n_touched):
-        j = touched[q]
+        j = q if dense else touched[q]
+        if j == i or coinc[j] == 0:
+            coinc[j] = 0
+            continue
         e = n_i * counts[j] * expected_scale
         excess = coinc[j] - e
         if excess > 0:
@@ -59,22 +70,56 @@ def _csf(bins, i, bin_ptr, bin_units, n_i, counts, expected_scale, power, normal
     return total
 
 
-@njit(cache=True)
-def _uniform_bins(n_i, n_bins, used, out):
-    """n_i distinct bins drawn uniformly (rejection on a bitmap)."""
-    for k in range(n_i):
-        while True:
-            t = min(int(np.random.random() * n_bins), n_bins - 1)
-            if not used[t]:
-                used[t] = True
-                out[k] = t
-                break
-    for k in range(n_i):
-        used[out[k]] = False
+# Surrogate bins are drawn into a packed bitmap (T bits: 12.5 KB for 1e5 bins, resident in
+# the L1 cache), which rejects repeats for free, and are then read out in ascending order.
+# Visiting bins in order lets the CSR lookups of the other neurons stream through memory
+# instead of jumping at random; at 1000 units x 1e5 bins this is several times faster.
+_DEBRUIJN = np.uint64(0x03F79D71B4CA8B09)
+_DEBRUIJN_TABLE = np.zeros(64, dtype=np.int64)
+for _bit in range(64):
+    _DEBRUIJN_TABLE[((1 << _bit) * 0x03F79D71B4CA8B09 % 2 ** 64) >> 58] = _bit
 
 
 @njit(cache=True)
-def _weighted_bins(n_i, alias_prob, alias_idx, accept, used, out):
+def _set_bit(mask, t):
+    """Set bit t; return False if it was set already."""
+    w = t >> 6
+    bit = np.uint64(1) << np.uint64(t & 63)
+    if mask[w] & bit:
+        return False
+    mask[w] |= bit
+    return True
+
+
+@njit(cache=True)
+def _collect_sorted(mask, out, table):
+    """Write the set bits of ``mask`` to ``out`` in ascending order and clear the mask."""
+    k = 0
+    one = np.uint64(1)
+    for w in range(mask.shape[0]):
+        word = mask[w]
+        if word == 0:
+            continue
+        while word != 0:
+            low = word & (~word + one)
+            out[k] = w * 64 + table[(low * _DEBRUIJN) >> np.uint64(58)]
+            k += 1
+            word ^= low
+        mask[w] = 0
+
+
+@njit(cache=True)
+def _uniform_bins(n_i, n_bins, mask):
+    """n_i distinct bins drawn uniformly, marked in ``mask``."""
+    k = 0
+    while k < n_i:
+        t = min(int(np.random.random() * n_bins), n_bins - 1)
+        if _set_bit(mask, t):
+            k += 1
+
+
+@njit(cache=True)
+def _weighted_bins(n_i, alias_prob, alias_idx, accept, mask):
     """n_i distinct bins, bin t with probability proportional to the neuron's weight w_t.
 
     Draws from the population weight (z_t + b) by the alias method, then accepts with
@@ -82,30 +127,25 @@ def _weighted_bins(n_i, alias_prob, alias_idx, accept, used, out):
     already drawn: sampling without replacement, one draw at a time.
     """
     n_bins = alias_prob.shape[0]
-    for k in range(n_i):
-        while True:
-            t = min(int(np.random.random() * n_bins), n_bins - 1)
-            if np.random.random() >= alias_prob[t]:
-                t = alias_idx[t]
-            if used[t]:
-                continue
-            if accept[t] < 1.0 and np.random.random() >= accept[t]:
-                continue
-            used[t] = True
-            out[k] = t
-            break
-    for k in range(n_i):
-        used[out[k]] = False
+    k = 0
+    while k < n_i:
+        t = min(int(np.random.random() * n_bins), n_bins - 1)
+        if np.random.random() >= alias_prob[t]:
+            t = alias_idx[t]
+        if accept[t] < 1.0 and np.random.random() >= accept[t]:
+            continue
+        if _set_bit(mask, t):
+            k += 1
 
 
 @njit(cache=True)
-def _trial_bins(bins, trial_bins, n_trials, perm, out):
+def _trial_bins(bins, trial_bins, n_trials, perm, mask):
     """Neuron i's bins with its trial segments permuted among trials (not the identity)."""
     for k in range(n_trials):
         perm[k] = k
     while True:
         for k in range(n_trials - 1, 0, -1):  # Fisher-Yates
-            m = np.random.randint(0, k + 1)
+            m = min(int(np.random.random() * (k + 1)), k)
             perm[k], perm[m] = perm[m], perm[k]
         identity = True
         for k in range(n_trials):
@@ -116,13 +156,13 @@ def _trial_bins(bins, trial_bins, n_trials, perm, out):
             break
     for k in range(bins.shape[0]):
         trial = bins[k] // trial_bins
-        out[k] = perm[trial] * trial_bins + bins[k] % trial_bins
+        _set_bit(mask, perm[trial] * trial_bins + bins[k] % trial_bins)
 
 
 @njit(parallel=True, cache=True)
 def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                         normalized, kind, n_surrogates, seeds, alias_prob, alias_idx,
-                        z_weight, baseline, trial_bins, units):
+                        z_weight, baseline, trial_bins, units, table=_DEBRUIJN_TABLE):
     """CPC and CSF of each neuron in ``units`` and of its surrogates.
 
     Parameters
@@ -172,12 +212,14 @@ def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
             t = bins[k]
             all_mean -= z_pow[t] - z_minus_pow[t]
         all_mean /= n_bins
-        coinc = np.zeros(n_units, dtype=np.int64)
-        touched = np.empty(n_units, dtype=np.int64)
+        coinc = np.zeros(n_units, dtype=np.int32)
+        touched = np.empty(n_units, dtype=np.int32)
+        # expected coincidence visits per surrogate against the number of neurons
+        dense = n_i * (bin_units.shape[0] / n_bins) > n_units / 4
         cpc[q] = _cpc_sum(bins, z_pow, z_minus_pow, own) / n_i - all_mean
         csf[q] = _csf(bins, i, bin_ptr, bin_units, n_i, counts, expected_scale, power,
-                      normalized, coinc, touched)
-        used = np.zeros(n_bins, dtype=np.bool_)
+                      normalized, coinc, touched, dense)
+        mask = np.zeros((n_bins + 63) // 64, dtype=np.uint64)
         surr = np.empty(n_i, dtype=np.int64)
         accept = np.ones(0)
         if kind == WEIGHTED:
@@ -188,14 +230,15 @@ def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
         perm = np.empty(max(n_trials, 1), dtype=np.int64)
         for s in range(n_surrogates):
             if kind == UNIFORM:
-                _uniform_bins(n_i, n_bins, used, surr)
+                _uniform_bins(n_i, n_bins, mask)
             elif kind == WEIGHTED:
-                _weighted_bins(n_i, alias_prob, alias_idx, accept, used, surr)
+                _weighted_bins(n_i, alias_prob, alias_idx, accept, mask)
             else:
-                _trial_bins(bins, trial_bins, n_trials, perm, surr)
+                _trial_bins(bins, trial_bins, n_trials, perm, mask)
+            _collect_sorted(mask, surr, table)
             cpc_surr[q, s] = _cpc_sum(surr, z_pow, z_minus_pow, own) / n_i - all_mean
             csf_surr[q, s] = _csf(surr, i, bin_ptr, bin_units, n_i, counts, expected_scale,
-                                  power, normalized, coinc, touched)
+                                  power, normalized, coinc, touched, dense)
     return cpc, csf, cpc_surr, csf_surr
 
 
