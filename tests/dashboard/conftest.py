@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -25,7 +26,8 @@ def _free_port():
 def served_app():
     """Run `spikelens serve` on a free localhost port; yield its URL."""
     port = _free_port()
-    log = open(os.path.join(os.getcwd(), f".serve-{port}.log"), "w+")
+    log = tempfile.NamedTemporaryFile("w+", prefix=f"spikelens-serve-{port}-", suffix=".log",
+                                      delete=False)
     proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port",
                              str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}/"
