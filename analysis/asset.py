@@ -387,12 +387,14 @@ class AssetResult:
     symmetric: bool
     score: float | None = None
     significant: dict = field(default_factory=dict)
+    t_start_j: float | None = None  # start of the j axis (None: same as t_start)
 
     def sse_table(self, unit_ids=None):
         """One row per SSE: cluster, entries, neurons, first/last bin and time (s)."""
         import pandas as pd
 
         rows = []
+        t_start_j = self.t_start if self.t_start_j is None else self.t_start_j
         for k, sse in self.sses.items():
             start, end = sse_time_bins(sse)
             neurons = sse_neurons(sse)
@@ -400,8 +402,8 @@ class AssetResult:
                 "cluster": k, "entries": len(sse), "neurons": len(neurons),
                 "start i (s)": self.t_start + start[0] * self.bin_size,
                 "end i (s)": self.t_start + (end[0] + 1) * self.bin_size,
-                "start j (s)": self.t_start + start[1] * self.bin_size,
-                "end j (s)": self.t_start + (end[1] + 1) * self.bin_size,
+                "start j (s)": t_start_j + start[1] * self.bin_size,
+                "end j (s)": t_start_j + (end[1] + 1) * self.bin_size,
                 "units": ", ".join(str(unit_ids[u]) if unit_ids is not None else str(u)
                                    for u in neurons),
             })
@@ -473,6 +475,9 @@ class Asset(CachedSteps):
     def symmetric(self):
         return self.data_j is None
 
+    def _t_start_j(self):
+        return None if self.data_j is None else self.data_j.t_start
+
     def _binned_key(self):
         return (self.data, self.data_j, self.bin_size)
 
@@ -522,7 +527,8 @@ class Asset(CachedSteps):
         """Per-unit spike probability in each bin, for the i and j axes."""
         def compute():
             bx, by = self.binned()
-            k = _kernel_bins(self.kernel_width, self.bin_size, bx.shape[1])
+            n_bins = bx.shape[1] if by is None else min(bx.shape[1], by.shape[1])
+            k = _kernel_bins(self.kernel_width, self.bin_size, n_bins)
             px = spike_probabilities((bx > 0).toarray(), k)
             py = None if by is None else spike_probabilities((by > 0).toarray(), k)
             return px, py
@@ -672,7 +678,8 @@ class Asset(CachedSteps):
             score = ordering_score(order, n_found, self.data.truth["chain_group"])
         self._report(1.0, "done")
         return AssetResult(imat, pmat, jmat, mask, cmat, sses, order, n_found,
-                           self.bin_size, self.data.t_start, self.symmetric, score)
+                           self.bin_size, self.data.t_start, self.symmetric, score,
+                           t_start_j=self._t_start_j())
 
 
     # -------------------------------------------------------------- tiled run
@@ -747,7 +754,8 @@ class Asset(CachedSteps):
         self._report(1.0, "done")
         return AssetResult(None, None, None, None, None, sses, order, n_found,
                            self.bin_size, self.data.t_start, self.symmetric, score,
-                           significant={**sig, "labels": labels})
+                           significant={**sig, "labels": labels},
+                           t_start_j=self._t_start_j())
 
 
 def available_memory():
