@@ -5,22 +5,18 @@ from __future__ import annotations
 import holoviews as hv
 import panel as pn
 
+from .assembly_page import AssemblyPage
+from .asset_page import AssetPage
 from .data_page import DataPage
 from .placeholder import PlannedPage
 from .state import Session
 
-pn.extension("filedropper", notifications=True, sizing_mode="stretch_width")
+pn.extension("filedropper", "tabulator", notifications=True, sizing_mode="stretch_width")
 hv.extension("bokeh", logo=False)
 
 PAGE_NAMES = ["Data", "ASSET", "Assembly neurons", "SPOTDis"]
 
 _PLANNED = {
-    "ASSET": "ASSET (Torre et al. 2016): intersection, probability, joint-probability, mask "
-             "and cluster matrices, and the neuron ordering that reveals a synfire chain. "
-             "Coming in the ASSET milestone.",
-    "Assembly neurons": "Assembly-neuron identification (Berger et al. 2010): conditional "
-                        "pattern complexity and conditional spike frequency against "
-                        "surrogates. Coming in the assembly-neurons milestone.",
     "SPOTDis": "SPOTDisClust (Grossberger et al. 2018): optimal-transport dissimilarity "
                "between epochs, HDBSCAN clusters and a t-SNE map. Coming in the SPOTDis "
                "milestone.",
@@ -30,6 +26,10 @@ _PLANNED = {
 def _make_page(name, session):
     if name == "Data":
         return DataPage(session=session)
+    if name == "ASSET":
+        return AssetPage(session=session)
+    if name == "Assembly neurons":
+        return AssemblyPage(session=session)
     return PlannedPage(session=session, title=name, description=_PLANNED[name])
 
 

@@ -1,0 +1,536 @@
+"""The ASSET page: parameters, a run in a worker thread, the matrices, SSEs and orderings.
+
+ASSET (Torre et al. 2016) finds sequences of synchronous events (SSEs); its matrices are
+bins x bins. All five are drawn with bin-centre times in seconds on both axes, bin j on x
+("time j (s)") and bin i on y ("time i (s)"), origin at the bottom left: the main diagonal
+runs from bottom left to top right, and a synfire chain shows as short stripes parallel to
+it. The five plots share their axes, so zooming one zooms all. With them: the SSE table, and
+rasters in the original, ASSET's and (when known) the true order, with close-ups of the
+highlighted SSE, where the chain shows as a diagonal.
+
+A new alpha or clustering setting reruns only the mask and what follows (``Asset`` caches the
+slow steps) and the matrices redraw at the current zoom; settings that need the slow steps
+wait for the Run button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+from bokeh.models.widgets.tables import NumberFormatter
+from holoviews.operation.datashader import rasterize
+from panel.viewable import Viewer
+
+from analysis.asset import Asset, AssetResult
+from analysis.errors import SpikeDataError
+from analysis.spiketrains import bin_indices
+
+from . import views, widgets
+from .state import Session
+
+log = logging.getLogger(__name__)
+
+# the page is built after the first render (on navigation), so the SSE table's JavaScript
+# must be declared up front, when the app module imports this one
+
+# parameters in seconds, shown in milliseconds (their labels say "(ms)")
+MS_PARAMETERS = ["bin_size", "kernel_width"]
+# a change here needs the slow steps again: the Run button applies it
+SLOW_PARAMETERS = ["bin_size", "kernel_width", "binary", "filter_shape", "n_largest",
+                   "min_p_value"]
+# a change here reruns only cheap steps (the mask and after, or the displayed intersection
+# matrix's normalization): applied at once when results are shown
+CHEAP_PARAMETERS = ["normalization", "alpha_p", "alpha_j", "max_distance", "min_neighbors",
+                    "stretch"]
+PARAMETER_GROUPS = [
+    # (normalization is left out: Panel's Select cannot show its None choice; it only
+    # changes the intersection matrix's display, and a notebook can still set it)
+    ("Intersection matrix", ["binary"]),
+    ("Joint probability", ["filter_shape", "n_largest", "min_p_value"]),
+    ("Significance", ["alpha_p", "alpha_j"]),
+    ("Clustering (DBSCAN)", ["max_distance", "min_neighbors", "stretch"]),
+]
+PARAMETER_WIDGETS = {
+    "min_p_value": {"type": pn.widgets.FloatInput, "step": 1e-5, "format": "0.[000000]"},
+    "alpha_p": {"type": pn.widgets.FloatInput, "step": 0.001, "format": "0.[00000]"},
+    "alpha_j": {"type": pn.widgets.FloatInput, "step": 0.001, "format": "0.[00000]"},
+    "max_distance": {"type": pn.widgets.FloatInput, "step": 1.0},
+    "stretch": {"type": pn.widgets.FloatInput, "step": 0.5},
+}
+MATRICES = ["imat", "pmat", "jmat", "mask", "cmat"]
+
+# cluster ids cycle through a qualitative palette; noise grey; not significant transparent
+NOISE_COLOR = "#9e9e9e"
+# (no pink: that is the highlight's colour)
+CLUSTER_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                  "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39", "#3182bd",
+                  "#e6550d", "#31a354", "#756bb1", "#636363", "#6baed6", "#fd8d3c"]
+HIGHLIGHT = "#ff1493"
+MATRIX_FRAME = 250  # pixels per side of each matrix plot
+MATRIX_STYLES = {
+    # 'max' keeps thin stripes and single significant entries visible when many bins share
+    # a pixel; probabilities are averaged, else the overview would be all near 1
+    "imat": dict(cmap="viridis", colorbar=True, aggregator="max"),
+    "pmat": dict(cmap="inferno", colorbar=True, aggregator="mean"),
+    "jmat": dict(cmap="inferno", colorbar=True, aggregator="mean"),
+    "mask": dict(cmap=["#1f4e79"], colorbar=False, aggregator="max"),
+    "cmat": dict(cmap=[NOISE_COLOR] + CLUSTER_COLORS, colorbar=False, aggregator="max"),
+}
+MATRIX_GUIDE = """**Reading the matrices.** Entry (i, j) compares time bin i (y axis) with
+bin j (x axis); the diagonal runs from bottom left to top right. A sequence of synchronous
+events that repeats shows as a stripe parallel to the diagonal, away from it.
+
+Pink squares mark the entries of the highlighted SSE. Drag to pan and scroll to zoom: the five
+matrices move together; hover for values. Tick **Zoom matrices to the SSE** to look closer.
+
+Below, the rasters with units in ASSET's order: the SSE's neurons come first, in chain order,
+so the chain shows as a diagonal in the close-ups."""
+CLOSEUP_MARGIN = 0.03  # s of context either side of an SSE in the close-up rasters
+
+
+class AssetPage(Viewer):
+    """ASSET on the session's data: set parameters, run, and look at matrices and SSEs."""
+
+    session = param.ClassSelector(class_=Session)
+    result = param.ClassSelector(class_=AssetResult, allow_None=True, precedence=-1, doc="""
+        The last run's result for the session's current data (None before a run).""")
+    cluster = param.Integer(default=0, label="Highlight SSE", doc="""
+        Cluster id whose entries and spikes are highlighted; 0 for none.""")
+    zoom_to_sse = param.Boolean(default=False, label="Zoom matrices to the SSE", doc="""
+        Show the matrices around the highlighted SSE instead of the whole recording.""")
+    max_bins = param.Integer(default=5000, bounds=(1, None), doc="""
+        Largest number of bins the page runs ASSET on: each matrix holds bins x bins
+        values (5000 bins: 200 MB per float matrix).""")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.asset = Asset(data=self.session.data, progress=self._on_progress)
+        self._running = False
+        self._pending = False
+        self._elapsed = 0.0
+        # Pipes feeding the shown plots: a cheap rerun or a new selection redraws through
+        # them, keeping the zoom; new plots get new pipes, so old plots are not fed
+        self._matrix_stream = self._matrix_marks = self._raster_marks = None
+        self._shown_matrices = None  # (shape, zoom window) of the shown matrix plots
+        self._shown_order = None
+
+        self._status = pn.pane.Alert("", alert_type="danger", visible=False,
+                                     sizing_mode="stretch_width")
+        self._stale = pn.pane.Alert("Settings changed since the last run: press **Run ASSET** "
+                                    "to apply them.", alert_type="warning", visible=False,
+                                    sizing_mode="stretch_width")
+        self._summary = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self._run_button = pn.widgets.Button(label="Run ASSET", color="primary",
+                                             sizing_mode="stretch_width")
+        self._run_button.on_click(self._run)
+        self._progress = pn.indicators.Progress(value=0, max=100, active=False, visible=False,
+                                                sizing_mode="stretch_width")
+        self._progress_text = pn.pane.Str("", visible=False, styles={"font-size": "0.85em"})
+        self._cluster_select = pn.widgets.Select(label=self.param.cluster.label,
+                                                 options={"none": 0}, width=280)
+        self._cluster_select.param.watch(lambda e: setattr(self, "cluster", e.new), "value")
+        self._table = pn.widgets.Tabulator(
+            None, show_index=False, disabled=True, selectable=1, height=150,
+            sizing_mode="stretch_width", layout="fit_data_stretch", widths={"units": 220},
+            formatters={c: NumberFormatter(format="0.000") for c in
+                        ["start i (s)", "end i (s)", "start j (s)", "end j (s)"]})
+        self._table.param.watch(self._on_table_selection, "selection")
+        self._sse_box = pn.Column(
+            "### Synchronous events (SSEs)",
+            pn.Row(self._cluster_select,
+                   pn.widgets.Checkbox.from_param(self.param.zoom_to_sse, margin=(30, 10))),
+            self._table, visible=False, sizing_mode="stretch_width")
+        self._matrices = pn.Column(sizing_mode="stretch_width")
+        self._rasters = pn.Column(sizing_mode="stretch_width")
+        self._closeups = pn.Row(sizing_mode="stretch_width")
+
+        self.asset.param.watch(self._on_slow_change, SLOW_PARAMETERS)
+        self.asset.param.watch(self._on_cheap_change, CHEAP_PARAMETERS)
+        self.session.param.watch(self._on_data, "data")
+        self.param.watch(self._on_cluster, "cluster")
+        self.param.watch(lambda e: self._update_matrices(), "zoom_to_sse")
+        self._layout = self._build_layout()
+        self._on_data()
+
+    # ------------------------------------------------------------------ layout
+    def _build_layout(self):
+        asset = self.asset
+        groups = []
+        for title, names in PARAMETER_GROUPS:
+            groups += [f"**{title}**", pn.Param(
+                asset, parameters=names, show_name=False, sizing_mode="stretch_width",
+                widgets={n: PARAMETER_WIDGETS[n] for n in names if n in PARAMETER_WIDGETS})]
+        controls = pn.Column(
+            "## ASSET",
+            pn.pane.Markdown("Sequences of synchronous events (Torre et al. 2016): a synfire "
+                             "chain shows as stripes parallel to the diagonal.",
+                             styles={"font-size": "0.9em"}),
+            "**Binning**",
+            *[widgets.milliseconds_input(asset, n, on_error=self._show_error) for n in MS_PARAMETERS],
+            *groups,
+            self._run_button, self._progress, self._progress_text,
+            width=280,
+        )
+        results = pn.Column(self._status, self._stale, self._summary, self._sse_box,
+                            self._matrices, self._rasters, sizing_mode="stretch_width")
+        return pn.Row(controls, results, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout
+
+    # ------------------------------------------------------------------ running
+    async def _run(self, event=None):
+        """Run ASSET in a worker thread; show the result, or one line saying what failed."""
+        if self._running:
+            self._pending = True  # settings changed during the run: run again afterwards
+            return
+        self._running = True
+        self.session.busy = True
+        self._run_button.disabled = True
+        self._status.visible = False
+        self._progress.value, self._progress.active = 0, True
+        self._progress.visible = self._progress_text.visible = True
+        started = time.perf_counter()
+        try:
+            loop = asyncio.get_running_loop()
+            while True:
+                self._pending = False
+                data = self.asset.data
+                try:
+                    result = await loop.run_in_executor(None, self._compute)
+                except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
+                    self._show_error(f"ASSET: {exc}")
+                    return
+                except Exception as exc:  # unexpected: one line here, details in the log
+                    log.exception("ASSET failed")
+                    self._show_error(f"ASSET failed: {type(exc).__name__}: {exc}")
+                    return
+                if self.asset.data is not data:
+                    # the data changed meanwhile: drop this result, and the cache, whose
+                    # steps may have read the old data under new keys
+                    self.asset.clear_cache()
+                    return
+                if not self._pending:
+                    break
+            self._stale.visible = False
+            self._elapsed = time.perf_counter() - started
+            self.result = result
+            self._show_result()
+        finally:
+            self._running = False
+            self.session.busy = False
+            self._run_button.disabled = False
+            self._progress.active = False
+            self._progress.visible = self._progress_text.visible = False
+
+    def _compute(self):
+        """The worker-thread part of a run: check the size, then all steps (cached)."""
+        asset = self.asset
+        if asset.data is None:
+            raise ValueError("no data loaded: pick a data set on the Data page")
+        if asset.data.duration < asset.bin_size:
+            raise ValueError(f"Bin size: {asset.bin_size * 1e3:g} ms is longer than the "
+                             f"recording ({asset.data.duration:g} s)")
+        n_bins = asset.data.n_bins(asset.bin_size)
+        if n_bins > self.max_bins:
+            raise ValueError(
+                f"Bin size: {asset.bin_size * 1e3:g} ms gives {n_bins} bins; this page runs "
+                f"ASSET on at most {self.max_bins} bins (each matrix has bins x bins "
+                f"entries): use larger bins or a shorter recording")
+        return asset.run()
+
+    def _on_progress(self, fraction, message):
+        # called from the worker thread; Panel forwards widget changes to the browser
+        self._progress.value = int(round(100 * fraction))
+        self._progress_text.object = message
+
+    def _show_error(self, text):
+        self.session.message = text
+        self._status.object = text
+        self._status.visible = True
+        if pn.state.notifications is not None:
+            pn.state.notifications.error(text, duration=8000)
+
+    def _on_slow_change(self, *events):
+        if self.result is not None:
+            self._stale.visible = True
+
+    async def _on_cheap_change(self, *events):
+        if self.result is not None:
+            await self._run()
+
+    # ------------------------------------------------------------------ data changes
+    def _on_data(self, *events):
+        """New data: clear the results (and the Asset cache, to free the old matrices)."""
+        self.asset.clear_cache()
+        self.asset.data = self.session.data
+        self.result = None
+        self.cluster = 0
+        self._status.visible = self._stale.visible = False
+        self._sse_box.visible = False
+        self._table.value = None
+        self._cluster_select.options = {"none": 0}
+        self._matrices[:] = []
+        self._closeups[:] = []
+        self._matrix_stream = self._matrix_marks = self._raster_marks = None
+        self._shown_matrices = self._shown_order = None
+        data = self.session.data
+        if data is None:
+            self._summary.object = "No data loaded yet: pick one on the **Data** page."
+            self._rasters[:] = []
+            return
+        self._summary.object = (f"**{data.n_units} units, {data.duration:g} s.** Set the "
+                                f"parameters and press **Run ASSET**.")
+        self._rasters[:] = [self._raster_pane(views.raster(data, title="original order"))]
+
+    # ------------------------------------------------------------------ results
+    def _show_result(self):
+        result, data = self.result, self.asset.data
+        table = result.sse_table(data.unit_ids)
+        self._table.value = table
+        self._table.height = min(45 + 40 * len(table), 250)  # no empty rows, at most ~5
+        self._sse_box.visible = True
+        options = {"none": 0}
+        for row in table.itertuples(index=False):
+            options[f"SSE {row.cluster}: {row.entries} entries, {row.neurons} neurons"] = \
+                int(row.cluster)
+        self._cluster_select.options = options
+        self._summary.object = self._summary_text()
+        # keep the user's SSE if it still exists, else the largest (the one the ordering
+        # comes from)
+        largest = (int(table.sort_values(["entries", "cluster"], ascending=[False, True])
+                       .iloc[0]["cluster"]) if len(table) else 0)
+        keep = self.cluster if self.cluster and self.cluster in options.values() else largest
+        with param.parameterized.discard_events(self):
+            self.cluster = keep
+        order = tuple(result.order.tolist())
+        if order != self._shown_order:
+            self._rasters[:] = [self._raster_grid()]
+            self._shown_order = order
+        self._on_cluster()
+
+    def _summary_text(self):
+        r, data, a = self.result, self.asset.data, self.asset
+        parts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**"]
+        if r.mask is not None:
+            n_sig = int(np.count_nonzero(r.mask))
+            parts.append(f"{n_sig // 2 if r.symmetric else n_sig:,} significant entries")
+        if r.n_found:
+            parts.append(f"{r.n_found} of {data.n_units} units ordered by the largest SSE")
+        if r.score is not None:
+            parts.append(f"ordering score against the ground truth: **{r.score:.3f}**")
+        parts.append(f"{data.n_bins(a.bin_size)} bins of {a.bin_size * 1e3:g} ms")
+        parts.append(f"run {self._elapsed:.1f} s")
+        text = " · ".join(parts)
+        missing = [n for n in MATRICES if getattr(r, n) is None]
+        if missing:
+            text += f"  \n(not kept by this run, so not shown: {', '.join(missing)})"
+        return text
+
+    # ------------------------------------------------------------------ selection
+    def _on_table_selection(self, event):
+        table = self._table.value
+        if event.new and table is not None and len(table):
+            self.cluster = int(table.iloc[event.new[0]]["cluster"])
+
+    def _on_cluster(self, *events):
+        cluster = self.cluster
+        if cluster in self._cluster_select.options.values():
+            self._cluster_select.value = cluster
+        table = self._table.value
+        if table is not None and len(table):
+            rows = np.flatnonzero(table["cluster"].to_numpy() == cluster).tolist()
+            if self._table.selection != rows:
+                self._table.selection = rows
+        if self.result is None:
+            return
+        self._update_matrices()
+        if self._raster_marks is not None:
+            self._raster_marks.send((self.result, cluster))
+        self._closeups[:] = self._closeup_panes()
+
+    # ------------------------------------------------------------------ matrices
+    def _update_matrices(self):
+        """Redraw the matrices in place when their axes stay, else make new plots."""
+        if self.result is None:
+            return
+        shape = next((getattr(self.result, n).shape for n in MATRICES
+                      if getattr(self.result, n) is not None), None)
+        window = self._sse_window() if self.zoom_to_sse else None
+        if self._matrix_stream is not None and self._shown_matrices == (shape, window):
+            self._matrix_stream.send(self.result)
+            self._matrix_marks.send((self.result, self.cluster))
+        else:
+            self._matrices[:] = [self._matrix_grid(window)]
+            self._shown_matrices = (shape, window)
+
+    def _sse_window(self):
+        """((x0, x1), (y0, y1)) in s around the highlighted SSE, or None."""
+        r = self.result
+        if not self.cluster or self.cluster not in r.sses:
+            return None
+        pixels = np.array(list(r.sses[self.cluster]))
+        lo, hi = pixels.min(axis=0), pixels.max(axis=0) + 1
+        pad = max(30, int(0.5 * (hi - lo).max()))
+
+        def span(a, b):
+            return r.t_start + (a - pad) * r.bin_size, r.t_start + (b + pad) * r.bin_size
+        return span(lo[1], hi[1]), span(lo[0], hi[0])  # x = bin j, y = bin i
+
+    def _axes(self, n_rows, n_cols):
+        r = self.result
+        # distinct labels also in the symmetric case: HoloViews looks dimensions up by label
+        # too, and two "time (s)" axes put the highlight's y values on x's
+        ti = hv.Dimension("time_i", label="time i (s)")
+        tj = hv.Dimension("time_j", label="time j (s)")
+
+        def centres(n):
+            return r.t_start + (np.arange(n) + 0.5) * r.bin_size
+        return centres(n_cols), centres(n_rows), tj, ti
+
+    def _matrix_image(self, name, result):
+        """One matrix as an image: x = time of bin j, y = time of bin i (origin bottom left).
+
+        ``hv.Image((xs, ys, z))`` puts z[0] at the bottom; ``hv.Image(z)`` would flip it.
+        """
+        matrix = getattr(result, name)
+        xs, ys, tj, ti = self._axes(*matrix.shape)
+        a = self.asset
+        if name == "imat":
+            z = np.asarray(matrix, dtype=np.float64)
+            # the diagonal (a bin with itself) would set the colour scale: leave it out
+            off = z[~np.eye(*z.shape, dtype=bool)] if result.symmetric else z
+            hi = float(off.max()) if off.size and off.max() > 0 else 1.0
+            label = "neurons" if a.normalization is None else f"{a.normalization} overlap"
+            vdim = hv.Dimension("imat", label=label, range=(0, hi))
+            title = "intersection matrix"
+        elif name in ("pmat", "jmat"):
+            z = np.asarray(matrix, dtype=np.float64)
+            vdim = hv.Dimension(name, label="probability", range=(0, 1))
+            title = "probability matrix" if name == "pmat" else "joint-probability matrix"
+        elif name == "mask":
+            z = np.where(matrix, 1.0, np.nan)
+            vdim = hv.Dimension("mask", label="significant", range=(0, 1))
+            title = f"mask: pmat > {a.alpha_p:g} and jmat > {a.alpha_j:g}"
+        else:  # clusters: ids cycle through the palette, noise 0 (grey), others transparent
+            z = np.where(matrix > 0, (matrix - 1) % len(CLUSTER_COLORS) + 1.0, np.nan)
+            z[matrix < 0] = 0.0
+            vdim = hv.Dimension("cluster", label="cluster colour",
+                                range=(-0.5, len(CLUSTER_COLORS) + 0.5))
+            title = "clusters (grey: noise)"
+        return hv.Image((xs, ys, z), kdims=[tj, ti], vdims=[vdim]).relabel(title)
+
+    def _matrix_grid(self, window=None):
+        """The five matrices, one pane each: Panel links the axes of panes with the same
+        dimensions, so they zoom together (an hv.Layout in one pane collapsed to zero width
+        inside the app's stretching main area)."""
+        self._matrix_stream = hv.streams.Pipe(data=self.result)
+        self._matrix_marks = hv.streams.Pipe(data=(self.result, self.cluster))
+        limits = {} if window is None else {"xlim": window[0], "ylim": window[1]}
+        panes = []
+        for name in MATRICES:
+            if getattr(self.result, name) is None:
+                continue
+            style = dict(MATRIX_STYLES[name])
+            image = hv.DynamicMap(lambda data, name=name: self._matrix_image(name, data),
+                                  streams=[self._matrix_stream])
+            plot = rasterize(image, aggregator=style.pop("aggregator"), width=MATRIX_FRAME,
+                             height=MATRIX_FRAME).opts(
+                frame_width=MATRIX_FRAME, frame_height=MATRIX_FRAME, framewise=True,
+                tools=["hover"], colorbar_opts={"width": 10}, clipping_colors={"NaN": "white"},
+                backend_opts={"plot.toolbar.autohide": True}, **limits, **style)
+            if name == "cmat":
+                marks = hv.DynamicMap(self._cluster_marks, streams=[self._matrix_marks])
+                plot = (plot * marks).opts(title=self._matrix_image(name, self.result).label)
+            panes.append(pn.pane.HoloViews(plot, linked_axes=True, sizing_mode="fixed"))
+        return pn.GridBox(*panes, pn.pane.Markdown(MATRIX_GUIDE, width=300,
+                                                   styles={"font-size": "0.85em"}), ncols=2)
+
+    def _cluster_marks(self, data):
+        result, cluster = data
+        xs, ys, tj, ti = self._axes(*result.cmat.shape)
+        rows, cols = (np.nonzero(result.cmat == cluster) if cluster else
+                      (np.empty(0, int), np.empty(0, int)))
+        # hollow squares: they mark the entries and let their cluster colour show
+        return hv.Points((xs[cols], ys[rows]), kdims=[tj, ti]).opts(
+            marker="square", size=7, fill_alpha=0, line_color=HIGHLIGHT, line_width=1.5)
+
+    # ------------------------------------------------------------------ rasters
+    @staticmethod
+    def _raster_pane(raster, height=340):
+        # each raster zooms alone: their rows are units in different orders
+        return pn.pane.HoloViews(raster, sizing_mode="stretch_width", height=height,
+                                 linked_axes=False)
+
+    def _raster_grid(self):
+        data, r = self.asset.data, self.result
+        self._raster_marks = hv.streams.Pipe(data=(r, self.cluster))
+        reordered = views.raster(data, order=r.order,
+                                 title="ASSET order")
+        reordered = reordered * hv.DynamicMap(self._sse_spikes, streams=[self._raster_marks])
+        panes = [self._raster_pane(views.raster(data, title="original order")),
+                 self._raster_pane(reordered)]
+        truth = data.truth.get("ordering") if data.truth else None
+        if truth is not None and len(truth):
+            panes.append(self._raster_pane(views.raster(
+                data, order=np.asarray(truth), title="true order (ground truth)")))
+        return pn.Column("### Rasters", pn.GridBox(*panes, ncols=len(panes)),
+                         self._closeups, sizing_mode="stretch_width")
+
+    def _closeup_panes(self):
+        """The reordered raster around each occurrence of the highlighted SSE: the chain
+        shows as a diagonal there."""
+        r, data, cluster = self.result, self.asset.data, self.cluster
+        if not cluster or cluster not in r.sses:
+            return []
+        pixels = np.array(list(r.sses[cluster]))
+        panes = []
+        # in the symmetric case bin i comes after bin j: show the j occurrence first
+        for axis in ([1, 0] if r.symmetric else [0]):
+            lo = r.t_start + pixels[:, axis].min() * r.bin_size - CLOSEUP_MARGIN
+            hi = r.t_start + (pixels[:, axis].max() + 1) * r.bin_size + CLOSEUP_MARGIN
+            lo, hi = max(lo, data.t_start), min(hi, data.t_stop)
+            raster = views.raster(data.time_slice(lo, hi), order=r.order,
+                                  title=f"SSE {cluster} at {lo + CLOSEUP_MARGIN:.3f} s "
+                                        f"(ASSET order)")
+            panes.append(self._raster_pane(raster * self._sse_spikes((r, cluster), (lo, hi))))
+        return panes
+
+    def _sse_spikes(self, data, window=None):
+        """The selected SSE on the reordered raster: the spikes of its neurons in its bins,
+        and the time spans of its bins (those inside ``window`` (s) if given)."""
+        result, cluster = data
+        spans, points = [], (np.empty(0), np.empty(0))
+        if cluster and cluster in result.sses:
+            spikes = self.asset.data
+            sse = result.sses[cluster]
+            n_bins = spikes.n_bins(result.bin_size)
+            keys = set()
+            for (i, j), units in sse.items():
+                for u in units:
+                    keys.add(u * n_bins + i)
+                    if result.symmetric:  # the j axis is the same recording
+                        keys.add(u * n_bins + j)
+            bins = bin_indices(spikes.times, result.t_start, result.bin_size)
+            hit = (bins >= 0) & (bins < n_bins) & np.isin(
+                spikes.units.astype(np.int64) * n_bins + bins, np.fromiter(keys, np.int64))
+            rank = np.empty(spikes.n_units, dtype=np.int64)
+            rank[result.order] = np.arange(result.order.size)
+            if window is not None:
+                hit &= (spikes.times >= window[0]) & (spikes.times <= window[1])
+            points = (spikes.times[hit], rank[spikes.units[hit]].astype(np.float64))
+            pixels = np.array(list(sse))
+            for axis in ([0, 1] if result.symmetric else [0]):
+                lo = result.t_start + pixels[:, axis].min() * result.bin_size
+                hi = result.t_start + (pixels[:, axis].max() + 1) * result.bin_size
+                if window is None or (lo < window[1] and hi > window[0]):
+                    spans.append((lo, hi))
+        return (hv.VSpans(spans).opts(color=HIGHLIGHT, alpha=0.12)
+                * hv.Points(points, kdims=["time (s)", "unit"]).opts(
+                    color=HIGHLIGHT, size=3, line_color=None))

@@ -1,0 +1,282 @@
+"""The Assembly neurons page without a browser: runs, box plots, cache, cancel, sweep, errors."""
+
+import asyncio
+import io
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import pytest
+
+from analysis import simulate
+from analysis.spiketrains import SpikeTrains
+from dashboard.assembly_page import AssemblyPage, box_plot, ranked, sweep_plot
+from dashboard.state import Session
+
+hv.extension("bokeh", logo=False)  # the app does this; the page's views need it
+
+MEMBERS = [str(u) for u in range(6)]
+
+
+@pytest.fixture(scope="module")
+def sip():
+    return simulate.sip(n_units=40, assembly_size=6, t_stop=10, seed=1)
+
+
+@pytest.fixture
+def page(sip):
+    page = AssemblyPage(session=Session(data=sip, source="test sip"))
+    page.detector.n_surrogates = 200
+    return page
+
+
+@pytest.fixture
+def ran(page):
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    return page
+
+
+def widget(page, name):
+    matches = [w for w in pn.panel(page).select(pn.widgets.Widget)
+               if getattr(w, "label", w.name) == name]
+    assert len(matches) == 1, f"{len(matches)} widgets named {name!r}"
+    return matches[0]
+
+
+def dots(overlay):
+    """The statistic markers of a box plot, by legend label."""
+    return {el.label: el for el in overlay if isinstance(el, hv.Scatter)}
+
+
+def test_run_shows_box_plot_table_and_evaluation(ran):
+    table = ran.result.table
+    assert len(table) == 40
+    # the assembly is found: its six members are the six significant units, ranked first
+    assert sorted(table.loc[table.significant, "unit"]) == MEMBERS
+    shown = ran._table.value
+    assert list(shown["rank"]) == list(range(1, 41))
+    assert sorted(shown["unit"].head(6)) == MEMBERS
+    assert shown["member (truth)"].head(6).all() and not shown["member (truth)"][6:].any()
+    # the box plot: members drawn as red diamonds, at ranks 0-5
+    plot = ran._plot[0].object
+    assert isinstance(plot, hv.Overlay)
+    marks = dots(plot)
+    hits = marks["significant, assembly member"]
+    assert sorted(hits.dimension_values("unit")) == MEMBERS
+    assert sorted(hits.dimension_values("rank")) == list(range(6))
+    assert hits.opts.get().kwargs["color"] == "#d62728"
+    assert hits.opts.get().kwargs["marker"] == "diamond"
+    assert set(marks) == {"significant, assembly member", "not significant"}
+    # the evaluation against ground truth
+    assert ran.evaluation["fp_rate"] == 0 and ran.evaluation["fn_rate"] == 0
+    text = ran._evaluation.object
+    assert ran._evaluation.visible and "6 of 6 assembly members found" in text
+    assert "false-positive rate **0.000**" in text and "missed: none" in text
+    assert "6 of 40 units significant" in ran._summary.object
+    # the CSV download holds the table in rank order
+    csv = pd.read_csv(io.BytesIO(ran._csv_bytes().getvalue()))
+    assert list(csv["unit"].astype(str)) == list(shown["unit"])
+    assert ran._download.filename == "assembly_neurons_cpc.csv"
+    # the run cleaned up after itself
+    assert not ran._progress.visible and not ran.session.busy
+    assert not ran._run_button.disabled and ran._cancel_button.disabled
+
+
+def test_box_plot_draws_the_quantile_columns_in_rank_order(ran):
+    table = ran.result.table
+    plot = box_plot(table, 10, membership=None, ylabel="CPC")
+    top = ranked(table).head(10)
+    assert list(top["rank_score"]) == sorted(top["rank_score"], reverse=True)
+    whiskers, narrow, wide = plot.get(0), plot.get(1), plot.get(2)
+    np.testing.assert_allclose(whiskers.dimension_values(1), top["min"])
+    np.testing.assert_allclose(whiskers.dimension_values(3), top["max"])
+    np.testing.assert_allclose(narrow.dimension_values(1), top["q01"])
+    np.testing.assert_allclose(narrow.dimension_values(3), top["q99"])
+    np.testing.assert_allclose(wide.dimension_values(1), top["q05"])
+    np.testing.assert_allclose(wide.dimension_values(3), top["q95"])
+    # the narrow box is narrower than the wide one, both centred on the unit's rank
+    assert np.all(narrow.dimension_values(2) - narrow.dimension_values(0)
+                  < wide.dimension_values(2) - wide.dimension_values(0))
+    np.testing.assert_allclose((wide.dimension_values(0) + wide.dimension_values(2)) / 2,
+                               np.arange(10))
+    # without ground truth: significant or not; x ticks name the units in rank order
+    assert set(dots(plot)) <= {"significant", "not significant"}
+    assert [label for _, label in plot.opts.get().kwargs["xticks"]] == list(top["unit"])
+    # many units: every n-th tick label only, so they stay readable
+    big = pd.concat([table] * 10, ignore_index=True).assign(unit=lambda t: t.index.astype(str))
+    assert len(box_plot(big, 400).opts.get().kwargs["xticks"]) <= 120
+
+
+def test_top_k_limits_the_plot(ran):
+    ran.top_k = 12
+    plot = ran._plot[0].object
+    assert sum(len(el) for el in dots(plot).values()) == 12
+    assert "top 12 of 40" in plot.opts.get().kwargs["title"]
+    assert ran.param.top_k.bounds == (1, 40)
+
+
+def test_parameters_are_widgets_and_bin_size_shows_in_ms(ran):
+    det = ran.detector
+    bin_size = widget(ran, "Bin size (ms)")
+    assert bin_size.value == pytest.approx(1.0)
+    bin_size.value = 2.0
+    assert det.bin_size == pytest.approx(0.002)
+    assert ran._stale.visible  # a slow setting waits for the Run button
+    for name in ["power", "n_surrogates", "seed", "baseline"]:
+        assert widget(ran, det.param[name].label).value == getattr(det, name)
+    # settings that do not apply to the chosen statistic or surrogate are disabled
+    assert widget(ran, "Baseline").disabled and widget(ran, "Trial length (s)").disabled
+    det.surrogate = "weighted"
+    assert not widget(ran, "Baseline").disabled
+    assert widget(ran, "Normalized").disabled
+    det.statistic = "csf"
+    assert not widget(ran, "Normalized").disabled
+    # the correction's "none" (None) shows as chosen in the browser too
+    correction = next(w for w in pn.panel(ran).select(pn.widgets.RadioButtonGroup)
+                      if "Holm" in w.labels)
+    assert correction.value is None and correction.get_root().active == 0
+
+
+def test_statistic_alpha_and_correction_reuse_the_surrogates(ran):
+    det = ran.detector
+    assert det.computations["statistics"] == 1
+    first = ran.result
+    # no event loop here: each rerun completes before the assignment returns
+    det.correction = "holm"
+    assert ran.result is not first and ran.result.params["correction"] == "holm"
+    assert "Holm" in ran._summary.object
+    # 200 surrogates: p >= 1/201, times 40 units is above alpha; the page says why
+    assert ran.result.table.significant.sum() == 0
+    assert "none stays below α after the correction" in ran._summary.object
+    det.correction = None
+    assert ran.result.table.significant.sum() == 6
+    assert "more surrogates" not in ran._summary.object
+    det.alpha = 0.001
+    assert ran.result.table.significant.sum() == 0  # 200 surrogates: p >= 1/201
+    assert "use more surrogates" in ran._summary.object
+    det.alpha = 0.05
+    det.statistic = "csf"
+    assert ran.result.statistic == "csf" and "CSF" in ran._summary.object
+    assert ran._download.filename == "assembly_neurons_csf.csv"
+    assert det.computations["statistics"] == 1 and det.computations["binned"] == 1
+    assert not ran._stale.visible
+
+
+def test_cancel_between_batches_stops_the_run(page):
+    # 150 units: three batches of 64; cancel when the first batch reports
+    page.session.data = simulate.sip(n_units=150, assembly_size=6, t_stop=3, seed=2)
+    calls = []
+
+    def cancel_at_first_report(fraction, message):
+        calls.append(fraction)
+        page.cancel()
+        page._on_progress(fraction, message)
+
+    page.detector.progress = cancel_at_first_report
+    asyncio.run(page._run())
+    assert page.state == "cancelled" and page.result is None
+    assert page._status.visible and "cancelled" in page._status.object
+    assert page._status.alert_type == "info"
+    assert "statistics" not in page.detector.computations  # nothing half-done was cached
+    assert calls == [pytest.approx(64 / 150)]  # the other two batches never ran
+    assert not page.session.busy and not page._run_button.disabled
+    # the next run is not cancelled by the old flag
+    page.detector.progress = page._on_progress
+    asyncio.run(page._run())
+    assert page.state == "done" and page.result is not None
+
+
+def test_cancel_while_running(page):
+    reports = []
+    page._progress.param.watch(lambda e: reports.append(e.new), "value")
+
+    async def run_and_cancel():
+        task = asyncio.ensure_future(page._run())
+        while page.state != "running":
+            await asyncio.sleep(0)
+        assert page._run_button.disabled and not page._cancel_button.disabled
+        page._cancel_button.clicks += 1  # the Cancel button
+        await task
+
+    asyncio.run(run_and_cancel())
+    assert page.state == "cancelled" and page.result is None
+    assert "cancelled" in page._status.object and not page._results.visible
+    assert not page._progress.visible and page._cancel_button.disabled
+
+
+def test_sweep_plots_detections_and_skips_refused_baselines():
+    # unit 0 fires in 100 bins, the others in 3: with baseline 0 it has nowhere to go
+    data = SpikeTrains.from_lists([np.arange(100) * 0.01 + 0.005, [0.1, 0.5, 0.9],
+                                   [0.2, 0.6, 0.95]], t_stop=1.0)
+    page = AssemblyPage(session=Session(data=data))
+    page.detector.n_surrogates = 50
+    asyncio.run(page._sweep())
+    assert page.state == "done"
+    frame = page.sweep_table
+    assert list(frame["baseline"]) == [0.1, 0.3, 1.0, 3.0, 10.0, np.inf]
+    box = page._sweep_box
+    warning = [o for o in box if isinstance(o, pn.pane.Alert)]
+    assert len(warning) == 1 and "baseline 0: baseline: with baseline 0" in warning[0].object
+    plot = next(o.object for o in box if isinstance(o, pn.pane.HoloViews))
+    opts = plot.opts.get().kwargs
+    assert opts["logx"] and ("inf (uniform)" in [t for _, t in opts["xticks"]])
+
+
+def test_sweep_with_ground_truth(page):
+    page.sweep_values = [0.3, np.inf]
+    asyncio.run(page._sweep())
+    frame = page.sweep_table
+    assert list(frame["detected"]) == [6, 6] and list(frame["false_positives"]) == [0, 0]
+    plot = sweep_plot(frame, 6)
+    labels = {el.label for el in plot if isinstance(el, hv.Curve)}
+    assert labels == {"detected", "true positives", "false positives"}
+    hv.render(plot)  # the log axis takes the inf and 0 stand-ins
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(surrogate="trial", trial_length=3.0), "does not divide the recording"),
+    (dict(surrogate="trial", trial_length=None), "trial_length"),
+    (dict(bin_size=20.0), "longer than the recording"),
+])
+def test_bad_parameters_give_one_line_errors(page, change, message):
+    page.detector.param.update(**change)
+    asyncio.run(page._run())
+    assert page.state == "failed" and page.result is None
+    assert page._status.visible and page._status.alert_type == "danger"
+    assert message in page._status.object
+    assert "\n" not in page._status.object and "Traceback" not in page._status.object
+    assert not page.session.busy and not page._run_button.disabled
+
+
+def test_bin_size_the_parameter_refuses_is_reported(page):
+    widget(page, "Bin size (ms)").value = 0.0
+    assert page.detector.bin_size == pytest.approx(0.001)
+    assert page._status.visible and "Bin size" in page._status.object
+
+
+def test_new_data_resets_the_page(ran):
+    ran.detector.alpha = 0.05
+    other = simulate.poisson(n_units=12, t_stop=4.0, seed=3)
+    ran.session.data = other
+    assert ran.result is None and ran.evaluation is None and ran.detector.data is other
+    assert not ran._results.visible and len(ran._plot) == 0 and ran._table.value is None
+    assert ran.top_k == 12 and ran.param.top_k.bounds == (1, 12)
+    assert ran.detector.alpha == 0.05  # settings stay
+    asyncio.run(ran._run())
+    assert len(ran.result.table) == 12
+    # no ground truth: no evaluation, no membership column
+    assert not ran._evaluation.visible and "member (truth)" not in ran._table.value
+    assert set(dots(ran._plot[0].object)) <= {"significant", "not significant"}
+    ran.session.data = None
+    asyncio.run(ran._run())
+    assert ran.state == "failed" and "no data loaded" in ran._status.object
+
+
+def test_app_shows_the_assembly_page():
+    from dashboard.app import _PLANNED, _make_page
+
+    assert "Assembly neurons" not in _PLANNED
+    session = Session(data=simulate.poisson(n_units=5, t_stop=1.0, seed=1))
+    assert isinstance(_make_page("Assembly neurons", session), AssemblyPage)

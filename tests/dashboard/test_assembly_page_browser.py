@@ -1,0 +1,99 @@
+"""The Assembly neurons page in headless Chromium: run on the SIP demo, sweep, cancel."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+SIP_DEMO = "SIP assembly (100 units, 20 s)"
+
+
+def open_assembly_page(page, url):
+    page.goto(url)
+    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    page.locator("select").first.select_option(SIP_DEMO)
+    page.get_by_role("button", name="Load demo").click()
+    page.get_by_text(re.compile(r"\b100 units\b")).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Assembly neurons", exact=True).click()
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+
+
+def set_number(page, label, value):
+    field = page.locator(".bk-input-group", has_text=label).locator("input").first
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def screenshot(page, path, height=1900):
+    """The whole page: a tall window (the template scrolls its main area, which a full-page
+    screenshot would not unroll), scrolled to the top."""
+    page.set_viewport_size({"width": 1400, "height": height})
+    page.evaluate("document.querySelector('#main').scrollTo(0, 0)")
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def summary(page):
+    return page.get_by_text(re.compile(r"units significant")).first
+
+
+def test_run_sweep_and_cancel_on_the_sip_demo(served_app, page, artifacts_dir):
+    open_assembly_page(page, served_app)
+    set_number(page, "N surrogates", 200)
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Run", exact=True).click()
+    summary(page).wait_for(timeout=90_000)
+    assert summary(page).inner_text().startswith("10 of 100 units significant")
+    page.get_by_text("10 of 10 assembly members found").first.wait_for(timeout=10_000)
+    page.locator(".tabulator-row").first.wait_for(timeout=30_000)
+    # the box plot (its title is drawn on the canvas) and its caption
+    page.get_by_text(re.compile(r"wide box")).first.wait_for(timeout=30_000)
+    page.locator(".bk-Canvas").first.wait_for(timeout=30_000)
+    screenshot(page, artifacts_dir / "assembly_page.png")
+    # the table's first ten rows are the assembly's members (units 0-9), all significant
+    first_units = page.locator(".tabulator-row .tabulator-cell[tabulator-field='unit']")
+    assert sorted(int(first_units.nth(i).inner_text()) for i in range(10)) == list(range(10))
+
+    # a correction reruns only the table: with 200 surrogates Holm leaves nothing, and the
+    # page says why; back to no correction
+    page.get_by_role("button", name="Holm", exact=True).click()
+    page.get_by_text(re.compile(r"\b0 of 100 units significant.*Holm")).first.wait_for(
+        timeout=30_000)
+    page.get_by_text(re.compile(r"use more surrogates")).first.wait_for(timeout=10_000)
+    page.get_by_role("button", name="none", exact=True).click()
+    page.get_by_text(re.compile(r"10 of 100 units significant.*no correction")).first.wait_for(
+        timeout=30_000)
+
+    # the baseline sweep: one plot, baseline 0 either runs or is reported as skipped
+    page.get_by_role("button", name="Sweep baseline").click()
+    page.get_by_text("Baseline sweep", exact=True).wait_for(timeout=90_000)
+    page.locator(".bk-Canvas").nth(1).wait_for(timeout=30_000)
+    screenshot(page, artifacts_dir / "assembly_page_sweep.png", height=2400)
+
+    # a long run can be cancelled, and the page keeps its earlier results
+    set_number(page, "N surrogates", 5000)
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Run", exact=True).click()
+    cancel = page.get_by_role("button", name="Cancel")
+    page.wait_for_function("b => !b.disabled", arg=cancel.element_handle(), timeout=10_000)
+    cancel.click()
+    alert = page.locator(".alert", has_text="cancelled")
+    alert.first.wait_for(timeout=60_000)
+    assert "Traceback" not in alert.first.inner_text()
+    assert summary(page).is_visible()
+    screenshot(page, artifacts_dir / "assembly_page_cancelled.png", height=1100)
+    assert not page.js_errors, page.js_errors
+
+
+def test_bad_trial_length_shows_one_line_error(served_app, page, artifacts_dir):
+    open_assembly_page(page, served_app)
+    page.get_by_role("button", name="trial", exact=True).click()
+    set_number(page, "Trial length (s)", 3)
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Run", exact=True).click()
+    alert = page.locator(".alert", has_text="does not divide")
+    alert.first.wait_for(timeout=60_000)
+    assert "Traceback" not in alert.first.inner_text()
+    assert not page.js_errors, page.js_errors

@@ -1,0 +1,260 @@
+"""The ASSET page's logic without a browser: runs, errors, caching, selection, data changes."""
+
+import asyncio
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import pytest
+
+from analysis import simulate
+from dashboard.asset_page import AssetPage
+from dashboard.state import Session
+
+hv.extension("bokeh", logo=False)  # the app does this; the page's views need it
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return simulate.synfire_chain(n_units=120, n_groups=6, group_size=20, t_stop=2.0, seed=1)
+
+
+@pytest.fixture
+def page(chain):
+    return AssetPage(session=Session(data=chain, source="test chain"))
+
+
+@pytest.fixture
+def ran(page):
+    page.progress_seen = []
+    page._progress.param.watch(lambda e: page.progress_seen.append(e.new), "value")
+    asyncio.run(page._run())
+    assert not page._status.visible, page._status.object
+    return page
+
+
+def widget(page, name):
+    matches = [w for w in pn.panel(page).select(pn.widgets.Widget) if w.label == name]
+    assert len(matches) == 1, f"{len(matches)} widgets named {name!r}"
+    return matches[0]
+
+
+def test_run_shows_matrices_sse_table_and_rasters(ran):
+    result = ran.result
+    assert result is not None and result.score is not None
+    table = ran._table.value
+    assert len(table) == len(result.sses) >= 1
+    assert {"cluster", "entries", "neurons", "units"} <= set(table.columns)
+    assert ran._sse_box.visible
+    # the largest SSE (the one that gave the ordering) is highlighted from the start
+    largest = int(table.sort_values("entries", ascending=False).iloc[0]["cluster"])
+    assert ran.cluster == largest and ran._table.selection == [
+        int(np.flatnonzero(table["cluster"] == largest)[0])]
+    assert f"{result.score:.3f}" in ran._summary.object
+    # five matrices; original, found and true orderings; close-ups of the SSE's occurrences
+    assert len(ran._matrices[0].select(pn.pane.HoloViews)) == 5
+    assert titles(ran._rasters[0][1]) == ["original order", "ASSET order",
+                                          "true order (ground truth)"]
+    assert len(ran._closeups) == 2
+    # the Asset's progress reports fed the progress bar, up to 100 %
+    assert len(ran.progress_seen) >= 3 and ran.progress_seen[-1] == 100
+    # the run cleaned up after itself
+    assert not ran._progress.visible and not ran.session.busy
+    assert not ran._run_button.disabled
+
+
+def test_matrix_images_keep_the_diagonal_and_time_axes(ran):
+    result = ran.result
+    image = ran._matrix_image("imat", result)
+    n = result.imat.shape[0]
+    t0, dt = result.t_start, result.bin_size
+    assert image.kdims[0].label == "time j (s)" and image.kdims[1].label == "time i (s)"
+    # entry (i, j) sits at x = time of bin j, y = time of bin i: the diagonal goes from
+    # bottom left to top right (hv.Image(array) would have flipped it)
+    for i, j in [(0, 0), (3, n - 2), (n - 1, 5)]:
+        x, y = t0 + (j + 0.5) * dt, t0 + (i + 0.5) * dt
+        assert image[x, y] == result.imat[i, j]
+    clusters = ran._matrix_image("cmat", result).dimension_values(2, flat=False)
+    assert np.isnan(clusters[result.cmat == 0]).all()
+    assert (clusters[result.cmat == -1] == 0).all()
+    assert (clusters[result.cmat > 0] >= 1).all()
+
+
+def titles(panes):
+    from bokeh.models import Plot
+
+    return [next(iter(pn.panel(p).get_root().select({"type": Plot}))).title.text
+            for p in panes]
+
+
+def figures(page):
+    from bokeh.models import GlyphRenderer, Plot
+
+    root = pn.panel(page).get_root()
+    return root, list(root.select({"type": Plot})), GlyphRenderer
+
+
+def test_matrices_zoom_together_and_highlight_the_right_entries(ran):
+    root, plots, GlyphRenderer = figures(ran)
+    matrix_plots = [p for p in plots if "time j (s)" in str(p.x_range.tags)]
+    assert len(matrix_plots) == 5
+    # Panel links the axes of the five panes: one range object each for x and y
+    assert len({id(p.x_range) for p in matrix_plots}) == 1
+    assert len({id(p.y_range) for p in matrix_plots}) == 1
+    # the highlight sits on the SSE's entries, off the diagonal (with two axes labelled
+    # alike, HoloViews once drew it with y = x)
+    k = ran.cluster
+    rows, cols = np.nonzero(ran.result.cmat == k)
+    sources = [r.data_source.data for r in root.select({"type": GlyphRenderer})
+               if "time_i" in r.data_source.data]
+    assert len(sources) == 1
+    t0, dt = ran.result.t_start, ran.result.bin_size
+    np.testing.assert_allclose(np.sort(sources[0]["time_i"]), np.sort(t0 + (rows + 0.5) * dt))
+    assert np.all(sources[0]["time_i"] != sources[0]["time_j"])
+
+
+def test_zoom_to_sse_and_close_ups(ran):
+    result, k = ran.result, ran.cluster
+    pane = ran._matrices[0]
+    ran.zoom_to_sse = True
+    assert ran._matrices[0] is not pane
+    (x0, x1), (y0, y1) = ran._sse_window()
+    rows, cols = np.nonzero(np.tril(result.cmat == k))
+    t = lambda b: result.t_start + b * result.bin_size  # noqa: E731
+    assert x0 < t(cols.min()) and t(cols.max() + 1) < x1
+    assert y0 < t(rows.min()) and t(rows.max() + 1) < y1
+    # the close-ups show one occurrence of the SSE each (its j bins first, then its i bins),
+    # with only that occurrence's highlight
+    for title, bins in zip(titles(ran._closeups), [cols, rows]):
+        assert f"at {t(bins.min()):.3f} s" in title
+    first = ran._sse_spikes((result, k), (t(cols.min()) - 0.01, t(cols.max() + 1) + 0.01))
+    assert len(first.get(0)) == 1
+    assert (first.get(1)["time (s)"] <= t(cols.max() + 1) + 0.01).all()
+    ran.zoom_to_sse = False
+    assert ran._sse_window() is not None and ran._shown_matrices[1] is None
+
+
+def test_parameters_are_widgets_and_times_show_in_ms(page):
+    asset = page.asset
+    bin_size = widget(page, asset.param.bin_size.label)
+    assert bin_size.value == pytest.approx(asset.bin_size * 1e3)
+    bin_size.value = 5.0
+    assert asset.bin_size == pytest.approx(0.005)
+    asset.kernel_width = 0.02
+    assert widget(page, asset.param.kernel_width.label).value == pytest.approx(20.0)
+    bin_size.value = 0.0  # the parameter refuses it: a message, the old value back
+    assert asset.bin_size == pytest.approx(0.005) and bin_size.value == pytest.approx(5.0)
+    assert page._status.visible and "Bin size" in page._status.object
+    for name in ["filter_shape", "n_largest", "alpha_p", "alpha_j", "max_distance",
+                 "min_neighbors", "stretch"]:
+        w = widget(page, asset.param[name].label)
+        assert w.value == getattr(asset, name)
+    widget(page, asset.param.alpha_j.label).value = 0.95
+    assert asset.alpha_j == 0.95
+
+
+def test_alpha_change_recomputes_only_the_mask_and_after(ran):
+    asset = ran.asset
+    before = dict(asset.computations)
+    old_result, matrices_pane = ran.result, ran._matrices[0]
+    old_summary = ran._summary.object
+    asset.alpha_j = 0.9999  # no event loop here: the rerun completes before this returns
+    after = asset.computations
+    for step in ["binned", "counts", "probabilities", "pmat", "jmat"]:
+        assert after[step] == before[step], step
+    for step in ["mask", "cmat", "sses"]:
+        assert after[step] == before[step] + 1, step
+    assert ran.result is not old_result and ran._summary.object != old_summary
+    assert np.count_nonzero(ran.result.mask) < np.count_nonzero(old_result.mask)
+    # same bins: the matrices redraw in place (the zoom stays) instead of a new layout
+    assert ran._matrices[0] is matrices_pane
+    assert not ran._stale.visible
+
+
+def test_slow_parameter_change_waits_for_the_run_button(ran):
+    before = dict(ran.asset.computations)
+    ran.asset.kernel_width = 0.03
+    assert ran._stale.visible and ran.asset.computations == before
+    asyncio.run(ran._run())
+    assert not ran._stale.visible
+    assert ran.asset.computations["pmat"] == before["pmat"] + 1
+
+
+def test_selecting_a_cluster_highlights_it(ran):
+    result, table = ran.result, ran._table.value
+    k = int(table["cluster"].iloc[-1])
+    ran._table.selection = [len(table) - 1]  # a click on the table's last row
+    assert ran.cluster == k and ran._cluster_select.value == k
+    marks = ran._cluster_marks((result, k))
+    assert len(marks) == np.count_nonzero(result.cmat == k)  # both triangles
+    spikes = ran._sse_spikes((result, k))
+    spans, points = spikes.get(0), spikes.get(1)
+    assert len(spans) == 2 and len(points) > 0
+    # every highlighted spike is in the SSE's time span, on a row of one of its neurons
+    lo = min(spans.data["x0"])
+    hi = max(spans.data["x1"])
+    assert ((points["time (s)"] >= lo) & (points["time (s)"] <= hi)).all()
+    neurons = set().union(*result.sses[k].values())
+    rank_of = {int(u): r for r, u in enumerate(result.order)}
+    assert {int(r) for r in points["unit"]} <= {rank_of[u] for u in neurons}
+    ran._cluster_select.value = 0
+    assert ran.cluster == 0 and ran._table.selection == []
+    assert len(ran._cluster_marks((result, 0))) == 0
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(filter_shape=(3, 5)), "filter_shape"),
+    (dict(n_largest=500), "n_largest"),
+])
+def test_bad_parameters_give_one_line_errors(page, change, message):
+    page.asset.param.update(**change)
+    asyncio.run(page._run())
+    assert page.result is None
+    assert page._status.visible and message in page._status.object
+    assert "\n" not in page._status.object and "Traceback" not in page._status.object
+    assert not page.session.busy and not page._run_button.disabled
+
+
+def test_too_short_data_and_too_many_bins_are_refused(page):
+    page.session.data = simulate.poisson(n_units=10, t_stop=0.03, seed=1)
+    asyncio.run(page._run())
+    assert page._status.visible and "kernel_width" in page._status.object
+    page.max_bins = 100
+    page.session.data = simulate.poisson(n_units=10, t_stop=1.0, seed=1)
+    asyncio.run(page._run())
+    assert page._status.visible and "at most 100 bins" in page._status.object
+
+
+def test_new_data_clears_results_and_runs_on_the_new_data(ran):
+    ran.asset.alpha_j = 0.999
+    small = simulate.synfire_chain(n_units=60, n_groups=4, group_size=15, t_stop=1.5, seed=4)
+    ran.session.data = small
+    assert ran.result is None and ran.asset.data is small
+    assert len(ran._matrices) == 0 and not ran._sse_box.visible
+    assert ran.asset.alpha_j == 0.999  # settings stay
+    asyncio.run(ran._run())
+    assert ran.result is not None
+    assert ran.result.imat.shape[0] == small.n_bins(ran.asset.bin_size)
+    assert ran.result.order.size == 60
+    ran.session.data = None
+    assert ran.result is None and "No data" in ran._summary.object
+
+
+def test_data_without_sses(page):
+    page.session.data = simulate.poisson(n_units=40, rate=5.0, t_stop=1.0, seed=3)
+    asyncio.run(page._run())
+    assert not page._status.visible, page._status.object
+    result = page.result
+    assert len(page._table.value) == len(result.sses)
+    if not result.sses:
+        assert page.cluster == 0 and len(page._closeups) == 0
+        assert "0 SSEs" in page._summary.object
+        assert "ordering score" not in page._summary.object  # no ground truth here
+
+
+def test_app_shows_the_asset_page():
+    from dashboard.app import _PLANNED, _make_page
+
+    assert "ASSET" not in _PLANNED
+    session = Session(data=simulate.poisson(n_units=5, t_stop=1.0, seed=1))
+    assert isinstance(_make_page("ASSET", session), AssetPage)

@@ -1,0 +1,88 @@
+"""The ASSET page in headless Chromium: run on the default demo, select an SSE, bad input."""
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# the page scrolls inside the template's main area, so a screenshot of all of it needs a
+# tall window rather than full_page=True
+TALL = {"width": 1400, "height": 2050}
+
+
+def open_asset_page(page, url):
+    page.goto(url)
+    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="ASSET", exact=True).click()
+    page.get_by_role("button", name="Run ASSET").wait_for(timeout=30_000)
+
+
+def set_number(page, label, value):
+    field = page.locator(".bk-input-group", has_text=label).locator("input").first
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def summary(page):
+    return page.get_by_text(re.compile(r"significant entries")).first
+
+
+def wait_until(condition, timeout=30.0, what="condition"):
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.25)
+
+
+def test_run_asset_on_the_demo(served_app, page, artifacts_dir):
+    open_asset_page(page, served_app)
+    page.get_by_role("button", name="Run ASSET").click()
+    # results: the summary with the ground-truth score, the SSE table, five matrices, three
+    # rasters and two close-ups of the largest SSE
+    summary(page).wait_for(timeout=90_000)
+    assert "ordering score" in summary(page).inner_text()
+    page.locator(".tabulator-row").first.wait_for(timeout=30_000)
+    # (plot titles are drawn on canvases, so count those)
+    canvases = page.locator(".bk-Canvas")
+    wait_until(lambda: canvases.count() >= 10, what="5 matrices and 5 rasters")
+    page.set_viewport_size(TALL)
+    page.evaluate("document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
+    page.wait_for_timeout(3000)  # let datashader fill the images at the new size
+    page.screenshot(path=str(artifacts_dir / "asset_page.png"))
+
+    # a click on another SSE row selects it in the highlight menu
+    rows = page.locator(".tabulator-row")
+    select = page.locator(".bk-input-group", has_text="Highlight SSE").locator("select")
+    if rows.count() > 1:
+        rows.nth(0).click()
+        wait_until(lambda: select.evaluate("s => s.selectedIndex") == 1,
+                   what="the first SSE in the menu")
+    # the matrices zoom in on it
+    # (Bokeh's checkbox label is a sibling of the input, not a <label>)
+    matrix = page.locator(".bk-Canvas").first
+    overview = matrix.screenshot()
+    page.get_by_text("Zoom matrices to the SSE").first.evaluate(
+        "label => label.previousElementSibling.click()")
+    wait_until(lambda: matrix.screenshot() != overview, what="zoomed matrices")
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(artifacts_dir / "asset_page_zoomed.png"))
+
+    # a stricter alpha reruns only the cheap steps: the summary changes without Run
+    before = summary(page).inner_text()
+    set_number(page, "Alpha j", 0.99999)
+    wait_until(lambda: summary(page).inner_text() != before, what="a new summary")
+    assert not page.js_errors, page.js_errors
+
+
+def test_bad_parameter_shows_one_line_error(served_app, page, artifacts_dir):
+    open_asset_page(page, served_app)
+    set_number(page, "N largest", 1000)
+    page.get_by_role("button", name="Run ASSET").click()
+    alert = page.locator(".alert", has_text="n_largest")
+    alert.first.wait_for(timeout=60_000)
+    assert "Traceback" not in alert.first.inner_text()
+    page.screenshot(path=str(artifacts_dir / "asset_page_error.png"))
+    assert not page.js_errors, page.js_errors
