@@ -143,8 +143,9 @@ class AssemblyNeurons(CachedSteps):
         n_units, n_bins = x.shape
         unit_ptr, unit_bins = x.indptr.astype(np.int64), x.indices.astype(np.int64)
         xt = sp.csr_matrix(x.T)
-        # int32 halves the memory the random bin lookups walk through
-        bin_ptr, bin_units = xt.indptr.astype(np.int64), xt.indices.astype(np.int32)
+        # narrow unit ids shrink the memory the bin lookups walk through
+        unit_dtype = np.int16 if n_units < 2 ** 15 else np.int32
+        bin_ptr, bin_units = xt.indptr.astype(np.int64), xt.indices.astype(unit_dtype)
         z = np.diff(bin_ptr)
         kind, trial_bins = kernels.UNIFORM, 0
         alias_prob, alias_idx, z_weight = np.ones(1), np.zeros(1, np.int64), np.ones(1)

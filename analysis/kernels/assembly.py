@@ -33,40 +33,43 @@ def _cpc_sum(bins, z_pow, z_minus_pow, own):
 
 
 @njit(cache=True)
-def _csf(bins, i, bin_ptr, bin_units, n_i, counts, expected_scale, power, normalized,
-         coinc, touched, dense):
+def _csf(bins, i, bin_ptr, bin_units, n_i, expected, power, normalized, coinc, touched,
+         dense):
     """CSF of neuron i placed at ``bins``: sum over j != i of max(0, c_ij - e_ij)^power.
 
-    ``dense``: most neurons share a bin with i, so sum over all of them rather than keep
-    a list of the neurons touched (which costs a branch per coincidence).
+    ``expected[j]`` = e_ij = n_i n_j / T. ``dense``: most neurons share a bin with i, so
+    sum over all of them rather than keep a list of the neurons touched (a branch per
+    coincidence); the two cases are separate loops so the inner one has no branch.
     """
     n_touched = 0
-    for k in range(bins.shape[0]):
-        t = bins[k]
-        for p in range(bin_ptr[t], bin_ptr[t + 1]):
-            j = bin_units[p]
-            if dense:
-                coinc[j] += 1
-            else:
+    if dense:
+        for k in range(bins.shape[0]):
+            t = bins[k]
+            for p in range(bin_ptr[t], bin_ptr[t + 1]):
+                coinc[bin_units[p]] += 1
+        coinc[i] = 0  # neuron i's own bins are not coincidences
+        n_touched = coinc.shape[0]
+    else:
+        for k in range(bins.shape[0]):
+            t = bins[k]
+            for p in range(bin_ptr[t], bin_ptr[t + 1]):
+                j = bin_units[p]
                 if coinc[j] == 0:
                     touched[n_touched] = j
                     n_touched += 1
                 coinc[j] += 1
-    if dense:
-        coinc[i] = 0  # neuron i's own bins are not coincidences
-        n_touched = coinc.shape[0]
     total = 0.0
     for q in range(n_touched):
         j = q if dense else touched[q]
-        if j == i or coinc[j] == 0:
-            coinc[j] = 0
+        c = coinc[j]
+        coinc[j] = 0
+        if j == i or c == 0:
             continue
-        e = n_i * counts[j] * expected_scale
-        excess = coinc[j] - e
+        e = expected[j]
+        excess = c - e
         if excess > 0:
             term = excess * excess if power == 2.0 else excess ** power
             total += term / e if normalized else term
-        coinc[j] = 0
     return total
 
 
@@ -217,8 +220,9 @@ def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
         # expected coincidence visits per surrogate against the number of neurons
         dense = n_i * (bin_units.shape[0] / n_bins) > n_units / 4
         cpc[q] = _cpc_sum(bins, z_pow, z_minus_pow, own) / n_i - all_mean
-        csf[q] = _csf(bins, i, bin_ptr, bin_units, n_i, counts, expected_scale, power,
-                      normalized, coinc, touched, dense)
+        expected = counts * (n_i * expected_scale)
+        csf[q] = _csf(bins, i, bin_ptr, bin_units, n_i, expected, power, normalized, coinc,
+                      touched, dense)
         mask = np.zeros((n_bins + 63) // 64, dtype=np.uint64)
         surr = np.empty(n_i, dtype=np.int64)
         accept = np.ones(0)
@@ -237,8 +241,8 @@ def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
                 _trial_bins(bins, trial_bins, n_trials, perm, mask)
             _collect_sorted(mask, surr, table)
             cpc_surr[q, s] = _cpc_sum(surr, z_pow, z_minus_pow, own) / n_i - all_mean
-            csf_surr[q, s] = _csf(surr, i, bin_ptr, bin_units, n_i, counts, expected_scale,
-                                  power, normalized, coinc, touched, dense)
+            csf_surr[q, s] = _csf(surr, i, bin_ptr, bin_units, n_i, expected, power,
+                                  normalized, coinc, touched, dense)
     return cpc, csf, cpc_surr, csf_surr
 
 
