@@ -32,7 +32,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 import param
 
@@ -50,13 +49,19 @@ GRID_TOLERANCE = 1e-9
 _PERIOD_KEYS = ("sample_time", "sampling_period")
 _RATE_KEYS = ("sample_rate", "sampling_rate")
 
-#: Auto mode picks the grid kernel when ``lags < GRID_ADVANTAGE * delays``: per neuron pair
-#: and epoch pair the grid kernel walks the lag range (vectorized, ~0.1 ns a lag here), the
-#: continuous one merges the two epochs' delays (~1.5 ns a delay, branchy). Measured on the
-#: 2-core development machine; the choice never changes the result, only the time.
-GRID_ADVANTAGE = 12.0
+#: Auto mode picks the grid kernel when ``2 T / period < GRID_ADVANTAGE * d``, d the mean
+#: number of delays per active neuron pair and epoch: per neuron pair and epoch pair the grid
+#: kernel walks the lag range (vectorized, about 0.1 ns a lag), the continuous one merges
+#: the two delay lists (a few ns a delay, branchy, plus the lookups). Both kernels took the
+#: same time at 2 T / period = 600 lags and d = 5 on the 2-core development machine; the
+#: choice never changes the result, only the time (and the grid kernel stores no delays).
+GRID_ADVANTAGE = 100.0
 
-_MEMORY_LIMIT = 4e9  # bytes of per-epoch delays (continuous) or grid accumulators
+_MEMORY_LIMIT = 4e9       # bytes of delays the continuous kernel may store
+_GRID_MAX_UNITS = 65536   # the grid kernel numbers neuron pairs in int32
+_GRID_CHUNKS = 8          # partial M x M sums of the grid kernel, reduced at the end
+_ACCUMULATOR_LIMIT = 1e9  # bytes for those partial sums
+_SPECTRAL_MIN_EPOCHS = 10  # t-SNE: fewer epochs start from a seeded random layout
 
 
 @dataclass
@@ -159,8 +164,7 @@ class _Epochs:
         self.offsets = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts.ravel(), out=self.offsets[1:])
         self.rel = kernels.gather_epochs(times, first, self.offsets, starts)
-        per_epoch = counts.sum(axis=1)
-        self.absolute = self.rel + np.repeat(starts, per_epoch)
+        self._starts = starts
         self.duration = float(np.max(stops - starts))
         self.n_active, self.n_pairs, self.n_delays = kernels.epoch_sizes(
             self.offsets, self.n_epochs, self.n_units)
@@ -172,8 +176,9 @@ class _Epochs:
         return self.rel[o[0]:o[-1]], o - o[0]
 
     def off_grid(self, period):
-        return int(kernels.off_grid_count(self.rel, self.absolute, float(period),
-                                          GRID_TOLERANCE))
+        """Number of spikes whose relative time is not a multiple of ``period``."""
+        absolute = self.rel + np.repeat(self._starts, self.counts.sum(axis=1))
+        return int(kernels.off_grid_count(self.rel, absolute, float(period), GRID_TOLERANCE))
 
 
 def detect_sampling_period(data, epochs=None):
@@ -253,8 +258,12 @@ def spotdis(data, sampling_period=None, method="auto", progress=None):
     if method == "grid" and period is None:
         raise ValueError("method: 'grid' needs spike times on a sample grid; give "
                          "sampling_period (none was found in the annotations)")
-    use_grid = method == "grid" or (method == "auto" and period is not None and
-                                    (sampling_period is not None or _grid_cheaper(ep, period)))
+    why_not = None if period is None else _grid_unsuitable(ep, period)
+    if method == "grid" and why_not:
+        raise ValueError(f"method: {why_not}; use 'continuous'")
+    use_grid = method == "grid" or (
+        method == "auto" and period is not None and not why_not
+        and (sampling_period is not None or _grid_cheaper(ep, period)))
     n_empty = int(np.sum(ep.n_active < 2))
     if n_empty:
         report(0.02, f"SPOTDis: {n_empty} of {M} epochs have fewer than 2 active neurons "
@@ -279,6 +288,20 @@ def spotdis(data, sampling_period=None, method="auto", progress=None):
     return SpotDis(matrix, count.astype(np.int64), undefined, n_undefined, n_empty,
                    "grid" if use_grid else "continuous", period if use_grid else None, norm,
                    time.perf_counter() - t0)
+
+
+def _grid_unsuitable(ep, period):
+    """Why the grid kernel cannot take this recording (None if it can)."""
+    if ep.n_units >= _GRID_MAX_UNITS:
+        return (f"the grid kernel handles fewer than {_GRID_MAX_UNITS} units, the recording "
+                f"has {ep.n_units}")
+    n_max = float(ep.counts.max()) if ep.counts.size else 0.0
+    lags = 2.0 * ep.duration / period + 2
+    # int32 cumulative counts (n_i n_j delays) and int64 sums of lags * n_k * n_m
+    if n_max ** 2 >= 2 ** 31 or lags * n_max ** 4 >= 2 ** 62:
+        return (f"a neuron fires {int(n_max)} times in one epoch, too many for the grid "
+                f"kernel's integer counts")
+    return None
 
 
 def _grid_cheaper(ep, period):
@@ -339,19 +362,16 @@ def _continuous_sums(ep, report):
 def _grid_sums(ep, period, report):
     M, N = ep.n_epochs, ep.n_units
     samples = np.rint(ep.rel / period).astype(np.int64)
-    spikes = ep.counts
-    n_max = int(spikes.max()) if spikes.size else 0
-    if float(n_max) ** 2 >= 2 ** 31:
-        raise ValueError(f"sampling_period: a neuron fires {n_max} times in one epoch, too "
-                         f"many for the grid kernel's int32 counts; use method='continuous'")
     act_ptr = np.zeros(M + 1, dtype=np.int64)
     np.cumsum(ep.n_active, out=act_ptr[1:])
     act = kernels.epoch_active(ep.offsets, N, act_ptr)
     report(0.03, "SPOTDis: neuron pairs per epoch")
     pair_i, pair_j, ptr, epochs = kernels.pair_epoch_lists(act_ptr, act, N)
-    n_chunks = max(1, min(numba.get_num_threads(), int(_MEMORY_LIMIT // (16 * M * M))))
+    # a fixed number of accumulators (not one per thread), so the float sums and hence the
+    # result do not depend on the number of threads
+    n_chunks = int(max(1, min(_GRID_CHUNKS, _ACCUMULATOR_LIMIT // (12 * M * M))))
     acc_sum = np.zeros((n_chunks, M, M))
-    acc_cnt = np.zeros((n_chunks, M, M), dtype=np.int64)
+    acc_cnt = np.zeros((n_chunks, M, M), dtype=np.int32)
     n_pairs = pair_i.size
     blocks = _blocks(n_pairs, 20)
     for b, (p0, p1) in enumerate(blocks):
@@ -359,7 +379,7 @@ def _grid_sums(ep, period, report):
                            acc_sum, acc_cnt)
         report(0.05 + 0.95 * (b + 1) / len(blocks),
                f"SPOTDis: {p1}/{n_pairs} neuron pairs (grid kernel)")
-    return acc_sum.sum(axis=0), acc_cnt.sum(axis=0)
+    return acc_sum.sum(axis=0), acc_cnt.sum(axis=0, dtype=np.int64)
 
 
 # ============================================================================ object
@@ -385,7 +405,7 @@ class SpotDisClust(CachedSteps):
         HDBSCAN: the smallest group of epochs that counts as a cluster.""")
     min_samples = param.Integer(default=None, allow_None=True, bounds=(1, None), doc="""
         HDBSCAN: neighbours for a core epoch (larger: more epochs called noise). None:
-        min(min_cluster_size, 5). HDBSCAN's own default equals min_cluster_size, which
+        min(min_cluster_size, 4). HDBSCAN's own default equals min_cluster_size, which
         labels clusters of about that size as noise.""")
     cluster_selection = param.Selector(default="eom", objects=["eom", "leaf"], doc="""
         HDBSCAN cluster selection: excess of mass (eom) or the tree's leaves.""")
@@ -403,7 +423,7 @@ class SpotDisClust(CachedSteps):
                                       self.cluster_selection)
 
     def _min_samples(self):
-        return min(self.min_cluster_size, 5) if self.min_samples is None \
+        return min(self.min_cluster_size, 4) if self.min_samples is None \
             else int(self.min_samples)
 
     def _check_clustering(self, M):
@@ -448,8 +468,9 @@ class SpotDisClust(CachedSteps):
         """2-D t-SNE of the epochs from the SPOTDis matrix (M x 2), seeded.
 
         Grossberger et al. (2018), Methods "Visualization": openTSNE with
-        ``metric="precomputed"`` (spectral initialisation), one thread. The perplexity is
-        capped at (M - 1) / 3 for small M.
+        ``metric="precomputed"``, spectral initialisation (a seeded random one below
+        ``_SPECTRAL_MIN_EPOCHS`` epochs or when the eigen-solver fails), one thread. The
+        perplexity is capped at (M - 1) / 3 for small M.
         """
         _check_data(self.data)
         M = len(self.data.epochs)
@@ -460,10 +481,21 @@ class SpotDisClust(CachedSteps):
 
             d = self.spotdis()
             self._report(0.85, "t-SNE")
-            tsne = TSNE(n_components=2, perplexity=perplexity, metric="precomputed",
-                        n_jobs=1, random_state=int(self.seed), negative_gradient_method="bh",
-                        verbose=False)
-            return np.asarray(tsne.fit(d.matrix), dtype=np.float64)
+
+            def fit(initialization):
+                tsne = TSNE(n_components=2, perplexity=perplexity, metric="precomputed",
+                            initialization=initialization, n_jobs=1,
+                            random_state=int(self.seed), negative_gradient_method="bh",
+                            verbose=False)
+                return np.asarray(tsne.fit(d.matrix), dtype=np.float64)
+            if M < _SPECTRAL_MIN_EPOCHS:
+                return fit("random")
+            try:
+                return fit("spectral")
+            except (TypeError, ValueError, ArithmeticError, RuntimeError):
+                # a degenerate affinity graph (e.g. many undefined entries) can defeat the
+                # eigen-solver; a seeded random start still gives a reproducible embedding
+                return fit("random")
         return self._cached("embed", self._spotdis_key() + (perplexity, self.seed), compute)
 
     def scores(self, labels=None):

@@ -13,11 +13,13 @@ applied by the caller (``analysis.spotdis``).
 
 Two exact kernels:
 
-* continuous time (``continuous_rows``): every epoch's active neurons and each active
-  pair's sorted delays are built once (``epoch_delays``); an epoch pair intersects the two
-  sorted active lists and visits only the pairs of common neurons, each by one merge pass
-  over two sorted arrays. Cost per epoch pair grows with the common pairs' delays, never
-  with N^2, which keeps sparse recordings cheap.
+* continuous time (``continuous_rows``): every epoch's sorted active neurons and each
+  active pair's sorted delays are built once (``epoch_delays``; pairs indexed by their
+  position in the upper triangle of the epoch's active list, which halves the offsets);
+  an epoch pair intersects the two sorted active lists and visits only the pairs of
+  common neurons, each by one pass over two sorted arrays (``w1_sorted``). Cost per epoch
+  pair grows with the common pairs' delays, never with N^2, which keeps sparse
+  recordings cheap. Memory: 8 bytes per delay, sum over epochs of (spikes^2 / 2).
 * sample grid (``grid_pairs``): when spike times are multiples of a sampling period the
   delays are whole numbers of samples, and per neuron pair and epoch the cumulative count
   ``C(lag) = #{delays <= lag}`` over the pair's lag range gives
@@ -367,7 +369,8 @@ def pair_epoch_lists(act_ptr, act, n_units):
     """For every neuron pair active in >= 2 epochs: the epochs where both fire.
 
     Returns ``(pair_i, pair_j, ptr, epochs)``: pair p = (pair_i[p], pair_j[p]) is active in
-    ``epochs[ptr[p]:ptr[p + 1]]`` (ascending). Uses an N (N - 1) / 2 int32 counter.
+    ``epochs[ptr[p]:ptr[p + 1]]`` (ascending). Uses two N (N - 1) / 2 int32 arrays
+    (N < 65536).
     """
     n_ep = act_ptr.shape[0] - 1
     n_all = n_units * (n_units - 1) // 2
@@ -386,7 +389,7 @@ def pair_epoch_lists(act_ptr, act, n_units):
         if count[g] >= 2:
             n_pairs += 1
             n_entries += count[g]
-    slot = np.full(n_all, -1, dtype=np.int64)
+    slot = np.full(n_all, -1, dtype=np.int32)
     pair_i = np.empty(n_pairs, dtype=np.int64)
     pair_j = np.empty(n_pairs, dtype=np.int64)
     ptr = np.empty(n_pairs + 1, dtype=np.int64)
@@ -501,8 +504,9 @@ def grid_pairs(p0, p1, pair_i, pair_j, ptr, epochs, samples, ep_offsets, n_units
     pair_i, pair_j, ptr, epochs : from ``pair_epoch_lists``
     samples : int64, relative spike times in samples, laid out like the epoch CSR
     ep_offsets : int64 (M N + 1), epoch-major CSR offsets
-    acc_sum : float64 (C x M x M), acc_cnt : int64 (C x M x M); chunk c handles pairs
-        p0 + c, p0 + c + C, ... and adds to ``acc_*[c, k, m]`` (k < m). Sum over chunks.
+    acc_sum : float64 (C x M x M), acc_cnt : int32 (C x M x M); chunk c handles pairs
+        p0 + c, p0 + c + C, ... and adds to ``acc_*[c, k, m]`` (k < m). Sum over chunks;
+        with a fixed C the result does not depend on the number of threads.
     """
     n_chunks = acc_sum.shape[0]
     for c in prange(n_chunks):
