@@ -444,7 +444,6 @@ def main(argv=None):
         print(json.dumps(warmup(args.seed)), flush=True)
         return 0
 
-    import numpy as np
 
     started = datetime.datetime.now()
     say("=" * 78)

@@ -251,11 +251,7 @@ class AssetPage(Viewer):
         self._progress_text.object = message
 
     def _show_error(self, text):
-        self.session.message = text
-        self._status.object = text
-        self._status.visible = True
-        if pn.state.notifications is not None:
-            pn.state.notifications.error(text, duration=8000)
+        widgets.show_error(self.session, self._status, text)
 
     def _on_slow_change(self, *events):
         if self.result is not None:

@@ -15,7 +15,7 @@ from panel.viewable import Viewer
 from analysis import demo, io, simulate
 from analysis.errors import SpikeDataError
 
-from . import simulator_form, views
+from . import simulator_form, views, widgets
 from .state import Session
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,7 @@ class DataPage(Viewer):
         self.session.data = data
 
     def _show_error(self, text):
-        self.session.message = text
-        self._status.object = text
-        self._status.visible = True
-        if pn.state.notifications is not None:
-            pn.state.notifications.error(text, duration=8000)
+        widgets.show_error(self.session, self._status, text)
 
     async def _on_load_demo(self, event=None):
         name = self.demo_name

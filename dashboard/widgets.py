@@ -42,3 +42,12 @@ def milliseconds_input(obj, name, on_error=None, step=0.5):
 
 def _to_ms(seconds):
     return round(float(seconds) * 1e3, 9)
+
+
+def show_error(session, alert, text):
+    """Show one line of error text in the page's alert and as a notification."""
+    session.message = text
+    alert.object = text
+    alert.visible = True
+    if pn.state.notifications is not None:
+        pn.state.notifications.error(text, duration=8000)
