@@ -37,10 +37,10 @@ import param
 
 from .base import CachedSteps
 from .kernels import spotdis as kernels
-from .spiketrains import SpikeTrains
+from .spiketrains import Epochs, SpikeTrains
 
 __all__ = ["SpotDisClust", "SpotDis", "SpotDisClustResult", "spotdis", "detect_sampling_period",
-           "GRID_TOLERANCE"]
+           "GRID_TOLERANCE", "rate_vector_dissimilarity", "window_sweep"]
 
 #: Relative tolerance for spike times on a sampling grid (see ``detect_sampling_period``).
 GRID_TOLERANCE = 1e-9
@@ -133,6 +133,9 @@ class SpotDisClustResult:
     embedding: np.ndarray       # M x 2 t-SNE coordinates
     scores: dict
     params: dict = field(default_factory=dict)
+    #: the M x M matrix that was clustered and embedded (SPOTDis, or the rate-vector
+    #: baseline when ``dissimilarity="rate"``, in which case ``spotdis`` is None)
+    dissimilarity: np.ndarray | None = None
 
 
 # ============================================================================ data
@@ -382,6 +385,159 @@ def _grid_sums(ep, period, report):
     return acc_sum.sum(axis=0), acc_cnt.sum(axis=0, dtype=np.int64)
 
 
+# ============================================================================ baseline
+def rate_vector_dissimilarity(data):
+    """The rate-vector baseline: L1 distance between normalised population count vectors.
+
+    For each epoch the vector of spike counts per neuron divided by the epoch's total count
+    (a distribution over neurons, so neither the epoch length nor a global rate change
+    matters); the M x M matrix of L1 distances between these vectors, in [0, 2]. It sees
+    which neurons fire how much, not when: set next to SPOTDis it shows what the temporal
+    structure adds. Spikes per epoch as in ``spotdis`` ([start, stop), closed at the
+    recording's end). An epoch without spikes has no vector: its entries are 2.0 (the
+    largest distance), diagonal 0.
+
+    Returns
+    -------
+    float64 (M x M), symmetric, diagonal 0.
+    """
+    from scipy.spatial.distance import cdist
+
+    _check_data(data)
+    counts = _Epochs(data).counts.astype(np.float64)
+    total = counts.sum(axis=1)
+    p = counts / np.maximum(total, 1.0)[:, None]
+    d = cdist(p, p, metric="cityblock")
+    empty = total == 0
+    d[empty, :] = 2.0
+    d[:, empty] = 2.0
+    np.fill_diagonal(d, 0.0)
+    return d
+
+
+# ============================================================================ windows
+def _values(name, values, allow_negative=True):
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected numbers (s), got {values!r}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name}: give at least one value")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: values must be finite")
+    if not allow_negative and not np.all(arr > 0):
+        raise ValueError(f"{name}: values must be > 0 s, got {arr.min()}")
+    return arr
+
+
+def _snap(t, period):
+    """Times within a relative 1e-9 of a multiple of ``period`` put exactly on it."""
+    if period is None:
+        return t
+    x = t / period
+    r = np.rint(x)
+    return np.where(np.abs(x - r) <= GRID_TOLERANCE * np.maximum(1.0, np.abs(x)),
+                    r * period, t)
+
+
+def window_sweep(data, lengths, offsets=(0.0,), events=None, progress=None, **params):
+    """SPOTDisClust for every analysis window: choosing the window without ground truth.
+
+    Grossberger et al. (2018), S11/S12 Figs: the epochs are cut anew around the events for
+    each window length and offset, window ``[event + offset, event + offset + length]``;
+    SPOTDis is computed and clustered (HDBSCAN) for each, and the silhouette of the
+    clustering (which needs no ground truth) shows which window separates the patterns best.
+
+    Parameters
+    ----------
+    data : SpikeTrains
+    lengths : float or sequence of float
+        Window lengths (s, > 0).
+    offsets : float or sequence of float
+        Window starts relative to the event (s; negative: before it). Default 0.
+    events : sequence of float, optional
+        Event times (s, at least 2). Default: the start times of ``data.epochs``. With the
+        default, or as many events as epochs, the epochs' labels and ``truth['epoch_labels']``
+        are kept (so the ARI is reported); otherwise the ARI is NaN.
+    progress : callable(fraction, message), optional
+    **params
+        Parameters of ``SpotDisClust`` (sampling_period, method, min_cluster_size,
+        min_samples, cluster_selection, dissimilarity).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (length, offset): ``length``, ``offset``, ``silhouette``, ``ari``,
+        ``n_clusters``, ``n_noise``, ``n_undefined`` (undefined SPOTDis epoch pairs; 0 for
+        the rate baseline), ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter: a window that starts before the recording's start
+        (``offsets``) or ends after its end (``lengths``), bad numbers, fewer than 2 events.
+    """
+    import pandas as pd
+
+    if data is None or not isinstance(data, SpikeTrains):
+        raise ValueError("data: expected SpikeTrains")
+    lengths = _values("lengths", lengths, allow_negative=False)
+    offsets = _values("offsets", offsets)
+    if events is None:
+        if data.epochs is None:
+            raise ValueError("events: the recording has no epochs; give the event times")
+        events = np.asarray(data.epochs.start, dtype=np.float64)
+    else:
+        events = _values("events", events)
+    if events.size < 2:
+        raise ValueError(f"events: SPOTDis needs at least 2 windows, got {events.size}")
+    lo, hi = float(data.t_start), float(data.t_stop)
+    first, last = float(events.min()), float(events.max())
+    tol = 1e-12 * max(1.0, abs(hi), abs(lo))
+    for off in offsets:
+        if first + off < lo - tol:
+            raise ValueError(f"offsets: the window at offset {off} s starts at "
+                             f"{first + off} s, before the recording's start ({lo} s)")
+        for length in lengths:
+            if last + off + length > hi + tol:
+                raise ValueError(f"lengths: the window of {length} s at offset {off} s ends "
+                                 f"at {last + off + length} s, after the recording's end "
+                                 f"({hi} s)")
+    same = data.epochs is not None and events.size == len(data.epochs)
+    labels = data.epochs.label if same else np.arange(events.size).astype(str)
+    truth = dict(data.truth)
+    if not same:
+        truth.pop("epoch_labels", None)
+    report = progress or (lambda f, m: None)
+    # window bounds on the sample grid (when the annotations give one) are put exactly on
+    # it, as sample * period like the spike times, so that a spike at a window's stop is
+    # not in or out by rounding
+    ann = data.annotations or {}
+    period = next((float(ann[k]) for k in _PERIOD_KEYS if _positive(ann.get(k))),
+                  next((1.0 / float(ann[k]) for k in _RATE_KEYS if _positive(ann.get(k))),
+                       None))
+    rows = []
+    n = lengths.size * offsets.size
+    for a, length in enumerate(lengths):
+        for b, off in enumerate(offsets):
+            t0 = time.perf_counter()
+            start = _snap(np.clip(events + off, lo, hi), period)
+            stop = _snap(np.clip(start + length, lo, hi), period)
+            cut = data.replace(epochs=Epochs(start, stop, labels), truth=truth)
+            obj = SpotDisClust(data=cut, **params)
+            sc = obj.scores()
+            undefined = obj.spotdis().n_undefined if obj.dissimilarity == "spotdis" else 0
+            rows.append({"length": float(length), "offset": float(off),
+                         "silhouette": sc["silhouette"], "ari": sc["ari"],
+                         "n_clusters": sc["n_clusters"], "n_noise": sc["n_noise"],
+                         "n_undefined": int(undefined),
+                         "seconds": time.perf_counter() - t0})
+            i = a * offsets.size + b + 1
+            report(i / n, f"window sweep: {i}/{n} (length {length} s, offset {off} s)")
+    return pd.DataFrame(rows, columns=["length", "offset", "silhouette", "ari", "n_clusters",
+                                       "n_noise", "n_undefined", "seconds"])
+
+
 # ============================================================================ object
 class SpotDisClust(CachedSteps):
     """SPOTDisClust (Grossberger, Battaglia & Vinck 2018): SPOTDis, HDBSCAN, t-SNE.
@@ -390,6 +546,10 @@ class SpotDisClust(CachedSteps):
     ``cluster()`` (HDBSCAN labels), ``embed()`` (2-D t-SNE), ``scores()`` (ARI against
     ``truth['epoch_labels']``, silhouette). Changing a clustering parameter does not
     recompute SPOTDis; changing the perplexity does not recluster.
+
+    ``dissimilarity="rate"`` clusters and embeds the rate-vector baseline instead
+    (``rate_vector_dissimilarity``); ``baseline()`` gives that next to SPOTDis, and
+    ``window_sweep()`` scores other analysis windows (Grossberger et al. 2018, S11/S12).
     """
 
     data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="""
@@ -413,14 +573,23 @@ class SpotDisClust(CachedSteps):
                               doc="""
         t-SNE perplexity (at most (M - 1) / 3 is used).""")
     seed = param.Integer(default=0, bounds=(0, None), doc="Random seed of the t-SNE.")
+    dissimilarity = param.Selector(default="spotdis", objects=["spotdis", "rate"], doc="""
+        What is clustered and embedded: SPOTDis, or the rate-vector baseline (L1 distance
+        between normalised population count vectors, no temporal structure; see
+        ``rate_vector_dissimilarity``).""")
 
     # ---------------------------------------------------------------- keys and checks
     def _spotdis_key(self):
         return (self.data, self.sampling_period, self.method)
 
+    def _matrix_key(self):
+        if self.dissimilarity == "rate":
+            return (self.data, "rate")
+        return self._spotdis_key() + ("spotdis",)
+
     def _cluster_key(self):
-        return self._spotdis_key() + (self.min_cluster_size, self._min_samples(),
-                                      self.cluster_selection)
+        return self._matrix_key() + (self.min_cluster_size, self._min_samples(),
+                                     self.cluster_selection)
 
     def _min_samples(self):
         return min(self.min_cluster_size, 4) if self.min_samples is None \
@@ -443,6 +612,18 @@ class SpotDisClust(CachedSteps):
         _check_data(self.data)
         return self._cached("spotdis", self._spotdis_key(), compute)
 
+    def rate_vectors(self):
+        """The rate-vector baseline matrix (M x M), see ``rate_vector_dissimilarity``."""
+        _check_data(self.data)
+        return self._cached("rate", (self.data,),
+                            lambda: rate_vector_dissimilarity(self.data))
+
+    def matrix(self):
+        """The M x M matrix that is clustered and embedded (per ``dissimilarity``)."""
+        if self.dissimilarity == "rate":
+            return self.rate_vectors()
+        return self.spotdis().matrix
+
     def cluster(self):
         """HDBSCAN labels of the epochs on the precomputed SPOTDis (-1: noise).
 
@@ -455,13 +636,13 @@ class SpotDisClust(CachedSteps):
         def compute():
             import hdbscan
 
-            d = self.spotdis()
+            d = self.matrix()
             self._report(0.75, "HDBSCAN")
             clusterer = hdbscan.HDBSCAN(
                 metric="precomputed", min_cluster_size=int(self.min_cluster_size),
                 min_samples=self._min_samples(),
                 cluster_selection_method=self.cluster_selection)
-            return clusterer.fit_predict(d.matrix).astype(np.int64)
+            return clusterer.fit_predict(d).astype(np.int64)
         return self._cached("cluster", self._cluster_key(), compute)
 
     def embed(self):
@@ -479,7 +660,7 @@ class SpotDisClust(CachedSteps):
         def compute():
             from openTSNE import TSNE
 
-            d = self.spotdis()
+            d = self.matrix()
             self._report(0.85, "t-SNE")
 
             def fit(initialization):
@@ -487,7 +668,7 @@ class SpotDisClust(CachedSteps):
                             initialization=initialization, n_jobs=1,
                             random_state=int(self.seed), negative_gradient_method="bh",
                             verbose=False)
-                return np.asarray(tsne.fit(d.matrix), dtype=np.float64)
+                return np.asarray(tsne.fit(d), dtype=np.float64)
             if M < _SPECTRAL_MIN_EPOCHS:
                 return fit("random")
             try:
@@ -496,16 +677,16 @@ class SpotDisClust(CachedSteps):
                 # a degenerate affinity graph (e.g. many undefined entries) can defeat the
                 # eigen-solver; a seeded random start still gives a reproducible embedding
                 return fit("random")
-        return self._cached("embed", self._spotdis_key() + (perplexity, self.seed), compute)
+        return self._cached("embed", self._matrix_key() + (perplexity, self.seed), compute)
 
     def scores(self, labels=None):
         """ARI against the true epoch labels and the silhouette of a clustering.
 
         ``ari``: adjusted Rand index (scikit-learn) between ``truth['epoch_labels']`` (-1
         noise) and the labels, HDBSCAN noise (-1) counted as one cluster of its own; NaN
-        without ground truth. ``silhouette``: mean silhouette on the precomputed SPOTDis
-        of the epochs not called noise; NaN with fewer than 2 clusters (or no epoch left
-        outside them).
+        without ground truth. ``silhouette``: mean silhouette on the clustered matrix
+        (SPOTDis or the rate vectors, see ``dissimilarity``) of the epochs not called
+        noise; NaN with fewer than 2 clusters (or no epoch left outside them).
 
         Parameters
         ----------
@@ -525,19 +706,56 @@ class SpotDisClust(CachedSteps):
         n_clusters = int(np.unique(kept).size)
         silhouette = float("nan")
         if 2 <= n_clusters <= kept.size - 1:
-            d = self.spotdis().matrix[np.ix_(keep, keep)]
+            d = self.matrix()[np.ix_(keep, keep)]
             silhouette = float(silhouette_score(d, kept, metric="precomputed"))
         return {"ari": ari, "silhouette": silhouette, "n_clusters": n_clusters,
                 "n_noise": int(np.sum(~keep))}
 
     def run(self):
         """All steps: ``SpotDisClustResult`` (each step cached)."""
-        self._report(0.0, "SPOTDis")
-        d = self.spotdis()
+        self._report(0.0, "SPOTDis" if self.dissimilarity == "spotdis" else "rate vectors")
+        d = self.spotdis() if self.dissimilarity == "spotdis" else None
         labels = self.cluster()
         emb = self.embed()
         sc = self.scores(labels)
         self._report(1.0, "done")
         return SpotDisClustResult(d, labels, emb, sc,
                                   {k: getattr(self, k) for k in self.param
-                                   if k not in ("name", "data", "progress")})
+                                   if k not in ("name", "data", "progress")},
+                                  self.matrix())
+
+    def _params(self):
+        return {k: getattr(self, k) for k in
+                ("sampling_period", "method", "min_cluster_size", "min_samples",
+                 "cluster_selection", "perplexity", "seed", "dissimilarity")}
+
+    def baseline(self):
+        """The rate-vector baseline clustered and embedded like SPOTDis.
+
+        Same clustering and t-SNE parameters, on ``rate_vector_dissimilarity``; kept in a
+        companion object so its steps are cached too. Returns a ``SpotDisClustResult``
+        with ``spotdis`` None and ``dissimilarity`` the rate-vector matrix.
+        """
+        _check_data(self.data)
+        params = {**self._params(), "dissimilarity": "rate"}
+        twin = getattr(self, "_baseline_twin", None)
+        if twin is None:
+            twin = SpotDisClust(data=self.data, **params)
+            self._baseline_twin = twin
+        else:
+            twin.param.update(data=self.data, **params)
+        twin.progress = self.progress
+        return twin.run()
+
+    def window_sweep(self, lengths, offsets=(0.0,), events=None):
+        """``window_sweep`` of this recording with this object's parameters (DataFrame).
+
+        Re-cuts the epochs to ``[event + offset, event + offset + length]`` for every length
+        and offset (events default to the current epochs' starts) and reports silhouette,
+        ARI (with ground truth) and the number of clusters of each; see ``window_sweep``.
+        """
+        params = self._params()
+        params.pop("perplexity")
+        params.pop("seed")
+        return window_sweep(self.data, lengths, offsets, events, progress=self.progress,
+                            **params)
