@@ -9,6 +9,7 @@ from .assembly_page import AssemblyPage
 from .asset_page import AssetPage
 from .data_page import DataPage
 from .placeholder import PlannedPage
+from .spotdis_page import SpotDisPage
 from .state import Session
 
 pn.extension("filedropper", "tabulator", notifications=True, sizing_mode="stretch_width")
@@ -16,11 +17,8 @@ hv.extension("bokeh", logo=False)
 
 PAGE_NAMES = ["Data", "ASSET", "Assembly neurons", "SPOTDis"]
 
-_PLANNED = {
-    "SPOTDis": "SPOTDisClust (Grossberger et al. 2018): optimal-transport dissimilarity "
-               "between epochs, HDBSCAN clusters and a t-SNE map. Coming in the SPOTDis "
-               "milestone.",
-}
+# pages whose analysis has not landed yet: name -> description (none at the moment)
+_PLANNED = {}
 
 
 def _make_page(name, session):
@@ -30,6 +28,8 @@ def _make_page(name, session):
         return AssetPage(session=session)
     if name == "Assembly neurons":
         return AssemblyPage(session=session)
+    if name == "SPOTDis":
+        return SpotDisPage(session=session)
     return PlannedPage(session=session, title=name, description=_PLANNED[name])
 
 

@@ -1,0 +1,704 @@
+"""The SPOTDis page: parameters, a run in a worker thread, the dissimilarity matrix sorted by
+cluster, the t-SNE map, scores, and for a chosen epoch or cluster the epoch's raster and the
+cluster-average cross-correlation of one neuron against the others.
+
+SPOTDisClust (Grossberger, Battaglia & Vinck 2018) compares epochs by the optimal-transport
+distance between their pairwise spike-delay distributions (SPOTDis), clusters the epochs with
+HDBSCAN on that matrix and maps them to 2-D with t-SNE. The page shows the matrix with the
+epochs sorted by cluster, so each cluster is a dark block on the diagonal, and the map with one
+dot per epoch. Tapping a dot (or picking a cluster) shows that epoch's spikes and, as in the
+paper's Fig. 1E, for a reference neuron i the histogram of delays t_j - t_i of every other
+neuron j pooled over the cluster's epochs.
+
+``SpotDisClust`` caches its steps: a new clustering parameter reruns only HDBSCAN, a new
+perplexity only the t-SNE. Settings are applied by the Run button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+from holoviews.operation.datashader import rasterize
+from panel.viewable import Viewer
+
+from analysis.errors import SpikeDataError
+from analysis.spotdis import SpotDisClust, SpotDisClustResult
+
+from .state import Session
+
+log = logging.getLogger(__name__)
+
+# parameters shown as widgets (sampling_period gets its own ms input: it may be None)
+PARAMETERS = ["method", "min_cluster_size", "min_samples", "cluster_selection", "perplexity",
+              "seed"]
+# optional parts of the analysis API (shown only where SpotDisClust has them)
+HAS_DISSIMILARITY = "dissimilarity" in SpotDisClust.param
+HAS_BASELINE = hasattr(SpotDisClust, "baseline")
+HAS_SWEEP = hasattr(SpotDisClust, "window_sweep")
+if HAS_DISSIMILARITY:
+    PARAMETERS.append("dissimilarity")
+NO_EPOCHS = ("This recording has no epochs: SPOTDis compares epochs. Load data with epochs, "
+             "e.g. the pulse-pattern demo on the **Data** page.")
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
+NOISE_COLOUR = "#b0b0b0"
+N_DELAY_BINS = 81
+
+
+class SpotDisPage(Viewer):
+    """SPOTDisClust on the session's data."""
+
+    session = param.ClassSelector(class_=Session)
+    result = param.ClassSelector(class_=SpotDisClustResult, allow_None=True, precedence=-1,
+                                 doc="The last run's result for the current data (or None).")
+    state = param.Selector(default="idle", objects=["idle", "running", "done", "failed"],
+                           precedence=-1, doc="What the last run did.")
+    colour_by = param.Selector(default="cluster", objects=["cluster", "ground truth"],
+                               label="Colour the map by", doc="""
+        Colour the t-SNE map by HDBSCAN cluster or by the true epoch labels.""")
+    epoch = param.Integer(default=None, allow_None=True, precedence=-1, doc="""
+        The selected epoch (tap a dot on the map).""")
+    cluster = param.Integer(default=None, allow_None=True, label="Cluster", doc="""
+        The cluster whose cross-correlation is shown (-1: noise).""")
+    reference = param.Integer(default=0, bounds=(0, None), label="Reference neuron", doc="""
+        Neuron i of the cross-correlation: delays t_j - t_i of every other neuron j.""")
+    matrix_scale = param.Selector(default="data range", objects=["data range", "0 to 1"],
+                                  label="Matrix colours", doc="""
+        Colour range of the matrix: the off-diagonal values' 1-99 % range (contrast), or the
+        full SPOTDis range 0 to 1.""")
+    sort_by_delay = param.Boolean(default=True, label="Sort neurons by delay", doc="""
+        Order the cross-correlation's rows by each neuron's most frequent delay to the
+        reference neuron (as the paper's Fig. 1E); otherwise by neuron index.""")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.clust = SpotDisClust(data=None, progress=self._on_progress)
+        self._running = False
+        self._elapsed = 0.0
+        self._map_epochs = np.empty(0, dtype=np.int64)  # map row -> epoch
+
+        self._status = pn.pane.Alert("", alert_type="danger", visible=False,
+                                     sizing_mode="stretch_width")
+        self._stale = pn.pane.Alert("Settings changed since the last run: press **Run** to "
+                                    "apply them.", alert_type="warning", visible=False,
+                                    sizing_mode="stretch_width")
+        self._summary = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self._run_button = pn.widgets.Button(label="Run", color="primary",
+                                             sizing_mode="stretch_width")
+        self._run_button.on_click(self._run)
+        self._progress = pn.indicators.Progress(value=0, max=100, active=False, visible=False,
+                                                sizing_mode="stretch_width")
+        self._progress_text = pn.pane.Str("", visible=False, styles={"font-size": "0.85em"})
+        self._period = pn.widgets.FloatInput(
+            label=self.clust.param.sampling_period.label, value=None, step=0.1,
+            placeholder="auto", start=0, sizing_mode="stretch_width",
+            description="Milliseconds per sample when spike times lie on a sample grid (the "
+                        "exact grid kernel). Empty: detected from the recording, else "
+                        "continuous time.")
+        self._period.param.watch(self._on_period, "value")
+        self._colour = pn.widgets.RadioButtonGroup.from_param(
+            self.param.colour_by, color="primary", variant="outline",
+            sizing_mode="stretch_width")
+        self._cluster_select = pn.widgets.Select(label="Cluster", options={},
+                                                 sizing_mode="stretch_width")
+        self._cluster_select.param.watch(self._on_cluster_select, "value")
+        self._reference = pn.widgets.IntInput.from_param(self.param.reference, start=0,
+                                                         sizing_mode="stretch_width")
+        self._scale = pn.widgets.RadioButtonGroup.from_param(
+            self.param.matrix_scale, color="primary", variant="outline",
+            sizing_mode="stretch_width")
+        self._sort = pn.widgets.Checkbox.from_param(self.param.sort_by_delay)
+        self._matrix = pn.Column(width=480)
+        self._map = pn.Column(sizing_mode="stretch_width", min_width=340)
+        self._epoch_view = pn.Column(sizing_mode="stretch_width")
+        self._xcorr_view = pn.Column(sizing_mode="stretch_width")
+        self._results = pn.Column(
+            pn.Row(self._matrix, self._map, sizing_mode="stretch_width"),
+            "### Selected epoch and cluster",
+            pn.pane.Markdown("Tap a dot on the map to pick an epoch, or pick a cluster here.",
+                             styles={"font-size": "0.85em"}),
+            pn.Row(pn.Column(self._cluster_select, width=260),
+                   pn.Column(self._reference, width=200), pn.Column(self._sort, width=220)),
+            pn.Row(self._epoch_view, self._xcorr_view, sizing_mode="stretch_width"),
+            visible=False, sizing_mode="stretch_width")
+
+        self.clust.param.watch(self._on_setting, PARAMETERS + ["sampling_period"])
+        self.session.param.watch(self._on_data, "data")
+        self.param.watch(lambda e: self._draw_map(), "colour_by")
+        self.param.watch(lambda e: self._draw_matrix(), "matrix_scale")
+        self.param.watch(lambda *e: self._draw_selection(),
+                         ["epoch", "cluster", "reference", "sort_by_delay"])
+        self._layout = self._build_layout()
+        self._on_data()
+
+    # ------------------------------------------------------------------ layout
+    def _build_layout(self):
+        widgets = {
+            "method": {"type": pn.widgets.RadioButtonGroup, "color": "primary",
+                       "variant": "outline"},
+            "cluster_selection": {"type": pn.widgets.RadioButtonGroup, "color": "primary",
+                                  "variant": "outline"},
+            "min_cluster_size": {"type": pn.widgets.IntInput},
+            "min_samples": {"type": pn.widgets.IntInput},
+            "perplexity": {"type": pn.widgets.FloatInput, "step": 1},
+            "seed": {"type": pn.widgets.IntInput},
+            "dissimilarity": {"type": pn.widgets.RadioButtonGroup, "color": "primary",
+                              "variant": "outline"},
+        }
+
+        def group(names):
+            return pn.Param(self.clust, parameters=names, show_name=False,
+                            sizing_mode="stretch_width",
+                            widgets={n: widgets[n] for n in names})
+
+        controls = pn.Column(
+            "## SPOTDis",
+            pn.pane.Markdown("Clusters of epochs with similar spike-timing patterns "
+                             "(Grossberger et al. 2018): optimal-transport dissimilarity "
+                             "between epochs, HDBSCAN clusters and a t-SNE map.",
+                             styles={"font-size": "0.9em"}),
+            "**Dissimilarity**",
+            *([group(["dissimilarity"])] if HAS_DISSIMILARITY else []),
+            self._period, group(["method"]),
+            "**Clustering (HDBSCAN)**",
+            group(["min_cluster_size", "min_samples", "cluster_selection"]),
+            "**Map (t-SNE)**", group(["perplexity", "seed"]),
+            self._run_button, self._progress, self._progress_text,
+            *self._extra_controls(),
+            "**Matrix colours**", self._scale,
+            "**Map colours**", self._colour,
+            width=300,
+        )
+        results = pn.Column(self._status, self._stale, self._summary, self._results,
+                            self._extra, sizing_mode="stretch_width")
+        return pn.Row(controls, results, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout
+
+    def _extra_controls(self):
+        """Buttons for the rate-vector baseline and the window sweep, where available."""
+        self._baseline_box = pn.Column(sizing_mode="stretch_width")
+        self._sweep_box = pn.Column(sizing_mode="stretch_width")
+        self._extra = pn.Column(self._baseline_box, self._sweep_box,
+                                sizing_mode="stretch_width")
+        self._baseline_button = pn.widgets.Button(
+            label="Compare with rate baseline", color="primary", variant="outline",
+            visible=HAS_BASELINE, sizing_mode="stretch_width",
+            description="Cluster the rate-vector dissimilarity (no timing) with the same "
+                        "settings and compare ARI and silhouette.")
+        self._baseline_button.on_click(self._baseline)
+        self._lengths = pn.widgets.TextInput(
+            label="Window lengths (ms)", value="100, 200, 300", visible=HAS_SWEEP,
+            sizing_mode="stretch_width",
+            description="Comma-separated window lengths from each epoch's start; the sweep "
+                        "reports the silhouette (no ground truth needed) of each.")
+        self._sweep_button = pn.widgets.Button(
+            label="Sweep window length", color="primary", variant="outline",
+            visible=HAS_SWEEP, sizing_mode="stretch_width")
+        self._sweep_button.on_click(self._sweep)
+        title = ["**Comparisons**"] if HAS_BASELINE or HAS_SWEEP else []
+        return [*title, self._baseline_button, self._lengths, self._sweep_button]
+    # ------------------------------------------------------------------ running
+    async def _run(self, event=None):
+        """Run SPOTDisClust in a worker thread and show the result (or why not)."""
+        if self._running:
+            return
+        self._running = True
+        self.state = "running"
+        self.session.busy = True
+        self._run_button.disabled = True
+        self._status.visible = False
+        self._progress.value, self._progress.active = 0, True
+        self._progress.visible = self._progress_text.visible = True
+        self._progress_text.object = "starting..."
+        data = self.clust.data
+        started = time.perf_counter()
+        try:
+            loop = asyncio.get_running_loop()
+            try:
+                result = await loop.run_in_executor(None, self._compute)
+            except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
+                self._show_error(f"SPOTDis: {exc}")
+                return
+            except Exception as exc:  # unexpected: one line here, details in the log
+                log.exception("SPOTDis failed")
+                self._show_error(f"SPOTDis failed: {type(exc).__name__}: {exc}")
+                return
+            if self.clust.data is not data:  # new data meanwhile: _on_data reset the page
+                self.state = "idle"
+                return
+            self._elapsed = time.perf_counter() - started
+            self.state = "done"
+            self._stale.visible = False
+            self._show_result(result)
+        finally:
+            self._running = False
+            self.session.busy = False
+            self._run_button.disabled = not has_epochs(self.clust.data)
+            self._progress.active = False
+            self._progress.visible = self._progress_text.visible = False
+
+    async def _baseline(self, event=None):
+        out = await self._in_worker("Rate baseline", self.clust.baseline)
+        if out is not None:
+            self._baseline_box[:] = [pn.pane.Markdown(
+                "### Rate-vector baseline\n" + baseline_text(out, self.result),
+                sizing_mode="stretch_width")]
+
+    async def _sweep(self, event=None):
+        try:
+            lengths = [float(v) / 1e3 for v in self._lengths.value.replace(";", ",").split(",")
+                       if v.strip()]
+        except ValueError:
+            self._show_error(f"Window lengths: not numbers: {self._lengths.value!r}")
+            return
+        if not lengths:
+            self._show_error("Window lengths: give at least one length in ms")
+            return
+        out = await self._in_worker("Window sweep",
+                                    lambda: self.clust.window_sweep(lengths))
+        if out is not None:
+            self._sweep_box[:] = ["### Window sweep", sweep_view(out)]
+
+    async def _in_worker(self, label, compute):
+        """``compute()`` in a worker thread with progress; None if it failed."""
+        if self._running:
+            return None
+        self._running = True
+        self.session.busy = True
+        self._run_button.disabled = True
+        self._status.visible = False
+        self._progress.value, self._progress.active = 0, True
+        self._progress.visible = self._progress_text.visible = True
+        self._progress_text.object = "starting..."
+        data = self.clust.data
+        try:
+            try:
+                out = await asyncio.get_running_loop().run_in_executor(None, compute)
+            except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
+                self._show_error(f"{label}: {exc}")
+                return None
+            except Exception as exc:
+                log.exception("%s failed", label)
+                self._show_error(f"{label} failed: {type(exc).__name__}: {exc}")
+                return None
+            return out if self.clust.data is data else None
+        finally:
+            self._running = False
+            self.session.busy = False
+            self._run_button.disabled = not has_epochs(self.clust.data)
+            self._progress.active = False
+            self._progress.visible = self._progress_text.visible = False
+
+    def _compute(self):
+        """Worker thread: all steps (cached where the settings allow)."""
+        if self.clust.data is None:
+            raise ValueError("no data loaded: pick a data set on the Data page")
+        return self.clust.run()
+
+    def _on_progress(self, fraction, message):
+        self._progress.value = int(round(100 * fraction))
+        self._progress_text.object = message
+
+    def _show_error(self, text):
+        text = one_line(text)
+        self.session.message = text
+        self._status.object = text
+        self._status.alert_type = "danger"
+        self._status.visible = True
+        self.state = "failed"
+        if pn.state.notifications is not None:
+            pn.state.notifications.error(text, duration=8000)
+
+    def _on_period(self, event):
+        value = None if event.new in (None, 0) else event.new / 1e3
+        try:
+            self.clust.sampling_period = value
+        except ValueError as exc:
+            self._show_error(f"{self.clust.param.sampling_period.label}: {exc}")
+
+    def _on_setting(self, *events):
+        if self.result is not None:
+            self._stale.visible = True
+
+    # ------------------------------------------------------------------ data changes
+    def _on_data(self, *events):
+        """New data: forget results; settings stay."""
+        self.clust.clear_cache()
+        self.clust.data = data = self.session.data
+        self.result = None
+        self.state = "idle"
+        self._status.visible = self._stale.visible = self._results.visible = False
+        for pane in (self._matrix, self._map, self._epoch_view, self._xcorr_view):
+            pane[:] = []
+        self._cluster_select.options = {}
+        self._baseline_box[:] = []
+        self._sweep_box[:] = []
+        self.epoch = self.cluster = None
+        self._run_button.disabled = not has_epochs(data)
+        self._baseline_button.disabled = self._sweep_button.disabled = not has_epochs(data)
+        if data is None:
+            self._summary.object = "No data loaded yet: pick one on the **Data** page."
+            return
+        if not has_epochs(data):
+            self._summary.object = NO_EPOCHS
+            return
+        self.param.reference.bounds = (0, max(data.n_units - 1, 0))
+        self._reference.end = max(data.n_units - 1, 0)
+        self.reference = min(self.reference, max(data.n_units - 1, 0))
+        truth = " with true epoch labels" if true_labels(data) is not None else ""
+        self._summary.object = (f"**{len(data.epochs)} epochs, {data.n_units} units**{truth}. "
+                                f"Set the parameters and press **Run**.")
+
+    # ------------------------------------------------------------------ results
+    def _show_result(self, result):
+        self.result = result
+        labels = result.labels
+        options = {}
+        for c in np.unique(labels):
+            n = int(np.sum(labels == c))
+            options[f"noise ({n} epochs)" if c < 0 else f"cluster {c} ({n} epochs)"] = int(c)
+        self._summary.object = self._summary_text()
+        self._cluster_select.options = options
+        self._results.visible = True
+        self._draw_matrix()
+        self._draw_map()
+        first = int(labels[labels >= 0].min()) if np.any(labels >= 0) else -1
+        with param.parameterized.batch_call_watchers(self):
+            self.cluster = None
+            self.epoch = None
+        self._cluster_select.value = first
+        self._select_cluster(first)
+
+    def _summary_text(self):
+        r = self.result
+        sc, d = r.scores, r.spotdis
+        M = len(r.labels)
+        ari = "n/a (no true labels)" if not np.isfinite(sc["ari"]) else f"{sc['ari']:.3f}"
+        sil = "n/a" if not np.isfinite(sc["silhouette"]) else f"{sc['silhouette']:.3f}"
+        head = (f"**{sc['n_clusters']} clusters**, {sc['n_noise']} noise epochs of {M} · "
+                f"ARI **{ari}** · silhouette **{sil}** · ")
+        if d is None:  # the rate-vector baseline was clustered
+            return head + f"rate-vector dissimilarity (no timing) · {self._elapsed:.1f} s"
+        kernel = d.method + (f", {d.sampling_period * 1e3:g} ms grid"
+                             if d.sampling_period else "")
+        return head + (f"undefined epoch pairs **{d.n_undefined}** of {M * (M - 1) // 2} · "
+                       f"epochs with < 2 active neurons: {d.n_empty_epochs} · {kernel} "
+                       f"kernel · {self._elapsed:.1f} s")
+
+    def _draw_matrix(self):
+        r = self.result
+        if r is None:
+            return
+        matrix = result_matrix(r)
+        clim = (0.0, 1.0) if self.matrix_scale == "0 to 1" else contrast_range(matrix)
+        title = "SPOTDis" if r.spotdis is not None else "Rate-vector dissimilarity"
+        plot = matrix_plot(matrix, r.labels, clim=clim,
+                           title=f"{title}, epochs sorted by cluster")
+        self._matrix[:] = [pn.pane.HoloViews(plot)]
+
+    def _draw_map(self):
+        if self.result is None:
+            return
+        truth = true_labels(self.clust.data)
+        by_truth = self.colour_by == "ground truth" and truth is not None
+        points = map_points(self.result.embedding, self.result.labels, truth,
+                            by_truth=by_truth)
+        stream = hv.streams.Selection1D(source=points)
+        stream.add_subscriber(self._on_tap)
+        self._map_epochs = points.dimension_values("epoch").astype(np.int64)
+        self._map[:] = [pn.pane.HoloViews(points, height=460, sizing_mode="stretch_width",
+                                          min_width=340)]
+        self._colour.disabled = truth is None
+
+    def _on_tap(self, index):
+        if index and self.result is not None:
+            k = int(self._map_epochs[index[0]])
+            self.cluster = int(self.result.labels[k])
+            self.epoch = k
+            if self._cluster_select.value != self.cluster:
+                self._cluster_select.value = self.cluster
+
+    def _on_cluster_select(self, event):
+        if event.new is not None and self.result is not None and event.new != self.cluster:
+            self._select_cluster(event.new)
+
+    def _select_cluster(self, c):
+        """Show cluster ``c`` with its first epoch and its most active neuron as reference."""
+        members = np.flatnonzero(self.result.labels == c)
+        with param.parameterized.batch_call_watchers(self):
+            self.cluster = int(c)
+            self.epoch = int(members[0]) if members.size else None
+            self.reference = most_active(self.clust.data, members)
+
+    def _draw_selection(self):
+        data, r = self.clust.data, self.result
+        if r is None or data is None:
+            return
+        if self.epoch is not None:
+            label = int(r.labels[self.epoch])
+            name = "noise" if label < 0 else f"cluster {label}"
+            self._epoch_view[:] = [pn.pane.HoloViews(
+                epoch_raster(data, self.epoch, title=f"epoch {self.epoch} ({name})"),
+                height=380, sizing_mode="stretch_width")]
+        if self.cluster is not None:
+            members = np.flatnonzero(r.labels == self.cluster)
+            name = "noise" if self.cluster < 0 else f"cluster {self.cluster}"
+            self._xcorr_view[:] = [pn.pane.HoloViews(
+                xcorr_plot(data, members, self.reference, sort=self.sort_by_delay,
+                           title=f"{name}: delays to neuron {self.reference}, "
+                                 f"{members.size} epochs"),
+                height=380, sizing_mode="stretch_width")]
+
+
+# ---------------------------------------------------------------------- helpers (no state)
+def one_line(text):
+    return " ".join(str(text).split())
+
+
+def has_epochs(data):
+    return data is not None and data.epochs is not None and len(data.epochs) >= 2
+
+
+def true_labels(data):
+    """``truth['epoch_labels']`` as ints (one per epoch), or None."""
+    if data is None or not data.truth or "epoch_labels" not in data.truth \
+            or data.epochs is None:
+        return None
+    labels = np.asarray(data.truth["epoch_labels"]).astype(np.int64).ravel()
+    return labels if labels.size == len(data.epochs) else None
+
+
+def cluster_order(labels):
+    """Epoch indices sorted by cluster label (clusters first, noise last), stable."""
+    labels = np.asarray(labels)
+    key = np.where(labels < 0, np.iinfo(np.int64).max, labels)
+    return np.argsort(key, kind="stable")
+
+
+def colour_of(label):
+    return NOISE_COLOUR if label < 0 else PALETTE[int(label) % len(PALETTE)]
+
+
+def matrix_image(matrix, labels):
+    """The SPOTDis matrix with rows and columns in ``cluster_order``: hv.Image, epoch rank on
+    both axes (rank 0 at the top-left), values 0..1."""
+    order = cluster_order(labels)
+    ranks = np.arange(order.size, dtype=np.float64)
+    z = np.asarray(matrix)[np.ix_(order, order)]
+    return hv.Image((ranks, ranks, z), kdims=["epoch rank x", "epoch rank y"],
+                    vdims=[hv.Dimension("SPOTDis", range=(0, 1))])
+
+
+def cluster_blocks(labels):
+    """Rectangles around each cluster's block on the sorted matrix's diagonal."""
+    labels = np.asarray(labels)[cluster_order(labels)]
+    rows = []
+    start = 0
+    for k in range(1, labels.size + 1):
+        if k == labels.size or labels[k] != labels[start]:
+            if labels[start] >= 0:
+                rows.append((start - 0.5, start - 0.5, k - 0.5, k - 0.5, int(labels[start]),
+                             colour_of(labels[start])))
+            start = k
+    return hv.Rectangles(rows, kdims=["epoch rank x", "epoch rank y", "x1", "y1"],
+                         vdims=["cluster", "colour"])
+
+
+def result_matrix(r):
+    """The matrix a result clustered: SPOTDis, or the rate-vector baseline."""
+    if getattr(r, "dissimilarity", None) is not None:
+        return np.asarray(r.dissimilarity)
+    return r.spotdis.matrix
+
+
+def contrast_range(d):
+    """1-99 % range of the off-diagonal values of a ``SpotDis`` (defined entries) or of a
+    plain matrix (0..1 without any)."""
+    if isinstance(d, np.ndarray):
+        matrix, undefined = d, np.zeros(d.shape, dtype=bool)
+    else:
+        matrix, undefined = d.matrix, d.undefined
+    M = matrix.shape[0]
+    off = ~np.eye(M, dtype=bool) & ~undefined
+    values = matrix[off]
+    if values.size == 0:
+        return (0.0, 1.0)
+    lo, hi = np.percentile(values, [1, 99])
+    return (float(lo), float(hi)) if hi > lo else (0.0, 1.0)
+
+
+def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted by cluster",
+                dynamic=True):
+    M = len(labels)
+    image = rasterize(matrix_image(matrix, labels), dynamic=dynamic, width=600, height=600,
+                      aggregator="mean").opts(
+        cmap="viridis", clim=tuple(clim), colorbar=True, invert_yaxis=True, tools=["hover"],
+        framewise=True, xlabel="epoch (sorted by cluster)",
+        ylabel="epoch (sorted by cluster)", clabel="SPOTDis")
+    # white frames: visible on every colour of the map (cluster colours are on the t-SNE map)
+    blocks = cluster_blocks(labels).opts(fill_alpha=0, line_color="white", line_width=1.5,
+                                         tools=["hover"])
+    return (image * blocks).opts(
+        hv.opts.Overlay(title=title,
+                        xlim=(-0.5, M - 0.5), ylim=(-0.5, M - 0.5), frame_width=340,
+                        frame_height=340, fontsize={"title": 11}))
+
+
+def map_points(embedding, labels, truth=None, by_truth=False):
+    """The t-SNE map: one point per epoch (row k is epoch k), coloured by cluster or by the
+    true label."""
+    labels = np.asarray(labels)
+    n = labels.size
+    truth_col = truth if truth is not None else np.full(n, -1)
+    colour_labels = truth_col if by_truth else labels
+    what = "pattern" if by_truth else "cluster"
+    group = np.array([("noise" if c < 0 else f"{what} {c}") for c in colour_labels])
+    cmap = {g: colour_of(c) for g, c in zip(group, colour_labels)}
+    table = {"x": embedding[:, 0], "y": embedding[:, 1], "group": group,
+             "epoch": np.arange(n), "cluster": labels, "true label": truth_col}
+    # legend in label order, noise last
+    order = np.argsort(np.where(colour_labels < 0, np.iinfo(np.int64).max, colour_labels),
+                       kind="stable")
+    cmap = {g: cmap[g] for g in dict.fromkeys(group[order])}
+    # rows in that order too (bokeh's legend follows the data); "epoch" maps a row back
+    table = {key: np.asarray(v)[order] for key, v in table.items()}
+    points = hv.Points(table, kdims=["x", "y"],
+                       vdims=["group", "epoch", "cluster", "true label"])
+    return points.opts(
+        color="group", cmap=cmap, size=7, line_color="white", line_width=0.4,
+        tools=["tap", "hover"], nonselection_alpha=0.35, selection_line_color="black",
+        responsive=True, show_legend=True, legend_position="bottom", legend_cols=4,
+        framewise=True,
+        title=f"t-SNE map, coloured by {'true pattern' if by_truth else what}",
+        xlabel="t-SNE 1", ylabel="t-SNE 2", xaxis=None, yaxis=None, fontsize={"title": 11})
+
+
+def epoch_raster(data, k, title=""):
+    """Spikes of epoch ``k``: x = time from the epoch start (ms), y = unit."""
+    times, offsets = data.epoch_spikes(k)
+    units = np.repeat(np.arange(data.n_units), np.diff(offsets))
+    duration = float(data.epochs.stop[k] - data.epochs.start[k])
+    return hv.Points((times * 1e3, units.astype(np.float64)),
+                     kdims=["time in epoch (ms)", "unit"]).opts(
+        color="#08306b", marker="dash", angle=90, size=9, tools=["hover"], responsive=True,
+        xlim=(0, duration * 1e3), ylim=(-0.5, data.n_units - 0.5), framewise=True,
+        title=title or f"epoch {k}", fontsize={"title": 11})
+
+
+def most_active(data, epochs):
+    """The neuron that fires in most of ``epochs`` (ties: more spikes), 0 without spikes."""
+    if data is None or len(epochs) == 0:
+        return 0
+    active = np.zeros(data.n_units)
+    spikes = np.zeros(data.n_units)
+    for k in epochs:
+        counts = np.diff(data.epoch_spikes(int(k))[1])
+        active += counts > 0
+        spikes += counts
+    return int(np.lexsort((-spikes, -active))[0])
+
+
+def cross_correlation(data, epochs, reference, n_bins=N_DELAY_BINS):
+    """Cluster-average cross-correlation of neuron ``reference`` against every neuron.
+
+    For each epoch in ``epochs`` and each neuron j, all delays t_j - t_i (i = ``reference``)
+    between their spikes go into a histogram over [-T, T] (T: the longest epoch); the counts
+    are divided by the number of epochs. Row ``reference`` is left at zero.
+
+    Returns (bin centres in s, counts as an array neurons x bins).
+    """
+    T = float(np.max(data.epochs.stop - data.epochs.start))
+    edges = np.linspace(-T, T, n_bins + 1)
+    hist = np.zeros((data.n_units, n_bins))
+    for k in epochs:
+        times, offsets = data.epoch_spikes(int(k))
+        ti = times[offsets[reference]:offsets[reference + 1]]
+        if ti.size == 0:
+            continue
+        for j in range(data.n_units):
+            if j == reference:
+                continue
+            tj = times[offsets[j]:offsets[j + 1]]
+            if tj.size:
+                hist[j] += np.histogram((tj[:, None] - ti[None, :]).ravel(), edges)[0]
+    if len(epochs):
+        hist /= len(epochs)
+    return 0.5 * (edges[:-1] + edges[1:]), hist
+
+
+def delay_order(centres, hist, reference):
+    """Neurons by their most frequent delay to ``reference`` (earliest at the bottom);
+    the reference and neurons without pairs at the top."""
+    peak = centres[np.argmax(hist, axis=1)]
+    empty = hist.sum(axis=1) == 0
+    empty[reference] = True
+    return np.lexsort((np.arange(hist.shape[0]), np.where(empty, np.inf, peak)))
+
+
+def xcorr_plot(data, epochs, reference, title="", sort=True, dynamic=True):
+    """Neurons x delay image of ``cross_correlation`` (rows by delay with ``sort``)."""
+    centres, hist = cross_correlation(data, epochs, reference)
+    n = data.n_units
+    order = delay_order(centres, hist, reference) if sort else np.arange(n)
+    ylabel = "neuron j (sorted by delay)" if sort else "neuron j"
+    image = hv.Image((centres * 1e3, np.arange(n, dtype=np.float64), hist[order]),
+                     kdims=["delay t_j - t_i (ms)", "row"],
+                     vdims=["spike pairs per epoch"])
+    step = max(1, int(np.ceil(n / 25)))
+    ticks = [(float(r), str(int(order[r]))) for r in range(0, n, step)]
+    return rasterize(image, dynamic=dynamic, width=400, height=400).opts(
+        yticks=ticks, ylabel=ylabel,
+        cmap="Greys", colorbar=True, tools=["hover"], responsive=True, framewise=True,
+        title=title, fontsize={"title": 11}, clabel="spike pairs per epoch")
+
+
+def _score(value):
+    return "n/a" if not np.isfinite(value) else f"{value:.3f}"
+
+
+def baseline_text(baseline, result=None):
+    """One line comparing the rate-vector baseline's scores with the last run's."""
+    b = baseline.scores
+    text = (f"Rate vectors (no timing): **{b['n_clusters']} clusters**, ARI "
+            f"**{_score(b['ari'])}**, silhouette **{_score(b['silhouette'])}**")
+    if result is not None:
+        s = result.scores
+        text += (f" · this run: {s['n_clusters']} clusters, ARI {_score(s['ari'])}, "
+                 f"silhouette {_score(s['silhouette'])}")
+    return text
+
+
+def sweep_view(frame):
+    """Silhouette (and ARI) against the window length, with the table below."""
+    frame = frame.assign(length_ms=frame["length"] * 1e3).sort_values(["offset", "length"])
+    x = hv.Dimension("length_ms", label="window length (ms)")
+    curves = []
+    for column, label, colour in [("silhouette", "silhouette", "#1f4e79"),
+                                  ("ari", "ARI (ground truth)", "#d62728")]:
+        y = frame[column].to_numpy(dtype=np.float64)
+        if np.isfinite(y).any():
+            xy = (frame["length_ms"].to_numpy(dtype=np.float64), y)
+            curves += [hv.Curve(xy, x, "score", label=label).opts(color=colour),
+                       hv.Scatter(xy, x, "score", label=label).opts(color=colour, size=7,
+                                                                     tools=["hover"])]
+    if not curves:
+        return pn.pane.Alert("No window gave a score (fewer than 2 clusters everywhere).",
+                             alert_type="warning", sizing_mode="stretch_width")
+    plot = hv.Overlay(curves).opts(
+        hv.opts.Overlay(responsive=True, height=260, xlabel="window length (ms)",
+                        ylabel="score", show_grid=True, legend_position="right",
+                        padding=0.08,
+                        title="Which window separates the patterns best"))
+    table = pn.widgets.Tabulator(frame.drop(columns=["length_ms"]), show_index=False,
+                                 disabled=True, sizing_mode="stretch_width",
+                                 layout="fit_data_stretch", pagination=None)
+    return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=280), table,
+                     sizing_mode="stretch_width")

@@ -1,0 +1,244 @@
+"""The SPOTDis page without a browser: run, sorted matrix, map, scores, selection, errors."""
+
+import asyncio
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import pytest
+
+from analysis import simulate
+from analysis.spiketrains import SpikeTrains
+from dashboard.spotdis_page import (HAS_BASELINE, HAS_DISSIMILARITY, HAS_SWEEP, SpotDisPage,
+                                    cluster_blocks, cluster_order, contrast_range,
+                                    cross_correlation, delay_order, epoch_raster, map_points,
+                                    matrix_image)
+from dashboard.state import Session
+
+hv.extension("bokeh", logo=False)
+
+
+@pytest.fixture(scope="module")
+def patterns():
+    return simulate.spot_patterns(n_patterns=3, epochs_per_pattern=12, n_noise_epochs=18,
+                                  n_units=20, seed=1)
+
+
+@pytest.fixture(scope="module")
+def ran(patterns):
+    page = SpotDisPage(session=Session(data=patterns, source="test patterns"))
+    page.clust.min_cluster_size = 8
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    return page
+
+
+def test_run_shows_scores_matrix_and_map(ran, patterns):
+    r = ran.result
+    M = len(patterns.epochs)
+    assert r.spotdis.matrix.shape == (M, M)
+    assert ran._results.visible
+    text = ran._summary.object
+    assert "ARI" in text and "silhouette" in text and "undefined epoch pairs" in text
+    assert f"**{r.scores['n_clusters']} clusters**" in text
+    assert len(ran._matrix) == 1 and len(ran._map) == 1
+    # the cluster selector lists every label
+    assert sorted(ran._cluster_select.options.values()) == sorted(set(r.labels.tolist()))
+
+
+def test_sorted_matrix_has_cluster_blocks_on_the_diagonal(ran):
+    r = ran.result
+    order = cluster_order(r.labels)
+    sorted_labels = r.labels[order]
+    clusters = sorted_labels[sorted_labels >= 0]
+    # clusters first in label order, noise last
+    assert np.all(np.diff(clusters) >= 0)
+    assert np.all(sorted_labels[clusters.size:] == -1)
+    image = matrix_image(r.spotdis.matrix, r.labels)
+    z = image.dimension_values(2, flat=False)
+    xs = image.dimension_values(0, expanded=False)
+    assert z.shape == (len(order), len(order))
+    assert np.allclose(xs, np.arange(len(order)))
+    # the element keeps the matrix's orientation: entry (a, b) is matrix[order[a], order[b]]
+    a, b = 3, 7
+    assert image[float(b), float(a)] == pytest.approx(r.spotdis.matrix[order[a], order[b]])
+    assert np.allclose(np.diag(z), 0)
+    # within a block dissimilarity is lower than between blocks
+    blocks = cluster_blocks(r.labels)
+    assert len(blocks) == r.scores["n_clusters"]
+    same = sorted_labels[:, None] == sorted_labels[None, :]
+    inside = same & (sorted_labels[:, None] >= 0) & ~np.eye(len(order), dtype=bool)
+    assert z[inside].mean() < z[~same].mean()
+
+
+def test_map_points_colour_by_cluster_or_truth(ran, patterns):
+    r = ran.result
+    truth = patterns.truth["epoch_labels"]
+    pts = map_points(r.embedding, r.labels, truth)
+    assert len(pts) == len(r.labels)
+    assert sorted(pts.dimension_values("epoch")) == list(range(len(r.labels)))
+    # rows in label order (the legend follows them), each row keeps its epoch's values
+    epochs = pts.dimension_values("epoch").astype(int)
+    assert np.array_equal(pts.dimension_values("cluster"), r.labels[epochs])
+    assert np.allclose(pts.dimension_values("x"), r.embedding[epochs, 0])
+    assert set(pts.dimension_values("group")) == {
+        "noise" if c < 0 else f"cluster {c}" for c in r.labels}
+    by_truth = map_points(r.embedding, r.labels, truth, by_truth=True)
+    assert set(by_truth.dimension_values("group")) == {
+        "noise" if c < 0 else f"pattern {c}" for c in truth}
+    ran.colour_by = "ground truth"
+    assert "true pattern" in ran._map[0].object.opts.get().kwargs["title"]
+    ran.colour_by = "cluster"
+
+
+def test_tap_selects_epoch_and_shows_raster_and_cross_correlation(ran, patterns):
+    r = ran.result
+    k = int(np.flatnonzero(r.labels >= 0)[-1])
+    points = ran._map[0].object
+    row = int(np.flatnonzero(points.dimension_values("epoch") == k)[0])
+    ran._on_tap([row])
+    assert ran.epoch == k and ran.cluster == int(r.labels[k])
+    assert ran._cluster_select.value == ran.cluster
+    raster = ran._epoch_view[0].object
+    times, offsets = patterns.epoch_spikes(k)
+    assert len(raster) == times.size
+    assert f"epoch {k}" in raster.opts.get().kwargs["title"]
+    assert len(ran._xcorr_view) == 1
+
+    # picking another cluster in the Select shows its first epoch
+    other = [c for c in ran._cluster_select.options.values() if c != ran.cluster][0]
+    ran._cluster_select.value = other
+    assert ran.cluster == other
+    assert ran.epoch == int(np.flatnonzero(r.labels == other)[0])
+
+
+def test_cross_correlation_counts_delays(patterns):
+    epochs = [0, 1, 2]
+    ref = 0
+    centres, hist = cross_correlation(patterns, epochs, ref)
+    assert hist.shape == (patterns.n_units, centres.size)
+    assert np.all(hist[ref] == 0)
+    # total pairs per epoch equals the mean of n_i * n_j over the epochs
+    expected = np.zeros(patterns.n_units)
+    for k in epochs:
+        n = np.diff(patterns.epoch_spikes(k)[1])
+        expected += n[ref] * n
+    expected /= len(epochs)
+    expected[ref] = 0
+    assert np.allclose(hist.sum(axis=1), expected)
+    # a delay lands in the right bin: one spike pair
+    data = SpikeTrains(np.array([0.010, 0.030]), np.array([0, 1, 2]), 0.0, 0.1,
+                       epochs={"start": [0.0, 0.05], "stop": [0.05, 0.1]})
+    c, h = cross_correlation(data, [0], 0)
+    assert h[1].sum() == 1
+    assert c[np.argmax(h[1])] == pytest.approx(0.020, abs=(c[1] - c[0]) / 2 + 1e-12)
+
+
+def test_delay_order_and_matrix_scale(ran, patterns):
+    members = np.flatnonzero(ran.result.labels == ran.result.labels.max())
+    centres, hist = cross_correlation(patterns, members, 0)
+    order = delay_order(centres, hist, 0)
+    assert sorted(order) == list(range(patterns.n_units))
+    peaks = centres[np.argmax(hist[order], axis=1)]
+    active = hist[order].sum(axis=1) > 0
+    n_active = int(active.sum())
+    assert active[:n_active].all() and order[n_active:].tolist().count(0) == 1
+    assert np.all(np.diff(peaks[:n_active]) >= 0)
+    lo, hi = contrast_range(ran.result.spotdis)
+    assert 0 <= lo < hi <= 1
+    ran.matrix_scale = "0 to 1"
+    assert len(ran._matrix) == 1
+    ran.matrix_scale = "data range"
+
+
+def test_epoch_raster_is_relative_to_the_epoch_start(patterns):
+    k = 5
+    raster = epoch_raster(patterns, k)
+    x = raster.dimension_values(0)
+    assert x.min() >= 0
+    assert x.max() <= (patterns.epochs.stop[k] - patterns.epochs.start[k]) * 1e3 + 1e-9
+
+
+def test_no_epochs_message_and_run_disabled():
+    data = simulate.sip(n_units=10, assembly_size=3, t_stop=5, seed=1)
+    assert data.epochs is None
+    page = SpotDisPage(session=Session(data=data))
+    assert "no epochs" in page._summary.object
+    assert "pulse-pattern demo" in page._summary.object
+    assert page._run_button.disabled
+    page2 = SpotDisPage(session=Session())
+    assert "No data loaded" in page2._summary.object
+
+
+def test_errors_are_one_line(patterns):
+    page = SpotDisPage(session=Session(data=patterns))
+    page.clust.min_cluster_size = 1000
+    asyncio.run(page._run())
+    assert page.state == "failed"
+    assert page._status.visible
+    assert "\n" not in page._status.object
+    assert "min_cluster_size" in page._status.object
+    assert page.result is None
+
+
+def test_new_data_resets_the_page(patterns):
+    session = Session(data=patterns)
+    page = SpotDisPage(session=session)
+    page.clust.min_cluster_size = 8
+    asyncio.run(page._run())
+    assert page.result is not None
+    session.data = simulate.spot_patterns(n_patterns=2, epochs_per_pattern=10,
+                                          n_noise_epochs=5, n_units=10, seed=2)
+    assert page.result is None and not page._results.visible
+    assert page.clust.data is session.data
+    assert "25 epochs, 10 units" in page._summary.object
+    # settings stay; changing one after a run marks the result stale
+    assert page.clust.min_cluster_size == 8
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    page.clust.perplexity = 5
+    assert page._stale.visible
+
+
+def test_app_makes_the_spotdis_page(patterns):
+    from dashboard.app import _PLANNED, _make_page
+
+    assert "SPOTDis" not in _PLANNED
+    assert isinstance(_make_page("SPOTDis", Session(data=patterns)), SpotDisPage)
+    assert isinstance(pn.panel(SpotDisPage(session=Session(data=patterns))), pn.Row)
+
+
+@pytest.mark.skipif(not HAS_BASELINE, reason="SpotDisClust.baseline not available")
+def test_rate_baseline_comparison(ran):
+    asyncio.run(ran._baseline())
+    assert ran.state == "done", ran._status.object
+    text = ran._baseline_box[0].object
+    assert "Rate vectors (no timing)" in text and "this run" in text
+
+
+@pytest.mark.skipif(not HAS_SWEEP, reason="SpotDisClust.window_sweep not available")
+def test_window_sweep_section(patterns):
+    page = SpotDisPage(session=Session(data=patterns))
+    page.clust.min_cluster_size = 8
+    page._lengths.value = "150, 300"
+    asyncio.run(page._sweep())
+    assert not page._status.visible, page._status.object
+    assert page._sweep_box[0].object == "### Window sweep"
+    table = page._sweep_box[1][1].value
+    assert sorted(table["length"]) == pytest.approx([0.15, 0.3])
+    page._lengths.value = "abc"
+    asyncio.run(page._sweep())
+    assert page._status.visible and "Window lengths" in page._status.object
+    assert "\n" not in page._status.object
+
+
+@pytest.mark.skipif(not HAS_DISSIMILARITY, reason="no rate-vector dissimilarity")
+def test_run_on_the_rate_baseline(patterns):
+    page = SpotDisPage(session=Session(data=patterns))
+    page.clust.min_cluster_size = 8
+    page.clust.dissimilarity = "rate"
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    assert page.result.spotdis is None
+    assert "rate-vector dissimilarity" in page._summary.object
+    assert len(page._matrix) == 1 and len(page._map) == 1
