@@ -6,7 +6,7 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DOCS = ["README.md", "docs/asset.md", "docs/assembly.md"]
+DOCS = ["README.md", "docs/asset.md", "docs/assembly.md", "docs/spotdis.md"]
 
 
 @pytest.mark.slow
