@@ -14,13 +14,12 @@ neuron-surrogate; the printout says which figures are scaled.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
 
 from analysis import simulate
+from machine import machine
 from analysis.assembly import AssemblyNeurons
 
 
@@ -51,15 +50,6 @@ def time_spikelens(data, n_surrogates, bin_size):
     return time.perf_counter() - start
 
 
-def machine():
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def main():

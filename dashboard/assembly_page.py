@@ -32,8 +32,9 @@ from panel.viewable import Viewer
 from analysis.assembly import AssemblyNeurons, AssemblyResult, evaluate, sweep
 from analysis.errors import SpikeDataError
 
-from .widgets import milliseconds_input
+from . import widgets
 from .state import Session
+from .widgets import milliseconds_input
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +106,11 @@ class AssemblyPage(Viewer):
         self._pending = False
         self._elapsed = 0.0
 
-        self._status = pn.pane.Alert("", alert_type="danger", visible=False,
-                                     sizing_mode="stretch_width")
-        self._stale = pn.pane.Alert("Settings changed since the last run: press **Run** to "
-                                    "apply them.", alert_type="warning", visible=False,
-                                    sizing_mode="stretch_width")
-        self._summary = pn.pane.Markdown("", sizing_mode="stretch_width")
+        controls = widgets.run_controls("Run")
+        self._status, self._stale, self._summary = (controls.status, controls.stale,
+                                                    controls.summary)
         self._evaluation = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width")
-        self._run_button = pn.widgets.Button(label="Run", color="primary",
-                                             sizing_mode="stretch_width")
+        self._run_button = controls.run_button
         self._run_button.on_click(self._run)
         self._cancel_button = pn.widgets.Button(label="Cancel", color="danger",
                                                 variant="outline", disabled=True,
@@ -126,9 +123,7 @@ class AssemblyPage(Viewer):
                 format_baseline(v) for v in self.sweep_values) + " (inf: uniform), other "
                 "settings as above.")
         self._sweep_button.on_click(self._sweep)
-        self._progress = pn.indicators.Progress(value=0, max=100, active=False, visible=False,
-                                                sizing_mode="stretch_width")
-        self._progress_text = pn.pane.Str("", visible=False, styles={"font-size": "0.85em"})
+        self._progress, self._progress_text = controls.progress, controls.progress_text
         self._top_k = pn.widgets.IntSlider.from_param(self.param.top_k, start=1, end=100,
                                                       sizing_mode="stretch_width")
         self._plot = pn.Column(sizing_mode="stretch_width")

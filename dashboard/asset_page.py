@@ -120,18 +120,12 @@ class AssetPage(Viewer):
         self._shown_matrices = None  # (shape, zoom window) of the shown matrix plots
         self._shown_order = None
 
-        self._status = pn.pane.Alert("", alert_type="danger", visible=False,
-                                     sizing_mode="stretch_width")
-        self._stale = pn.pane.Alert("Settings changed since the last run: press **Run ASSET** "
-                                    "to apply them.", alert_type="warning", visible=False,
-                                    sizing_mode="stretch_width")
-        self._summary = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self._run_button = pn.widgets.Button(label="Run ASSET", color="primary",
-                                             sizing_mode="stretch_width")
+        controls = widgets.run_controls("Run ASSET")
+        self._status, self._stale, self._summary = (controls.status, controls.stale,
+                                                    controls.summary)
+        self._run_button = controls.run_button
         self._run_button.on_click(self._run)
-        self._progress = pn.indicators.Progress(value=0, max=100, active=False, visible=False,
-                                                sizing_mode="stretch_width")
-        self._progress_text = pn.pane.Str("", visible=False, styles={"font-size": "0.85em"})
+        self._progress, self._progress_text = controls.progress, controls.progress_text
         self._cluster_select = pn.widgets.Select(label=self.param.cluster.label,
                                                  options={"none": 0}, width=280)
         self._cluster_select.param.watch(lambda e: setattr(self, "cluster", e.new), "value")

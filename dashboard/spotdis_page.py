@@ -30,6 +30,7 @@ from panel.viewable import Viewer
 from analysis.errors import SpikeDataError
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
 
+from . import widgets
 from .state import Session
 
 log = logging.getLogger(__name__)
@@ -83,18 +84,12 @@ class SpotDisPage(Viewer):
         self._elapsed = 0.0
         self._map_epochs = np.empty(0, dtype=np.int64)  # map row -> epoch
 
-        self._status = pn.pane.Alert("", alert_type="danger", visible=False,
-                                     sizing_mode="stretch_width")
-        self._stale = pn.pane.Alert("Settings changed since the last run: press **Run** to "
-                                    "apply them.", alert_type="warning", visible=False,
-                                    sizing_mode="stretch_width")
-        self._summary = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self._run_button = pn.widgets.Button(label="Run", color="primary",
-                                             sizing_mode="stretch_width")
+        controls = widgets.run_controls("Run")
+        self._status, self._stale, self._summary = (controls.status, controls.stale,
+                                                    controls.summary)
+        self._run_button = controls.run_button
         self._run_button.on_click(self._run)
-        self._progress = pn.indicators.Progress(value=0, max=100, active=False, visible=False,
-                                                sizing_mode="stretch_width")
-        self._progress_text = pn.pane.Str("", visible=False, styles={"font-size": "0.85em"})
+        self._progress, self._progress_text = controls.progress, controls.progress_text
         self._period = pn.widgets.FloatInput(
             label=self.clust.param.sampling_period.label, value=None, step=0.1,
             placeholder="auto", start=0, sizing_mode="stretch_width",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import panel as pn
 
@@ -51,3 +53,25 @@ def show_error(session, alert, text):
     alert.visible = True
     if pn.state.notifications is not None:
         pn.state.notifications.error(text, duration=8000)
+
+
+def run_controls(run_label):
+    """The controls every analysis page has, built one way.
+
+    Returns a namespace with ``status`` (error alert), ``stale`` (settings changed since the
+    last run), ``summary`` (Markdown), ``run_button``, ``progress`` (bar) and
+    ``progress_text``.
+    """
+    return SimpleNamespace(
+        status=pn.pane.Alert("", alert_type="danger", visible=False,
+                             sizing_mode="stretch_width"),
+        stale=pn.pane.Alert(f"Settings changed since the last run: press **{run_label}** to "
+                            "apply them.", alert_type="warning", visible=False,
+                            sizing_mode="stretch_width"),
+        summary=pn.pane.Markdown("", sizing_mode="stretch_width"),
+        run_button=pn.widgets.Button(label=run_label, color="primary",
+                                     sizing_mode="stretch_width"),
+        progress=pn.indicators.Progress(value=0, max=100, active=False, visible=False,
+                                        sizing_mode="stretch_width"),
+        progress_text=pn.pane.Str("", visible=False, styles={"font-size": "0.85em"}),
+    )
