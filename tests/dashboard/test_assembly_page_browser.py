@@ -4,25 +4,15 @@ import re
 
 import pytest
 
+from ui_helpers import open_with_demo, set_number
+
 pytestmark = pytest.mark.browser
 
 SIP_DEMO = "SIP assembly (100 units, 20 s)"
 
 
 def open_assembly_page(page, url):
-    page.goto(url)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
-    page.locator("select").first.select_option(SIP_DEMO)
-    page.get_by_role("button", name="Load demo").click()
-    page.get_by_text(re.compile(r"\b100 units\b")).first.wait_for(timeout=60_000)
-    page.get_by_role("button", name="Assembly neurons", exact=True).click()
-    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
-
-
-def set_number(page, label, value):
-    field = page.locator(".bk-input-group", has_text=label).locator("input").first
-    field.fill(str(value))
-    field.press("Enter")
+    open_with_demo(page, url, SIP_DEMO, 100, "Assembly neurons")
 
 
 def screenshot(page, path, height=1900):

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from ui_helpers import set_number
+
 pytestmark = pytest.mark.browser
 
 # the page scrolls inside the template's main area, so a screenshot of all of it needs a
@@ -17,12 +19,6 @@ def open_asset_page(page, url):
     page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
     page.get_by_role("button", name="ASSET", exact=True).click()
     page.get_by_role("button", name="Run ASSET").wait_for(timeout=30_000)
-
-
-def set_number(page, label, value):
-    field = page.locator(".bk-input-group", has_text=label).locator("input").first
-    field.fill(str(value))
-    field.press("Enter")
 
 
 def summary(page):

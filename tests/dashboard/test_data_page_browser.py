@@ -7,6 +7,8 @@ import pytest
 import analysis
 from analysis import simulate
 
+from ui_helpers import set_number
+
 pytestmark = pytest.mark.browser
 
 
@@ -34,12 +36,6 @@ def choose_poisson(page):
     page.locator(".bk-input-group", has_text="N groups").first.wait_for(
         state="detached", timeout=30_000)
     page.wait_for_timeout(500)
-
-
-def set_number(page, label, value):
-    field = page.locator(".bk-input-group", has_text=label).locator("input").first
-    field.fill(str(value))
-    field.press("Enter")
 
 
 def test_simulator_updates_raster(served_app, page, artifacts_dir):

@@ -4,19 +4,15 @@ import re
 
 import pytest
 
+from ui_helpers import open_with_demo
+
 pytestmark = pytest.mark.browser
 
 PULSE_DEMO = "Pulse patterns (300 epochs, 50 units)"
 
 
 def open_spotdis_page(page, url):
-    page.goto(url)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
-    page.locator("select").first.select_option(PULSE_DEMO)
-    page.get_by_role("button", name="Load demo").click()
-    page.get_by_text(re.compile(r"\b50 units\b")).first.wait_for(timeout=60_000)
-    page.get_by_role("button", name="SPOTDis", exact=True).click()
-    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+    open_with_demo(page, url, PULSE_DEMO, 50, "SPOTDis")
 
 
 def screenshot(page, path, height=1500):
