@@ -134,8 +134,11 @@ class AssemblyPage(Viewer):
             callback=self._csv_bytes, filename="assembly_neurons.csv",
             label="Download table (CSV)", color="primary", variant="outline",
             width=220)
+        # the table enters the page only once it has rows and its box is shown: Tabulator
+        # cannot lay out rows it receives while hidden, and then shows none (a race)
+        self._table_holder = pn.Column(sizing_mode="stretch_width")
         self._results = pn.Column(self._top_k, self._plot, "**All units, in rank order**",
-                                  self._table, self._download, visible=False,
+                                  self._table_holder, self._download, visible=False,
                                   sizing_mode="stretch_width")
         self._sweep_box = pn.Column(sizing_mode="stretch_width")
 
@@ -348,6 +351,7 @@ class AssemblyPage(Viewer):
         self._evaluation.visible = self._results.visible = False
         self._plot[:] = []
         self._sweep_box[:] = []
+        self._table_holder[:] = []
         self._table.value = None
         if data is None:
             self._summary.object = "No data loaded yet: pick one on the **Data** page."
@@ -373,6 +377,8 @@ class AssemblyPage(Viewer):
             for c in table.columns if table[c].dtype.kind == "f"}
         self._download.filename = f"assembly_neurons_{result.statistic}.csv"
         self._results.visible = True
+        if not len(self._table_holder):
+            self._table_holder[:] = [self._table]
         self._draw_plot()
 
     def results_frame(self):

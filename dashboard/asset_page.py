@@ -135,11 +135,14 @@ class AssetPage(Viewer):
             formatters={c: NumberFormatter(format="0.000") for c in
                         ["start i (s)", "end i (s)", "start j (s)", "end j (s)"]})
         self._table.param.watch(self._on_table_selection, "selection")
+        # the table enters the page only once it has rows and its box is shown: Tabulator
+        # cannot lay out rows it receives while hidden, and then shows none (a race)
+        self._table_holder = pn.Column(sizing_mode="stretch_width")
         self._sse_box = pn.Column(
             "### Synchronous events (SSEs)",
             pn.Row(self._cluster_select,
                    pn.widgets.Checkbox.from_param(self.param.zoom_to_sse, margin=(30, 10))),
-            self._table, visible=False, sizing_mode="stretch_width")
+            self._table_holder, visible=False, sizing_mode="stretch_width")
         self._matrices = pn.Column(sizing_mode="stretch_width")
         self._rasters = pn.Column(sizing_mode="stretch_width")
         self._closeups = pn.Row(sizing_mode="stretch_width")
@@ -264,6 +267,7 @@ class AssetPage(Viewer):
         self.cluster = 0
         self._status.visible = self._stale.visible = False
         self._sse_box.visible = False
+        self._table_holder[:] = []
         self._table.value = None
         self._cluster_select.options = {"none": 0}
         self._matrices[:] = []
@@ -286,6 +290,8 @@ class AssetPage(Viewer):
         self._table.value = table
         self._table.height = min(45 + 40 * len(table), 250)  # no empty rows, at most ~5
         self._sse_box.visible = True
+        if not len(self._table_holder):
+            self._table_holder[:] = [self._table]
         options = {"none": 0}
         for row in table.itertuples(index=False):
             options[f"SSE {row.cluster}: {row.entries} entries, {row.neurons} neurons"] = \

@@ -33,6 +33,17 @@ def wait_until(condition, timeout=30.0, what="condition"):
         time.sleep(0.25)
 
 
+def shot(locator):
+    """A screenshot of the element, or None while the page redraws it (Bokeh replaces
+    canvases when a plot changes, which detaches the element mid-screenshot)."""
+    from playwright.sync_api import Error
+
+    try:
+        return locator.screenshot(timeout=10_000)
+    except Error:
+        return None
+
+
 def test_run_asset_on_the_demo(served_app, page, artifacts_dir):
     open_asset_page(page, served_app)
     page.get_by_role("button", name="Run ASSET").click()
@@ -59,10 +70,14 @@ def test_run_asset_on_the_demo(served_app, page, artifacts_dir):
     # the matrices zoom in on it
     # (Bokeh's checkbox label is a sibling of the input, not a <label>)
     matrix = page.locator(".bk-Canvas").first
-    overview = matrix.screenshot()
+    page.wait_for_timeout(1000)  # let the selection's redraw settle
+    shots = []
+    wait_until(lambda: shots.append(shot(matrix)) or shots[-1] is not None,
+               what="a screenshot of the first matrix")
+    overview = shots[-1]
     page.get_by_text("Zoom matrices to the SSE").first.evaluate(
         "label => label.previousElementSibling.click()")
-    wait_until(lambda: matrix.screenshot() != overview, what="zoomed matrices")
+    wait_until(lambda: shot(matrix) not in (None, overview), what="zoomed matrices")
     page.wait_for_timeout(2000)
     page.screenshot(path=str(artifacts_dir / "asset_page_zoomed.png"))
 
