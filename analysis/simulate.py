@@ -714,7 +714,7 @@ SPOT_VARIANTS = {
     "bimodal": {"mode_prob": 0.5},
     "deactivation": {"active_rate": 0.1},
     "coarse_fine": {"n_coarse": 2, "fine_shift": None},
-    "sync_subsets": {"subset_fraction": 0.5},
+    "sync_subsets": {"subset_fraction": 0.6, "n_subsets": 3},
     "rate_scaling_global": {"scale_range": (0.5, 2.0)},
     "rate_scaling_group": {"scale_range": (0.5, 2.0), "n_groups": 2},
     "jittered_onset": {"pattern_samples": None},
@@ -780,9 +780,13 @@ def spot_patterns(n_patterns=5, epochs_per_pattern=30, n_noise_epochs=150, n_uni
           ``pulse_samples // 2``). Truth labels the fine patterns;
           ``annotations["coarse_of_pattern"]`` and ``["epoch_coarse_labels"]`` (-1 for
           noise) give the coarse ones.
-        - ``"sync_subsets"``: a pattern is one pulse time shared by all neurons; in each
-          epoch a random subset (each neuron with probability ``subset_fraction``, 0.5)
-          fires at ``rate_in`` in that pulse, the others stay at ``rate_out``.
+        - ``"sync_subsets"``: a pattern is ``n_subsets`` (3) groups of neurons that fire
+          synchronously: each neuron belongs to a group with probability
+          ``subset_fraction`` (0.6; the group drawn uniformly), each group has one pulse
+          time shared by its members, and in the pattern's epochs the members fire at
+          ``rate_in`` in their group's pulse, the others stay at ``rate_out``. Patterns
+          differ in their groups and pulse times. ``annotations["pattern_subsets"]``
+          (patterns x neurons: group index, -1 for none).
         - ``"rate_scaling_global"``: every epoch (noise included) has its probabilities
           multiplied by a factor drawn uniformly from ``scale_range`` ((0.5, 2.0));
           ``annotations["epoch_scale"]``. Labels do not change.
@@ -864,6 +868,7 @@ def spot_patterns(n_patterns=5, epochs_per_pattern=30, n_noise_epochs=150, n_uni
     elif variant == "sync_subsets":
         opts["subset_fraction"] = _number("subset_fraction", opts["subset_fraction"],
                                           lo=0, hi=1)
+        opts["n_subsets"] = _count("n_subsets", opts["n_subsets"], 1)
     elif variant in ("rate_scaling_global", "rate_scaling_group"):
         try:
             lo, hi = opts["scale_range"]
@@ -893,7 +898,12 @@ def spot_patterns(n_patterns=5, epochs_per_pattern=30, n_noise_epochs=150, n_uni
         if variant == "bimodal":
             out["alt"] = rng.integers(0, Lp - L + 1, size=(k, N))
         elif variant == "sync_subsets":
-            out["onset"] = np.repeat(rng.integers(0, S - L + 1, size=(k, 1)), N, axis=1)
+            G = opts["n_subsets"]
+            group = np.where(rng.random((k, N)) < opts["subset_fraction"],
+                             rng.integers(0, G, size=(k, N)), -1)
+            times = rng.integers(0, S - L + 1, size=(k, G))
+            out["onset"] = np.take_along_axis(times, np.maximum(group, 0), axis=1)
+            out["member"] = group
         return out
 
     pats = draw_patterns(P)
@@ -912,11 +922,18 @@ def spot_patterns(n_patterns=5, epochs_per_pattern=30, n_noise_epochs=150, n_uni
     if variant == "bimodal":
         alt = np.zeros((E, N), dtype=np.int64)
         alt[:n_pat_epochs] = pats["alt"][labels[:n_pat_epochs]]
+    member = None
+    if variant == "sync_subsets":
+        member = np.full((E, N), -1, dtype=np.int64)
+        member[:n_pat_epochs] = pats["member"][labels[:n_pat_epochs]]
+        extra["pattern_subsets"] = pats["member"].tolist()
     if noise == "patterned" and n_noise_epochs:
         npat = draw_patterns(n_noise_epochs)
         onset[n_pat_epochs:] = npat["onset"]
         if alt is not None:
             alt[n_pat_epochs:] = npat["alt"]
+        if member is not None:
+            member[n_pat_epochs:] = npat["member"]
     structured = np.ones(E, dtype=bool)
     if noise == "homogeneous":
         structured[n_pat_epochs:] = False
@@ -934,8 +951,7 @@ def spot_patterns(n_patterns=5, epochs_per_pattern=30, n_noise_epochs=150, n_uni
         p_in[:] = 0.0
         p_out[:] = opts["active_rate"]
     elif variant == "sync_subsets":
-        part = rng.random((E, N)) < opts["subset_fraction"]
-        p_in = np.where(part, rate_in, rate_out)
+        p_in = np.where(member >= 0, rate_in, rate_out)
     # homogeneous noise: each neuron's mean per-sample probability over pattern epochs
     if not structured.all():
         mean = ((L * p_in[:n_pat_epochs] + (S - L) * p_out[:n_pat_epochs]) / S).mean(axis=0)

@@ -463,18 +463,26 @@ def test_spot_variant_coarse_fine():
 
 
 def test_spot_variant_sync_subsets():
-    data = sim.spot_patterns(variant="sync_subsets", subset_fraction=0.4, seed=87)
-    onsets = np.asarray(data.annotations["pattern_onsets"])
-    assert np.all(onsets == onsets[:, :1])            # one shared pulse time per pattern
+    data = sim.spot_patterns(variant="sync_subsets", subset_fraction=0.4, n_subsets=2,
+                             seed=87)
+    ann = data.annotations
+    onsets, group = np.asarray(ann["pattern_onsets"]), np.asarray(ann["pattern_subsets"])
+    assert group.shape == (5, 50) and set(np.unique(group)) <= {-1, 0, 1}
+    assert 0.3 < np.mean(group >= 0) < 0.5
+    # the members of a group share one pulse time
+    for p in range(5):
+        for g in (0, 1):
+            assert np.unique(onsets[p, group[p] == g]).size <= 1
     grid, labels = _grid(data), data.truth["epoch_labels"]
-    g = grid[labels >= 0]
-    inside = _windows(onsets[labels[labels >= 0]], 30, 300)
-    # inside: 0.4 * 0.2 + 0.6 * 0.02 = 0.092 per sample; the participation draws (7500,
-    # of 30 samples each) dominate the spread: s.e. ~ sqrt(0.4*0.6/7500) * 0.18 = 1e-3
-    assert abs(_rate(g, inside) - 0.092) < 4 * 1.1e-3
-    # per (epoch, unit) window counts are bimodal: participants ~6, others ~0.6
-    counts = (g & inside).sum(-1)
-    assert 0.3 < np.mean(counts >= 3) < 0.5
+    pat = labels >= 0
+    g = grid[pat]
+    inside = _windows(onsets[labels[pat]], 30, 300)
+    member = (group[labels[pat]] >= 0)[:, :, None]
+    # members fire at rate_in in their pulse, everything else at rate_out
+    n_in = (inside & member).sum()
+    assert abs(_rate(g, inside & member) - 0.2) < 4 * np.sqrt(0.16 / n_in)
+    n_out = (~(inside & member)).sum()
+    assert abs(_rate(g, ~(inside & member)) - 0.02) < 4 * np.sqrt(0.02 * 0.98 / n_out)
 
 
 @pytest.mark.parametrize("variant", ["rate_scaling_global", "rate_scaling_group"])
