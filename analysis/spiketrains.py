@@ -98,6 +98,83 @@ class Epochs:
         label = df["label"] if "label" in df else np.arange(len(df)).astype(str)
         return cls(df["start"].to_numpy(), df["stop"].to_numpy(), np.asarray(label))
 
+    @classmethod
+    def from_events(cls, events, offset, length, t_start=None, t_stop=None, labels=None,
+                    sampling_period=None):
+        """Windows ``[event + offset, event + offset + length]`` around event times.
+
+        Grossberger et al. (2018) cut SPOTDis epochs around events (stimulus onsets, for
+        example) when a recording has no trials of its own. Events are sorted (their labels
+        with them); windows may overlap.
+
+        Parameters
+        ----------
+        events : sequence of float
+            Event times (s), at least one, finite.
+        offset : float
+            Window start relative to its event (s; negative: before the event).
+        length : float
+            Window length (s, > 0).
+        t_start, t_stop : float, optional
+            Recording bounds (s): every window must lie inside them (within 1e-12 s).
+        labels : sequence of str, optional
+            One label per event (default ``"event k"``, k counting the sorted events).
+        sampling_period : float, optional
+            Seconds per sample: window bounds within a relative 1e-9 of a sample are put
+            exactly on it, so that a spike on a sample at a window's edge is in or out
+            as the sample arithmetic says, not as rounding says.
+
+        Raises
+        ------
+        ValueError
+            One line naming the parameter: ``events`` (not numbers, none, not finite),
+            ``offset`` (not finite, a window starting before ``t_start``), ``length``
+            (not > 0, a window ending after ``t_stop``), ``labels`` (wrong count).
+        """
+        try:
+            ev = np.atleast_1d(np.asarray(events, dtype=np.float64)).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(f"events: expected event times (s), got {events!r}") from None
+        if ev.size == 0:
+            raise ValueError("events: give at least one event time")
+        if not np.all(np.isfinite(ev)):
+            raise ValueError("events: event times must be finite")
+        offset, length = _finite_seconds("offset", offset), _finite_seconds("length", length)
+        if not length > 0:
+            raise ValueError(f"length: must be > 0 s, got {length}")
+        order = np.argsort(ev, kind="stable")
+        if labels is None:
+            labels = np.array([f"event {k}" for k in range(ev.size)])
+        else:
+            labels = np.asarray(labels).ravel().astype(str)
+            if labels.size != ev.size:
+                raise ValueError(f"labels: {labels.size} labels for {ev.size} events")
+            labels = labels[order]
+        ev = ev[order]
+        start = ev + offset
+        stop = start + length
+        if sampling_period is not None:
+            period = _finite_seconds("sampling_period", sampling_period)
+            if not period > 0:
+                raise ValueError(f"sampling_period: must be > 0 s, got {period}")
+            start, stop = _on_grid(start, period), _on_grid(stop, period)
+        tol = 1e-12
+        t_start = None if t_start is None else float(t_start)
+        t_stop = None if t_stop is None else float(t_stop)
+        if t_start is not None and start[0] < t_start - tol:
+            raise ValueError(f"offset: the window of the event at {ev[0]:.10g} s starts at "
+                             f"{start[0]:.10g} s, before the recording's start "
+                             f"({t_start:.10g} s)")
+        if t_stop is not None and stop[-1] > t_stop + tol:
+            k = int(np.argmax(stop))
+            raise ValueError(f"length: the window of the event at {ev[k]:.10g} s ends at "
+                             f"{stop[k]:.10g} s, after the recording's end ({t_stop:.10g} s)")
+        if t_start is not None:
+            start = np.maximum(start, t_start)
+        if t_stop is not None:
+            stop = np.minimum(stop, t_stop)
+        return cls(start, stop, labels)
+
     def equals(self, other):
         return (isinstance(other, Epochs) and np.array_equal(self.start, other.start)
                 and np.array_equal(self.stop, other.stop)
@@ -662,3 +739,21 @@ def _neo_annotations(d):
             continue
         out[k] = v if isinstance(v, (str, int, float, bool)) else json.dumps(v)
     return out
+
+
+def _finite_seconds(name, value):
+    """``value`` as a finite float, or ValueError naming ``name``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number of seconds, got {value!r}") from None
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: must be finite, got {value}")
+    return value
+
+
+def _on_grid(t, period):
+    """Times within a relative 1e-9 of a multiple of ``period`` put exactly on it."""
+    x = t / period
+    r = np.rint(x)
+    return np.where(np.abs(x - r) <= 1e-9 * np.maximum(1.0, np.abs(x)), r * period, t)

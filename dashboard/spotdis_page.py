@@ -10,6 +10,12 @@ dot per epoch. Tapping a dot (or picking a cluster) shows that epoch's spikes an
 paper's Fig. 1E, for a reference neuron i the histogram of delays t_j - t_i of every other
 neuron j pooled over the cluster's epochs.
 
+The epochs are the recording's own, or windows cut around event times typed in the sidebar
+("events + window": each window starts at a chosen offset from its event and has a chosen
+length), as the paper does for recordings without trials. Recordings without epochs get the
+second source only. Ground-truth epoch labels describe the recording's epochs, so the map's
+truth colouring and the ARI are available with those only.
+
 ``SpotDisClust`` caches its steps: a new clustering parameter reruns only HDBSCAN, a new
 perplexity only the t-SNE. Settings are applied by the Run button.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 
 import holoviews as hv
@@ -28,6 +35,7 @@ from holoviews.operation.datashader import rasterize
 from panel.viewable import Viewer
 
 from analysis.errors import SpikeDataError
+from analysis.spiketrains import Epochs
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
 
 from . import widgets
@@ -44,8 +52,17 @@ HAS_BASELINE = hasattr(SpotDisClust, "baseline")
 HAS_SWEEP = hasattr(SpotDisClust, "window_sweep")
 if HAS_DISSIMILARITY:
     PARAMETERS.append("dissimilarity")
-NO_EPOCHS = ("This recording has no epochs: SPOTDis compares epochs. Load data with epochs, "
-             "e.g. the pulse-pattern demo on the **Data** page.")
+# where the epochs come from
+RECORDING = "recording's epochs"
+EVENTS = "events + window"
+EVENTS_LABEL = "Event times (s)"
+START_LABEL = "Window start (ms)"
+LENGTH_LABEL = "Window length (ms)"
+MAX_EVENTS = 5000   # SPOTDis compares every pair of windows: 12.5 million pairs at this size
+NO_EPOCHS = ("this recording has no epochs: SPOTDis compares epochs, so this page cuts them "
+             "around events. Give the event times and a window under **Epochs** and press "
+             "**Run** (or load data with epochs, e.g. the pulse-pattern demo on the **Data** "
+             "page).")
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
 NOISE_COLOUR = "#b0b0b0"
@@ -60,6 +77,9 @@ class SpotDisPage(Viewer):
                                  doc="The last run's result for the current data (or None).")
     state = param.Selector(default="idle", objects=["idle", "running", "done", "failed"],
                            precedence=-1, doc="What the last run did.")
+    epoch_source = param.Selector(default=RECORDING, objects=[RECORDING, EVENTS],
+                                  label="Epochs from", doc="""
+        The recording's own epochs, or windows cut around event times (events + window).""")
     colour_by = param.Selector(default="cluster", objects=["cluster", "ground truth"],
                                label="Colour the map by", doc="""
         Colour the t-SNE map by HDBSCAN cluster or by the true epoch labels.""")
@@ -83,6 +103,9 @@ class SpotDisPage(Viewer):
         self._running = False
         self._elapsed = 0.0
         self._map_epochs = np.empty(0, dtype=np.int64)  # map row -> epoch
+        self._result_data = None   # the data (with its epochs) the shown result belongs to
+        self._cut = None           # (recording, epochs, recording with those epochs)
+        self._epochs_text = ""
 
         controls = widgets.run_controls("Run")
         self._status, self._stale, self._summary = (controls.status, controls.stale,
@@ -97,6 +120,7 @@ class SpotDisPage(Viewer):
                         "exact grid kernel). Empty: detected from the recording, else "
                         "continuous time.")
         self._period.param.watch(self._on_period, "value")
+        self._epoch_controls()
         self._colour = pn.widgets.RadioButtonGroup.from_param(
             self.param.colour_by, color="primary", variant="outline",
             sizing_mode="stretch_width")
@@ -158,6 +182,7 @@ class SpotDisPage(Viewer):
                              "(Grossberger et al. 2018): optimal-transport dissimilarity "
                              "between epochs, HDBSCAN clusters and a t-SNE map.",
                              styles={"font-size": "0.9em"}),
+            "**Epochs**", self._source, self._events_box,
             "**Dissimilarity**",
             *([group(["dissimilarity"])] if HAS_DISSIMILARITY else []),
             self._period, group(["method"]),
@@ -192,18 +217,140 @@ class SpotDisPage(Viewer):
         self._lengths = pn.widgets.TextInput(
             label="Window lengths (ms)", value="100, 200, 300", visible=HAS_SWEEP,
             sizing_mode="stretch_width",
-            description="Comma-separated window lengths from each epoch's start; the sweep "
-                        "reports the silhouette (no ground truth needed) of each.")
+            description="Comma-separated window lengths from each epoch's start (with "
+                        "events + window: from each window's start); the sweep reports the "
+                        "silhouette (no ground truth needed) of each.")
         self._sweep_button = pn.widgets.Button(
             label="Sweep window length", color="primary", variant="outline",
             visible=HAS_SWEEP, sizing_mode="stretch_width")
         self._sweep_button.on_click(self._sweep)
         title = ["**Comparisons**"] if HAS_BASELINE or HAS_SWEEP else []
         return [*title, self._baseline_button, self._lengths, self._sweep_button]
+
+    def _epoch_controls(self):
+        """The epoch source and, for events + window, the events and the window."""
+        self._source = pn.widgets.RadioButtonGroup.from_param(
+            self.param.epoch_source, color="primary", variant="outline",
+            sizing_mode="stretch_width")
+        self._events = pn.widgets.TextInput(
+            label=EVENTS_LABEL, placeholder="e.g. 1, 2.5, 4 or 0:60:2",
+            sizing_mode="stretch_width",
+            description="Event times in seconds, separated by commas or spaces; "
+                        "start:stop:step adds a range with the stop left out, as Python's "
+                        "range: 0:60:2 is 0, 2, ..., 58. Events are sorted; each one gets a "
+                        f"window. At most {MAX_EVENTS} events.")
+        self._window_start = pn.widgets.FloatInput(
+            label=START_LABEL, value=0.0, step=10, sizing_mode="stretch_width",
+            description="Where each window starts, in ms from its event (negative: before "
+                        "the event).")
+        self._window_length = pn.widgets.FloatInput(
+            label=LENGTH_LABEL, value=300.0, step=10, sizing_mode="stretch_width",
+            description="Length of each window in ms (> 0). Windows may overlap; each must "
+                        "lie inside the recording.")
+        self._starts_button = pn.widgets.Button(
+            label="Use epoch starts as events", color="primary", variant="outline",
+            sizing_mode="stretch_width",
+            description="Fill in the recording's epoch starts as the events (the windows "
+                        "then keep the epochs' labels), to try another window on the same "
+                        "trials.")
+        self._starts_button.on_click(self._use_epoch_starts)
+        self._events_box = pn.Column(
+            self._events, pn.Row(self._window_start, self._window_length,
+                                 sizing_mode="stretch_width"),
+            self._starts_button, visible=False, sizing_mode="stretch_width")
+        self.param.watch(self._on_source, "epoch_source")
+        for w in (self._events, self._window_start, self._window_length):
+            w.param.watch(self._on_epoch_setting, "value")
+
+    def _use_epoch_starts(self, event=None):
+        data = self.session.data
+        if data is None or data.epochs is None or not len(data.epochs):
+            return
+        self._events.value = format_events(data.epochs.start)
+        self.epoch_source = EVENTS
+
+    def _on_source(self, event=None):
+        self._events_box.visible = self.epoch_source == EVENTS
+        self._enable_buttons()
+        self._on_epoch_setting()
+
+    def _on_epoch_setting(self, *events):
+        if self.result is not None:
+            self._stale.visible = True
+        elif self.session.data is not None:
+            self._summary.object = self._idle_summary()
+
+    def _enable_buttons(self):
+        data = self.session.data
+        usable = data is not None and (has_epochs(data) or self.epoch_source == EVENTS)
+        self._run_button.disabled = self._running or not usable
+        self._baseline_button.disabled = self._sweep_button.disabled = not usable
+
+    # ------------------------------------------------------------------ epochs
+    def _apply_epochs(self):
+        """Give ``SpotDisClust`` the recording with the epochs the sidebar asks for.
+
+        Returns that data and a few words on its epochs. Raises ValueError with one line
+        naming the field at fault. The same settings give the same object, so SpotDisClust's
+        cached steps stay valid.
+        """
+        data = self.session.data
+        if data is None:
+            raise ValueError("no data loaded: pick a data set on the Data page")
+        if self.epoch_source == RECORDING:
+            if not has_epochs(data):
+                raise ValueError("Epochs: this recording has fewer than 2 epochs; choose "
+                                 f"{EVENTS!r}")
+            target, text = data, f"the recording's {len(data.epochs)} epochs"
+        else:
+            epochs = self._event_epochs(data)
+            cut = self._cut
+            if cut is not None and cut[0] is data and cut[1].equals(epochs):
+                target = cut[2]
+            else:
+                # true epoch labels describe the recording's epochs, not these windows
+                truth = {k: v for k, v in data.truth.items() if k != "epoch_labels"}
+                target = data.replace(epochs=epochs, truth=truth)
+                self._cut = (data, epochs, target)
+            start, length = self._window_start.value, self._window_length.value
+            text = (f"{len(epochs)} windows [{start:+g}, {start + length:+g}] ms around "
+                    "events")
+        if self.clust.data is not target:
+            self.clust.data = target
+        return target, text
+
+    def _event_epochs(self, data):
+        """Epochs from the events and the window widgets (ValueError naming the field)."""
+        events = parse_events(self._events.value)
+        start, length = self._window_start.value, self._window_length.value
+        if start is None or not np.isfinite(start):
+            raise ValueError(f"{START_LABEL}: give a number of ms (0: at the event)")
+        if length is None or not np.isfinite(length) or not length > 0:
+            raise ValueError(f"{LENGTH_LABEL}: must be > 0 ms, got {length}")
+        if events.size < 2:
+            raise ValueError(f"{EVENTS_LABEL}: SPOTDis compares windows: give at least 2 "
+                             f"events, got {events.size}")
+        events, labels = epoch_start_labels(data, events)
+        try:
+            return Epochs.from_events(events, start / 1e3, length / 1e3, data.t_start,
+                                      data.t_stop, labels=labels,
+                                      sampling_period=grid_period(data,
+                                                                  self.clust.sampling_period))
+        except ValueError as exc:
+            name, _, reason = str(exc).partition(": ")
+            field = {"events": EVENTS_LABEL, "offset": START_LABEL,
+                     "length": LENGTH_LABEL}.get(name)
+            raise ValueError(f"{field}: {reason}" if field else str(exc)) from None
+
     # ------------------------------------------------------------------ running
     async def _run(self, event=None):
         """Run SPOTDisClust in a worker thread and show the result (or why not)."""
         if self._running:
+            return
+        try:
+            data, epochs_text = self._apply_epochs()
+        except (SpikeDataError, ValueError) as exc:
+            self._show_error(str(exc))
             return
         self._running = True
         self.state = "running"
@@ -213,7 +360,6 @@ class SpotDisPage(Viewer):
         self._progress.value, self._progress.active = 0, True
         self._progress.visible = self._progress_text.visible = True
         self._progress_text.object = "starting..."
-        data = self.clust.data
         started = time.perf_counter()
         try:
             loop = asyncio.get_running_loop()
@@ -232,11 +378,12 @@ class SpotDisPage(Viewer):
             self._elapsed = time.perf_counter() - started
             self.state = "done"
             self._stale.visible = False
-            self._show_result(result)
+            self._epochs_text = epochs_text
+            self._show_result(result, data)
         finally:
             self._running = False
             self.session.busy = False
-            self._run_button.disabled = not has_epochs(self.clust.data)
+            self._enable_buttons()
             self._progress.active = False
             self._progress.visible = self._progress_text.visible = False
 
@@ -266,6 +413,11 @@ class SpotDisPage(Viewer):
         """``compute()`` in a worker thread with progress; None if it failed."""
         if self._running:
             return None
+        try:
+            data, _ = self._apply_epochs()
+        except (SpikeDataError, ValueError) as exc:
+            self._show_error(f"{label}: {exc}")
+            return None
         self._running = True
         self.session.busy = True
         self._run_button.disabled = True
@@ -273,7 +425,6 @@ class SpotDisPage(Viewer):
         self._progress.value, self._progress.active = 0, True
         self._progress.visible = self._progress_text.visible = True
         self._progress_text.object = "starting..."
-        data = self.clust.data
         try:
             try:
                 out = await asyncio.get_running_loop().run_in_executor(None, compute)
@@ -288,7 +439,7 @@ class SpotDisPage(Viewer):
         finally:
             self._running = False
             self.session.busy = False
-            self._run_button.disabled = not has_epochs(self.clust.data)
+            self._enable_buttons()
             self._progress.active = False
             self._progress.visible = self._progress_text.visible = False
 
@@ -328,7 +479,7 @@ class SpotDisPage(Viewer):
         """New data: forget results; settings stay."""
         self.clust.clear_cache()
         self.clust.data = data = self.session.data
-        self.result = None
+        self.result = self._result_data = self._cut = None
         self.state = "idle"
         self._status.visible = self._stale.visible = self._results.visible = False
         for pane in (self._matrix, self._map, self._epoch_view, self._xcorr_view):
@@ -337,23 +488,43 @@ class SpotDisPage(Viewer):
         self._baseline_box[:] = []
         self._sweep_box[:] = []
         self.epoch = self.cluster = None
-        self._run_button.disabled = not has_epochs(data)
-        self._baseline_button.disabled = self._sweep_button.disabled = not has_epochs(data)
+        # the recording's epochs where it has them; otherwise windows around events only
+        self._source.disabled = not has_epochs(data)
+        self._starts_button.visible = data is not None and data.epochs is not None \
+            and len(data.epochs) > 0
+        self.epoch_source = RECORDING if has_epochs(data) else EVENTS
+        self._events_box.visible = self.epoch_source == EVENTS
+        self._enable_buttons()
+        if data is not None:
+            self.param.reference.bounds = (0, max(data.n_units - 1, 0))
+            self._reference.end = max(data.n_units - 1, 0)
+            self.reference = min(self.reference, max(data.n_units - 1, 0))
+        self._summary.object = self._idle_summary()
+
+    def _idle_summary(self):
+        """The summary line before a run: the data and where its epochs come from."""
+        data = self.session.data
         if data is None:
-            self._summary.object = "No data loaded yet: pick one on the **Data** page."
-            return
+            return "No data loaded yet: pick one on the **Data** page."
+        size = f"**{data.n_units} units, {data.duration:g} s**"
         if not has_epochs(data):
-            self._summary.object = NO_EPOCHS
-            return
-        self.param.reference.bounds = (0, max(data.n_units - 1, 0))
-        self._reference.end = max(data.n_units - 1, 0)
-        self.reference = min(self.reference, max(data.n_units - 1, 0))
+            return f"{size}: {NO_EPOCHS}"
+        if self.epoch_source == EVENTS:
+            return (f"{size}, epochs cut around the events under **Epochs** (the recording's "
+                    f"own {len(data.epochs)} epochs are not used; ground-truth labels belong "
+                    "to them, so there is no ARI or truth colouring). Set the parameters and "
+                    "press **Run**.")
         truth = " with true epoch labels" if true_labels(data) is not None else ""
-        self._summary.object = (f"**{len(data.epochs)} epochs, {data.n_units} units**{truth}. "
-                                f"Set the parameters and press **Run**.")
+        return (f"**{len(data.epochs)} epochs, {data.n_units} units**{truth}. "
+                f"Set the parameters and press **Run**.")
 
     # ------------------------------------------------------------------ results
-    def _show_result(self, result):
+    def _show_result(self, result, data):
+        """Show ``result``, computed on ``data`` (the recording with the run's epochs)."""
+        self.result = None  # views drawn below, once
+        self._result_data = data
+        if true_labels(data) is None and self.colour_by == "ground truth":
+            self.colour_by = "cluster"
         self.result = result
         labels = result.labels
         options = {}
@@ -377,16 +548,18 @@ class SpotDisPage(Viewer):
         sc, d = r.scores, r.spotdis
         M = len(r.labels)
         ari = "n/a (no true labels)" if not np.isfinite(sc["ari"]) else f"{sc['ari']:.3f}"
+        epochs = f" · epochs: {self._epochs_text}" if self._epochs_text else ""
         sil = "n/a" if not np.isfinite(sc["silhouette"]) else f"{sc['silhouette']:.3f}"
         head = (f"**{sc['n_clusters']} clusters**, {sc['n_noise']} noise epochs of {M} · "
                 f"ARI **{ari}** · silhouette **{sil}** · ")
         if d is None:  # the rate-vector baseline was clustered
-            return head + f"rate-vector dissimilarity (no timing) · {self._elapsed:.1f} s"
+            return (head + f"rate-vector dissimilarity (no timing) · {self._elapsed:.1f} s"
+                    + epochs)
         kernel = d.method + (f", {d.sampling_period * 1e3:g} ms grid"
                              if d.sampling_period else "")
         return head + (f"undefined epoch pairs **{d.n_undefined}** of {M * (M - 1) // 2} · "
                        f"epochs with < 2 active neurons: {d.n_empty_epochs} · {kernel} "
-                       f"kernel · {self._elapsed:.1f} s")
+                       f"kernel · {self._elapsed:.1f} s{epochs}")
 
     def _draw_matrix(self):
         r = self.result
@@ -402,7 +575,7 @@ class SpotDisPage(Viewer):
     def _draw_map(self):
         if self.result is None:
             return
-        truth = true_labels(self.clust.data)
+        truth = true_labels(self._result_data)
         by_truth = self.colour_by == "ground truth" and truth is not None
         points = map_points(self.result.embedding, self.result.labels, truth,
                             by_truth=by_truth)
@@ -431,10 +604,10 @@ class SpotDisPage(Viewer):
         with param.parameterized.batch_call_watchers(self):
             self.cluster = int(c)
             self.epoch = int(members[0]) if members.size else None
-            self.reference = most_active(self.clust.data, members)
+            self.reference = most_active(self._result_data, members)
 
     def _draw_selection(self):
-        data, r = self.clust.data, self.result
+        data, r = self._result_data, self.result
         if r is None or data is None:
             return
         if self.epoch is not None:
@@ -460,6 +633,111 @@ def one_line(text):
 
 def has_epochs(data):
     return data is not None and data.epochs is not None and len(data.epochs) >= 2
+
+
+def parse_events(text, limit=MAX_EVENTS):
+    """Event times (s) from the events field, in the order given.
+
+    Numbers are separated by commas, semicolons or white space; a token ``start:stop:step``
+    adds start, start + step, ... below stop (stop left out, as Python's ``range``; a value
+    within a relative 1e-9 of stop counts as stop). Raises ValueError naming the field.
+    """
+    parts, total = [], 0
+    for token in re.split(r"[,;\s]+", (text or "").strip()):
+        if not token:
+            continue
+        if ":" in token:
+            bits = token.split(":")
+            if len(bits) != 3:
+                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a range start:stop:step")
+            try:
+                a, b, step = (float(x) for x in bits)
+            except ValueError:
+                raise ValueError(f"{EVENTS_LABEL}: in {token!r}, start, stop and step must be "
+                                 "numbers") from None
+            if not np.all(np.isfinite([a, b, step])):
+                raise ValueError(f"{EVENTS_LABEL}: the range {token!r} is not finite")
+            if not step > 0:
+                raise ValueError(f"{EVENTS_LABEL}: the step of {token!r} must be > 0")
+            x = (b - a) / step
+            n = int(np.ceil(x - 1e-9 * max(1.0, abs(x)))) if x < 2 * limit else 2 * limit
+            if n <= 0:
+                raise ValueError(f"{EVENTS_LABEL}: the range {token!r} is empty (stop must be "
+                                 "above start)")
+            values = a + step * np.arange(min(n, limit + 1))
+        else:
+            try:
+                values = np.array([float(token)])
+            except ValueError:
+                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a number (nor a "
+                                 "start:stop:step range)") from None
+            if not np.isfinite(values[0]):
+                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a finite time")
+        total += values.size
+        if total > limit:
+            raise ValueError(f"{EVENTS_LABEL}: more than {limit} events (SPOTDis compares "
+                             "every pair of windows)")
+        parts.append(values)
+    if not parts:
+        raise ValueError(f"{EVENTS_LABEL}: give the event times, e.g. 1, 2.5, 4 or 0:60:2")
+    return np.concatenate(parts)
+
+
+def format_events(times):
+    """Text for the events field that ``parse_events`` reads back as ``times`` (sorted;
+    within 1e-9 s relative): a ``start:stop:step`` range when the times are evenly spaced,
+    else the numbers."""
+    t = np.sort(np.asarray(times, dtype=np.float64).ravel())
+
+    def fmt(x):
+        return np.format_float_positional(float(x), trim="-")
+
+    if 3 <= t.size <= MAX_EVENTS:
+        first = float(f"{t[0]:.12g}")
+        step = float(f"{(t[-1] - t[0]) / (t.size - 1):.12g}")
+        if step > 0:
+            text = f"{fmt(first)}:{fmt(float(f'{first + step * t.size:.12g}'))}:{fmt(step)}"
+            back = parse_events(text)
+            if back.size == t.size and np.all(
+                    np.abs(back - t) <= 1e-9 * np.maximum(1.0, np.abs(t))):
+                return text
+    return ", ".join(fmt(x) for x in t)
+
+
+def epoch_start_labels(data, events):
+    """``(times, labels)``: where every event is one of the recording's epoch starts (within
+    a relative 1e-9 s), those exact starts and their epochs' labels; else ``(events, None)``.
+    """
+    events = np.asarray(events, dtype=np.float64)
+    if data is None or data.epochs is None or not len(data.epochs):
+        return events, None
+    order = np.argsort(data.epochs.start, kind="stable")
+    starts = data.epochs.start[order]
+    pos = np.searchsorted(starts, events)
+    lo = np.clip(pos - 1, 0, starts.size - 1)
+    hi = np.clip(pos, 0, starts.size - 1)
+    pick = np.where(np.abs(starts[lo] - events) <= np.abs(starts[hi] - events), lo, hi)
+    if np.all(np.abs(starts[pick] - events) <= 1e-9 * np.maximum(1.0, np.abs(events))):
+        return starts[pick], data.epochs.label[order][pick]
+    return events, None
+
+
+def grid_period(data, chosen=None):
+    """The sample period (s) window bounds are put on: ``chosen`` (the page's sampling
+    period), else the recording's ``sample_time``/``sampling_period`` (s) or
+    ``sample_rate``/``sampling_rate`` (Hz) annotation; None without one."""
+    if chosen:
+        return float(chosen)
+    ann = (data.annotations or {}) if data is not None else {}
+    for key, invert in [("sample_time", False), ("sampling_period", False),
+                        ("sample_rate", True), ("sampling_rate", True)]:
+        try:
+            value = float(ann.get(key))
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(value) and value > 0:
+            return 1.0 / value if invert else value
+    return None
 
 
 def true_labels(data):

@@ -158,3 +158,50 @@ def test_population_rate():
     centres, rate = st.population_rate(0.5)
     np.testing.assert_allclose(centres, [0.25, 0.75])
     np.testing.assert_allclose(rate, [1.0, 2.0])  # spikes / s / unit
+
+
+def test_epochs_from_events_sorts_labels_and_allows_overlap():
+    ep = Epochs.from_events([0.5, 0.1, 0.3], offset=-0.05, length=0.3, t_start=0.0, t_stop=1.0)
+    np.testing.assert_allclose(ep.start, [0.05, 0.25, 0.45])
+    np.testing.assert_allclose(ep.stop, [0.35, 0.55, 0.75])      # windows overlap: fine
+    assert ep.label.tolist() == ["event 0", "event 1", "event 2"]
+    # given labels follow their events through the sort
+    ep = Epochs.from_events([0.5, 0.1], 0.0, 0.1, labels=["late", "early"])
+    assert ep.label.tolist() == ["early", "late"]
+    np.testing.assert_allclose(ep.start, [0.1, 0.5])
+    # a window may touch the recording's bounds exactly; the result works as epochs
+    ep = Epochs.from_events([0.0, 0.9], 0.0, 0.1, t_start=0.0, t_stop=1.0)
+    st = small().replace(epochs=ep)
+    assert len(st.epochs) == 2 and st.epoch_spikes(1)[0].tolist() == pytest.approx([0.05])
+
+
+def test_epochs_from_events_puts_bounds_on_the_sample_grid():
+    events = 0.3 * np.arange(4)                 # 0.8999999999999999, not 0.9
+    assert events[3] != 0.9
+    ep = Epochs.from_events(events, 0.0, 0.3, sampling_period=0.001)
+    # bounds are sample * period, as spike times on the grid are
+    assert ep.start[3] == 900 * 0.001 and ep.stop[2] == 900 * 0.001
+    # off-grid times stay where they are
+    ep = Epochs.from_events([0.10049], 0.0, 0.1, sampling_period=0.001)
+    assert ep.start[0] == 0.10049
+
+
+@pytest.mark.parametrize("kwargs, name, reason", [
+    ({"events": []}, "events", "at least one"),
+    ({"events": ["a", "b"]}, "events", "expected event times"),
+    ({"events": [0.1, np.nan]}, "events", "finite"),
+    ({"length": 0.0}, "length", "> 0"),
+    ({"length": -0.1}, "length", "> 0"),
+    ({"length": "x"}, "length", "number of seconds"),
+    ({"offset": np.inf}, "offset", "finite"),
+    ({"offset": -0.2}, "offset", "before the recording's start"),
+    ({"length": 0.6}, "length", "after the recording's end"),
+    ({"labels": ["a"]}, "labels", "1 labels for 2 events"),
+])
+def test_epochs_from_events_errors_name_the_parameter(kwargs, name, reason):
+    args = {"events": [0.1, 0.5], "offset": 0.0, "length": 0.2, "t_start": 0.0,
+            "t_stop": 1.0, **kwargs}
+    with pytest.raises(ValueError) as info:
+        Epochs.from_events(**args)
+    text = str(info.value)
+    assert text.startswith(f"{name}: ") and reason in text and "\n" not in text

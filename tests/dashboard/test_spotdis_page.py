@@ -9,10 +9,11 @@ import pytest
 
 from analysis import simulate
 from analysis.spiketrains import SpikeTrains
-from dashboard.spotdis_page import (HAS_BASELINE, HAS_DISSIMILARITY, HAS_SWEEP, SpotDisPage,
-                                    cluster_blocks, cluster_order, contrast_range,
-                                    cross_correlation, delay_order, epoch_raster, map_points,
-                                    matrix_image)
+from dashboard.spotdis_page import (EVENTS, HAS_BASELINE, HAS_DISSIMILARITY, HAS_SWEEP,
+                                    RECORDING, SpotDisPage, cluster_blocks, cluster_order,
+                                    contrast_range, cross_correlation, delay_order,
+                                    epoch_raster, format_events, map_points, matrix_image,
+                                    parse_events)
 from dashboard.state import Session
 
 hv.extension("bokeh", logo=False)
@@ -159,15 +160,20 @@ def test_epoch_raster_is_relative_to_the_epoch_start(patterns):
     assert x.max() <= (patterns.epochs.stop[k] - patterns.epochs.start[k]) * 1e3 + 1e-9
 
 
-def test_no_epochs_message_and_run_disabled():
+def test_no_epochs_switches_to_events_and_explains():
     data = simulate.sip(n_units=10, assembly_size=3, t_stop=5, seed=1)
     assert data.epochs is None
     page = SpotDisPage(session=Session(data=data))
     assert "no epochs" in page._summary.object
+    assert "around events" in page._summary.object
     assert "pulse-pattern demo" in page._summary.object
-    assert page._run_button.disabled
+    # events + window is the only source: chosen, shown, and Run is allowed
+    assert page.epoch_source == EVENTS and page._source.disabled
+    assert page._events_box.visible and not page._starts_button.visible
+    assert not page._run_button.disabled
     page2 = SpotDisPage(session=Session())
     assert "No data loaded" in page2._summary.object
+    assert page2._run_button.disabled
 
 
 def test_errors_are_one_line(patterns):
@@ -242,3 +248,153 @@ def test_run_on_the_rate_baseline(patterns):
     assert page.result.spotdis is None
     assert "rate-vector dissimilarity" in page._summary.object
     assert len(page._matrix) == 1 and len(page._map) == 1
+
+
+# ---------------------------------------------------------------------- epochs from events
+def test_parse_events_numbers_ranges_and_round_trip():
+    assert parse_events("3 1, 2;0.5").tolist() == [3, 1, 2, 0.5]
+    assert parse_events("0:10:2").tolist() == [0, 2, 4, 6, 8]        # stop left out
+    assert parse_events(" 0:0.9:0.3, 5 ").tolist() == pytest.approx([0, 0.3, 0.6, 5])
+    assert parse_events("0:60:2").size == 30
+    starts = 0.3 * np.arange(300)
+    assert format_events(starts) == "0:90:0.3"
+    assert parse_events(format_events(starts)) == pytest.approx(starts, abs=1e-12)
+    uneven = [0.5, 0.1, 2.25]
+    assert format_events(uneven) == "0.1, 0.5, 2.25"
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "give the event times"),
+    ("1, abc", "'abc' is not a number"),
+    ("0:10", "not a range start:stop:step"),
+    ("0:10:0", "step of '0:10:0' must be > 0"),
+    ("5:1:1", "is empty"),
+    ("0:1e9:0.001", "more than 5000 events"),
+    ("inf", "not a finite time"),
+])
+def test_parse_events_errors_name_the_field(text, reason):
+    with pytest.raises(ValueError) as info:
+        parse_events(text)
+    assert str(info.value).startswith("Event times (s): ") and reason in str(info.value)
+
+
+def epochless(patterns):
+    """The pattern recording without its epochs and their labels."""
+    return patterns.replace(epochs=None, truth={})
+
+
+def test_events_on_a_recording_without_epochs_reproduce_its_epochs(ran, patterns):
+    """Windows cut at the (removed) epoch starts give the recording's SPOTDis matrix."""
+    page = SpotDisPage(session=Session(data=epochless(patterns)))
+    page.clust.min_cluster_size = 8
+    page._events.value = format_events(patterns.epochs.start)
+    page._window_start.value, page._window_length.value = 0.0, 300.0
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    data = page.clust.data
+    assert data is not page.session.data and data.n_spikes == patterns.n_spikes
+    np.testing.assert_array_equal(data.epochs.start, patterns.epochs.start)
+    np.testing.assert_array_equal(data.epochs.stop, patterns.epochs.stop)
+    assert data.epochs.label.tolist() == [f"event {k}" for k in range(len(patterns.epochs))]
+    np.testing.assert_allclose(page.result.spotdis.matrix, ran.result.spotdis.matrix)
+    text = page._summary.object
+    assert "n/a (no true labels)" in text and "54 windows [+0, +300] ms around events" in text
+    assert page._colour.disabled and len(page._matrix) == 1 and len(page._map) == 1
+    # the selection views use the windows: raster and cross-correlation of one epoch
+    assert len(page._epoch_view) == 1 and len(page._xcorr_view) == 1
+
+
+def test_epoch_starts_as_events_keep_labels_but_not_the_truth(patterns):
+    page = SpotDisPage(session=Session(data=patterns))
+    page.clust.min_cluster_size = 8
+    assert page.epoch_source == RECORDING and not page._events_box.visible
+    assert page._starts_button.visible
+    page.colour_by = "ground truth"
+    page._use_epoch_starts()
+    assert page.epoch_source == EVENTS and page._events_box.visible
+    assert parse_events(page._events.value) == pytest.approx(patterns.epochs.start)
+    assert "not used" in page._summary.object
+    page._window_start.value, page._window_length.value = -20.0, 200.0  # overlap: fine
+    page._events.value = "0.3:16.2:0.3, 0.6"     # unsorted, one event twice
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    ep = page.clust.data.epochs
+    assert len(ep) == 54 and np.all(np.diff(ep.start) >= 0)
+    assert ep.start[0] == pytest.approx(0.28) and ep.stop[0] == pytest.approx(0.48)
+    # the events are epoch starts, so the windows carry those epochs' labels ...
+    by_start = dict(zip(np.round(patterns.epochs.start, 9), patterns.epochs.label))
+    assert ep.label.tolist() == [by_start[round(t + 0.02, 9)] for t in ep.start]
+    # ... but not the ground truth, which belongs to the recording's epochs
+    assert "epoch_labels" not in page.clust.data.truth
+    assert page.colour_by == "cluster" and page._colour.disabled
+    assert "ground truth" not in page._map[0].object.opts.get().kwargs["title"]
+    assert "n/a (no true labels)" in page._summary.object
+    # the same settings run again reuse SpotDisClust's cached matrix
+    n = page.clust.computations["spotdis"]
+    data = page.clust.data
+    asyncio.run(page._run())
+    assert page.clust.data is data and page.clust.computations["spotdis"] == n
+    # back to the recording's epochs: stale until run, then the truth is back
+    page.epoch_source = RECORDING
+    assert page._stale.visible and not page._events_box.visible
+    asyncio.run(page._run())
+    assert page.state == "done" and page.clust.data is patterns
+    assert not page._stale.visible and not page._colour.disabled
+    assert "ARI **n/a" not in page._summary.object
+
+
+@pytest.mark.parametrize("events, start, length, field, reason", [
+    ("", 0.0, 300.0, "Event times (s)", "give the event times"),
+    ("0.3, x", 0.0, 300.0, "Event times (s)", "'x' is not a number"),
+    ("0.3", 0.0, 300.0, "Event times (s)", "at least 2 events, got 1"),
+    ("0.3, 0.9", 0.0, 0.0, "Window length (ms)", "must be > 0 ms"),
+    ("0.3, 0.9", 0.0, -5.0, "Window length (ms)", "must be > 0 ms"),
+    ("0.3, 0.9", 0.0, None, "Window length (ms)", "must be > 0 ms"),
+    ("0.3, 0.9", None, 300.0, "Window start (ms)", "give a number"),
+    ("0.1, 0.9", -200.0, 300.0, "Window start (ms)", "before the recording's start"),
+    ("0.3, 16.1", 0.0, 300.0, "Window length (ms)", "after the recording's end"),
+])
+def test_bad_events_or_window_give_one_line_errors(ran, patterns, events, start, length,
+                                                   field, reason):
+    page = SpotDisPage(session=Session(data=epochless(patterns)))
+    page._events.value, page._window_start.value, page._window_length.value = (
+        events, start, length)
+    asyncio.run(page._run())
+    text = page._status.object
+    assert page.state == "failed" and page._status.visible
+    assert text.startswith(f"{field}: ") and reason in text and "\n" not in text
+    assert page.result is None and page.session.message == text
+    assert not page._run_button.disabled         # the user can fix it and run again
+
+
+def test_bad_events_after_a_run_keep_the_result_marked_stale(patterns):
+    page = SpotDisPage(session=Session(data=epochless(patterns)))
+    page.clust.min_cluster_size = 8
+    page._events.value = "0:16.2:0.3"
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    result, data = page.result, page.clust.data
+    page._window_length.value = 1e6
+    assert page._stale.visible
+    asyncio.run(page._run())
+    assert page.state == "failed" and "Window length (ms)" in page._status.object
+    # as after any other setting the run refused: the last result stays, marked stale
+    assert page.result is result and page._results.visible and page._stale.visible
+    assert page.clust.data is data
+    # the selection views still draw the result's own epochs
+    k = int(np.flatnonzero(result.labels >= 0)[0])
+    page._on_tap([int(np.flatnonzero(page._map_epochs == k)[0])])
+    assert page.epoch == k and len(page._epoch_view) == 1
+    # the comparisons check the epochs too
+    if HAS_BASELINE:
+        asyncio.run(page._baseline())
+        assert page._status.object.startswith("Rate baseline: Window length (ms): ")
+
+
+def test_new_data_with_epochs_goes_back_to_the_recordings_epochs(patterns):
+    session = Session(data=epochless(patterns))
+    page = SpotDisPage(session=session)
+    assert page.epoch_source == EVENTS
+    session.data = patterns
+    assert page.epoch_source == RECORDING and not page._source.disabled
+    assert "54 epochs, 20 units" in page._summary.object
