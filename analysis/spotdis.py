@@ -136,6 +136,9 @@ class SpotDisClustResult:
     #: the M x M matrix that was clustered and embedded (SPOTDis, or the rate-vector
     #: baseline when ``dissimilarity="rate"``, in which case ``spotdis`` is None)
     dissimilarity: np.ndarray | None = None
+    #: above ``max_full_epochs``: the exact k-nearest-neighbour graph that was clustered
+    #: and embedded instead of a matrix (``spotdis`` and ``dissimilarity`` are None)
+    graph: object | None = None
 
 
 # ============================================================================ data
@@ -573,6 +576,18 @@ class SpotDisClust(CachedSteps):
                               doc="""
         t-SNE perplexity (at most (M - 1) / 3 is used).""")
     seed = param.Integer(default=0, bounds=(0, None), doc="Random seed of the t-SNE.")
+    max_full_epochs = param.Integer(default=5000, bounds=(2, None), doc="""
+        Up to this many epochs the full M x M matrix is computed; above it, exact SPOTDis
+        only to each epoch's candidate neighbours (``analysis.spotdis_large``), and
+        HDBSCAN and t-SNE run on that k-nearest-neighbour graph.""")
+    n_neighbors = param.Integer(default=None, allow_None=True, bounds=(2, None), doc="""
+        Graph mode: neighbours kept per epoch. None: 3 x perplexity (what t-SNE uses).""")
+    n_candidates = param.Integer(default=None, allow_None=True, bounds=(2, None), doc="""
+        Graph mode: candidates per epoch from the quartile approximation, at least
+        n_neighbors (None: n_neighbors).""")
+    silhouette_sample = param.Integer(default=1000, bounds=(10, None), doc="""
+        Graph mode: the silhouette is computed on the full SPOTDis of this many randomly
+        chosen clustered epochs (seeded).""")
     dissimilarity = param.Selector(default="spotdis", objects=["spotdis", "rate"], doc="""
         What is clustered and embedded: SPOTDis, or the rate-vector baseline (L1 distance
         between normalised population count vectors, no temporal structure; see
@@ -588,8 +603,23 @@ class SpotDisClust(CachedSteps):
         return self._spotdis_key() + ("spotdis",)
 
     def _cluster_key(self):
+        if self.graph_mode() and self.dissimilarity == "spotdis":
+            return self._graph_key() + (self.min_cluster_size, self._min_samples(),
+                                        self.cluster_selection)
         return self._matrix_key() + (self.min_cluster_size, self._min_samples(),
                                      self.cluster_selection)
+
+    def graph_mode(self):
+        """True when the epochs exceed ``max_full_epochs`` (k-nearest-neighbour graph)."""
+        return self.data is not None and self.data.epochs is not None and \
+            len(self.data.epochs) > self.max_full_epochs
+
+    def _n_neighbors(self):
+        k = int(3 * self.perplexity) if self.n_neighbors is None else int(self.n_neighbors)
+        return max(k, self._min_samples() + 1)
+
+    def _graph_key(self):
+        return self._spotdis_key() + (self._n_neighbors(), self.n_candidates)
 
     def _min_samples(self):
         return min(self.min_cluster_size, 4) if self.min_samples is None \
@@ -610,11 +640,42 @@ class SpotDisClust(CachedSteps):
             return spotdis(self.data, self.sampling_period, self.method,
                            progress=lambda f, m: self._report(0.7 * f, m))
         _check_data(self.data)
+        self._refuse_full("the SPOTDis matrix")
         return self._cached("spotdis", self._spotdis_key(), compute)
+
+    def _refuse_full(self, what):
+        if self.graph_mode():
+            M = len(self.data.epochs)
+            raise ValueError(
+                f"max_full_epochs: {what} of {M} epochs would hold {M * M:,} entries "
+                f"({20 * M * M / 1e9:.1f} GB); above max_full_epochs "
+                f"({self.max_full_epochs}) SpotDisClust works on the nearest-neighbour "
+                f"graph (graph(), cluster(), embed()); raise max_full_epochs to force it")
+
+    def graph(self):
+        """Exact SPOTDis to each epoch's nearest epochs (``SpotDisGraph``), graph mode.
+
+        See ``analysis.spotdis_large.spotdis_knn``; used by ``cluster`` and ``embed``
+        above ``max_full_epochs`` epochs (it can be called at any size).
+        """
+        from .spotdis_large import spotdis_knn
+
+        _check_data(self.data)
+        k = self._n_neighbors()
+        cand = self.n_candidates
+        if cand is not None and cand < k:
+            raise ValueError(f"n_candidates: {cand} is fewer than the {k} neighbours kept "
+                             f"(n_neighbors, or 3 x perplexity)")
+
+        def compute():
+            return spotdis_knn(self.data, k, cand, self.sampling_period, self.method,
+                               progress=lambda f, m: self._report(0.7 * f, m))
+        return self._cached("graph", self._graph_key(), compute)
 
     def rate_vectors(self):
         """The rate-vector baseline matrix (M x M), see ``rate_vector_dissimilarity``."""
         _check_data(self.data)
+        self._refuse_full("the rate-vector matrix")
         return self._cached("rate", (self.data,),
                             lambda: rate_vector_dissimilarity(self.data))
 
@@ -636,7 +697,12 @@ class SpotDisClust(CachedSteps):
         def compute():
             import hdbscan
 
-            d = self.matrix()
+            if self._use_graph():
+                from .spotdis_large import knn_distance_matrix
+
+                d = knn_distance_matrix(self.graph())
+            else:
+                d = self.matrix()
             self._report(0.75, "HDBSCAN")
             clusterer = hdbscan.HDBSCAN(
                 metric="precomputed", min_cluster_size=int(self.min_cluster_size),
@@ -660,6 +726,8 @@ class SpotDisClust(CachedSteps):
         def compute():
             from openTSNE import TSNE
 
+            if self._use_graph():
+                return self._embed_graph(perplexity)
             d = self.matrix()
             self._report(0.85, "t-SNE")
 
@@ -677,7 +745,31 @@ class SpotDisClust(CachedSteps):
                 # a degenerate affinity graph (e.g. many undefined entries) can defeat the
                 # eigen-solver; a seeded random start still gives a reproducible embedding
                 return fit("random")
-        return self._cached("embed", self._matrix_key() + (perplexity, self.seed), compute)
+        key = self._graph_key() if self._use_graph() else self._matrix_key()
+        return self._cached("embed", key + (perplexity, self.seed), compute)
+
+    def _use_graph(self):
+        return self.graph_mode() and self.dissimilarity == "spotdis"
+
+    def _embed_graph(self, perplexity):
+        """openTSNE on the exact neighbour graph (``PrecomputedNeighbors``)."""
+        from openTSNE import TSNE, affinity
+        from openTSNE.nearest_neighbors import PrecomputedNeighbors
+
+        g = self.graph()
+        self._report(0.85, "t-SNE (neighbour graph)")
+        k = g.neighbors.shape[1]
+        perplexity = float(min(perplexity, k / 3.0))
+        aff = affinity.PerplexityBasedNN(
+            perplexity=perplexity, knn_index=PrecomputedNeighbors(g.neighbors, g.distances),
+            n_jobs=1, random_state=int(self.seed))
+        tsne = TSNE(n_components=2, n_jobs=1, random_state=int(self.seed),
+                    negative_gradient_method="fft", verbose=False)
+        try:
+            emb = tsne.fit(affinities=aff, initialization="spectral")
+        except (TypeError, ValueError, ArithmeticError, RuntimeError):
+            emb = tsne.fit(affinities=aff, initialization="random")
+        return np.asarray(emb, dtype=np.float64)
 
     def scores(self, labels=None):
         """ARI against the true epoch labels and the silhouette of a clustering.
@@ -705,16 +797,47 @@ class SpotDisClust(CachedSteps):
         kept = labels[keep]
         n_clusters = int(np.unique(kept).size)
         silhouette = float("nan")
-        if 2 <= n_clusters <= kept.size - 1:
+        if 2 <= n_clusters <= kept.size - 1 and self._use_graph():
+            silhouette = self._sampled_silhouette(labels)
+        elif 2 <= n_clusters <= kept.size - 1:
             d = self.matrix()[np.ix_(keep, keep)]
             silhouette = float(silhouette_score(d, kept, metric="precomputed"))
         return {"ari": ari, "silhouette": silhouette, "n_clusters": n_clusters,
                 "n_noise": int(np.sum(~keep))}
 
+    def _sampled_silhouette(self, labels):
+        """Silhouette of the clustered epochs on the exact SPOTDis of a seeded sample."""
+        from sklearn.metrics import silhouette_score
+
+        keep = np.flatnonzero(labels >= 0)
+        rng = np.random.default_rng(self.seed)
+        pick = np.sort(rng.choice(keep, min(keep.size, self.silhouette_sample),
+                                  replace=False))
+        if np.unique(labels[pick]).size < 2:
+            return float("nan")
+
+        def compute():
+            from .spotdis_large import spotdis_pairs
+
+            self._report(0.95, f"silhouette on {pick.size} sampled epochs")
+            r, c = np.triu_indices(pick.size, 1)
+            k, m, v, _ = spotdis_pairs(self.data, pick[r], pick[c], self.sampling_period,
+                                       self.method)
+            pos = {e: q for q, e in enumerate(pick)}
+            d = np.zeros((pick.size, pick.size))
+            a = np.fromiter((pos[e] for e in k), np.int64, k.size)
+            b = np.fromiter((pos[e] for e in m), np.int64, m.size)
+            d[a, b] = d[b, a] = v
+            return d
+        d = self._cached("silhouette_sample", self._spotdis_key() + (tuple(int(e) for e in pick),),
+                         compute)
+        return float(silhouette_score(d, labels[pick], metric="precomputed"))
+
     def run(self):
         """All steps: ``SpotDisClustResult`` (each step cached)."""
         self._report(0.0, "SPOTDis" if self.dissimilarity == "spotdis" else "rate vectors")
-        d = self.spotdis() if self.dissimilarity == "spotdis" else None
+        graph = self._use_graph()
+        d = self.spotdis() if self.dissimilarity == "spotdis" and not graph else None
         labels = self.cluster()
         emb = self.embed()
         sc = self.scores(labels)
@@ -722,7 +845,8 @@ class SpotDisClust(CachedSteps):
         return SpotDisClustResult(d, labels, emb, sc,
                                   {k: getattr(self, k) for k in self.param
                                    if k not in ("name", "data", "progress")},
-                                  self.matrix())
+                                  None if graph else self.matrix(),
+                                  self.graph() if graph else None)
 
     def _params(self):
         return {k: getattr(self, k) for k in

@@ -513,3 +513,176 @@ def grid_pairs(p0, p1, pair_i, pair_j, ptr, epochs, samples, ep_offsets, n_units
         for p in range(p0 + c, p1, n_chunks):
             _grid_pair(pair_i[p], pair_j[p], epochs[ptr[p]:ptr[p + 1]], samples, ep_offsets,
                        n_units, acc_sum[c], acc_cnt[c])
+
+
+# ------------------------------------------------------- candidate epoch pairs (sparse)
+# For tens of thousands of epochs the M x M matrix is out of reach (and so are the
+# continuous kernel's stored delays: 8 bytes x 160,000 delays x 30,000 epochs at the
+# paper's Fig 2 size). These kernels compute exact SPOTDis sums for a given list of epoch
+# pairs only, neuron pair by neuron pair as ``grid_pairs`` does: each neuron pair's delay
+# tables (or sorted delays) are built once for all epochs where it fires and reused by
+# every candidate pair of those epochs. Candidates are in CSR by their first epoch k:
+# partners ``cand_m[cand_ptr[k]:cand_ptr[k + 1]]`` (m > k); sums go to position q.
+
+@njit(cache=True)
+def _candidate_walk(eps, slot, cand_ptr, cand_m, lo, hi, n, table, lmin, delays, dptr,
+                    grid, acc_sum, acc_cnt):
+    """Add one neuron pair's W1 to every candidate pair where it fires in both epochs."""
+    A = eps.shape[0]
+    for a in range(A):
+        slot[eps[a]] = a
+    for a in range(A):
+        k = eps[a]
+        for q in range(cand_ptr[k], cand_ptr[k + 1]):
+            b = slot[cand_m[q]]
+            if b < 0:
+                continue
+            if grid:
+                l0 = min(lo[a], lo[b]) - lmin
+                l1 = max(hi[a], hi[b]) - lmin
+                s = _lag_sum(table[a], table[b], n[a], n[b], l0, l1)
+                acc_sum[q] += s / (n[a] * n[b])
+            else:
+                x0, x1, y0, y1 = dptr[a], dptr[a + 1], dptr[b], dptr[b + 1]
+                if x1 - x0 == 1 and y1 - y0 == 1:
+                    acc_sum[q] += abs(delays[x0] - delays[y0])
+                else:
+                    acc_sum[q] += w1_sorted(delays, x0, x1, delays, y0, y1)
+            acc_cnt[q] += 1
+    for a in range(A):
+        slot[eps[a]] = -1
+
+
+@njit(cache=True)
+def _grid_tables(i, j, eps, samples, ep_offsets, n_units, buf):
+    """Cumulative delay counts of pair (i, j) in epochs ``eps`` (see ``_grid_pair``)."""
+    A = eps.shape[0]
+    lo = np.empty(A, dtype=np.int64)
+    hi = np.empty(A, dtype=np.int64)
+    n = np.empty(A, dtype=np.int64)
+    lmin = np.int64(1) << 62
+    lmax = -lmin
+    for a in range(A):
+        k = eps[a]
+        i0 = ep_offsets[k * n_units + i]
+        i1 = ep_offsets[k * n_units + i + 1]
+        j0 = ep_offsets[k * n_units + j]
+        j1 = ep_offsets[k * n_units + j + 1]
+        lo[a] = samples[j0] - samples[i1 - 1]
+        hi[a] = samples[j1 - 1] - samples[i0]
+        n[a] = (i1 - i0) * (j1 - j0)
+        lmin = min(lmin, lo[a])
+        lmax = max(lmax, hi[a])
+    width = lmax - lmin + 1
+    table = buf[:A * width].reshape((A, width))
+    table[:] = 0
+    for a in range(A):
+        k = eps[a]
+        i0 = ep_offsets[k * n_units + i]
+        i1 = ep_offsets[k * n_units + i + 1]
+        j0 = ep_offsets[k * n_units + j]
+        j1 = ep_offsets[k * n_units + j + 1]
+        row = table[a]
+        for q in range(i0, i1):
+            si = samples[q] + lmin
+            for r in range(j0, j1):
+                row[samples[r] - si] += 1
+        c = np.int32(0)
+        for l in range(lo[a] - lmin, hi[a] - lmin + 1):
+            c += row[l]
+            row[l] = c
+        for l in range(hi[a] - lmin + 1, width):
+            row[l] = c
+    return table, lo, hi, n, lmin
+
+
+@njit(cache=True)
+def _sorted_delays(i, j, eps, rel, ep_offsets, n_units):
+    """Sorted delays of pair (i, j) in each epoch of ``eps``, concatenated (CSR)."""
+    A = eps.shape[0]
+    dptr = np.zeros(A + 1, dtype=np.int64)
+    for a in range(A):
+        k = eps[a]
+        ni = ep_offsets[k * n_units + i + 1] - ep_offsets[k * n_units + i]
+        nj = ep_offsets[k * n_units + j + 1] - ep_offsets[k * n_units + j]
+        dptr[a + 1] = dptr[a] + ni * nj
+    delays = np.empty(dptr[A], dtype=np.float64)
+    for a in range(A):
+        k = eps[a]
+        i0 = ep_offsets[k * n_units + i]
+        i1 = ep_offsets[k * n_units + i + 1]
+        j0 = ep_offsets[k * n_units + j]
+        j1 = ep_offsets[k * n_units + j + 1]
+        d = dptr[a]
+        for q in range(i0, i1):
+            ti = rel[q]
+            for r in range(j0, j1):
+                delays[d] = rel[r] - ti
+                d += 1
+        if i1 - i0 > 1:
+            _sort_small(delays[dptr[a]:d])
+    return delays, dptr
+
+
+@njit(cache=True, parallel=True)
+def candidate_pairs(p0, p1, pair_i, pair_j, ptr, epochs, rel, samples, ep_offsets, n_units,
+                    cand_ptr, cand_m, grid, max_width, acc_sum, acc_cnt):
+    """Add the W1 of neuron pairs p0..p1-1 to the candidate pairs' chunk accumulators.
+
+    Parameters
+    ----------
+    pair_i, pair_j, ptr, epochs : from ``pair_epoch_lists``
+    rel : float64 relative spike times (s), samples : int64 (in samples; used when grid)
+    cand_ptr (M + 1), cand_m : candidate partners of each epoch, m > k
+    grid : bool, exact integer lag sums (W1 in samples) instead of merging float delays
+    max_width : the widest lag range of any pair (2 T / period + 1), sizes the tables
+    acc_sum : float64 (C x Q), acc_cnt : int32 (C x Q); chunk c takes the pairs
+        p0 + c, p0 + c + C, ..., so the sums do not depend on the number of threads.
+    """
+    n_chunks = acc_sum.shape[0]
+    n_ep = cand_ptr.shape[0] - 1
+    max_a = 0
+    for p in range(p0, p1):
+        max_a = max(max_a, ptr[p + 1] - ptr[p])
+    for c in prange(n_chunks):
+        slot = np.full(n_ep, -1, dtype=np.int64)
+        buf = np.empty(max_a * max_width if grid else 0, dtype=np.int32)
+        empty_f = np.empty(0, dtype=np.float64)
+        empty_i = np.empty(0, dtype=np.int64)
+        for p in range(p0 + c, p1, n_chunks):
+            eps = epochs[ptr[p]:ptr[p + 1]]
+            if grid:
+                table, lo, hi, n, lmin = _grid_tables(pair_i[p], pair_j[p], eps, samples,
+                                                      ep_offsets, n_units, buf)
+                _candidate_walk(eps, slot, cand_ptr, cand_m, lo, hi, n, table, lmin,
+                                empty_f, empty_i, True, acc_sum[c], acc_cnt[c])
+            else:
+                delays, dptr = _sorted_delays(pair_i[p], pair_j[p], eps, rel, ep_offsets,
+                                              n_units)
+                table = np.empty((0, 0), dtype=np.int32)
+                _candidate_walk(eps, slot, cand_ptr, cand_m, empty_i, empty_i, empty_i,
+                                table, 0, delays, dptr, False, acc_sum[c], acc_cnt[c])
+
+
+@njit(cache=True, parallel=True)
+def epoch_quantiles(rel, ep_offsets, n_ep, n_units, levels):
+    """Quantiles (linear interpolation) of each unit's relative spike times in each epoch.
+
+    Returns float64 (M x N x len(levels)); NaN where the unit is silent.
+    """
+    L = levels.shape[0]
+    out = np.full((n_ep, n_units, L), np.nan)
+    for k in prange(n_ep):
+        for i in range(n_units):
+            a = ep_offsets[k * n_units + i]
+            b = ep_offsets[k * n_units + i + 1]
+            n = b - a
+            if n == 0:
+                continue
+            for l in range(L):
+                x = levels[l] * (n - 1)
+                f = int(np.floor(x))
+                g = min(f + 1, n - 1)
+                w = x - f
+                out[k, i, l] = rel[a + f] * (1.0 - w) + rel[a + g] * w
+    return out
