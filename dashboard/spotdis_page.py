@@ -447,6 +447,11 @@ class SpotDisPage(Viewer):
         """Worker thread: all steps (cached where the settings allow)."""
         if self.clust.data is None:
             raise ValueError("no data loaded: pick a data set on the Data page")
+        if self.clust.graph_mode():
+            raise ValueError(
+                f"Epochs: {len(self.clust.data.epochs)} epochs; this page shows the full "
+                f"SPOTDis matrix of at most {self.clust.max_full_epochs} epochs. For more, "
+                f"use SpotDisClust in Python or a notebook (graph mode, docs/spotdis.md)")
         return self.clust.run()
 
     def _on_progress(self, fraction, message):

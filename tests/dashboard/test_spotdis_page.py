@@ -398,3 +398,12 @@ def test_new_data_with_epochs_goes_back_to_the_recordings_epochs(patterns):
     session.data = patterns
     assert page.epoch_source == RECORDING and not page._source.disabled
     assert "54 epochs, 20 units" in page._summary.object
+
+
+def test_more_epochs_than_the_full_matrix_allows_are_refused(patterns):
+    page = SpotDisPage(session=Session(data=patterns))
+    page.clust.max_full_epochs = 20
+    asyncio.run(page._run())
+    assert page.result is None and page._status.visible
+    text = page._status.object
+    assert "Epochs:" in text and "at most 20 epochs" in text and "\n" not in text
