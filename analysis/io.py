@@ -59,6 +59,7 @@ a first line ``# spikelens: {...}``; NIX: block annotation ``spikelens_meta``) w
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import math
 import os
@@ -175,9 +176,10 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
     try:
         return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop)
     except SpikeDataError as exc:
-        if exc.source not in (None, ""):
+        if exc.source not in (None, "") and _is_one_line(exc):
             raise
-        raise SpikeDataError(exc.reason, source, exc.where) from None
+        raise SpikeDataError(_one_line(exc.reason), _one_line(exc.source or source),
+                             _one_line(exc.where)) from None
     except MemoryError:
         raise
     except Exception as exc:  # library errors: wrap, never let them escape bare
@@ -203,7 +205,8 @@ def save(data, path, *, format=None):
         bounds, epochs, annotations, unit annotations and ground truth). ``nwb`` keeps
         spikes, unit ids, bounds (as ``obs_intervals``), epochs (as trials) and unit
         annotations of simple types, not recording annotations or ground truth. CSV writes
-        times with the shortest decimal form that reads back to the same float64.
+        times with the shortest decimal form that reads back to the same float64 and
+        quotes unit ids and labels (leading spaces, commas and line breaks survive).
 
     Returns
     -------
@@ -272,6 +275,20 @@ def _check_bound(value, name):
     if not math.isfinite(value):
         raise ValueError(f"{name}: must be finite, got {value}")
     return value
+
+
+def _one_line(text):
+    """``text`` with line breaks and other control characters escaped (None stays None)."""
+    if text is None:
+        return None
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _is_one_line(exc):
+    return all(p is None or str(p).isprintable() for p in (exc.reason, exc.source, exc.where))
 
 
 def _describe(exc):
@@ -723,7 +740,10 @@ def _read_csv(path, source, *, sort, t_start, t_stop):
 def _write_csv(data, tmp):
     meta = json.dumps(_metadata(data), separators=(",", ":"), allow_nan=True)
     cols = _table_columns(data)
-    frame = {"time": cols["time"].astype(str),  # shortest repr that reads back exactly
+    # times: float64, which pandas writes in the shortest form that reads back exactly;
+    # strings (unit, label) always quoted, so that leading spaces, '\r' and the like
+    # survive (the reader skips spaces after a delimiter, and '\r' ends a row)
+    frame = {"time": np.asarray(cols["time"], dtype=np.float64),
              "unit": data.unit_ids[cols["unit"]] if data.n_spikes else
              np.empty(0, dtype=str)}
     if "epoch" in cols:
@@ -733,7 +753,9 @@ def _write_csv(data, tmp):
         frame["label"] = labels[np.where(ep < 0, len(labels) - 1, ep)]
     with open(tmp, "w", encoding="utf-8", newline="") as f:
         f.write(f"# {_META_KEY}: {meta}\n")
-        pd.DataFrame(frame).to_csv(f, index=False, lineterminator="\n")
+        f.write(",".join(frame) + "\n")  # plain header: the column names need no quotes
+        pd.DataFrame(frame).to_csv(f, index=False, header=False, lineterminator="\n",
+                                   quoting=csv.QUOTE_NONNUMERIC)
 
 
 # ---------------------------------------------------------------------- Parquet
@@ -797,8 +819,53 @@ _NPZ_FLAT = {("times", "units"): ("times", "units"),
              ("spike_times", "spike_clusters"): ("spike_times", "spike_clusters")}
 
 
+def _npy_header(fp):
+    """(shape, dtype, header length) of an open ``.npy`` stream, read without the data."""
+    from numpy.lib import format as npformat
+
+    version = npformat.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = npformat.read_array_header_1_0(fp, max_header_size=2 ** 16)
+    else:
+        shape, _, dtype = npformat.read_array_header_2_0(fp, max_header_size=2 ** 16)
+    return shape, dtype, fp.tell()
+
+
+def _check_npy_size(shape, dtype, available, source, where):
+    """Refuse a header whose shape needs more bytes than follow it (no huge allocation)."""
+    if any(int(d) < 0 for d in shape):
+        raise SpikeDataError(f"array header has a negative dimension {tuple(shape)}",
+                             source, where)
+    need = math.prod(int(d) for d in shape) * max(dtype.itemsize, 0)
+    if dtype.hasobject:
+        raise SpikeDataError("holds a Python object array (pickled data is refused)",
+                             source, where)
+    if need > available:
+        raise SpikeDataError(f"array header claims shape {tuple(shape)} of {dtype} "
+                             f"({need} bytes) but only {available} bytes follow it "
+                             f"(truncated or corrupted)", source, where)
+
+
+def _check_npz_members(z, source):
+    """Check every member's .npy header against the member's stored size."""
+    for info in z.zip.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        where = _one_line(info.filename[:-4])
+        try:
+            with z.zip.open(info) as fp:
+                shape, dtype, head = _npy_header(fp)
+        except SpikeDataError:
+            raise
+        except Exception as exc:
+            raise SpikeDataError(f"malformed array header ({_describe(exc)})", source,
+                                 where) from None
+        _check_npy_size(shape, dtype, info.file_size - head, source, where)
+
+
 def _read_npz(path, source, *, sort, t_start, t_stop):
     with np.load(path, allow_pickle=False) as z:
+        _check_npz_members(z, source)
         keys = set(z.files)
         if {"times", "offsets"} <= keys:
             return _read_npz_csr(z, keys, source, sort, t_start, t_stop)
@@ -806,7 +873,8 @@ def _read_npz(path, source, *, sort, t_start, t_stop):
             if {tk, uk} <= keys:
                 return _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop)
     raise SpikeDataError(
-        f"unknown NPZ layout (keys: {', '.join(sorted(keys)) or 'none'}); expected times + "
+        f"unknown NPZ layout (keys: {', '.join(map(_one_line, sorted(keys))) or 'none'}); "
+        f"expected times + "
         f"offsets (spikelens), times + units, or spike_times + spike_clusters", source)
 
 
@@ -1123,6 +1191,9 @@ def _write_nwb(data, tmp):
 
     from pynwb import NWBHDF5IO, NWBFile
 
+    if not data.n_units:
+        raise SpikeDataError("cannot write a recording without units to NWB (its units "
+                             "table cannot be empty)", where="units")
     nwb = NWBFile(session_description=str(data.annotations.get("session_description",
                                                                "spikelens export")),
                   identifier=str(uuid.uuid4()),
@@ -1184,6 +1255,12 @@ def _read_phy(folder, source, *, sort, t_start, t_stop):
 
 
 def _load_npy(path, kinds):
+    try:
+        with open(path, "rb") as fp:
+            shape, dtype, head = _npy_header(fp)
+    except Exception as exc:
+        raise SpikeDataError(f"cannot read .npy file ({_describe(exc)})", str(path)) from exc
+    _check_npy_size(shape, dtype, path.stat().st_size - head, str(path), None)
     try:
         a = np.load(path, allow_pickle=False)
     except Exception as exc:

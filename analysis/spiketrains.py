@@ -243,7 +243,7 @@ class SpikeTrains:
             raise SpikeDataError("unit ids must not be empty", source, "unit_ids")
         if len(np.unique(unit_ids)) != n:
             uniq, counts = np.unique(unit_ids, return_counts=True)
-            raise SpikeDataError(f"unit id {uniq[counts > 1][0]!r} is used twice",
+            raise SpikeDataError(f"unit id {str(uniq[counts > 1][0])!r} is used twice",
                                  source, "unit_ids")
 
         bad = np.flatnonzero(~np.isfinite(times))
@@ -253,7 +253,7 @@ class SpikeTrains:
         bad = np.flatnonzero((times < t_start) | (times > t_stop))
         if bad.size:
             raise SpikeDataError(
-                f"spike time {times[bad[0]]!r} s lies outside [t_start, t_stop] = "
+                f"spike time {float(times[bad[0]])!r} s lies outside [t_start, t_stop] = "
                 f"[{t_start}, {t_stop}]", source, _where(unit_ids, offsets, bad[0]))
         if times.size > 1:
             descending = np.diff(times) < 0
