@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from .base import CachedSteps
 from .kernels import assembly as kernels
+from .parallel import map_blocks
 from .spiketrains import SpikeTrains, _floor_with_tolerance
 
 __all__ = ["AssemblyNeurons", "AssemblyResult", "adjust_p_values", "evaluate", "sweep"]
@@ -79,6 +80,17 @@ class AssemblyResult:
     @property
     def significant_units(self):
         return self.table.index[self.table["significant"]].to_numpy()
+
+    def save(self, path, compress=True):
+        """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
+        from .results import save_result
+        return save_result(self, path, compress=compress)
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by ``save``; see ``analysis.results.load_result``."""
+        from .results import load_result
+        return load_result(path, expect=cls)
 
 
 class AssemblyNeurons(CachedSteps):
@@ -163,18 +175,21 @@ class AssemblyNeurons(CachedSteps):
         seeds = np.random.SeedSequence(self.seed).generate_state(n_units, dtype=np.uint32)
         seeds = seeds.astype(np.int64)
         units = np.arange(n_units, dtype=np.int64)
-        # batches of units, so progress can be reported and a run cancelled between them
+        # batches of units, so progress can be reported (and the batches spread over a dask
+        # cluster); each unit has its own seed, so the result does not depend on the backend
         batch = max(1, min(n_units, 64))
-        parts = []
-        for start in range(0, n_units, batch):
-            sel = units[start:start + batch]
-            parts.append(kernels.assembly_statistics(
-                unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, float(self.power),
-                bool(self.normalized), kind, int(self.n_surrogates), seeds[sel], alias_prob,
-                alias_idx, z_weight.astype(np.float64), float(self.baseline), trial_bins,
-                sel))
-            self._report(min(start + batch, n_units) / n_units,
-                         f"surrogates: {min(start + batch, n_units)}/{n_units} units")
+        blocks = [units[start:start + batch] for start in range(0, n_units, batch)]
+        shared = dict(unit_ptr=unit_ptr, unit_bins=unit_bins, bin_ptr=bin_ptr,
+                      bin_units=bin_units, z=z, n_bins=n_bins, power=float(self.power),
+                      normalized=bool(self.normalized), kind=kind,
+                      n_surrogates=int(self.n_surrogates), seeds=seeds,
+                      alias_prob=alias_prob, alias_idx=alias_idx,
+                      z_weight=z_weight.astype(np.float64), baseline=float(self.baseline),
+                      trial_bins=trial_bins)
+        parts = map_blocks(_statistics_block, blocks, backend="serial",
+                           scheduler=self.scheduler, shared=shared,
+                           label=f"unit batch ({n_units} units)",
+                           progress=lambda f, m: self._report(f, f"surrogates: {m}"))
         cpc, csf, cpc_s, csf_s = (np.concatenate([p[k] for p in parts]) for k in range(4))
         return {"cpc": (cpc, cpc_s), "csf": (csf, csf_s)}
 
@@ -234,7 +249,17 @@ class AssemblyNeurons(CachedSteps):
         table["significant"] = np.nan_to_num(p_adj, nan=1.0) <= self.alpha
         return AssemblyResult(table, surr, self.statistic,
                               {k: getattr(self, k) for k in self.param
-                               if k not in ("name", "data", "progress")})
+                               if k not in ("name", "data", "progress", "scheduler")})
+
+
+def _statistics_block(sel, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
+                      normalized, kind, n_surrogates, seeds, alias_prob, alias_idx, z_weight,
+                      baseline, trial_bins):
+    """CPC and CSF (and their surrogates) of the units ``sel``: one task."""
+    return kernels.assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins,
+                                       power, normalized, kind, n_surrogates, seeds[sel],
+                                       alias_prob, alias_idx, z_weight, baseline, trial_bins,
+                                       sel)
 
 
 class _quiet_nan_warnings:

@@ -161,7 +161,7 @@ def _valid_centres(shape, length, symmetric, rows=None):
 
 
 def joint_probability_matrix(pmat, filter_shape=(11, 3), n_largest=3, min_p_value=1e-5,
-                             symmetric=None):
+                             symmetric=None, scheduler=None, progress=None):
     """Joint significance of the d largest probabilities around each entry.
 
     Torre et al. (2016), Methods "Joint probability matrix": around entry (i, j) take the
@@ -176,6 +176,11 @@ def joint_probability_matrix(pmat, filter_shape=(11, 3), n_largest=3, min_p_valu
     n_largest : int, d
     min_p_value : float in (0, 1)
     symmetric : bool, optional; default: pmat is square with a diagonal of 0.5
+    scheduler : str, optional
+        dask scheduler address for the blocks of centres (None: ``$SPIKELENS_SCHEDULER``,
+        else local; see ``analysis.parallel``). Every entry is computed on its own, so the
+        matrix is the same on every backend.
+    progress : callable(fraction, message), optional
 
     Returns
     -------
@@ -190,12 +195,28 @@ def joint_probability_matrix(pmat, filter_shape=(11, 3), n_largest=3, min_p_valu
     ka, kb = kernels.band_kernel_offsets(length, width)
     rows, cols = _valid_centres(pmat.shape, length, symmetric)
     jmat = np.zeros(pmat.shape)
-    values = kernels.jmat_at(pmat, 0, rows, cols, ka, kb, length // 2, int(n_largest),
-                             1.0 - min_p_value)
+    n_blocks = int(min(_JMAT_BLOCKS, max(1, rows.size // _JMAT_MIN_BLOCK)))
+    edges = np.linspace(0, rows.size, n_blocks + 1).round().astype(np.int64)
+    blocks = [(rows[a:b], cols[a:b]) for a, b in zip(edges[:-1], edges[1:])]
+    parts = map_blocks(_jmat_block, blocks, backend="serial", scheduler=scheduler,
+                       shared=dict(pmat=pmat, ka=ka, kb=kb, half=length // 2,
+                                   d=int(n_largest), clip=1.0 - min_p_value),
+                       label="block of centres", progress=progress)
+    values = np.concatenate(parts) if parts else np.empty(0)
     jmat[rows, cols] = values
     if symmetric:
         jmat[cols, rows] = values
     return jmat
+
+
+_JMAT_BLOCKS = 16          # blocks of jmat centres (progress and dask tasks)
+_JMAT_MIN_BLOCK = 65536    # ... of at least this many centres
+
+
+def _jmat_block(block, pmat, ka, kb, half, d, clip):
+    """Joint-probability values at one block of centres (one task)."""
+    rows, cols = block
+    return kernels.jmat_at(pmat, 0, rows, cols, ka, kb, half, d, clip)
 
 
 def mask_matrices(matrices, thresholds):
@@ -389,6 +410,17 @@ class AssetResult:
     significant: dict = field(default_factory=dict)
     t_start_j: float | None = None  # start of the j axis (None: same as t_start)
 
+    def save(self, path, compress=True):
+        """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
+        from .results import save_result
+        return save_result(self, path, compress=compress)
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by ``save``; see ``analysis.results.load_result``."""
+        from .results import load_result
+        return load_result(path, expect=cls)
+
     def sse_table(self, unit_ids=None):
         """One row per SSE: cluster, entries, neurons, first/last bin and time (s)."""
         import pandas as pd
@@ -559,36 +591,19 @@ class Asset(CachedSteps):
             raise ValueError(f"dither: must be > 0 s, got {dither}")
         observed = self._counts()
         children = np.random.SeedSequence(seed).spawn(int(n_surrogates))
-        datasets = [self.data] if self.symmetric else [self.data, self.data_j]
-
-        def one(child):
-            rng = np.random.default_rng(child)
-            binned = []
-            for d in datasets:
-                moved = d.times + rng.uniform(-dither, dither, d.n_spikes)
-                inside = (moved > d.t_start) & (moved < d.t_stop)
-                units = d.units[inside]
-                counts = np.bincount(units, minlength=d.n_units)
-                surr = SpikeTrains(_sorted_within_units(moved[inside], units),
-                                   np.concatenate([[0], np.cumsum(counts)]), d.t_start,
-                                   d.t_stop)
-                b = surr.bin(self.bin_size)
-                binned.append((b > 0).astype(np.float32) if self.binary
-                              else b.astype(np.float32))
-            bx = binned[0].toarray()
-            by = bx if self.symmetric else binned[1].toarray()
-            return (bx.T @ by) < observed  # exact in float32 below 2**24
-
-        def batch(block):
-            acc = np.zeros(observed.shape, dtype=np.int32)
-            for child in block:
-                acc += one(child)
-            return acc
+        # plain arrays (not SpikeTrains objects) travel to the workers
+        datasets = [(d.times, d.units, d.n_units, d.t_start, d.t_stop)
+                    for d in ([self.data] if self.symmetric else [self.data, self.data_j])]
 
         n_blocks = min(len(children), 8)
         blocks = [children[b::n_blocks] for b in range(n_blocks)]
-        counts = sum(map_blocks(batch, blocks, backend=backend,
-                                progress=lambda f, m: self._report(f, f"surrogates: {m}")))
+        # integer counts: their sum is exact in any order, the same on every backend
+        counts = map_blocks(
+            _surrogate_block, blocks, backend=backend, scheduler=self.scheduler,
+            shared=dict(datasets=datasets, dither=dither, bin_size=self.bin_size,
+                        binary=self.binary, symmetric=self.symmetric, observed=observed),
+            reduce=np.add, label="surrogate batch",
+            progress=lambda f, m: self._report(f, f"surrogates: {m}"))
         pmat = counts / float(n_surrogates)
         if self.symmetric:
             np.fill_diagonal(pmat, 0.5)
@@ -602,8 +617,10 @@ class Asset(CachedSteps):
         def compute():
             pmat = self.probability_matrix_analytical()
             self._report(0.3, "joint-probability matrix")
-            return joint_probability_matrix(pmat, self.filter_shape, self.n_largest,
-                                            self.min_p_value, symmetric=self.symmetric)
+            return joint_probability_matrix(
+                pmat, self.filter_shape, self.n_largest, self.min_p_value,
+                symmetric=self.symmetric, scheduler=self.scheduler,
+                progress=lambda f, m: self._report(0.3 + 0.45 * f, f"joint probability: {m}"))
         return self._cached("jmat", self._jmat_key(), compute)
 
     def _mask_key(self):
@@ -711,29 +728,17 @@ class Asset(CachedSteps):
             py = px if py is None else py
             # counts, mean and pmat of a tile: about 24 bytes per entry
             block = int(max(length, min(nx, tile_bytes // (24 * ny))))
-            found = {"rows": [], "cols": [], "pmat": [], "jmat": []}
-            for r0 in range(0, nx, block):
-                r1 = min(nx, r0 + block)
-                a, b = max(0, r0 - half), min(nx, r1 - half + length)
-                c_hi = min(b, ny) if symmetric else ny
-                counts = np.rint(cx[:, a:b].T @ cy[:, :c_hi]).astype(np.int64)
-                pm = kernels.poisson_cdf_below(counts, px[:, a:b].T @ py[:, :c_hi])
-                if symmetric:
-                    diag = np.arange(a, min(b, c_hi))
-                    pm[diag - a, diag] = 0.5
-                i, j = np.nonzero(pm[r0 - a:r1 - a] > self.alpha_p)
-                i = i + r0
-                valid = ((i - half >= 0) & (i - half + length <= nx) & (j - half >= 0))
-                valid &= (j <= i - length) if symmetric else (j - half + length <= ny)
-                i, j = i[valid].astype(np.int64), j[valid].astype(np.int64)
-                jv = kernels.jmat_at(np.ascontiguousarray(pm), a, i, j, ka, kb, half,
-                                     int(self.n_largest), 1.0 - self.min_p_value)
-                keep = jv > self.alpha_j
-                found["rows"].append(i[keep])
-                found["cols"].append(j[keep])
-                found["pmat"].append(pm[i[keep] - a, j[keep]])
-                found["jmat"].append(jv[keep])
-                self._report(0.05 + 0.8 * r1 / nx, f"tiles: rows {r1}/{nx}")
+            # each tile is complete in itself: the same entries on every backend
+            tiles = [(r0, min(nx, r0 + block)) for r0 in range(0, nx, block)]
+            parts = map_blocks(
+                _tile_block, tiles, backend="serial", scheduler=self.scheduler,
+                shared=dict(cx=cx, cy=cy, px=px, py=py, nx=nx, ny=ny, length=length,
+                            half=half, symmetric=symmetric, ka=ka, kb=kb,
+                            alpha_p=self.alpha_p, alpha_j=self.alpha_j,
+                            d=int(self.n_largest), clip=1.0 - self.min_p_value),
+                label="row tile",
+                progress=lambda f, m: self._report(0.05 + 0.8 * f, f"tiles: {m}"))
+            found = {k: [p[k] for p in parts] for k in ("rows", "cols", "pmat", "jmat")}
             return {k: np.concatenate(v) if v else np.empty(0) for k, v in found.items()}
         return self._cached("significant", self._mask_key(), compute)
 
@@ -756,6 +761,52 @@ class Asset(CachedSteps):
                            self.bin_size, self.data.t_start, self.symmetric, score,
                            significant={**sig, "labels": labels},
                            t_start_j=self._t_start_j())
+
+
+def _tile_block(tile, cx, cy, px, py, nx, ny, length, half, symmetric, ka, kb, alpha_p,
+                alpha_j, d, clip):
+    """Significant entries of the probability-matrix rows tile[0]..tile[1]-1 (one task)."""
+    r0, r1 = tile
+    a, b = max(0, r0 - half), min(nx, r1 - half + length)
+    c_hi = min(b, ny) if symmetric else ny
+    counts = np.rint(cx[:, a:b].T @ cy[:, :c_hi]).astype(np.int64)
+    pm = kernels.poisson_cdf_below(counts, px[:, a:b].T @ py[:, :c_hi])
+    if symmetric:
+        diag = np.arange(a, min(b, c_hi))
+        pm[diag - a, diag] = 0.5
+    i, j = np.nonzero(pm[r0 - a:r1 - a] > alpha_p)
+    i = i + r0
+    valid = ((i - half >= 0) & (i - half + length <= nx) & (j - half >= 0))
+    valid &= (j <= i - length) if symmetric else (j - half + length <= ny)
+    i, j = i[valid].astype(np.int64), j[valid].astype(np.int64)
+    jv = kernels.jmat_at(np.ascontiguousarray(pm), a, i, j, ka, kb, half, d, clip)
+    keep = jv > alpha_j
+    return {"rows": i[keep], "cols": j[keep], "pmat": pm[i[keep] - a, j[keep]],
+            "jmat": jv[keep]}
+
+
+def _surrogate_block(children, datasets, dither, bin_size, binary, symmetric, observed):
+    """How often each entry's surrogate coincidence count is below ``observed`` (int32).
+
+    One batch of dithering surrogates, each seeded by its ``SeedSequence`` child.
+    """
+    acc = np.zeros(observed.shape, dtype=np.int32)
+    for child in children:
+        rng = np.random.default_rng(child)
+        binned = []
+        for times, unit_of, n_units, t_start, t_stop in datasets:
+            moved = times + rng.uniform(-dither, dither, times.size)
+            inside = (moved > t_start) & (moved < t_stop)
+            units = unit_of[inside]
+            counts = np.bincount(units, minlength=n_units)
+            surr = SpikeTrains(_sorted_within_units(moved[inside], units),
+                               np.concatenate([[0], np.cumsum(counts)]), t_start, t_stop)
+            b = surr.bin(bin_size)
+            binned.append((b > 0).astype(np.float32) if binary else b.astype(np.float32))
+        bx = binned[0].toarray()
+        by = bx if symmetric else binned[1].toarray()
+        acc += (bx.T @ by) < observed  # exact in float32 below 2**24
+    return acc
 
 
 def available_memory():

@@ -16,6 +16,11 @@ class CachedSteps(param.Parameterized):
 
     progress = param.Callable(default=None, allow_None=True, precedence=-1, doc="""
         Called as progress(fraction, message) while steps run; fraction in [0, 1].""")
+    scheduler = param.String(default=None, allow_None=True, precedence=-1, doc="""
+        Address of a dask scheduler (e.g. ``tcp://host:8786``) that runs the expensive
+        kernels' blocks; None: the ``SPIKELENS_SCHEDULER`` environment variable, else local
+        threads; "local" forces local. Results do not depend on it (see
+        ``analysis.parallel`` and docs/cluster.md).""")
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -37,6 +37,7 @@ import param
 
 from .base import CachedSteps
 from .kernels import spotdis as kernels
+from .parallel import map_blocks
 from .spiketrains import Epochs, SpikeTrains
 
 __all__ = ["SpotDisClust", "SpotDis", "SpotDisClustResult", "spotdis", "detect_sampling_period",
@@ -140,6 +141,17 @@ class SpotDisClustResult:
     #: and embedded instead of a matrix (``spotdis`` and ``dissimilarity`` are None)
     graph: object | None = None
 
+    def save(self, path, compress=True):
+        """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
+        from .results import save_result
+        return save_result(self, path, compress=compress)
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by ``save``; see ``analysis.results.load_result``."""
+        from .results import load_result
+        return load_result(path, expect=cls)
+
 
 # ============================================================================ data
 def _check_data(data):
@@ -214,7 +226,7 @@ def _positive(x):
 
 
 # ============================================================================ SPOTDis
-def spotdis(data, sampling_period=None, method="auto", progress=None):
+def spotdis(data, sampling_period=None, method="auto", progress=None, scheduler=None):
     """The SPOTDis matrix between all epochs of a recording.
 
     Grossberger, Battaglia & Vinck (2018), Methods "SPOTDis": the mean, over neuron pairs
@@ -236,6 +248,10 @@ def spotdis(data, sampling_period=None, method="auto", progress=None):
         kernel when there is a grid and its lag range is short next to the number of
         delays per neuron pair (``GRID_ADVANTAGE``). Both give the same matrix.
     progress : callable(fraction, message), optional
+    scheduler : str, optional
+        Address of a dask scheduler (``tcp://host:8786``) that computes the blocks of epoch
+        pairs; None: ``$SPIKELENS_SCHEDULER``, else local (see ``analysis.parallel``). The
+        matrix is the same, bit for bit, on every backend.
 
     Returns
     -------
@@ -275,10 +291,10 @@ def spotdis(data, sampling_period=None, method="auto", progress=None):
         report(0.02, f"SPOTDis: {n_empty} of {M} epochs have fewer than 2 active neurons "
                      f"(undefined rows)")
     if use_grid:
-        total, count = _grid_sums(ep, period, report)
+        total, count = _grid_sums(ep, period, report, scheduler)
         total = total * period
     else:
-        total, count = _continuous_sums(ep, report)
+        total, count = _continuous_sums(ep, report, scheduler)
     norm = 2.0 * ep.duration
     iu = np.triu_indices(M, 1)
     total = total + total.T
@@ -325,7 +341,7 @@ def _blocks(n, n_blocks):
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def _continuous_sums(ep, report):
+def _continuous_sums(ep, report, scheduler=None):
     M, N = ep.n_epochs, ep.n_units
     act_ptr = np.zeros(M + 1, dtype=np.int64)
     np.cumsum(ep.n_active, out=act_ptr[1:])
@@ -354,18 +370,31 @@ def _continuous_sums(ep, report):
     folded[1::2] = M - 1 - np.arange(M // 2)
     total = np.zeros((M, M))
     count = np.zeros((M, M), dtype=np.int64)
-    blocks = _blocks(M, 20)
-    for b, (r0, r1) in enumerate(blocks):
-        rows = folded[r0:r1]
-        s, c = kernels.continuous_rows(rows, M, act_ptr, act, pair_base, pair_off, delays)
+
+    def put(acc, result):
+        rows, s, c = result
         total[rows] = s
         count[rows] = c
-        report(0.05 + 0.95 * (b + 1) / len(blocks),
-               f"SPOTDis: {r1}/{M} epoch rows (continuous kernel)")
+        return acc
+
+    # each block's rows are complete in itself: the same numbers on every backend
+    blocks = [folded[r0:r1] for r0, r1 in _blocks(M, 20)]
+    map_blocks(_continuous_block, blocks, backend="serial", scheduler=scheduler,
+               shared=dict(n_ep=M, act_ptr=act_ptr, act=act, pair_base=pair_base,
+                           pair_off=pair_off, delays=delays),
+               reduce=put, initial=None, label="epoch-row block",
+               progress=lambda f, m: report(0.05 + 0.95 * f, f"SPOTDis: {m} (continuous "
+                                                             f"kernel)"))
     return total, count
 
 
-def _grid_sums(ep, period, report):
+def _continuous_block(rows, n_ep, act_ptr, act, pair_base, pair_off, delays):
+    """SPOTDis sums of epoch rows ``rows`` against all later epochs (one task)."""
+    s, c = kernels.continuous_rows(rows, n_ep, act_ptr, act, pair_base, pair_off, delays)
+    return rows, s, c
+
+
+def _grid_sums(ep, period, report, scheduler=None):
     M, N = ep.n_epochs, ep.n_units
     samples = np.rint(ep.rel / period).astype(np.int64)
     act_ptr = np.zeros(M + 1, dtype=np.int64)
@@ -373,19 +402,39 @@ def _grid_sums(ep, period, report):
     act = kernels.epoch_active(ep.offsets, N, act_ptr)
     report(0.03, "SPOTDis: neuron pairs per epoch")
     pair_i, pair_j, ptr, epochs = kernels.pair_epoch_lists(act_ptr, act, N)
-    # a fixed number of accumulators (not one per thread), so the float sums and hence the
-    # result do not depend on the number of threads
+    # a fixed number of accumulators per block (not one per thread) and the blocks' partial
+    # sums added in block order, so the float sums and hence the result depend neither on
+    # the number of threads nor on the backend (local or dask)
     n_chunks = int(max(1, min(_GRID_CHUNKS, _ACCUMULATOR_LIMIT // (12 * M * M))))
-    acc_sum = np.zeros((n_chunks, M, M))
-    acc_cnt = np.zeros((n_chunks, M, M), dtype=np.int32)
     n_pairs = pair_i.size
-    blocks = _blocks(n_pairs, 20)
-    for b, (p0, p1) in enumerate(blocks):
-        kernels.grid_pairs(p0, p1, pair_i, pair_j, ptr, epochs, samples, ep.offsets, N,
-                           acc_sum, acc_cnt)
-        report(0.05 + 0.95 * (b + 1) / len(blocks),
-               f"SPOTDis: {p1}/{n_pairs} neuron pairs (grid kernel)")
+    out = map_blocks(_grid_block, _blocks(n_pairs, 20), backend="serial",
+                     scheduler=scheduler,
+                     shared=dict(pair_i=pair_i, pair_j=pair_j, ptr=ptr, epochs=epochs,
+                                 samples=samples, ep_offsets=ep.offsets, n_units=N, n_ep=M,
+                                 n_chunks=n_chunks),
+                     reduce=_add_pair, label="neuron-pair block",
+                     progress=lambda f, m: report(0.05 + 0.95 * f,
+                                                  f"SPOTDis: {m} of {n_pairs} neuron pairs "
+                                                  f"(grid kernel)"))
+    if out is None:
+        return np.zeros((M, M)), np.zeros((M, M), dtype=np.int64)
+    return out
+
+
+def _grid_block(block, pair_i, pair_j, ptr, epochs, samples, ep_offsets, n_units, n_ep,
+                n_chunks):
+    """Partial grid sums (in samples) and counts of neuron pairs block[0]..block[1]-1."""
+    p0, p1 = block
+    acc_sum = np.zeros((n_chunks, n_ep, n_ep))
+    acc_cnt = np.zeros((n_chunks, n_ep, n_ep), dtype=np.int32)
+    kernels.grid_pairs(p0, p1, pair_i, pair_j, ptr, epochs, samples, ep_offsets, n_units,
+                       acc_sum, acc_cnt)
     return acc_sum.sum(axis=0), acc_cnt.sum(axis=0, dtype=np.int64)
+
+
+def _add_pair(acc, part):
+    """Fold two (sums, counts) partials (new arrays: results from dask may be read-only)."""
+    return acc[0] + part[0], acc[1] + part[1]
 
 
 # ============================================================================ baseline
@@ -638,7 +687,8 @@ class SpotDisClust(CachedSteps):
         """The SPOTDis matrix (``SpotDis``), see ``analysis.spotdis.spotdis``."""
         def compute():
             return spotdis(self.data, self.sampling_period, self.method,
-                           progress=lambda f, m: self._report(0.7 * f, m))
+                           progress=lambda f, m: self._report(0.7 * f, m),
+                           scheduler=self.scheduler)
         _check_data(self.data)
         self._refuse_full("the SPOTDis matrix")
         return self._cached("spotdis", self._spotdis_key(), compute)
@@ -669,7 +719,8 @@ class SpotDisClust(CachedSteps):
 
         def compute():
             return spotdis_knn(self.data, k, cand, self.sampling_period, self.method,
-                               progress=lambda f, m: self._report(0.7 * f, m))
+                               progress=lambda f, m: self._report(0.7 * f, m),
+                               scheduler=self.scheduler)
         return self._cached("graph", self._graph_key(), compute)
 
     def rate_vectors(self):
@@ -822,7 +873,7 @@ class SpotDisClust(CachedSteps):
             self._report(0.95, f"silhouette on {pick.size} sampled epochs")
             r, c = np.triu_indices(pick.size, 1)
             k, m, v, _ = spotdis_pairs(self.data, pick[r], pick[c], self.sampling_period,
-                                       self.method)
+                                       self.method, scheduler=self.scheduler)
             pos = {e: q for q, e in enumerate(pick)}
             d = np.zeros((pick.size, pick.size))
             a = np.fromiter((pos[e] for e in k), np.int64, k.size)
@@ -844,14 +895,14 @@ class SpotDisClust(CachedSteps):
         self._report(1.0, "done")
         return SpotDisClustResult(d, labels, emb, sc,
                                   {k: getattr(self, k) for k in self.param
-                                   if k not in ("name", "data", "progress")},
+                                   if k not in ("name", "data", "progress", "scheduler")},
                                   None if graph else self.matrix(),
                                   self.graph() if graph else None)
 
     def _params(self):
         return {k: getattr(self, k) for k in
                 ("sampling_period", "method", "min_cluster_size", "min_samples",
-                 "cluster_selection", "perplexity", "seed", "dissimilarity")}
+                 "cluster_selection", "perplexity", "seed", "dissimilarity", "scheduler")}
 
     def baseline(self):
         """The rate-vector baseline clustered and embedded like SPOTDis.

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels import spotdis as kernels
+from .parallel import map_blocks
 
 __all__ = ["SpotDisGraph", "spotdis_pairs", "candidate_neighbours", "spotdis_knn",
            "knn_distance_matrix", "QUARTILES"]
@@ -133,7 +134,7 @@ def _candidate_csr(rows, cols, n_ep):
 
 
 def spotdis_pairs(data, rows, cols, sampling_period=None, method="auto", progress=None,
-                  _setup=None):
+                  _setup=None, scheduler=None):
     """Exact SPOTDis for the given epoch pairs only.
 
     The same definition, normalisation (2 T) and undefined-entry rule as ``spotdis``, for
@@ -143,8 +144,12 @@ def spotdis_pairs(data, rows, cols, sampling_period=None, method="auto", progres
     -------
     (k, m, values, counts) : the unique pairs (k < m, sorted), their SPOTDis (1.0 where
         undefined) and the number of neuron pairs averaged (0 where undefined).
+
+    ``scheduler``: a dask scheduler address for the neuron-pair blocks (None:
+    ``$SPIKELENS_SCHEDULER``, else local; see ``analysis.parallel``); same values on every
+    backend.
     """
-    from .spotdis import _blocks
+    from .spotdis import _add_pair, _blocks
 
     report = progress or (lambda f, m: None)
     ep, period = _setup if _setup is not None else _pair_setup(data, sampling_period, method)
@@ -158,20 +163,36 @@ def spotdis_pairs(data, rows, cols, sampling_period=None, method="auto", progres
     grid = period is not None
     samples = np.rint(ep.rel / period).astype(np.int64) if grid else np.empty(0, np.int64)
     max_width = int(2 * np.ceil(ep.duration / period) + 3) if grid else 0
-    acc_sum = np.zeros((_CHUNKS, Q))
-    acc_cnt = np.zeros((_CHUNKS, Q), dtype=np.int32)
-    blocks = _blocks(pair_i.size, 20)
-    for b, (p0, p1) in enumerate(blocks):
-        kernels.candidate_pairs(p0, p1, pair_i, pair_j, pptr, epochs, ep.rel, samples,
-                                ep.offsets, N, ptr, partners, grid, max_width, acc_sum,
-                                acc_cnt)
-        report((b + 1) / len(blocks), f"SPOTDis: {p1}/{pair_i.size} neuron pairs on {Q} "
-                                      f"candidate epoch pairs")
-    total = acc_sum.sum(axis=0) * (period if grid else 1.0)
-    count = acc_cnt.sum(axis=0, dtype=np.int64)
+    # per block a fixed number of chunk accumulators, summed; the blocks' partial sums are
+    # added in block order: the same numbers locally and on a dask cluster
+    n_np = pair_i.size
+    out = map_blocks(_pairs_block, _blocks(n_np, 20), backend="serial", scheduler=scheduler,
+                     shared=dict(pair_i=pair_i, pair_j=pair_j, pptr=pptr, epochs=epochs,
+                                 rel=ep.rel, samples=samples, ep_offsets=ep.offsets,
+                                 n_units=N, cand_ptr=ptr, partners=partners, grid=grid,
+                                 max_width=max_width),
+                     reduce=_add_pair, label="neuron-pair block",
+                     progress=lambda f, m: report(f, f"SPOTDis: {m} of {n_np} neuron pairs "
+                                                     f"on {Q} candidate epoch pairs"))
+    if out is None:
+        out = np.zeros(Q), np.zeros(Q, dtype=np.int64)
+    acc_sum, count = out
+    total = acc_sum * (period if grid else 1.0)
     norm = 2.0 * ep.duration
     values = np.where(count > 0, total / np.maximum(count, 1) / norm, 1.0)
     return firsts, partners, values, count
+
+
+def _pairs_block(block, pair_i, pair_j, pptr, epochs, rel, samples, ep_offsets, n_units,
+                 cand_ptr, partners, grid, max_width):
+    """Partial sums and counts over the candidate pairs of neuron pairs block[0]..[1]-1."""
+    p0, p1 = block
+    Q = partners.size
+    acc_sum = np.zeros((_CHUNKS, Q))
+    acc_cnt = np.zeros((_CHUNKS, Q), dtype=np.int32)
+    kernels.candidate_pairs(p0, p1, pair_i, pair_j, pptr, epochs, rel, samples, ep_offsets,
+                            n_units, cand_ptr, partners, grid, max_width, acc_sum, acc_cnt)
+    return acc_sum.sum(axis=0), acc_cnt.sum(axis=0, dtype=np.int64)
 
 
 def _features(ep, levels=QUARTILES):
@@ -211,7 +232,7 @@ def candidate_neighbours(features, n_candidates, progress=None):
 
 
 def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
-                method="auto", progress=None):
+                method="auto", progress=None, scheduler=None):
     """Exact SPOTDis to each epoch's nearest epochs, found through candidates.
 
     Parameters
@@ -226,6 +247,8 @@ def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
         exact SPOTDis.
     sampling_period, method : as in ``spotdis``
     progress : callable(fraction, message), optional
+    scheduler : str, optional; dask scheduler address for the exact SPOTDis blocks (see
+        ``spotdis_pairs``)
 
     Returns
     -------
@@ -250,7 +273,7 @@ def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
     rows = np.repeat(np.arange(M), cand.shape[1])
     first, second, values, counts = spotdis_pairs(
         data, rows, cand.ravel(), progress=lambda f, m: report(0.1 + 0.85 * f, m),
-        _setup=setup)
+        _setup=setup, scheduler=scheduler)
     t2 = time.perf_counter()
     report(0.95, "nearest neighbours")
     neighbors, distances = _nearest(first, second, values, M, k)
