@@ -70,15 +70,54 @@ def create_app(session=None, load_demo=True):
         session.param.data, session.param.source)
     # BootstrapTemplate pulls no web fonts (FastListTemplate fetches one from Google): a lab
     # server may have no internet, and pages must not wait on it
+    export = export_button(session, pages)
     template = pn.template.BootstrapTemplate(
-        title="spikelens", sidebar=[nav, pn.layout.Divider(), status], main=[main],
+        title="spikelens", sidebar=[nav, pn.layout.Divider(), status, export], main=[main],
         sidebar_width=250, header_background="#1f4e79")
     template.session = session  # handy in notebooks and tests
+    template.pages = pages  # name -> page, for the pages opened so far
     return template
 
 
-def serve(port=5006, address="localhost", show=False, num_threads=2, **kwargs):
-    """Serve the app; each browser session gets its own ``create_app()``."""
+def export_button(session, pages):
+    """"Export report": one self-contained HTML file with the session's data and the
+    analyses that have results (the pages opened so far), as ``spikelens report`` writes."""
+    def html_file():
+        from io import BytesIO
+
+        from .report import report_from_pages
+
+        try:
+            text = report_from_pages(session, pages)
+        except Exception as exc:  # one line in the page, never a half report
+            session.message = f"Export report: {' '.join(str(exc).split())}"
+            if pn.state.notifications is not None:
+                pn.state.notifications.error(session.message, duration=8000)
+            raise
+        return BytesIO(text.encode("utf-8"))
+
+    return pn.widgets.FileDownload(
+        callback=html_file, filename="spikelens-report.html", label="Export report",
+        color="primary", variant="outline", sizing_mode="stretch_width",
+        description="One HTML file that opens offline: the data summary and raster, and "
+                    "the results and parameters of every analysis run in this session.")
+
+
+def serve(port=5006, address="localhost", show=False, num_threads=2, max_upload_mb=1000,
+          data_dir=None, **kwargs):
+    """Serve the app; each browser session gets its own ``create_app()``.
+
+    Binds to ``address`` (localhost unless told otherwise). ``max_upload_mb`` limits uploads;
+    ``data_dir`` is the one server folder whose spike files sessions may open.
+    """
+    import os
+
+    from .state import CONFIG
+
+    if data_dir is not None and not os.path.isdir(data_dir):
+        raise ValueError(f"data_dir: {data_dir} is not a folder")
+    CONFIG.param.update(max_upload_mb=int(max_upload_mb),
+                        data_dir=None if data_dir is None else os.path.realpath(data_dir))
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
     print(f"spikelens dashboard on http://{address}:{port}", flush=True)
     return pn.serve(create_app, port=port, address=address, show=show,

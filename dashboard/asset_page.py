@@ -380,47 +380,10 @@ class AssetPage(Viewer):
         return span(lo[1], hi[1]), span(lo[0], hi[0])  # x = bin j, y = bin i
 
     def _axes(self, n_rows, n_cols):
-        r = self.result
-        # distinct labels also in the symmetric case: HoloViews looks dimensions up by label
-        # too, and two "time (s)" axes put the highlight's y values on x's
-        ti = hv.Dimension("time_i", label="time i (s)")
-        tj = hv.Dimension("time_j", label="time j (s)")
-
-        def centres(n):
-            return r.t_start + (np.arange(n) + 0.5) * r.bin_size
-        return centres(n_cols), centres(n_rows), tj, ti
+        return matrix_axes(self.result, n_rows, n_cols)
 
     def _matrix_image(self, name, result):
-        """One matrix as an image: x = time of bin j, y = time of bin i (origin bottom left).
-
-        ``hv.Image((xs, ys, z))`` puts z[0] at the bottom; ``hv.Image(z)`` would flip it.
-        """
-        matrix = getattr(result, name)
-        xs, ys, tj, ti = self._axes(*matrix.shape)
-        a = self.asset
-        if name == "imat":
-            z = np.asarray(matrix, dtype=np.float64)
-            # the diagonal (a bin with itself) would set the colour scale: leave it out
-            off = z[~np.eye(*z.shape, dtype=bool)] if result.symmetric else z
-            hi = float(off.max()) if off.size and off.max() > 0 else 1.0
-            label = "neurons" if a.normalization is None else f"{a.normalization} overlap"
-            vdim = hv.Dimension("imat", label=label, range=(0, hi))
-            title = "intersection matrix"
-        elif name in ("pmat", "jmat"):
-            z = np.asarray(matrix, dtype=np.float64)
-            vdim = hv.Dimension(name, label="probability", range=(0, 1))
-            title = "probability matrix" if name == "pmat" else "joint-probability matrix"
-        elif name == "mask":
-            z = np.where(matrix, 1.0, np.nan)
-            vdim = hv.Dimension("mask", label="significant", range=(0, 1))
-            title = f"mask: pmat > {a.alpha_p:g} and jmat > {a.alpha_j:g}"
-        else:  # clusters: ids cycle through the palette, noise 0 (grey), others transparent
-            z = np.where(matrix > 0, (matrix - 1) % len(CLUSTER_COLORS) + 1.0, np.nan)
-            z[matrix < 0] = 0.0
-            vdim = hv.Dimension("cluster", label="cluster colour",
-                                range=(-0.5, len(CLUSTER_COLORS) + 0.5))
-            title = "clusters (grey: noise)"
-        return hv.Image((xs, ys, z), kdims=[tj, ti], vdims=[vdim]).relabel(title)
+        return matrix_image(name, result, self.asset)
 
     def _matrix_grid(self, window=None):
         """The five matrices, one pane each: Panel links the axes of panes with the same
@@ -530,3 +493,50 @@ class AssetPage(Viewer):
         return (hv.VSpans(spans).opts(color=HIGHLIGHT, alpha=0.12)
                 * hv.Points(points, kdims=["time (s)", "unit"]).opts(
                     color=HIGHLIGHT, size=3, line_color=None))
+
+
+# ---------------------------------------------------------------------- helpers (no state)
+def matrix_axes(r, n_rows, n_cols):
+    """Bin-centre times (s) of the columns and rows of a result's matrices, and the x and y
+    dimensions (``time_j``, ``time_i``)."""
+    # distinct labels also in the symmetric case: HoloViews looks dimensions up by label
+    # too, and two "time (s)" axes put the highlight's y values on x's
+    ti = hv.Dimension("time_i", label="time i (s)")
+    tj = hv.Dimension("time_j", label="time j (s)")
+
+    def centres(n):
+        return r.t_start + (np.arange(n) + 0.5) * r.bin_size
+    return centres(n_cols), centres(n_rows), tj, ti
+
+
+def matrix_image(name, result, asset):
+    """One matrix as an image: x = time of bin j, y = time of bin i (origin bottom left).
+
+    ``hv.Image((xs, ys, z))`` puts z[0] at the bottom; ``hv.Image(z)`` would flip it.
+    """
+    matrix = getattr(result, name)
+    xs, ys, tj, ti = matrix_axes(result, *matrix.shape)
+    a = asset
+    if name == "imat":
+        z = np.asarray(matrix, dtype=np.float64)
+        # the diagonal (a bin with itself) would set the colour scale: leave it out
+        off = z[~np.eye(*z.shape, dtype=bool)] if result.symmetric else z
+        hi = float(off.max()) if off.size and off.max() > 0 else 1.0
+        label = "neurons" if a.normalization is None else f"{a.normalization} overlap"
+        vdim = hv.Dimension("imat", label=label, range=(0, hi))
+        title = "intersection matrix"
+    elif name in ("pmat", "jmat"):
+        z = np.asarray(matrix, dtype=np.float64)
+        vdim = hv.Dimension(name, label="probability", range=(0, 1))
+        title = "probability matrix" if name == "pmat" else "joint-probability matrix"
+    elif name == "mask":
+        z = np.where(matrix, 1.0, np.nan)
+        vdim = hv.Dimension("mask", label="significant", range=(0, 1))
+        title = f"mask: pmat > {a.alpha_p:g} and jmat > {a.alpha_j:g}"
+    else:  # clusters: ids cycle through the palette, noise 0 (grey), others transparent
+        z = np.where(matrix > 0, (matrix - 1) % len(CLUSTER_COLORS) + 1.0, np.nan)
+        z[matrix < 0] = 0.0
+        vdim = hv.Dimension("cluster", label="cluster colour",
+                            range=(-0.5, len(CLUSTER_COLORS) + 0.5))
+        title = "clusters (grey: noise)"
+    return hv.Image((xs, ys, z), kdims=[tj, ti], vdims=[vdim]).relabel(title)

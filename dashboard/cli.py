@@ -1,7 +1,7 @@
-"""The ``spikelens`` command line: serve, simulate, info.
+"""The ``spikelens`` command line: serve, simulate, info, report.
 
 Errors are printed as one line on stderr with a non-zero exit code (2 for usage, 1 for data
-or parameter errors); nothing is half-written.
+or parameter errors; ``report`` uses 2 for all of its errors); nothing is half-written.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import os
 import sys
 
 
@@ -103,8 +104,73 @@ def cmd_info(args):
 def cmd_serve(args):
     from dashboard.app import serve
 
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        raise CliError(f"--data-dir: {args.data_dir} is not a folder")
+    if args.max_upload_mb < 1:
+        raise CliError(f"--max-upload-mb: must be at least 1, got {args.max_upload_mb}")
     serve(port=args.port, address=args.address, show=args.show,
-          num_threads=args.num_threads)
+          num_threads=args.num_threads, max_upload_mb=args.max_upload_mb,
+          data_dir=args.data_dir)
+
+
+def cmd_report(args):
+    """``spikelens report``: one self-contained HTML report per input (see docs/reports.md).
+
+    Returns the exit status: 0, or 2 when any input failed (each failure one line on
+    stderr; reports of the other inputs are still written, none half-written).
+    """
+    import pathlib
+
+    from . import report
+
+    methods = list(report.METHODS) if args.method == "all" else [args.method]
+    try:  # settings first: a typo fails before any slow work
+        params = report.merge(report.read_config(args.config) if args.config else {},
+                              report.parse_overrides(args.param))
+        for method in methods:
+            report.make_analysis(method, params.get(method),
+                                 where=args.config or "--param")
+        out = pathlib.Path(args.output)
+        if len(args.inputs) > 1 or out.is_dir():
+            out.mkdir(parents=True, exist_ok=True)
+            names, targets = set(), []
+            for spec in args.inputs:
+                name = report.output_name(spec)
+                stem, k = name[:-5], 2
+                while name in names:
+                    name, k = f"{stem}-{k}.html", k + 1
+                names.add(name)
+                targets.append(out / name)
+        else:
+            if not out.parent.is_dir():
+                raise report.ReportError(f"{out}: folder {out.parent} does not exist")
+            targets = [out]
+    except report.ReportError as exc:
+        print(f"spikelens report: error: {exc}", file=sys.stderr)
+        return 2
+    from analysis.errors import SpikeDataError
+
+    status = 0
+    for spec, target in zip(args.inputs, targets):
+        try:
+            data, source = report.load_input(spec)
+            sections = report.run_analyses(data, methods, params)
+            text = report.report_html(data, source, sections)
+            report.write_report(text, target)
+        except Exception as exc:  # one line per failed input, never a traceback
+            known = (report.ReportError, SpikeDataError, ValueError, TypeError, OSError,
+                     MemoryError)
+            message = report._one_line(exc if isinstance(exc, known)
+                                       else f"{type(exc).__name__}: {exc}")
+            if spec not in message:
+                message = f"{spec}: {message}"
+            print(f"spikelens report: error: {message}", file=sys.stderr)
+            status = 2
+            continue
+        done = ", ".join(f"{report.TITLES[s.method]} {s.elapsed:.1f} s" if s.result is not None
+                         else f"{report.TITLES[s.method]} skipped" for s in sections)
+        print(f"wrote {target} ({done})")
+    return status
 
 
 def build_parser():
@@ -120,6 +186,12 @@ def build_parser():
     p.add_argument("--num-threads", type=int, default=2,
                    help="threads for callbacks, so long analyses do not block other sessions")
     p.add_argument("--show", action="store_true", help="open a browser")
+    p.add_argument("--max-upload-mb", type=int, default=1000,
+                   help="largest upload in MB (default 1000)")
+    p.add_argument("--data-dir", default=None,
+                   help="a folder whose spike files every session may open; no other "
+                        "server path is readable from the app")
+    _add_scheduler_option(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("simulate", help="simulate data with ground truth and save it",
@@ -133,7 +205,44 @@ def build_parser():
     p = sub.add_parser("info", help="print a summary of a spike data file")
     p.add_argument("file")
     p.set_defaults(func=cmd_info)
+    p = sub.add_parser(
+        "report", help="run analyses headless and write self-contained HTML reports",
+        description="Run the analyses on each INPUT (a file spikelens can load, or demo:NAME "
+                    "with NAME one of synfire, sip, pulse, poisson) and write one HTML "
+                    "report that opens offline. See docs/reports.md.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="data file(s) or demo:NAME")
+    p.add_argument("--method", choices=["asset", "assembly", "spotdis", "all"], default="all",
+                   help="analysis to run (default all; spotdis is skipped on data without "
+                        "epochs unless it is the only method)")
+    p.add_argument("--config", metavar="FILE",
+                   help="TOML or YAML file with sections [asset], [assembly], [spotdis] of "
+                        "parameter = value")
+    p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
+                   help="override one parameter, e.g. asset.bin_size=0.005 (repeatable)")
+    p.add_argument("-o", "--output", required=True,
+                   help="report file (.html); with several inputs a folder, one report each")
+    _add_scheduler_option(p)
+    p.set_defaults(func=cmd_report)
     return parser
+
+
+def _add_scheduler_option(p):
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="dask scheduler (e.g. tcp://host:8786) that runs the expensive "
+                        "kernels; default $SPIKELENS_SCHEDULER, else this machine. See "
+                        "docs/cluster.md")
+
+
+def _use_scheduler(args):
+    """Check ``--scheduler`` answers, then hand it to the analyses through the environment."""
+    address = getattr(args, "scheduler", None)
+    if address:
+        import os
+
+        from analysis.parallel import SCHEDULER_ENV, get_client
+
+        get_client(address)   # ConnectionError (one line, naming the address) if it does not
+        os.environ[SCHEDULER_ENV] = address
 
 
 def _split_output_flag(argv):
@@ -158,14 +267,15 @@ def main(argv=None):
     from analysis.errors import SpikeDataError
 
     try:
-        args.func(args)
+        _use_scheduler(args)
+        status = args.func(args)
     except (CliError, SpikeDataError, ValueError, TypeError, OSError) as exc:
         print(f"spikelens {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"spikelens {args.command}: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

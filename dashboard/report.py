@@ -1,0 +1,683 @@
+"""Static HTML reports: the dashboard's views of a recording and its analyses in one file.
+
+A report is one self-contained HTML file (Bokeh's and Panel's JavaScript and CSS inline, no
+reference to any web address), so it opens from disk on a machine without internet. It
+holds the data summary and raster, the parameters of each analysis, the key figures of each
+method (the same views as the dashboard pages), result tables and the software versions.
+
+Used by ``spikelens report`` (see ``docs/reports.md``) and by the dashboard's
+"Export report" button. Rasterized (datashaded) figures are frozen images at the sizes in
+``RESOLUTION``, which the report states.
+
+Errors that the user can fix (unknown parameter, missing file, bad value) raise
+``ReportError`` with one line naming the parameter and the file.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import html
+import importlib.metadata
+import os
+import pathlib
+import platform
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import param
+
+METHODS = ("asset", "assembly", "spotdis")
+TITLES = {"asset": "ASSET", "assembly": "Assembly neurons", "spotdis": "SPOTDisClust"}
+# parameters a config cannot set: the data and the progress callback
+_NOT_SETTABLE = ("name", "data", "data_j", "progress")
+# pixel sizes of the rasterized (datashaded) figures: (width, height)
+RESOLUTION = {"raster": (900, 300), "asset_matrix": (320, 320), "spotdis_matrix": (600, 600)}
+ASSEMBLY_TOP_K = 50
+TABLE_ROWS = 100  # rows of long result tables shown (the rest are counted)
+VERSION_PACKAGES = ["spikelens", "numpy", "scipy", "pandas", "numba", "param", "panel", "bokeh",
+                    "holoviews", "datashader", "hdbscan", "openTSNE", "scikit-learn", "neo"]
+DEMO_PREFIX = "demo:"
+
+
+class ReportError(ValueError):
+    """A mistake in the report's inputs or settings, as one line."""
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+# ====================================================================== parameters
+def analysis_classes():
+    from analysis.assembly import AssemblyNeurons
+    from analysis.asset import Asset
+    from analysis.spotdis import SpotDisClust
+
+    return {"asset": Asset, "assembly": AssemblyNeurons, "spotdis": SpotDisClust}
+
+
+def settable(method):
+    """Names of the parameters of ``method``'s analysis object a config may set."""
+    cls = analysis_classes()[method]
+    return [n for n in cls.param if n not in _NOT_SETTABLE]
+
+
+def _unknown(method, name, where):
+    return ReportError(f"{where}: unknown parameter {name!r} in [{method}] "
+                       f"(parameters: {', '.join(settable(method))})")
+
+
+def coerce(method, name, value, where="--param"):
+    """``value`` (a string from the command line, or a TOML/YAML value) as the type of
+    parameter ``name`` of ``method``'s analysis object. Raises ReportError."""
+    p = analysis_classes()[method].param[name]
+    try:
+        if isinstance(value, str) and not isinstance(p, param.String):
+            text = value.strip()
+            takes_none = p.allow_None or (isinstance(p, param.Selector)
+                                          and None in p.objects)
+            if text.lower() in ("none", "null") and takes_none:
+                return None
+            if isinstance(p, param.Boolean):
+                low = text.lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(f"expected true or false, got {text!r}")
+            if isinstance(p, param.Integer):
+                return int(text)
+            if isinstance(p, param.Number):
+                return float(text)
+            if isinstance(p, param.Selector):
+                for option in p.objects:
+                    if str(option) == text:
+                        return option
+                return text  # param says which options there are
+            return ast.literal_eval(text)
+        if isinstance(p, (param.NumericTuple, param.Tuple)) and isinstance(value, list):
+            return tuple(value)
+        if isinstance(p, param.Number) and not isinstance(p, param.Integer) \
+                and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+    except (ValueError, SyntaxError) as exc:
+        raise ReportError(f"{where}: {method}.{name}: cannot read {value!r} "
+                          f"({_one_line(exc)})") from None
+
+
+def read_config(path):
+    """Parameters from a TOML or YAML file with sections [asset], [assembly], [spotdis].
+
+    Returns ``{method: {name: value}}`` with values of the parameters' types. Raises
+    ReportError (one line, naming the file and the section or parameter) on anything else.
+    """
+    path = pathlib.Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ReportError(f"{path}: no such config file")
+    try:
+        if suffix == ".toml":
+            import tomllib
+
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            with open(path, encoding="utf-8") as f:
+                raw = yaml.safe_load(f)
+        else:
+            raise ReportError(f"{path}: config must be .toml, .yaml or .yml")
+    except ReportError:
+        raise
+    except Exception as exc:  # TOMLDecodeError, YAMLError, UnicodeDecodeError
+        raise ReportError(f"{path}: cannot read the config: {_one_line(exc)}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ReportError(f"{path}: expected sections [asset], [assembly], [spotdis]")
+    out = {}
+    for method, values in raw.items():
+        if method not in METHODS:
+            raise ReportError(f"{path}: unknown section [{method}] "
+                              f"(sections: {', '.join(METHODS)})")
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise ReportError(f"{path}: [{method}] must map parameter names to values")
+        for name, value in values.items():
+            if name not in settable(method):
+                raise _unknown(method, name, path)
+            out.setdefault(method, {})[name] = coerce(method, name, value, where=str(path))
+    return out
+
+
+def parse_overrides(pairs):
+    """``["asset.bin_size=0.005", ...]`` as ``{method: {name: value}}`` (ReportError)."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        method, dot, name = key.strip().partition(".")
+        if not sep or not dot:
+            raise ReportError(f"--param {pair!r}: expected method.name=value, "
+                              f"e.g. asset.bin_size=0.005")
+        if method not in METHODS:
+            raise ReportError(f"--param {pair!r}: unknown method {method!r} "
+                              f"(methods: {', '.join(METHODS)})")
+        if name not in settable(method):
+            raise _unknown(method, name, "--param")
+        out.setdefault(method, {})[name] = coerce(method, name, value)
+    return out
+
+
+def merge(*configs):
+    """Later configs override earlier ones, parameter by parameter."""
+    out = {}
+    for config in configs:
+        for method, values in (config or {}).items():
+            out.setdefault(method, {}).update(values)
+    return out
+
+
+def make_analysis(method, params=None, where="config"):
+    """The analysis object of ``method`` with ``params`` set (ReportError on a bad value)."""
+    obj = analysis_classes()[method]()
+    for name, value in (params or {}).items():
+        try:
+            setattr(obj, name, value)
+        except (ValueError, TypeError) as exc:
+            raise ReportError(f"{where}: {method}.{name}: {_one_line(exc)}") from None
+    return obj
+
+
+# ====================================================================== inputs
+def demo_names():
+    """Short demo names (the first word of each name in ``analysis.demo.DEMOS``)."""
+    from analysis import demo
+
+    return {name.split()[0].lower(): name for name in demo.DEMOS}
+
+
+def load_input(spec):
+    """``(SpikeTrains, description)`` for a file ``analysis.io.load`` reads, or a demo
+    given as ``demo:NAME`` (NAME: synfire, sip, pulse, poisson, or a full demo name)."""
+    from analysis import demo, io
+
+    if spec.startswith(DEMO_PREFIX):
+        wanted = spec[len(DEMO_PREFIX):].strip()
+        names = demo_names()
+        name = names.get(wanted.lower()) or next(
+            (n for n in demo.DEMOS if n.lower() == wanted.lower()), None)
+        if name is None:
+            raise ReportError(f"{spec}: unknown demo (choose from "
+                              f"{', '.join(DEMO_PREFIX + n for n in names)})")
+        return demo.load_demo(name), f"demo '{name}'"
+    if not os.path.exists(spec):
+        raise ReportError(f"{spec}: no such file or folder (a demo is demo:NAME, NAME one of "
+                          f"{', '.join(demo_names())})")
+    return io.load(spec), str(spec)
+
+
+def output_name(spec):
+    """File name of the report for input ``spec`` in an output folder."""
+    if spec.startswith(DEMO_PREFIX):
+        stem = "demo-" + spec[len(DEMO_PREFIX):]
+    else:
+        stem = pathlib.Path(spec.rstrip("/\\")).name
+        stem = stem.split(".")[0] or "report"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem) + ".html"
+
+
+# ====================================================================== running
+@dataclass
+class Section:
+    """One method's part of a report: its object (parameters), result or the reason why
+    there is none."""
+
+    method: str
+    obj: object
+    result: object = None
+    data: object = None        # the data the result belongs to (SPOTDis: with its epochs)
+    elapsed: float | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def has_epochs(data):
+    return data is not None and data.epochs is not None and len(data.epochs) >= 2
+
+
+def run_analyses(data, methods, params=None, log=None):
+    """Run ``methods`` on ``data`` headless; a list of ``Section``.
+
+    SPOTDis needs epochs: on data without them it is skipped with a note, or, when it is the
+    only method asked for, a ReportError.
+    """
+    params = params or {}
+    sections = []
+    for method in methods:
+        obj = make_analysis(method, params.get(method))
+        if method == "spotdis" and not has_epochs(data):
+            why = ("the recording has fewer than 2 epochs (SPOTDis compares epochs): "
+                   "load data with epochs, or cut them around events in the dashboard")
+            if list(methods) == ["spotdis"]:
+                raise ReportError(f"spotdis: {why}")
+            sections.append(Section(method, obj, note=f"Skipped: {why}."))
+            continue
+        if log is not None:
+            log(f"{TITLES[method]}...")
+        obj.data = data
+        started = time.perf_counter()
+        try:
+            result = obj.run()
+        except MemoryError:
+            raise ReportError(f"{method}: out of memory on this recording") from None
+        except ValueError as exc:  # the analysis names the parameter at fault
+            raise ReportError(f"{method}: {_one_line(exc)}") from None
+        section = Section(method, obj, result, data, time.perf_counter() - started)
+        if method == "assembly":
+            from analysis.assembly import evaluate
+
+            from .assembly_page import assembly_membership
+            membership = assembly_membership(data)
+            if membership is not None:
+                section.extra["evaluation"] = evaluate(result, membership)
+        sections.append(section)
+    return sections
+
+
+def sections_from_pages(pages):
+    """Sections for the dashboard pages (name -> page) that have a result."""
+    sections = []
+    asset, assembly, spot = (pages.get(n) for n in ("ASSET", "Assembly neurons", "SPOTDis"))
+    if asset is not None and asset.result is not None:
+        sections.append(Section("asset", asset.asset, asset.result, asset.asset.data,
+                                getattr(asset, "_elapsed", None)))
+    if assembly is not None and assembly.result is not None:
+        s = Section("assembly", assembly.detector, assembly.result, assembly.detector.data,
+                    getattr(assembly, "_elapsed", None))
+        if assembly.evaluation:
+            s.extra["evaluation"] = assembly.evaluation
+        sections.append(s)
+    if spot is not None and spot.result is not None:
+        data = getattr(spot, "_result_data", None) or spot.clust.data
+        s = Section("spotdis", spot.clust, spot.result, data, getattr(spot, "_elapsed", None))
+        if getattr(spot, "_epochs_text", ""):
+            s.extra["epochs"] = spot._epochs_text
+        sections.append(s)
+    return sections
+
+
+# ====================================================================== figures
+def _hv():
+    import holoviews as hv
+
+    if "bokeh" not in hv.Store.renderers:
+        hv.extension("bokeh", logo=False)
+    hv.Store.set_current_backend("bokeh")
+    return hv
+
+
+def _pane(obj, width, height):
+    import panel as pn
+
+    return pn.pane.HoloViews(obj, width=width, height=height, sizing_mode="fixed",
+                             linked_axes=False)
+
+
+def _md(text, **kw):
+    import panel as pn
+
+    return pn.pane.Markdown(text, sizing_mode="stretch_width", **kw)
+
+
+def _table(frame, rows=TABLE_ROWS, index=False, caption=""):
+    """A plain HTML table (no JavaScript widget), at most ``rows`` rows."""
+    import panel as pn
+
+    shown = frame.head(rows)
+    more = len(frame) - len(shown)
+    parts = []
+    if caption:
+        parts.append(_md(caption))
+    if not len(shown):
+        parts.append(_md("*None.*"))
+        return parts
+    parts.append(pn.pane.DataFrame(shown, index=index, float_format="{:.4g}".format,
+                                   text_align="start", sizing_mode="stretch_width",
+                                   styles={"overflow-x": "auto"}))
+    if more > 0:
+        parts.append(_md(f"*{more} more rows not shown.*"))
+    return parts
+
+
+def _value_text(value):
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _params_table(obj):
+    import pandas as pd
+
+    rows = [{"parameter": n, "value": _value_text(getattr(obj, n)),
+             "description": _one_line(obj.param[n].doc or "")}
+            for n in obj.param if n not in _NOT_SETTABLE]
+    return pd.DataFrame(rows)
+
+
+def raster_plot(data, order=None, title=""):
+    """A frozen datashaded raster at ``RESOLUTION['raster']`` pixels."""
+    from . import views
+
+    w, h = RESOLUTION["raster"]
+    return views.raster(data, order=order, title=title, dynamic=False, width=w,
+                        height=h).opts(responsive=False, width=w, height=h + 60,
+                                       min_height=None)
+
+
+def data_section(data, source):
+    import pandas as pd
+
+    summary = data.summary()
+    frame = pd.DataFrame({"": list(summary),
+                          "value": [_value_text(v) for v in summary.values()]})
+    parts = [_md("## Data"), _md(f"**Source:** {html.escape(str(source))}"),
+             *_table(frame),
+             _pane(raster_plot(data, title="all spikes (original unit order)"),
+                   RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60)]
+    return parts
+
+
+def asset_parts(section):
+    from holoviews.operation.datashader import rasterize
+
+    from .asset_page import MATRICES, MATRIX_STYLES, matrix_image
+
+    r, data, a = section.result, section.data, section.obj
+    w, h = RESOLUTION["asset_matrix"]
+    parts = []
+    n_sig = int(np.count_nonzero(r.mask)) if r.mask is not None else None
+    facts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**",
+             f"{data.n_bins(a.bin_size)} bins of {a.bin_size * 1e3:g} ms"]
+    if n_sig is not None:
+        facts.append(f"{n_sig // 2 if r.symmetric else n_sig:,} significant entries")
+    if r.n_found:
+        facts.append(f"{r.n_found} of {data.n_units} units ordered by the largest SSE")
+    if r.score is not None:
+        facts.append(f"ordering score against the ground truth: **{r.score:.3f}**")
+    parts.append(_md(" · ".join(facts)))
+    plots = []
+    for name in MATRICES:
+        if getattr(r, name) is None:
+            continue
+        style = dict(MATRIX_STYLES[name])
+        image = matrix_image(name, r, a)
+        plot = rasterize(image, aggregator=style.pop("aggregator"), dynamic=False,
+                         width=w, height=h).opts(
+            frame_width=w, frame_height=h, tools=["hover"],
+            colorbar_opts={"width": 10}, clipping_colors={"NaN": "white"},
+            title=image.label, **style)
+        plots.append(_pane(plot, w + 150, h + 60))
+    if plots:
+        import panel as pn
+
+        parts.append(_md("### Matrices"))
+        parts.append(pn.GridBox(*plots, ncols=2))
+    else:
+        parts.append(_md("*The matrices were not kept by this run (tiled): only the "
+                         "significant entries and SSEs.*"))
+    parts.append(_md("### Rasters"))
+    parts.append(_pane(raster_plot(data, order=r.order, title="ASSET order"),
+                       RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60))
+    truth = data.truth.get("ordering") if data.truth else None
+    if truth is not None and len(truth):
+        parts.append(_pane(raster_plot(data, order=np.asarray(truth),
+                                       title="true order (ground truth)"),
+                           RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60))
+    parts += _table(r.sse_table(data.unit_ids), caption="### Synchronous events (SSEs)")
+    return parts
+
+
+def assembly_parts(section):
+    from .assembly_page import (
+        PLOT_CAPTION,
+        assembly_membership,
+        box_plot,
+        evaluation_text,
+        ranked,
+        statistic_label,
+        surrogate_label,
+    )
+
+    r, det, data = section.result, section.obj, section.data
+    n_sig = int(r.table["significant"].sum())
+    parts = [_md(f"**{n_sig} of {len(r.table)} units significant** · {statistic_label(det)} · "
+                 f"α = {det.alpha:g} · {det.n_surrogates} {surrogate_label(det)} surrogates · "
+                 f"{det.bin_size * 1e3:g} ms bins")]
+    if section.extra.get("evaluation"):
+        parts.append(_md(evaluation_text(section.extra["evaluation"])))
+    k = min(ASSEMBLY_TOP_K, len(r.table))
+    title = (f"{statistic_label(det)} against {det.n_surrogates} {surrogate_label(det)} "
+             f"surrogates: top {k} of {len(r.table)} units by rank score")
+    plot = box_plot(r.table, ASSEMBLY_TOP_K, membership=assembly_membership(data),
+                    ylabel=statistic_label(det), title=title).opts(responsive=False,
+                                                                   width=980, height=470)
+    parts += [_pane(plot, 1000, 480), _md(PLOT_CAPTION.replace(
+        " Drag to pan, scroll to zoom, hover for values.", ""), styles={"font-size": "0.85em"})]
+    table = ranked(r.table).reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    parts += _table(table, caption="### Units in rank order")
+    return parts
+
+
+def spotdis_parts(section):
+    import pandas as pd
+    import panel as pn
+
+    from .spotdis_page import (
+        contrast_range,
+        map_points,
+        matrix_plot,
+        result_matrix,
+        true_labels,
+    )
+
+    r, data = section.result, section.data
+    sc = r.scores
+    M = len(r.labels)
+
+    def fmt(x):
+        return "n/a" if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+    facts = [f"**{sc['n_clusters']} clusters**, {sc.get('n_noise', 0)} noise epochs of {M}",
+             f"ARI **{fmt(sc.get('ari'))}**", f"silhouette **{fmt(sc.get('silhouette'))}**"]
+    if r.spotdis is not None:
+        facts.append(f"undefined epoch pairs {r.spotdis.n_undefined} of {M * (M - 1) // 2}")
+        facts.append(f"{r.spotdis.method} kernel")
+    if section.extra.get("epochs"):
+        facts.append(f"epochs: {section.extra['epochs']}")
+    parts = [_md(" · ".join(facts))]
+    plots = []
+    if r.spotdis is not None or getattr(r, "dissimilarity", None) is not None:
+        matrix = result_matrix(r)
+        name = "SPOTDis" if r.spotdis is not None else "Rate-vector dissimilarity"
+        plots.append(_pane(matrix_plot(matrix, r.labels, clim=contrast_range(matrix),
+                                       title=f"{name}, epochs sorted by cluster",
+                                       dynamic=False), 480, 430))
+    else:
+        parts.append(_md("*Graph mode (many epochs): no full matrix to show.*"))
+    truth = true_labels(data)
+    plots.append(_pane(map_points(r.embedding, r.labels, truth).opts(
+        responsive=False, width=460, height=430, tools=["hover"]), 470, 440))
+    if truth is not None:
+        plots.append(_pane(map_points(r.embedding, r.labels, truth, by_truth=True).opts(
+            responsive=False, width=460, height=430, tools=["hover"]), 470, 440))
+    parts.append(pn.GridBox(*plots, ncols=2))
+    labels = np.asarray(r.labels)
+    rows = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        row = {"cluster": "noise" if c < 0 else int(c), "epochs": members.size,
+               "first epochs": ", ".join(str(k) for k in members[:12])
+               + (", ..." if members.size > 12 else "")}
+        if truth is not None:
+            values, counts = np.unique(truth[members], return_counts=True)
+            row["true labels (count)"] = ", ".join(f"{v} ({n})" for v, n in
+                                                   zip(values, counts))
+        rows.append(row)
+    parts += _table(pd.DataFrame(rows), caption="### Clusters")
+    return parts
+
+
+PARTS = {"asset": asset_parts, "assembly": assembly_parts, "spotdis": spotdis_parts}
+
+
+def versions():
+    """``{package: version}`` of Python and the packages a report depends on."""
+    out = {"python": platform.python_version()}
+    for name in VERSION_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def build_report(data, source, sections, title=None):
+    """The report as a Panel layout (not saved)."""
+    import pandas as pd
+    import panel as pn
+
+    _hv()
+    title = title or f"spikelens report: {source}"
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    rw, rh = RESOLUTION["raster"]
+    mw, mh = RESOLUTION["asset_matrix"]
+    sw, sh = RESOLUTION["spotdis_matrix"]
+    methods = ", ".join(TITLES[s.method] for s in sections) or "none"
+    parts = [
+        _md(f"# {html.escape(title)}"),
+        _md(f"Written {now} by spikelens {versions().get('spikelens', '?')} · methods: "
+            f"{methods}.\n\n**Figures.** Vector plots (box plots, t-SNE maps) are drawn from "
+            f"the data. Rasterized figures are frozen images (datashader) at a fixed "
+            f"resolution: spike rasters **{rw} × {rh} px** (one pixel spans "
+            f"{data.duration / rw * 1e3:.3g} ms and about "
+            f"{max(data.n_units / rh, 1):.3g} units; sparse pixels are spread by up to "
+            f"2 px), ASSET matrices **{mw} × {mh} px** (each pixel shows the maximum, or for "
+            f"probabilities the mean, of the matrix entries it covers), the SPOTDis matrix "
+            f"**{sw} × {sh} px**. Zooming enlarges these pixels; it does not re-render. "
+            f"Hover for values."),
+        *data_section(data, source),
+    ]
+    for section in sections:
+        parts.append(_md(f"## {TITLES[section.method]}"))
+        if section.result is None:
+            parts.append(pn.pane.Alert(section.note or "Not run.", alert_type="warning",
+                                       sizing_mode="stretch_width"))
+            continue
+        if section.elapsed is not None:
+            parts.append(_md(f"*Run time {section.elapsed:.1f} s.*"))
+        parts += PARTS[section.method](section)
+        parts.append(pn.layout.Card(*_table(_params_table(section.obj)),
+                                    title=f"Parameters of {TITLES[section.method]}",
+                                    collapsed=False, sizing_mode="stretch_width"))
+    frame = pd.DataFrame({"package": list(versions()), "version": list(versions().values())})
+    parts += [_md("## Software"), *_table(frame),
+              _md(f"Platform: {html.escape(platform.platform())}")]
+    return pn.Column(*parts, sizing_mode="stretch_width",
+                     styles={"max-width": "1100px", "margin": "0 auto"})
+
+
+# ====================================================================== saving
+def render_html(layout, title="spikelens report"):
+    """The layout as one self-contained HTML string (inline resources, no web address).
+
+    ``layout.save(resources=INLINE)`` alone is not enough in Panel 1.9: for a plain layout it
+    builds the Bokeh models outside its resource mode, and the models then import their CSS
+    (``ImportedStyleSheet``) from cdn.holoviz.org; the page template also links its favicon
+    there. So the models are built here and every CDN stylesheet is replaced by the packaged
+    file's text (Panel's own notebook helper), and the favicon variables are set empty.
+    """
+    from bokeh.document import Document
+    from bokeh.models import UIElement
+    from bokeh.resources import INLINE
+    from panel.io.model import add_to_doc
+    from panel.io.notebook import patch_inline_stylesheets
+    from panel.io.resources import set_resource_mode
+    from panel.io.save import save
+    from panel.io.state import set_curdoc
+
+    doc = Document()
+    # a document of its own, also inside a served session (the Export button): there Panel
+    # would point stylesheets at the server's URLs
+    with set_curdoc(doc), set_resource_mode("inline"):
+        root = layout.get_root(doc)
+        add_to_doc(root, doc, True)
+        for model in list(doc.models):
+            if isinstance(model, UIElement):
+                patch_inline_stylesheets(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "report.html")
+        save(doc, path, resources=INLINE, title=title,
+             template_variables={"app_favicon": "", "apple_icon": ""})
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+
+
+def write_report(text, path):
+    """Write ``text`` to ``path`` atomically: a temporary file, then ``os.replace``."""
+    path = pathlib.Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                               dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def report_html(data, source, sections, title=None):
+    title = title or f"spikelens report: {source}"
+    return render_html(build_report(data, source, sections, title=title), title=title)
+
+
+def report_from_pages(session, pages):
+    """HTML of the report for a dashboard session: its data and the analyses with results."""
+    if session.data is None:
+        raise ReportError("no data loaded")
+    return report_html(session.data, session.source or "dashboard session",
+                       sections_from_pages(pages))
+
+
+# ---------------------------------------------------------------------- checking
+_RESOURCE_PATTERNS = [
+    # tags that load something: <script src>, <link href>, <img src>, <iframe src>, ...
+    re.compile(r"<(?:script|link|img|iframe|source|embed|video|audio)\b[^>]*?"
+               r"\s(?:src|href|srcset)\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE),
+    re.compile(r"url\(\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE),        # CSS url(http...)
+    re.compile(r"@import\s+(?:url\()?\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE),  # CSS @import
+    # Bokeh document JSON: ImportedStyleSheet(url=...) and other models' url attributes
+    re.compile(r"\\?\"url\\?\"\s*:\s*\\?\"(?:https?:)?//", re.IGNORECASE),
+]
+
+
+def network_references(text):
+    """Places in an HTML text that would load a resource over the network: tags with a
+    src/href to http(s) or a protocol-relative //host, CSS ``url(http...)`` and ``@import``.
+    Plain URL strings inside inline JavaScript code (licence comments, links) do not count.
+    Returns a list of short excerpts (empty: self-contained)."""
+    hits = []
+    for pattern in _RESOURCE_PATTERNS:
+        for m in pattern.finditer(text):
+            hits.append(text[m.start():m.end() + 60])
+    return hits

@@ -1,0 +1,292 @@
+"""Static HTML reports: `spikelens report`, the config files, the Export button, and the
+report opened from file:// in headless Chromium with the network cut off."""
+
+import asyncio
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from analysis import io, simulate
+from dashboard import report
+from dashboard.cli import main
+
+# small and quick: assembly with few surrogates, SPOTDis on 25 epochs
+FAST = ["--param", "assembly.n_surrogates=49", "--param", "spotdis.min_cluster_size=4",
+        "--param", "spotdis.perplexity=5", "--param", "asset.bin_size=0.005"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report-data")
+    epochs = simulate.spot_patterns(n_patterns=2, epochs_per_pattern=10, n_noise_epochs=5,
+                                    n_units=20, seed=1)
+    plain = simulate.sip(n_units=20, assembly_size=5, t_stop=3.0, seed=2)
+    paths = {"epochs": root / "patterns.npz", "plain": root / "sip.npz"}
+    io.save(epochs, paths["epochs"])
+    io.save(plain, paths["plain"])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def full_report(files, tmp_path_factory, artifacts_dir):
+    """All three methods on data with epochs, through the command line (in-process)."""
+    out = tmp_path_factory.mktemp("report-out") / "report.html"
+    assert main(["report", str(files["epochs"]), "--method", "all", *FAST,
+                 "-o", str(out)]) == 0
+    shutil.copy(out, artifacts_dir / "report.html")
+    return out
+
+
+def run_cli(*args):
+    proc = subprocess.run([sys.executable, "-m", "dashboard.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def shown(path_or_text):
+    """The text the report shows: the strings of its Bokeh document, unescaped (Markdown is
+    stored there as HTML inside JSON)."""
+    text = path_or_text if isinstance(path_or_text, str) else \
+        path_or_text.read_text(encoding="utf-8")
+    out = []
+
+    def walk(x):
+        if isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    for blob in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', text,
+                           re.DOTALL):
+        walk(json.loads(blob))
+    joined = "\n".join(out)
+    for _ in range(3):
+        joined = html.unescape(joined)
+    return joined
+
+
+def headings(text):
+    return [h.strip() for h in re.findall(r"<h2[^>]*>([^<]*)", text)]
+
+
+# ---------------------------------------------------------------------- content
+def test_report_has_every_part_and_no_network_reference(full_report):
+    raw = full_report.read_text(encoding="utf-8")
+    assert report.network_references(raw) == []
+    text = shown(raw)
+    assert headings(text) == ["Data", "ASSET", "Assembly neurons", "SPOTDisClust", "Software"]
+    for needle in ["Parameters of ASSET", "Parameters of SPOTDisClust", "Platform:",
+                   "900 × 300 px", "320 × 320 px", "600 × 600 px",  # stated resolutions
+                   "49 uniform surrogates", "Synchronous events", "Clusters", "bokeh"]:
+        assert needle in text, needle
+    # every stylesheet of the document inline (Panel's default would import them from a CDN)
+    assert '"name":"ImportedStyleSheet"' not in raw
+
+
+@pytest.mark.parametrize("snippet", [
+    '<script type="text/javascript" src="https://cdn.bokeh.org/bokeh.js"></script>',
+    '<link rel="stylesheet" href="//fonts.googleapis.com/css">',
+    '<img alt="" src="http://example.org/a.png">',
+    '<style>body { background: url("https://example.org/a.png") }</style>',
+    '<style>@import "https://fonts.googleapis.com/css2";</style>',
+    '{"type":"object","name":"ImportedStyleSheet","attributes":{"url":"https://cdn.x/a.css"}}',
+])
+def test_network_check_catches_resource_references(snippet):
+    assert report.network_references(f"<html><body>{snippet}</body></html>")
+
+
+def test_network_check_ignores_urls_in_code_and_text():
+    # what Bokeh's and Panel's inline bundles contain: links in comments, strings, SVG
+    # namespaces; none of them loads anything by itself
+    text = ('<script>/* see https://github.com/bokeh/bokeh */ const ns = '
+            '"http://www.w3.org/2000/svg"; a.href = "https://docs.bokeh.org";</script>'
+            '<a href="https://github.com">link</a>')
+    assert report.network_references(text) == []
+
+
+# ---------------------------------------------------------------------- browser
+@pytest.mark.browser
+def test_report_opens_offline_in_chromium(full_report, browser, artifacts_dir):
+    context = browser.new_context(viewport={"width": 1280, "height": 6000})
+    page = context.new_page()
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def route(r):  # nothing but the file itself may load; record and refuse the rest
+        if not r.request.url.startswith(("file://", "data:", "blob:")):
+            requests.append(r.request.url)
+            return r.abort()
+        return r.continue_()
+
+    page.route("**/*", route)
+    try:
+        page.goto(full_report.as_uri())
+        canvases = page.locator(".bk-Canvas")
+        # data raster, 5 ASSET matrices, 2 ASSET rasters, box plot, SPOTDis matrix and map(s)
+        page.wait_for_function(
+            "() => { const n = []; const walk = r => r.querySelectorAll('*').forEach(e => {"
+            " if (e.classList && e.classList.contains('bk-Canvas')) n.push(e);"
+            " if (e.shadowRoot) walk(e.shadowRoot); }); walk(document); return n.length >= 11;}",
+            timeout=60_000)
+        assert canvases.count() >= 11
+        page.get_by_text("Parameters of SPOTDisClust").first.wait_for()
+        page.wait_for_timeout(1500)  # let Bokeh finish drawing before the screenshot
+        page.screenshot(path=str(artifacts_dir / "report.png"), full_page=True)
+    finally:
+        context.close()
+    assert requests == [], f"the report tried to load {requests}"
+    assert errors == [], errors
+
+
+# ---------------------------------------------------------------------- configs
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_toml_and_yaml_configs_read_alike(tmp_path):
+    toml = write(tmp_path / "p.toml", '[asset]\nbin_size = 0.005\nfilter_shape = [9, 3]\n'
+                                      '[assembly]\nn_surrogates = 49\ncorrection = "holm"\n'
+                                      '[spotdis]\nmin_samples = 3\n')
+    yaml = write(tmp_path / "p.yaml", "asset:\n  bin_size: 0.005\n  filter_shape: [9, 3]\n"
+                                      "assembly:\n  n_surrogates: 49\n  correction: holm\n"
+                                      "spotdis:\n  min_samples: 3\n")
+    expected = {"asset": {"bin_size": 0.005, "filter_shape": (9, 3)},
+                "assembly": {"n_surrogates": 49, "correction": "holm"},
+                "spotdis": {"min_samples": 3}}
+    assert report.read_config(toml) == expected
+    assert report.read_config(yaml) == expected
+    # --param overrides the file, parameter by parameter; strings become the right type
+    over = report.parse_overrides(["assembly.n_surrogates=29", "assembly.correction=none",
+                                   "asset.binary=false", "asset.filter_shape=(7, 2)"])
+    merged = report.merge(report.read_config(toml), over)
+    assert merged["assembly"] == {"n_surrogates": 29, "correction": None}
+    assert merged["asset"] == {"bin_size": 0.005, "filter_shape": (7, 2), "binary": False}
+
+
+@pytest.mark.parametrize("ext, text", [
+    ("toml", "[assembly]\nn_surrogates = 39\nalpha = 0.05\n"),
+    ("yaml", "assembly:\n  n_surrogates: 39\n  alpha: 0.05\n"),
+])
+def test_cli_config_and_param_override(files, tmp_path, ext, text):
+    config = write(tmp_path / f"params.{ext}", text)
+    out = tmp_path / "r.html"
+    assert main(["report", str(files["plain"]), "--method", "assembly", "--config",
+                 str(config), "-o", str(out)]) == 0
+    body = shown(out)
+    assert "39 uniform surrogates" in body and "α = 0.05" in body
+    assert main(["report", str(files["plain"]), "--method", "assembly", "--config",
+                 str(config), "--param", "assembly.n_surrogates=19", "-o", str(out)]) == 0
+    body = shown(out)
+    assert "19 uniform surrogates" in body and "α = 0.05" in body
+
+
+@pytest.mark.parametrize("config, params, needles", [
+    ("[asset]\nbin_sise = 0.005\n", [], ["bin_sise", "params.toml", "[asset]"]),
+    ("[assets]\nbin_size = 0.005\n", [], ["[assets]", "params.toml"]),
+    ("[asset]\nbin_size = -1.0\n", [], ["asset.bin_size", "params.toml"]),
+    ("", ["assembly.n_surrogate=5"], ["n_surrogate", "--param"]),
+    ("", ["assembly.n_surrogates=many"], ["assembly.n_surrogates", "many"]),
+    ("", ["n_surrogates=5"], ["method.name=value"]),
+])
+def test_bad_settings_fail_in_one_line(files, tmp_path, capsys, config, params, needles):
+    cfg = write(tmp_path / "params.toml", config)
+    out = tmp_path / "r.html"
+    args = ["report", str(files["plain"]), "--config", str(cfg), "-o", str(out)]
+    for p in params:
+        args += ["--param", p]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("spikelens report: error:"), err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    assert not out.exists() and list(tmp_path.glob("*.html")) == []
+
+
+def test_missing_file_is_one_line_exit_2_no_output(tmp_path):
+    out = tmp_path / "r.html"
+    rc, _, stderr = run_cli("report", tmp_path / "nope.nix", "-o", out)
+    assert rc == 2
+    assert stderr.strip().count("\n") == 0 and "nope.nix" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_spotdis_on_data_without_epochs(files, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    # alone: an error naming the reason
+    assert main(["report", str(files["plain"]), "--method", "spotdis", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "epochs" in err and err.count("\n") == 0
+    assert not out.exists()
+    # with the others: skipped with a note in the report
+    assert main(["report", str(files["plain"]), "--method", "all", *FAST,
+                 "-o", str(out)]) == 0
+    body = shown(out)
+    assert "Skipped: the recording has fewer than 2 epochs" in body
+    assert headings(body) == ["Data", "ASSET", "Assembly neurons", "SPOTDisClust", "Software"]
+
+
+def test_several_inputs_write_one_report_each_into_a_folder(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["report", str(files["plain"]), str(files["epochs"]), "demo:sip",
+                 "--method", "assembly", "--param", "assembly.n_surrogates=19",
+                 "-o", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["demo-sip.html", "patterns.html", "sip.html"]
+    printed = capsys.readouterr().out
+    assert printed.count("wrote ") == 3
+    raw = (out / "demo-sip.html").read_text(encoding="utf-8")
+    assert "SIP assembly (100 units, 20 s)" in shown(raw)
+    assert report.network_references(raw) == []
+
+
+def test_unknown_demo_names_the_choices(tmp_path, capsys):
+    assert main(["report", "demo:nonsense", "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "demo:synfire" in err and "demo:pulse" in err
+
+
+# ---------------------------------------------------------------------- dashboard button
+def test_export_button_gives_the_report_of_the_session(files):
+    import panel as pn
+
+    from dashboard.app import create_app
+    from dashboard.assembly_page import AssemblyPage
+    from dashboard.state import Session
+
+    data = io.load(files["plain"])
+    app = create_app(Session(data=data, source="sip.npz"), load_demo=False)
+    download = next(w for w in app.sidebar if isinstance(w, pn.widgets.FileDownload))
+    assert download.label == "Export report"
+    # before any analysis: the data only
+    raw = download.callback().getvalue().decode("utf-8")
+    assert headings(shown(raw)) == ["Data", "Software"]
+    assert report.network_references(raw) == []
+    # run the Assembly page, then export again
+    nav = app.sidebar[0]
+    nav.value = "Assembly neurons"
+    page = app.pages["Assembly neurons"]
+    assert isinstance(page, AssemblyPage)
+    page.detector.n_surrogates = 19
+    # in a thread of its own: Playwright's sync API may hold a running loop in this one
+    worker = threading.Thread(target=lambda: asyncio.run(page._run()))
+    worker.start()
+    worker.join(120)
+    assert page.result is not None
+    raw = download.callback().getvalue().decode("utf-8")
+    text = shown(raw)
+    assert headings(text) == ["Data", "Assembly neurons", "Software"]
+    assert "19 uniform surrogates" in text and "sip.npz" in text
+    assert report.network_references(raw) == []
