@@ -16,11 +16,14 @@ from analysis import demo, io, simulate
 from analysis.errors import SpikeDataError
 
 from . import simulator_form, views, widgets
-from .state import Session
+from .state import CONFIG, Session
 
 log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = [".npz", ".nix", ".nwb", ".parquet", ".csv", ".zip"]
+SERVER_TYPES = [".npz", ".nix", ".nwb", ".parquet", ".csv"]
+#: A zip may expand to at most this many times the upload limit (zip bombs).
+ZIP_EXPANSION_LIMIT = 20
 DOWNLOAD_FORMATS = {"NPZ": ".npz", "Parquet": ".parquet", "CSV": ".csv", "NIX": ".nix"}
 
 
@@ -28,8 +31,10 @@ class DataPage(Viewer):
     """Load data into the session and look at it."""
 
     session = param.ClassSelector(class_=Session)
-    source_kind = param.Selector(default="Demo", objects=["Demo", "Simulator", "Upload"],
-                                 label="Source")
+    source_kind = param.Selector(default="Demo", objects=["Demo", "Simulator", "Upload",
+                                                          "Server files"], label="Source")
+    server_file = param.Selector(default=None, objects=[], label="File", doc="""
+        A spike file (or phy folder) in the server's data folder.""")
     demo_name = param.Selector(default=demo.DEFAULT, objects=list(demo.DEMOS), label="Demo")
     simulator = param.Selector(default="synfire_chain", objects=list(simulate.SIMULATORS),
                                label="Simulator")
@@ -48,8 +53,14 @@ class DataPage(Viewer):
         self._sim_button.on_click(self._on_simulate)
         # no accepted_filetypes: the browser widget checks MIME types and refuses .parquet
         # and .nix; load_uploaded checks the extension and says what it accepts
+        self._max_upload_mb = CONFIG.max_upload_mb
+        self._data_dir = CONFIG.data_dir
+        if self._data_dir is None:
+            self.param.source_kind.objects = ["Demo", "Simulator", "Upload"]
+        self._server_button = pn.widgets.Button(label="Open file", color="primary")
+        self._server_button.on_click(self._on_open_server_file)
         self._dropper = pn.widgets.FileDropper(
-            multiple=False, max_file_size="1000MB",
+            multiple=False, max_file_size=f"{self._max_upload_mb}MB",
             chunk_size=10_000_000, sizing_mode="stretch_width")
         self._dropper.param.watch(self._on_upload, "value")
         self._download = pn.widgets.FileDownload(
@@ -107,8 +118,26 @@ class DataPage(Viewer):
         if not event.new:
             return
         filename, content = next(iter(event.new.items()))
+        limit = self._max_upload_mb
         await self._run_in_worker(f"file '{filename}'",
-                                  lambda: load_uploaded(filename, content))
+                                  lambda: load_uploaded(filename, content, limit))
+
+    def refresh_server_files(self):
+        """List the data folder again (files may come and go)."""
+        files = list_data_files(self._data_dir) if self._data_dir else []
+        self.param.server_file.objects = files
+        if self.server_file not in files:
+            self.server_file = files[0] if files else None
+        self._server_button.disabled = not files
+
+    async def _on_open_server_file(self, event=None):
+        name = self.server_file
+        if name is None:
+            self._show_error("Server files: no file chosen")
+            return
+        folder = self._data_dir
+        await self._run_in_worker(f"server file '{name}'",
+                                  lambda: io.load(resolve_data_file(folder, name)))
 
     # ------------------------------------------------------------------ display
     def _on_data(self, *events):
@@ -145,10 +174,17 @@ class DataPage(Viewer):
             return pn.Column(pn.widgets.Select.from_param(self.param.simulator),
                              pn.Param(settings, show_name=False, width=300),
                              self._sim_button)
+        if self.source_kind == "Server files":
+            self.refresh_server_files()
+            return pn.Column(
+                pn.pane.Markdown("Files in the server's data folder (set by "
+                                 "`spikelens serve --data-dir`)."),
+                pn.widgets.Select.from_param(self.param.server_file),
+                self._server_button)
         return pn.Column(pn.pane.Markdown(
             "Drop a spike file: NPZ, NIX, NWB, Parquet or CSV (`time, unit[, epoch][, "
-            "label]`, seconds), or a zipped Kilosort/phy folder. Large files upload in "
-            "chunks."), self._dropper)
+            f"label]`, seconds), or a zipped Kilosort/phy folder, up to "
+            f"{self._max_upload_mb} MB. Large files upload in chunks."), self._dropper)
 
     def __panel__(self):
         controls = pn.Column(
@@ -181,11 +217,53 @@ def summary_frame(data):
     return pd.DataFrame(rows, columns=["quantity", "value"])
 
 
-def load_uploaded(filename, content):
+def list_data_files(folder, max_depth=3):
+    """Spike files (and phy folders) under ``folder``, as sorted relative paths.
+
+    Only what lies inside the folder: links that resolve elsewhere and hidden entries are
+    left out; at most ``max_depth`` levels deep.
+    """
+    root = os.path.realpath(folder)
+    out = []
+    for here, dirs, files in os.walk(root, followlinks=False):
+        depth = os.path.relpath(here, root).count(os.sep) + (here != root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if depth < max_depth \
+            else []
+        if here != root and os.path.exists(os.path.join(here, "spike_times.npy")):
+            out.append(os.path.relpath(here, root) + os.sep)
+        for f in files:
+            path = os.path.join(here, f)
+            if f.startswith(".") or os.path.splitext(f)[1].lower() not in SERVER_TYPES:
+                continue
+            if _inside(root, path):
+                out.append(os.path.relpath(path, root))
+    return sorted(out)
+
+
+def _inside(root, path):
+    real = os.path.realpath(path)
+    return real.startswith(root + os.sep)
+
+
+def resolve_data_file(folder, name):
+    """The server path of ``name``, a relative path ``list_data_files`` gives; anything
+    else (absolute paths, ``..``, links out of the folder, unlisted files) is refused."""
+    root = os.path.realpath(folder)
+    if name not in list_data_files(folder):
+        raise SpikeDataError("not a spike file in the server's data folder", name)
+    path = os.path.join(root, name)
+    if not _inside(root, path):
+        raise SpikeDataError("outside the server's data folder", name)
+    return path
+
+
+def load_uploaded(filename, content, max_mb=None):
     """Write an uploaded file to a private temporary folder and load it.
 
     A ``.zip`` is taken as a zipped Kilosort/phy folder (or a zipped single file). Error
-    messages name the uploaded file, never the server's temporary folder.
+    messages name the uploaded file, never the server's temporary folder. ``max_mb``: the
+    upload limit, checked here again (and a zip may expand to ``ZIP_EXPANSION_LIMIT``
+    times it).
     """
     base = os.path.basename(filename)
     suffix = os.path.splitext(base)[1].lower()
@@ -194,22 +272,32 @@ def load_uploaded(filename, content):
                              f"(expected one of {', '.join(UPLOAD_TYPES)})", base)
     if isinstance(content, str):
         content = content.encode()
+    max_mb = CONFIG.max_upload_mb if max_mb is None else max_mb
+    if len(content) > max_mb * 1e6:
+        raise SpikeDataError(f"{len(content) / 1e6:.1f} MB is more than this server's "
+                             f"upload limit of {max_mb} MB", base)
     with tempfile.TemporaryDirectory(prefix="spikelens-upload-") as tmp:
         path = os.path.join(tmp, base)
         with open(path, "wb") as fh:
             fh.write(content)
         try:
-            return io.load(path) if suffix != ".zip" else _load_zip(path, tmp)
+            return io.load(path) if suffix != ".zip" else _load_zip(
+                path, tmp, ZIP_EXPANSION_LIMIT * max_mb * 1e6)
         except SpikeDataError as exc:
             raise SpikeDataError(str(exc).replace(path, base).replace(tmp + os.sep, ""))
 
 
-def _load_zip(path, tmp):
+def _load_zip(path, tmp, max_bytes):
     import zipfile
 
     folder = os.path.join(tmp, "unzipped")
     try:
         with zipfile.ZipFile(path) as zf:
+            expanded = sum(i.file_size for i in zf.infolist())
+            if expanded > max_bytes:
+                raise SpikeDataError(f"the archive expands to {expanded / 1e6:.0f} MB, more "
+                                     f"than this server allows ({max_bytes / 1e6:.0f} MB)",
+                                     path)
             for member in zf.namelist():  # refuse paths that escape the folder
                 target = os.path.realpath(os.path.join(folder, member))
                 if not target.startswith(os.path.realpath(folder) + os.sep):
