@@ -30,6 +30,7 @@ import param
 import scipy.sparse as sp
 
 from .base import CachedSteps
+from .errors import check_memory
 from .kernels import assembly as kernels
 from .parallel import map_blocks
 from .spiketrains import SpikeTrains, _floor_with_tolerance
@@ -150,7 +151,19 @@ class AssemblyNeurons(CachedSteps):
         """Original CPC and CSF per unit and their surrogate values (units x surrogates)."""
         return self._cached("statistics", self._surrogate_key(), self._compute_statistics)
 
+    def statistics_bytes(self):
+        """Estimated peak bytes of ``statistics``: CPC and CSF for every unit and surrogate
+        (twice while the batches are joined), the binned spikes both ways, and per-thread
+        bin maps."""
+        self._check()
+        n_units, n_bins = self.data.n_units, self.data.n_bins(self.bin_size)
+        return (32.0 * n_units * self.n_surrogates + 40.0 * self.data.n_spikes
+                + 16.0 * n_bins * 8)
+
     def _compute_statistics(self):
+        check_memory(f"{self.n_surrogates} surrogates of {self.data.n_units} units",
+                     self.statistics_bytes(), self._budget(),
+                     "lower n_surrogates or raise memory_budget")
         x = self.binned()
         n_units, n_bins = x.shape
         unit_ptr, unit_bins = x.indptr.astype(np.int64), x.indices.astype(np.int64)

@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from .base import CachedSteps
 from .kernels import asset as kernels
+from .errors import available_memory  # noqa: F401  (re-exported)
 from .parallel import map_blocks
 from .spiketrains import SpikeTrains, _floor_with_tolerance
 
@@ -662,11 +663,6 @@ class Asset(CachedSteps):
         nx, ny = self.n_bins
         return nx * ny * self.BYTES_PER_ENTRY
 
-    def _budget(self):
-        if self.memory_budget is not None:
-            return self.memory_budget
-        return available_memory() / 4
-
     def run(self, tiled=None):
         """All steps; returns an ``AssetResult`` (scored against ground truth if known).
 
@@ -807,18 +803,6 @@ def _surrogate_block(children, datasets, dither, bin_size, binary, symmetric, ob
         by = bx if symmetric else binned[1].toarray()
         acc += (bx.T @ by) < observed  # exact in float32 below 2**24
     return acc
-
-
-def available_memory():
-    """Bytes of memory available now (Linux /proc/meminfo; 4 GB if unknown)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4e9
 
 
 def _sorted_within_units(times, units):

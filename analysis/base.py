@@ -22,6 +22,18 @@ class CachedSteps(param.Parameterized):
         threads; "local" forces local. Results do not depend on it (see
         ``analysis.parallel`` and docs/cluster.md).""")
 
+    memory_budget = param.Number(default=None, allow_None=True, bounds=(0, None), doc="""
+        Bytes the large steps may use; a step that would need more is refused before it
+        starts, with what it needs and the parameter to change (or, where the method
+        allows, works in tiles). None: a quarter of the memory available at the time.""")
+
+    def _budget(self):
+        from .errors import available_memory
+
+        if self.memory_budget is not None:
+            return float(self.memory_budget)
+        return available_memory() / 4
+
     def __init__(self, **params):
         super().__init__(**params)
         self._cache = {}

@@ -36,6 +36,7 @@ import numpy as np
 import param
 
 from .base import CachedSteps
+from .errors import available_memory, check_memory
 from .kernels import spotdis as kernels
 from .parallel import map_blocks
 from .spiketrains import Epochs, SpikeTrains
@@ -58,7 +59,6 @@ _RATE_KEYS = ("sample_rate", "sampling_rate")
 #: choice never changes the result, only the time (and the grid kernel stores no delays).
 GRID_ADVANTAGE = 100.0
 
-_MEMORY_LIMIT = 4e9       # bytes of delays the continuous kernel may store
 _GRID_MAX_UNITS = 65536   # the grid kernel numbers neuron pairs in int32
 _GRID_CHUNKS = 8          # partial M x M sums of the grid kernel, reduced at the end
 _ACCUMULATOR_LIMIT = 1e9  # bytes for those partial sums
@@ -226,7 +226,8 @@ def _positive(x):
 
 
 # ============================================================================ SPOTDis
-def spotdis(data, sampling_period=None, method="auto", progress=None, scheduler=None):
+def spotdis(data, sampling_period=None, method="auto", progress=None, scheduler=None,
+            memory_budget=None):
     """The SPOTDis matrix between all epochs of a recording.
 
     Grossberger, Battaglia & Vinck (2018), Methods "SPOTDis": the mean, over neuron pairs
@@ -248,6 +249,10 @@ def spotdis(data, sampling_period=None, method="auto", progress=None, scheduler=
         kernel when there is a grid and its lag range is short next to the number of
         delays per neuron pair (``GRID_ADVANTAGE``). Both give the same matrix.
     progress : callable(fraction, message), optional
+    memory_budget : float, optional
+        Bytes the computation may use (None: a quarter of the available memory). A larger
+        estimate (the M x M matrices and partial sums, the continuous kernel's stored
+        delays) is refused before anything is computed (``MemoryBudgetError``).
     scheduler : str, optional
         Address of a dask scheduler (``tcp://host:8786``) that computes the blocks of epoch
         pairs; None: ``$SPIKELENS_SCHEDULER``, else local (see ``analysis.parallel``). The
@@ -286,6 +291,11 @@ def spotdis(data, sampling_period=None, method="auto", progress=None, scheduler=
     use_grid = method == "grid" or (
         method == "auto" and period is not None and not why_not
         and (sampling_period is not None or _grid_cheaper(ep, period)))
+    budget = available_memory() / 4 if memory_budget is None else float(memory_budget)
+    check_memory(f"the SPOTDis matrix of {M} epochs ({_kernel_name(use_grid)} kernel)",
+                 _matrix_bytes(ep, use_grid), budget,
+                 "use fewer epochs (SpotDisClust works on a nearest-neighbour graph above "
+                 "max_full_epochs) or raise memory_budget")
     n_empty = int(np.sum(ep.n_active < 2))
     if n_empty:
         report(0.02, f"SPOTDis: {n_empty} of {M} epochs have fewer than 2 active neurons "
@@ -341,6 +351,28 @@ def _blocks(n, n_blocks):
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
+def _kernel_name(use_grid):
+    return "grid" if use_grid else "continuous"
+
+
+def _delay_bytes(ep):
+    """Bytes the continuous kernel stores: every active pair's delays in every epoch."""
+    n_delays = float(ep.n_delays.sum())
+    off = 4 if n_delays < 2 ** 31 - 1 else 8
+    return 8.0 * n_delays + off * float(ep.n_pairs.sum())
+
+
+def _matrix_bytes(ep, use_grid):
+    """Estimated peak bytes of ``spotdis``: the M x M results and their temporaries (about
+    49 bytes an entry), plus the grid kernel's partial sums (12 bytes an entry per chunk,
+    twice while a block is added) or the continuous kernel's stored delays."""
+    M2 = float(ep.n_epochs) ** 2
+    if use_grid:
+        n_chunks = max(1, min(_GRID_CHUNKS, _ACCUMULATOR_LIMIT // (12 * M2)))
+        return 49.0 * M2 + 2 * 12.0 * n_chunks * M2
+    return 49.0 * M2 + _delay_bytes(ep)
+
+
 def _continuous_sums(ep, report, scheduler=None):
     M, N = ep.n_epochs, ep.n_units
     act_ptr = np.zeros(M + 1, dtype=np.int64)
@@ -351,12 +383,7 @@ def _continuous_sums(ep, report, scheduler=None):
     np.cumsum(ep.n_delays, out=delay_base[1:])
     n_delays = int(delay_base[-1])
     off_type = np.int32 if n_delays < 2 ** 31 - 1 else np.int64
-    need = 8.0 * n_delays + np.dtype(off_type).itemsize * float(pair_base[-1])
-    if need > _MEMORY_LIMIT:
-        raise MemoryError(
-            f"SPOTDis: the epochs' delays need {need / 1e9:.1f} GB (more than "
-            f"{_MEMORY_LIMIT / 1e9:.0f} GB); the continuous kernel stores every pair's delays "
-            f"of every epoch. With spike times on a sample grid, method='grid' needs none")
+    need = _delay_bytes(ep)   # checked against the memory budget by the caller
     report(0.03, f"SPOTDis: sorting {n_delays} delays ({need / 1e6:.0f} MB)")
     act = kernels.epoch_active(ep.offsets, N, act_ptr)
     pair_off = np.empty(int(pair_base[-1]) + 1, dtype=off_type)
@@ -688,7 +715,7 @@ class SpotDisClust(CachedSteps):
         def compute():
             return spotdis(self.data, self.sampling_period, self.method,
                            progress=lambda f, m: self._report(0.7 * f, m),
-                           scheduler=self.scheduler)
+                           scheduler=self.scheduler, memory_budget=self._budget())
         _check_data(self.data)
         self._refuse_full("the SPOTDis matrix")
         return self._cached("spotdis", self._spotdis_key(), compute)
@@ -720,7 +747,7 @@ class SpotDisClust(CachedSteps):
         def compute():
             return spotdis_knn(self.data, k, cand, self.sampling_period, self.method,
                                progress=lambda f, m: self._report(0.7 * f, m),
-                               scheduler=self.scheduler)
+                               scheduler=self.scheduler, memory_budget=self._budget())
         return self._cached("graph", self._graph_key(), compute)
 
     def rate_vectors(self):

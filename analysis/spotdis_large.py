@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import available_memory, check_memory
 from .kernels import spotdis as kernels
 from .parallel import map_blocks
 
@@ -232,7 +233,7 @@ def candidate_neighbours(features, n_candidates, progress=None):
 
 
 def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
-                method="auto", progress=None, scheduler=None):
+                method="auto", progress=None, scheduler=None, memory_budget=None):
     """Exact SPOTDis to each epoch's nearest epochs, found through candidates.
 
     Parameters
@@ -249,6 +250,9 @@ def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
     progress : callable(fraction, message), optional
     scheduler : str, optional; dask scheduler address for the exact SPOTDis blocks (see
         ``spotdis_pairs``)
+    memory_budget : float, optional
+        Bytes it may use (None: a quarter of the available memory); a larger estimate
+        (``graph_bytes``) is refused before anything is computed.
 
     Returns
     -------
@@ -266,6 +270,11 @@ def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
         raise ValueError(f"n_candidates: must be a whole number >= n_neighbors "
                          f"({n_neighbors}), got {n_candidates!r}")
     k = int(min(n_neighbors, M - 1))
+    budget = available_memory() / 4 if memory_budget is None else float(memory_budget)
+    check_memory(f"the neighbour graph of {M} epochs ({n_candidates} candidates each)",
+                 graph_bytes(ep, n_candidates, period), budget,
+                 "lower n_candidates / n_neighbors (or the perplexity), use fewer epochs, or "
+                 "raise memory_budget")
     report(0.0, "candidates: quartile vectors")
     cand = candidate_neighbours(_features(ep), n_candidates,
                                 progress=lambda f, m: report(0.1 * f, m))
@@ -283,6 +292,24 @@ def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
                         int(np.sum(ep.n_active < 2)), "grid" if period else "continuous",
                         2.0 * ep.duration, {"candidates": t1 - t0, "exact": t2 - t1,
                                             "graph": time.perf_counter() - t2})
+
+
+def graph_bytes(ep, n_candidates, period):
+    """Estimated peak bytes of ``spotdis_knn``: quartile vectors, the candidate search's
+    row block, the candidate pairs and their per-chunk sums, every epoch's active neuron
+    pairs, and the per-chunk delay tables (grid) or sorted delays (continuous)."""
+    M, N = ep.n_epochs, ep.n_units
+    Q = float(M) * n_candidates
+    features = M * N * len(QUARTILES) * 12.0
+    search = _SEARCH_BLOCK * float(M) * 16.0
+    pairs = Q * 40.0 + _CHUNKS * Q * 12.0
+    active_pairs = 8.0 * float(ep.n_pairs.sum())
+    if period is not None:
+        per_chunk = float(M) * (2 * np.ceil(ep.duration / period) + 3) * 4.0
+    else:
+        per_pair = float(ep.n_delays.sum()) / max(float(ep.n_pairs.sum()), 1.0)
+        per_chunk = float(M) * per_pair * 8.0
+    return features + search + pairs + active_pairs + _CHUNKS * per_chunk
 
 
 def _nearest(first, second, values, M, k):
