@@ -6,10 +6,14 @@ runs the assembly-neuron analysis (``--surrogates`` surrogates) and SPOTDis on t
 demo, then closes. Meanwhile a probe requests the app's page every 0.5 s and times the
 answer: the server must stay responsive while the sessions compute.
 
-Printed: sessions, analyses completed, the probe's response-time percentiles, each
-session's time per step, and the server's resident memory before, at its peak and after
-the sessions closed (Panel drops a closed session's state after
-``--cleanup`` seconds).
+A warm-up session runs first (numba loads its compiled kernels, the demos are simulated
+once per process), so the baseline memory is that of a server that has served before.
+Each page request opens a new (unused) session, which the server drops after about 30 s.
+
+Printed: sessions, analyses completed, the probe's response-time percentiles (the time to
+answer a new visitor's page while the sessions compute), each session's time per step, and
+the server's resident memory at the baseline, at its peak and ``--cleanup`` seconds after
+the sessions closed.
 
     python benchmarks/soak.py                       # 4 sessions, ~3-5 min on 2 cores
     python benchmarks/soak.py --sessions 2 --surrogates 100    # a quick look
@@ -59,7 +63,7 @@ def rss_mb(pid):
 class Probe(threading.Thread):
     """GET the app page every ``period`` s; keep the response times and the peak RSS."""
 
-    def __init__(self, url, pid, period=0.5):
+    def __init__(self, url, pid, period=1.0):
         super().__init__(daemon=True)
         self.url, self.pid, self.period = url, pid, period
         self.times, self.failures, self.peak = [], 0, 0.0
@@ -150,7 +154,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sessions", type=int, default=4)
     ap.add_argument("--surrogates", type=int, default=300)
-    ap.add_argument("--cleanup", type=float, default=30.0,
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="rounds of --sessions sessions: memory that grows round after round "
+                         "would be a leak; memory that plateaus is the allocator keeping "
+                         "freed memory")
+    ap.add_argument("--cleanup", type=float, default=45.0,
                     help="seconds to wait after the sessions close before measuring memory")
     args = ap.parse_args()
     if not os.path.exists(CHROMIUM):
@@ -171,25 +179,32 @@ def main():
                     logfile.seek(0)
                     sys.exit("server did not start:\n" + logfile.read()[-2000:])
                 time.sleep(0.5)
-        time.sleep(3)
-        base = rss_mb(server.pid)
         print(f"machine: {machine()}")
-        print(f"server: spikelens serve on {url} (pid {server.pid}); baseline RSS "
-              f"{base:.0f} MB after one page request")
+        cold = rss_mb(server.pid)
+        warm_log = []
+        asyncio.run(drive(url, 1, args.surrogates, warm_log))
+        time.sleep(args.cleanup)
+        base = rss_mb(server.pid)
+        print(f"server: spikelens serve on {url} (pid {server.pid}); RSS {cold:.0f} MB after "
+              f"start, {base:.0f} MB after a warm-up session and {args.cleanup:g} s (baseline)")
+        for line in warm_log:
+            print("  warm-up " + line)
         probe = Probe(url, server.pid)
         probe.start()
-        log = []
+        log, results, after = [], [], []
         t0 = time.perf_counter()
-        results = asyncio.run(drive(url, args.sessions, args.surrogates, log))
-        wall = time.perf_counter() - t0
+        for _ in range(args.rounds):
+            results += asyncio.run(drive(url, args.sessions, args.surrogates, log))
+            time.sleep(args.cleanup)
+            after.append(rss_mb(server.pid))
+        wall = time.perf_counter() - t0 - args.rounds * args.cleanup
         probe.stop.set()
         probe.join()
-        time.sleep(args.cleanup)
-        after = rss_mb(server.pid)
         completed = sum(d for d, _ in results)
-        print(f"\n{args.sessions} concurrent sessions, each: SIP demo + assembly neurons "
-              f"({args.surrogates} surrogates), pulse demo + SPOTDis; {wall:.0f} s in all")
-        print(f"analyses completed: {completed} of {2 * args.sessions}")
+        print(f"\n{args.rounds} rounds of {args.sessions} concurrent sessions, each: SIP demo "
+              f"+ assembly neurons ({args.surrogates} surrogates), pulse demo + SPOTDis; "
+              f"{wall:.0f} s of sessions in all")
+        print(f"analyses completed: {completed} of {2 * args.sessions * args.rounds}")
         for line in log:
             print("  " + line)
         names = sorted({n for _, s in results for n in s}, key=lambda n: [
@@ -200,13 +215,15 @@ def main():
             v = [s[n] for _, s in results if n in s]
             print(f"  {n:<16} {np.median(v):7.1f}  [{min(v):.1f}, {max(v):.1f}]")
         t = probe.times
-        print(f"\npage requests while the sessions ran: {len(t)} answered, {probe.failures} "
-              f"failed; response time p50 {pct(t, 50) * 1e3:.0f} ms, p90 "
+        print(f"\nnew-visitor page requests during the soak (sessions and cleanup waits): {len(t)} answered, "
+              f"{probe.failures} failed; response time p50 {pct(t, 50) * 1e3:.0f} ms, p90 "
               f"{pct(t, 90) * 1e3:.0f} ms, p99 {pct(t, 99) * 1e3:.0f} ms, max "
               f"{max(t, default=float('nan')) * 1e3:.0f} ms")
-        print(f"server memory (RSS): baseline {base:.0f} MB, peak {probe.peak:.0f} MB, "
-              f"{args.cleanup:g} s after the sessions closed {after:.0f} MB "
-              f"({after - base:+.0f} MB)")
+        rounds = ", ".join(f"{a:.0f} MB" for a in after)
+        print(f"server memory (RSS): baseline {base:.0f} MB, peak {probe.peak:.0f} MB; "
+              f"{args.cleanup:g} s after each round: {rounds} "
+              f"({after[-1] - base:+.0f} MB over the baseline, {after[-1] - after[0]:+.0f} MB "
+              f"from the first round to the last)")
     finally:
         server.terminate()
         try:
