@@ -127,6 +127,10 @@ def cmd_report(args):
     try:  # settings first: a typo fails before any slow work
         params = report.merge(report.read_config(args.config) if args.config else {},
                               report.parse_overrides(args.param))
+        saved = report.load_results(args.results)
+        if saved and len(args.inputs) > 1:
+            raise report.ReportError("--results: saved results belong to one recording; "
+                                     "give one INPUT")
         for method in methods:
             report.make_analysis(method, params.get(method),
                                  where=args.config or "--param")
@@ -154,7 +158,8 @@ def cmd_report(args):
     for spec, target in zip(args.inputs, targets):
         try:
             data, source = report.load_input(spec)
-            sections = report.run_analyses(data, methods, params)
+            sections = report.run_analyses(data, methods, params, progress=_bars(spec),
+                                           results=saved)
             text = report.report_html(data, source, sections)
             report.write_report(text, target)
         except Exception as exc:  # one line per failed input, never a traceback
@@ -167,8 +172,9 @@ def cmd_report(args):
             print(f"spikelens report: error: {message}", file=sys.stderr)
             status = 2
             continue
-        done = ", ".join(f"{report.TITLES[s.method]} {s.elapsed:.1f} s" if s.result is not None
-                         else f"{report.TITLES[s.method]} skipped" for s in sections)
+        done = ", ".join(f"{report.TITLES[s.method]} " + (
+            "skipped" if s.result is None else "loaded" if s.elapsed is None
+            else f"{s.elapsed:.1f} s") for s in sections)
         print(f"wrote {target} ({done})")
     return status
 
@@ -221,9 +227,33 @@ def build_parser():
                    help="override one parameter, e.g. asset.bin_size=0.005 (repeatable)")
     p.add_argument("-o", "--output", required=True,
                    help="report file (.html); with several inputs a folder, one report each")
+    p.add_argument("--results", action="append", default=[], metavar="FILE",
+                   help="a saved result (analysis.results .npz) to show instead of "
+                        "recomputing that method (repeatable; one INPUT)")
     _add_scheduler_option(p)
     p.set_defaults(func=cmd_report)
     return parser
+
+
+def _bars(spec):
+    """Progress bars on stderr (tqdm) for each analysis of a report, when it is a terminal;
+    the fractions come back from the kernels' blocks (from dask tasks on a cluster too)."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    def for_method(method):
+        bar = tqdm(total=100, desc=f"{spec} {method}", unit="%", leave=False,
+                   file=sys.stderr)
+
+        def update(fraction, message):
+            bar.n = int(round(100 * fraction))
+            bar.set_postfix_str(message[:40], refresh=False)
+            bar.refresh()
+            if fraction >= 1.0:
+                bar.close()
+        return update
+    return for_method
 
 
 def _add_scheduler_option(p):

@@ -252,16 +252,63 @@ def has_epochs(data):
     return data is not None and data.epochs is not None and len(data.epochs) >= 2
 
 
-def run_analyses(data, methods, params=None, log=None):
+#: result class name (``analysis.results``) -> report method
+RESULT_METHODS = {"AssetResult": "asset", "AssemblyResult": "assembly",
+                  "SpotDisClustResult": "spotdis"}
+
+
+def load_results(paths):
+    """Saved results (``analysis.results.save_result`` files) by method; ReportError when a
+    file is not one or two files hold the same method."""
+    from analysis.errors import SpikeDataError
+    from analysis.results import load_result
+
+    out = {}
+    for path in paths or []:
+        try:
+            result = load_result(path)
+        except SpikeDataError as exc:
+            raise ReportError(_one_line(exc)) from None
+        method = RESULT_METHODS.get(type(result).__name__)
+        if method is None:
+            raise ReportError(f"{path}: not a result spikelens can report")
+        if method in out:
+            raise ReportError(f"{path}: a second {method} result (one per method)")
+        out[method] = (path, result)
+    return out
+
+
+def run_analyses(data, methods, params=None, log=None, progress=None, results=None):
     """Run ``methods`` on ``data`` headless; a list of ``Section``.
 
     SPOTDis needs epochs: on data without them it is skipped with a note, or, when it is the
-    only method asked for, a ReportError.
+    only method asked for, a ReportError. ``progress(method)`` may return a callback
+    ``(fraction, message)`` for that method's run. ``results``: method -> (path, result)
+    from ``load_results``; those methods are not recomputed (their parameters come from
+    the saved result where it keeps them).
     """
     params = params or {}
+    results = results or {}
     sections = []
     for method in methods:
         obj = make_analysis(method, params.get(method))
+        if method in results:
+            path, result = results[method]
+            saved = dict(getattr(result, "params", None) or {})
+            if method == "asset":
+                saved["bin_size"] = result.bin_size
+            obj.param.update({k: v for k, v in saved.items()
+                              if k in obj.param and k not in _NOT_SETTABLE + ("scheduler",)})
+            obj.data = data
+            section = Section(method, obj, result, data, None,
+                              note=f"Result loaded from {os.path.basename(str(path))}, not "
+                                   f"recomputed.")
+            if method == "spotdis" and result.labels.shape[0] != len(data.epochs or []):
+                raise ReportError(f"{path}: the result has {result.labels.shape[0]} epochs, "
+                                  f"the data {len(data.epochs or [])}")
+            _add_evaluation(section, data)
+            sections.append(section)
+            continue
         if method == "spotdis" and not has_epochs(data):
             why = ("the recording has fewer than 2 epochs (SPOTDis compares epochs): "
                    "load data with epochs, or cut them around events in the dashboard")
@@ -272,6 +319,8 @@ def run_analyses(data, methods, params=None, log=None):
         if log is not None:
             log(f"{TITLES[method]}...")
         obj.data = data
+        if progress is not None:
+            obj.progress = progress(method)
         started = time.perf_counter()
         try:
             result = obj.run()
@@ -279,16 +328,22 @@ def run_analyses(data, methods, params=None, log=None):
             raise ReportError(f"{method}: out of memory on this recording") from None
         except ValueError as exc:  # the analysis names the parameter at fault
             raise ReportError(f"{method}: {_one_line(exc)}") from None
+        finally:
+            obj.progress = None
         section = Section(method, obj, result, data, time.perf_counter() - started)
-        if method == "assembly":
-            from analysis.assembly import evaluate
-
-            from .assembly_page import assembly_membership
-            membership = assembly_membership(data)
-            if membership is not None:
-                section.extra["evaluation"] = evaluate(result, membership)
+        _add_evaluation(section, data)
         sections.append(section)
     return sections
+
+
+def _add_evaluation(section, data):
+    if section.method == "assembly":
+        from analysis.assembly import evaluate
+
+        from .assembly_page import assembly_membership
+        membership = assembly_membership(data)
+        if membership is not None:
+            section.extra["evaluation"] = evaluate(section.result, membership)
 
 
 def sections_from_pages(pages):
@@ -583,6 +638,8 @@ def build_report(data, source, sections, title=None):
             continue
         if section.elapsed is not None:
             parts.append(_md(f"*Run time {section.elapsed:.1f} s.*"))
+        if section.note:
+            parts.append(_md(f"*{section.note}*"))
         parts += PARTS[section.method](section)
         parts.append(pn.layout.Card(*_table(_params_table(section.obj)),
                                     title=f"Parameters of {TITLES[section.method]}",

@@ -290,3 +290,24 @@ def test_export_button_gives_the_report_of_the_session(files):
     assert headings(text) == ["Data", "Assembly neurons", "Software"]
     assert "19 uniform surrogates" in text and "sip.npz" in text
     assert report.network_references(raw) == []
+
+
+def test_saved_results_are_shown_not_recomputed(tmp_path, capsys):
+    from analysis.assembly import AssemblyNeurons
+
+    data = simulate.sip(n_units=20, assembly_size=5, t_stop=5.0, seed=1)
+    io.save(data, tmp_path / "sip.npz")
+    AssemblyNeurons(data=data, n_surrogates=49, statistic="csf").run().save(
+        tmp_path / "assembly.npz")
+    out = tmp_path / "r.html"
+    assert main(["report", str(tmp_path / "sip.npz"), "--method", "assembly", "--results",
+                 str(tmp_path / "assembly.npz"), "-o", str(out)]) == 0
+    assert "Assembly neurons loaded" in capsys.readouterr().out
+    text = out.read_text()
+    assert "not recomputed" in text and "CSF" in text
+    # a spike file is not a result: one line, exit 2
+    assert main(["report", str(tmp_path / "sip.npz"), "--results",
+                 str(tmp_path / "sip.npz"), "-o", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err
+    assert "not an analysis result" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.html").exists()
