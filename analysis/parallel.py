@@ -166,7 +166,9 @@ def map_blocks(func, blocks, backend="threads", n_workers=None, progress=None, *
 def _run_dask(client, func, blocks, shared, done):
     from distributed import as_completed
 
-    scattered = client.scatter(shared, broadcast=True) if shared else {}
+    # sent once to the cluster; workers fetch what their tasks need (broadcast=True made
+    # the workers hand the data back and forth without end in one CI run)
+    scattered = client.scatter(shared, hash=False) if shared else {}
     futures = [client.submit(func, b, **scattered, pure=False) for b in blocks]
     index = {f.key: k for k, f in enumerate(futures)}
     try:
