@@ -264,33 +264,9 @@ def spotdis(data, sampling_period=None, method="auto", progress=None, scheduler=
     """
     t0 = time.perf_counter()
     report = progress or (lambda f, m: None)
-    _check_data(data)
-    if method not in ("auto", "grid", "continuous"):
-        raise ValueError(f"method: expected 'auto', 'grid' or 'continuous', got {method!r}")
-    if sampling_period is not None and not _positive(sampling_period):
-        raise ValueError(f"sampling_period: must be > 0 s, got {sampling_period!r}")
     report(0.0, "SPOTDis: splitting spikes into epochs")
-    ep = _Epochs(data)
+    ep, period, use_grid = _prepare(data, sampling_period, method)
     M = ep.n_epochs
-    if sampling_period is not None:
-        period = float(sampling_period)
-        bad = ep.off_grid(period)
-        if bad:
-            raise ValueError(f"sampling_period: {bad} spike times are not multiples of "
-                             f"{period} s after their epoch's start")
-    elif method != "continuous":
-        period = detect_sampling_period(data, ep)
-    else:
-        period = None
-    if method == "grid" and period is None:
-        raise ValueError("method: 'grid' needs spike times on a sample grid; give "
-                         "sampling_period (none was found in the annotations)")
-    why_not = None if period is None else _grid_unsuitable(ep, period)
-    if method == "grid" and why_not:
-        raise ValueError(f"method: {why_not}; use 'continuous'")
-    use_grid = method == "grid" or (
-        method == "auto" and period is not None and not why_not
-        and (sampling_period is not None or _grid_cheaper(ep, period)))
     budget = available_memory() / 4 if memory_budget is None else float(memory_budget)
     check_memory(f"the SPOTDis matrix of {M} epochs ({_kernel_name(use_grid)} kernel)",
                  _matrix_bytes(ep, use_grid), budget,
@@ -320,6 +296,40 @@ def spotdis(data, sampling_period=None, method="auto", progress=None, scheduler=
     return SpotDis(matrix, count.astype(np.int64), undefined, n_undefined, n_empty,
                    "grid" if use_grid else "continuous", period if use_grid else None, norm,
                    time.perf_counter() - t0)
+
+
+def _prepare(data, sampling_period, method):
+    """Check the arguments, split the spikes into epochs and choose the kernel.
+
+    Returns ``(epochs, period, use_grid)``: the sampling period (given and checked, or
+    detected; None in continuous time) and whether the grid kernel is used.
+    """
+    _check_data(data)
+    if method not in ("auto", "grid", "continuous"):
+        raise ValueError(f"method: expected 'auto', 'grid' or 'continuous', got {method!r}")
+    if sampling_period is not None and not _positive(sampling_period):
+        raise ValueError(f"sampling_period: must be > 0 s, got {sampling_period!r}")
+    ep = _Epochs(data)
+    if sampling_period is not None:
+        period = float(sampling_period)
+        bad = ep.off_grid(period)
+        if bad:
+            raise ValueError(f"sampling_period: {bad} spike times are not multiples of "
+                             f"{period} s after their epoch's start")
+    elif method != "continuous":
+        period = detect_sampling_period(data, ep)
+    else:
+        period = None
+    if method == "grid" and period is None:
+        raise ValueError("method: 'grid' needs spike times on a sample grid; give "
+                         "sampling_period (none was found in the annotations)")
+    why_not = None if period is None else _grid_unsuitable(ep, period)
+    if method == "grid" and why_not:
+        raise ValueError(f"method: {why_not}; use 'continuous'")
+    use_grid = method == "grid" or (
+        method == "auto" and period is not None and not why_not
+        and (sampling_period is not None or _grid_cheaper(ep, period)))
+    return ep, period, use_grid
 
 
 def _grid_unsuitable(ep, period):

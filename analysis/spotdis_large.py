@@ -86,34 +86,10 @@ class SpotDisGraph:
 
 
 def _pair_setup(data, sampling_period, method):
-    from .spotdis import (_Epochs, _check_data, _grid_cheaper, _grid_unsuitable, _positive,
-                          detect_sampling_period)
+    """(epochs, period if the grid kernel is used else None), as ``spotdis`` chooses."""
+    from .spotdis import _prepare
 
-    _check_data(data)
-    if method not in ("auto", "grid", "continuous"):
-        raise ValueError(f"method: expected 'auto', 'grid' or 'continuous', got {method!r}")
-    if sampling_period is not None and not _positive(sampling_period):
-        raise ValueError(f"sampling_period: must be > 0 s, got {sampling_period!r}")
-    ep = _Epochs(data)
-    if sampling_period is not None:
-        period = float(sampling_period)
-        bad = ep.off_grid(period)
-        if bad:
-            raise ValueError(f"sampling_period: {bad} spike times are not multiples of "
-                             f"{period} s after their epoch's start")
-    elif method != "continuous":
-        period = detect_sampling_period(data, ep)
-    else:
-        period = None
-    if method == "grid" and period is None:
-        raise ValueError("method: 'grid' needs spike times on a sample grid; give "
-                         "sampling_period (none was found in the annotations)")
-    why_not = None if period is None else _grid_unsuitable(ep, period)
-    if method == "grid" and why_not:
-        raise ValueError(f"method: {why_not}; use 'continuous'")
-    use_grid = method == "grid" or (
-        method == "auto" and period is not None and not why_not
-        and (sampling_period is not None or _grid_cheaper(ep, period)))
+    ep, period, use_grid = _prepare(data, sampling_period, method)
     return ep, (period if use_grid else None)
 
 
