@@ -9,9 +9,12 @@ from importlib import import_module
 from .errors import SpikeDataError
 from .spiketrains import Epochs, SpikeTrains
 
-__all__ = ["SpikeDataError", "SpikeTrains", "Epochs", "load", "save", "simulate"]
+__all__ = ["SpikeDataError", "SpikeTrains", "Epochs", "load", "save", "simulate", "Asset",
+           "AssemblyNeurons", "SpotDisClust"]
 
-_LAZY = {"load": ("io", "load"), "save": ("io", "save"), "simulate": ("simulate", None)}
+_LAZY = {"load": ("io", "load"), "save": ("io", "save"), "simulate": ("simulate", None),
+         "Asset": ("asset", "Asset"), "AssemblyNeurons": ("assembly", "AssemblyNeurons"),
+         "SpotDisClust": ("spotdis", "SpotDisClust")}
 
 
 def __getattr__(name):

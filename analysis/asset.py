@@ -11,7 +11,8 @@ intersection matrix -> probability matrix -> joint-probability matrix -> mask ->
 Differences from Elephant 1.2.1, on purpose:
 
 * The intersection matrix uses binary (clipped) bins by default (``binary=False`` counts
-  spikes as Elephant does); the probability matrix always uses the raw coincidence counts.
+  spikes as Elephant does); the probability matrix is computed from the same (binary or
+  count) coincidences, before any normalization.
 * The joint-probability matrix is computed exactly in float64 by a recursion over order
   statistics (Elephant sums float32 terms over all index sequences), and it is returned
   symmetric in the symmetric case: Elephant fills only the lower triangle. Entries whose
@@ -444,6 +445,10 @@ class AssetResult:
                                            "end i (s)", "start j (s)", "end j (s)", "units"])
 
 
+#: surrogate methods of ``Asset.probability_matrix_montecarlo``
+SURROGATE_METHODS = ("dither_spikes", "jitter_spikes")
+
+
 class Asset(CachedSteps):
     """ASSET on one population (symmetric) or two recordings of it (``data_j``).
 
@@ -496,13 +501,16 @@ class Asset(CachedSteps):
             raise ValueError("data: no spike trains given")
         if self.data.n_units == 0 or self.data.n_spikes == 0:
             raise ValueError("data: the recording has no spikes")
+        if self.data_j is not None and (self.data_j.n_units == 0
+                                        or self.data_j.n_spikes == 0):
+            raise ValueError("data_j: the recording has no spikes")
         if self.data_j is not None and self.data_j.n_units != self.data.n_units:
             raise ValueError(f"data_j: has {self.data_j.n_units} units, data has "
                              f"{self.data.n_units}; both axes need the same units")
         for name, d in (("data", self.data), ("data_j", self.data_j)):
             if d is not None and self.bin_size > d.duration:
-                raise ValueError(f"bin_size: {self.bin_size} s is longer than {name} "
-                                 f"({d.duration} s)")
+                raise ValueError(f"bin_size: {self.bin_size:g} s is longer than {name} "
+                                 f"({d.duration:.6g} s)")
 
     @property
     def symmetric(self):
@@ -568,8 +576,19 @@ class Asset(CachedSteps):
         return self._cached("probabilities", self._binned_key() + (self.kernel_width,),
                             compute)
 
-    def probability_matrix_analytical(self):
-        """P(overlap < observed) for every pair of bins (Le Cam's Poisson approximation)."""
+    def _set(self, **overrides):
+        """Set the parameters given (not None): Elephant-style keyword calls."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if given:
+            self.param.update(**given)
+
+    def probability_matrix_analytical(self, kernel_width=None):
+        """P(overlap < observed) for every pair of bins (Le Cam's Poisson approximation).
+
+        ``kernel_width`` (seconds), if given, sets the parameter first (Elephant's call).
+        """
+        self._set(kernel_width=kernel_width)
+
         def compute():
             self._report(0.05, "probability matrix")
             px, py = self.spike_probabilities()
@@ -577,14 +596,24 @@ class Asset(CachedSteps):
         return self._cached("pmat", self._pmat_key(), compute)
 
     def probability_matrix_montecarlo(self, n_surrogates=100, dither=None, seed=0,
-                                      backend="threads"):
-        """P(overlap < observed) estimated from spike-dithering surrogates.
+                                      backend="threads", method="dither_spikes"):
+        """P(overlap < observed) estimated from surrogates that move every spike.
 
-        Each surrogate moves every spike by a uniform offset in [-dither, dither] (default
-        5 bins), keeps those inside (t_start, t_stop), and counts how often the surrogate's
-        coincidence count is below the observed one. Surrogate s uses seed
+        ``method``:
+
+        * ``"dither_spikes"`` (default, as Elephant): every spike moves by a uniform
+          offset in [-dither, dither] (default 5 bins);
+        * ``"jitter_spikes"``: the recording is cut into windows of length ``dither``
+          from t_start, and every spike moves to a uniform time inside its own window
+          (keeps the rate profile at the window's resolution).
+
+        Spikes that land outside (t_start, t_stop) are dropped. The result counts how often
+        the surrogate's coincidence count is below the observed one. Surrogate s uses seed
         ``SeedSequence(seed).spawn`` child s, so the result does not depend on the backend.
         """
+        if method not in SURROGATE_METHODS:
+            raise ValueError(f"method: must be one of {', '.join(SURROGATE_METHODS)}, "
+                             f"got {method!r}")
         if int(n_surrogates) < 1:
             raise ValueError(f"n_surrogates: must be >= 1, got {n_surrogates}")
         dither = 5 * self.bin_size if dither is None else float(dither)
@@ -601,7 +630,8 @@ class Asset(CachedSteps):
         # integer counts: their sum is exact in any order, the same on every backend
         counts = map_blocks(
             _surrogate_block, blocks, backend=backend, scheduler=self.scheduler,
-            shared=dict(datasets=datasets, dither=dither, bin_size=self.bin_size,
+            shared=dict(datasets=datasets, dither=dither, method=method,
+                        bin_size=self.bin_size,
                         binary=self.binary, symmetric=self.symmetric, observed=observed),
             reduce=np.add, label="surrogate batch",
             progress=lambda f, m: self._report(f, f"surrogates: {m}"))
@@ -613,8 +643,14 @@ class Asset(CachedSteps):
     def _jmat_key(self):
         return self._pmat_key() + (tuple(self.filter_shape), self.n_largest, self.min_p_value)
 
-    def joint_probability_matrix(self):
-        """Joint significance of the n_largest probabilities in the band filter."""
+    def joint_probability_matrix(self, filter_shape=None, n_largest=None, min_p_value=None):
+        """Joint significance of the n_largest probabilities in the band filter.
+
+        Arguments, if given, set the parameters first (Elephant's call).
+        """
+        self._set(filter_shape=None if filter_shape is None else tuple(filter_shape),
+                  n_largest=n_largest, min_p_value=min_p_value)
+
         def compute():
             pmat = self.probability_matrix_analytical()
             self._report(0.3, "joint-probability matrix")
@@ -653,6 +689,27 @@ class Asset(CachedSteps):
             bx, by = self.binned()
             return extract_synchronous_events(self.cluster_matrix(), bx, by, self.symmetric)
         return self._cached("sses", self._cluster_key(), compute)
+
+    # ------------------------------------------- Elephant's names for steps 4-6
+    #: ``Asset.mask_matrices([pmat, jmat], [alpha_p, alpha_j])``, as Elephant's static method
+    mask_matrices = staticmethod(mask_matrices)
+
+    def cluster_matrix_entries(self, mask, max_distance=None, min_neighbors=None,
+                               stretch=None):
+        """Elephant's call: cluster a given mask (arguments, if given, set the parameters).
+
+        ``cluster_matrix()`` does the same on this object's own mask, cached.
+        """
+        self._set(max_distance=max_distance, min_neighbors=min_neighbors, stretch=stretch)
+        return cluster_matrix_entries(mask, self.max_distance, self.min_neighbors,
+                                      self.stretch, symmetric=self.symmetric)
+
+    def extract_synchronous_events(self, cmat=None):
+        """Elephant's call: SSEs of a cluster matrix (default: this object's own)."""
+        if cmat is None:
+            return self.synchronous_events()
+        bx, by = self.binned()
+        return extract_synchronous_events(cmat, bx, by, self.symmetric)
 
     def ordering(self, cluster=None):
         """(order, n_found): units reordered so the chain of the largest SSE comes first."""
@@ -781,17 +838,23 @@ def _tile_block(tile, cx, cy, px, py, nx, ny, length, half, symmetric, ka, kb, a
             "jmat": jv[keep]}
 
 
-def _surrogate_block(children, datasets, dither, bin_size, binary, symmetric, observed):
+def _surrogate_block(children, datasets, dither, bin_size, binary, symmetric, observed,
+                     method="dither_spikes"):
     """How often each entry's surrogate coincidence count is below ``observed`` (int32).
 
-    One batch of dithering surrogates, each seeded by its ``SeedSequence`` child.
+    One batch of surrogates (see ``Asset.probability_matrix_montecarlo``), each seeded by
+    its ``SeedSequence`` child.
     """
     acc = np.zeros(observed.shape, dtype=np.int32)
     for child in children:
         rng = np.random.default_rng(child)
         binned = []
         for times, unit_of, n_units, t_start, t_stop in datasets:
-            moved = times + rng.uniform(-dither, dither, times.size)
+            if method == "jitter_spikes":
+                window = t_start + np.floor((times - t_start) / dither) * dither
+                moved = window + rng.uniform(0.0, dither, times.size)
+            else:
+                moved = times + rng.uniform(-dither, dither, times.size)
             inside = (moved > t_start) & (moved < t_stop)
             units = unit_of[inside]
             counts = np.bincount(units, minlength=n_units)

@@ -131,7 +131,8 @@ class AssetPage(Viewer):
         self._cluster_select.param.watch(lambda e: setattr(self, "cluster", e.new), "value")
         self._table = pn.widgets.Tabulator(
             None, show_index=False, disabled=True, selectable=1, height=150,
-            sizing_mode="stretch_width", layout="fit_data_stretch", widths={"units": 220},
+            sizing_mode="stretch_width", layout="fit_columns",
+            widths={"cluster": 75, "entries": 75, "neurons": 85, "units": 260},
             formatters={c: NumberFormatter(format="0.000") for c in
                         ["start i (s)", "end i (s)", "start j (s)", "end j (s)"]})
         self._table.param.watch(self._on_table_selection, "selection")
@@ -288,7 +289,8 @@ class AssetPage(Viewer):
         result, data = self.result, self.asset.data
         table = result.sse_table(data.unit_ids)
         self._table.value = table
-        self._table.height = min(45 + 40 * len(table), 250)  # no empty rows, at most ~5
+        # header ~60 px and rows ~50 px as rendered: no empty rows, at most 5 before scrolling
+        self._table.height = 60 + 50 * min(len(table), 5)
         self._sse_box.visible = True
         if not len(self._table_holder):
             self._table_holder[:] = [self._table]

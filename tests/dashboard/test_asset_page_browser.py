@@ -44,6 +44,19 @@ def shot(locator):
         return None
 
 
+def plot_titles(page):
+    """Titles of every Bokeh plot on the page (they are drawn on canvases, not in the DOM,
+    so ask BokehJS's document models)."""
+    return page.evaluate("""() => {
+        const out = [];
+        for (const doc of Bokeh.documents)
+            for (const m of doc.all_models)
+                if (String(m.type || m.constructor.__name__).endsWith("Title") && m.text)
+                    out.push(m.text);
+        return out;
+    }""")
+
+
 def test_run_asset_on_the_demo(served_app, page, artifacts_dir):
     open_asset_page(page, served_app)
     page.get_by_role("button", name="Run ASSET").click()
@@ -55,6 +68,10 @@ def test_run_asset_on_the_demo(served_app, page, artifacts_dir):
     # (plot titles are drawn on canvases, so count those)
     canvases = page.locator(".bk-Canvas")
     wait_until(lambda: canvases.count() >= 10, what="5 matrices and 5 rasters")
+    titles = plot_titles(page)
+    for expected in ("intersection matrix", "probability matrix", "joint-probability matrix",
+                     "mask", "clusters", "original order", "ASSET order", "true order"):
+        assert any(t.startswith(expected) for t in titles), (expected, titles)
     page.set_viewport_size(TALL)
     page.evaluate("document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
     page.wait_for_timeout(3000)  # let datashader fill the images at the new size
