@@ -131,8 +131,17 @@ class AssetPage(Viewer):
         self._cluster_select.param.watch(lambda e: setattr(self, "cluster", e.new), "value")
         self._table = pn.widgets.Tabulator(
             None, show_index=False, disabled=True, selectable=1, height=150,
-            sizing_mode="stretch_width", layout="fit_columns",
-            widths={"cluster": 75, "entries": 75, "neurons": 85, "units": 260},
+            sizing_mode="stretch_width", layout="fit_data_fill", widths={"units": 200},
+            # short titles so that every column fits beside the matrices
+            titles={"start i (s)": "i start", "end i (s)": "i end", "start j (s)": "j start",
+                    "end j (s)": "j end"},
+            header_tooltips={"start i (s)": "first bin of the SSE on the i axis (s)",
+                             "end i (s)": "last bin of the SSE on the i axis (s)",
+                             "start j (s)": "first bin of the SSE on the j axis (s)",
+                             "end j (s)": "last bin of the SSE on the j axis (s)",
+                             "entries": "significant matrix entries in the cluster",
+                             "neurons": "neurons spiking in the SSE's bins",
+                             "units": "their unit ids"},
             formatters={c: NumberFormatter(format="0.000") for c in
                         ["start i (s)", "end i (s)", "start j (s)", "end j (s)"]})
         self._table.param.watch(self._on_table_selection, "selection")
