@@ -25,7 +25,7 @@ def main():
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--activations", type=int, default=6)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--elephant-jmat-s", type=float, default=784.0, help="""
+    parser.add_argument("--elephant-jmat-s", type=float, default=632.6, help="""
         Elephant's measured joint-probability time at 1666 bins (benchmarks/results)""")
     args = parser.parse_args()
 
