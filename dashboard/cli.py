@@ -1,7 +1,17 @@
 """The ``spikelens`` command line: serve, simulate, info, report.
 
-Errors are printed as one line on stderr with a non-zero exit code (2 for usage, 1 for data
-or parameter errors; ``report`` uses 2 for all of its errors); nothing is half-written.
+Every error is one line on stderr, ``spikelens <command>: error: <message>``, and a non-zero
+exit status, the same for all subcommands:
+
+- 2: a usage error, the command line itself is wrong (a missing or unknown argument or
+  option, an unknown simulator or simulator parameter); the line ends with a pointer to
+  ``--help``;
+- 1: anything else (unreadable or invalid data, a bad parameter value, a bad config file, a
+  failed analysis, and any unexpected exception, named by its type);
+- 130: interrupted (Ctrl-C).
+
+No traceback reaches the user; set ``SPIKELENS_DEBUG=1`` to get it (the exception is
+re-raised). Nothing is half-written.
 """
 
 from __future__ import annotations
@@ -12,9 +22,36 @@ import inspect
 import os
 import sys
 
+#: Set this environment variable to 1 to see tracebacks instead of one-line errors.
+DEBUG_ENV = "SPIKELENS_DEBUG"
+
+EPILOG = (f"Errors are one line on stderr; exit status 2 for usage errors, 1 for all "
+          f"others. Set {DEBUG_ENV}=1 to see the full traceback of an error.")
+
 
 class CliError(Exception):
-    """A user error reported as one line."""
+    """A user error reported as one line (exit status 1)."""
+
+
+class UsageError(CliError):
+    """The command line is wrong (exit status 2, with a pointer to ``--help``)."""
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def _debug():
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``spikelens <cmd>: error: ... (see spikelens <cmd>
+    --help)`` on stderr and exit status 2, instead of a usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} "
+                     f"(see {self.prog} --help)\n")
 
 
 def _parse_value(text, default):
@@ -53,18 +90,18 @@ def _simulator_kwargs(func, pairs):
             elif words:
                 value = words.pop(0)
             else:
-                raise CliError(f"parameter {key}: missing value")
+                raise UsageError(f"parameter {key}: missing value")
         elif "=" in word:
             key, value = word.split("=", 1)
         else:
-            raise CliError(f"expected key=value, got {word!r}")
+            raise UsageError(f"expected key=value, got {word!r}")
         open_kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
         if key not in names and open_kwargs:  # e.g. a variant's options: a Python literal
             kwargs[key.replace("-", "_")] = _parse_value(value, None)
             continue
         if key not in names:
             allowed = ", ".join(n for n in sig.parameters if n != "seed") + ", seed"
-            raise CliError(f"unknown parameter {key!r} (parameters: {allowed})")
+            raise UsageError(f"unknown parameter {key!r} (parameters: {allowed})")
         name = names[key]
         default = sig.parameters[name].default
         try:
@@ -78,7 +115,7 @@ def cmd_simulate(args):
     from analysis import io, simulate
 
     if args.kind not in simulate.SIMULATORS:
-        raise CliError(f"unknown simulator {args.kind!r} "
+        raise UsageError(f"unknown simulator {args.kind!r} "
                        f"(choose from {', '.join(simulate.SIMULATORS)})")
     func = simulate.SIMULATORS[args.kind]
     kwargs = _simulator_kwargs(func, args.params)
@@ -116,8 +153,8 @@ def cmd_serve(args):
 def cmd_report(args):
     """``spikelens report``: one self-contained HTML report per input (see docs/reports.md).
 
-    Returns the exit status: 0, or 2 when any input failed (each failure one line on
-    stderr; reports of the other inputs are still written, none half-written).
+    Returns the exit status: 0, or 1 when the settings or any input failed (each failure one
+    line on stderr; reports of the other inputs are still written, none half-written).
     """
     import pathlib
 
@@ -150,8 +187,8 @@ def cmd_report(args):
                 raise report.ReportError(f"{out}: folder {out.parent} does not exist")
             targets = [out]
     except report.ReportError as exc:
-        print(f"spikelens report: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"spikelens report: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
     from analysis.errors import SpikeDataError
 
     status = 0
@@ -169,8 +206,10 @@ def cmd_report(args):
                                        else f"{type(exc).__name__}: {exc}")
             if spec not in message:
                 message = f"{spec}: {message}"
+            if _debug():
+                raise
             print(f"spikelens report: error: {message}", file=sys.stderr)
-            status = 2
+            status = 1
             continue
         done = ", ".join(f"{report.TITLES[s.method]} " + (
             "skipped" if s.result is None else "loaded" if s.elapsed is None
@@ -180,12 +219,13 @@ def cmd_report(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="spikelens",
+    parser = ArgumentParser(
+        prog="spikelens", epilog=EPILOG,
         description="Find structure in massively parallel spike trains.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=ArgumentParser)
 
-    p = sub.add_parser("serve", help="serve the multi-page dashboard")
+    p = sub.add_parser("serve", help="serve the multi-page dashboard", epilog=EPILOG)
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--address", default="localhost",
                    help="interface to bind (default localhost; 0.0.0.0 serves the network)")
@@ -202,20 +242,21 @@ def build_parser():
 
     p = sub.add_parser("simulate", help="simulate data with ground truth and save it",
                        description="Parameters as key=value (or --key value), e.g. "
-                                   "spikelens simulate sip n_units=100 seed=1 -o sip.npz")
+                                   "spikelens simulate sip n_units=100 seed=1 -o sip.npz",
+                       epilog=EPILOG)
     p.add_argument("kind", help="poisson, sip, mip, msip, synfire_chain, spot_patterns")
     p.add_argument("params", nargs=argparse.REMAINDER, help="key=value parameters")
     p.add_argument("-o", "--output", required=True, help="file to write (.npz .nix .parquet .csv)")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("info", help="print a summary of a spike data file")
+    p = sub.add_parser("info", help="print a summary of a spike data file", epilog=EPILOG)
     p.add_argument("file")
     p.set_defaults(func=cmd_info)
     p = sub.add_parser(
         "report", help="run analyses headless and write self-contained HTML reports",
         description="Run the analyses on each INPUT (a file spikelens can load, or demo:NAME "
                     "with NAME one of synfire, sip, pulse, poisson) and write one HTML "
-                    "report that opens offline. See docs/reports.md.")
+                    "report that opens offline. See docs/reports.md.", epilog=EPILOG)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="data file(s) or demo:NAME")
     p.add_argument("--method", choices=["asset", "assembly", "spotdis", "all"], default="all",
                    help="analysis to run (default all; spotdis is skipped on data without "
@@ -232,6 +273,7 @@ def build_parser():
                         "recomputing that method (repeatable; one INPUT)")
     _add_scheduler_option(p)
     p.set_defaults(func=cmd_report)
+    parser.commands = dict(sub.choices)  # name -> subparser, for errors named by command
     return parser
 
 
@@ -247,7 +289,7 @@ def _bars(spec):
                    file=sys.stderr)
 
         def update(fraction, message):
-            bar.n = int(round(100 * fraction))
+            bar.n = round(100 * fraction)
             bar.set_postfix_str(message[:40], refresh=False)
             bar.refresh()
             if fraction >= 1.0:
@@ -289,23 +331,49 @@ def _split_output_flag(argv):
 
 
 def main(argv=None):
+    """Run the command line; returns the exit status (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     if argv and argv[0] == "simulate":
         argv = _split_output_flag(argv)
-    args = parser.parse_args(argv)
-    from analysis.errors import SpikeDataError
-
+    try:  # usage errors: one line, exit 2 (ArgumentParser.error); --help: 0
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # named by the subcommand, whose --help lists its options
+            parser.commands[args.command].error(
+                f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    prog = f"spikelens {args.command}"
     try:
         _use_scheduler(args)
         status = args.func(args)
-    except (CliError, SpikeDataError, ValueError, TypeError, OSError) as exc:
-        print(f"spikelens {args.command}: error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
-        print(f"spikelens {args.command}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a traceback, unless asked for
+        if _debug():
+            raise
+        return _report_error(prog, exc)
     return status if isinstance(status, int) else 0
+
+
+def _report_error(prog, exc):
+    """Print ``exc`` as one line on stderr; return the exit status (2 usage, else 1)."""
+    if isinstance(exc, UsageError):
+        print(f"{prog}: error: {_one_line(exc)} (see {prog} --help)", file=sys.stderr)
+        return 2
+    from analysis.errors import SpikeDataError
+
+    # errors whose message says what is wrong; anything else is named by its type
+    known = (CliError, SpikeDataError, ValueError, TypeError, OSError)
+    message = _one_line(exc)
+    if not isinstance(exc, known) or not message:  # unexpected: name the exception type
+        # the first public class: numpy's _ArrayMemoryError shows as MemoryError
+        kind = next(c.__name__ for c in type(exc).__mro__ if not c.__name__.startswith("_"))
+        message = f"{kind}: {message}" if message else kind
+        message += f" (set {DEBUG_ENV}=1 for the traceback)"
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

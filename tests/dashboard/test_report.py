@@ -206,7 +206,7 @@ def test_bad_settings_fail_in_one_line(files, tmp_path, capsys, config, params, 
     args = ["report", str(files["plain"]), "--config", str(cfg), "-o", str(out)]
     for p in params:
         args += ["--param", p]
-    assert main(args) == 2
+    assert main(args) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("spikelens report: error:"), err
     for needle in needles:
@@ -214,10 +214,10 @@ def test_bad_settings_fail_in_one_line(files, tmp_path, capsys, config, params, 
     assert not out.exists() and list(tmp_path.glob("*.html")) == []
 
 
-def test_missing_file_is_one_line_exit_2_no_output(tmp_path):
+def test_missing_file_is_one_line_exit_1_no_output(tmp_path):
     out = tmp_path / "r.html"
     rc, _, stderr = run_cli("report", tmp_path / "nope.nix", "-o", out)
-    assert rc == 2
+    assert rc == 1
     assert stderr.strip().count("\n") == 0 and "nope.nix" in stderr, stderr
     assert "Traceback" not in stderr
     assert not out.exists() and list(tmp_path.iterdir()) == []
@@ -226,7 +226,7 @@ def test_missing_file_is_one_line_exit_2_no_output(tmp_path):
 def test_spotdis_on_data_without_epochs(files, tmp_path, capsys):
     out = tmp_path / "r.html"
     # alone: an error naming the reason
-    assert main(["report", str(files["plain"]), "--method", "spotdis", "-o", str(out)]) == 2
+    assert main(["report", str(files["plain"]), "--method", "spotdis", "-o", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert "epochs" in err and err.count("\n") == 0
     assert not out.exists()
@@ -253,7 +253,7 @@ def test_several_inputs_write_one_report_each_into_a_folder(files, tmp_path, cap
 
 
 def test_unknown_demo_names_the_choices(tmp_path, capsys):
-    assert main(["report", "demo:nonsense", "-o", str(tmp_path / "r.html")]) == 2
+    assert main(["report", "demo:nonsense", "-o", str(tmp_path / "r.html")]) == 1
     err = capsys.readouterr().err
     assert "demo:synfire" in err and "demo:pulse" in err
 
@@ -305,9 +305,9 @@ def test_saved_results_are_shown_not_recomputed(tmp_path, capsys):
     assert "Assembly neurons loaded" in capsys.readouterr().out
     text = out.read_text()
     assert "not recomputed" in text and "CSF" in text
-    # a spike file is not a result: one line, exit 2
+    # a spike file is not a result: one line, exit 1
     assert main(["report", str(tmp_path / "sip.npz"), "--results",
-                 str(tmp_path / "sip.npz"), "-o", str(tmp_path / "x.html")]) == 2
+                 str(tmp_path / "sip.npz"), "-o", str(tmp_path / "x.html")]) == 1
     err = capsys.readouterr().err
     assert "not an analysis result" in err and err.count("\n") == 1
     assert not (tmp_path / "x.html").exists()
