@@ -1,8 +1,8 @@
 """HoloViews elements shared by the pages: datashaded rasters and rate curves.
 
 Rasters go through datashader: one point per spike, rasterized to the plot's pixels and
-spread where sparse (dynspread), which stays interactive at 1e7 spikes (``hv.Points`` rasterizes 10M spikes in
-about 0.5 s here; ``hv.Spikes`` or ``hv.Segments`` are 10-60x slower).
+spread where sparse (dynspread), which stays interactive at 1e7 spikes (``hv.Points``
+rasterizes 10M spikes in about 0.5 s here; ``hv.Spikes`` or ``hv.Segments`` are 10-60x slower).
 """
 
 import holoviews as hv
@@ -10,9 +10,9 @@ import numpy as np
 from holoviews.operation.datashader import dynspread, rasterize
 
 # a light-to-dark ramp on a linear scale: a single spike stays visible, a crowded pixel is dark
-RASTER_OPTS = dict(cmap=["#6b9bd1", "#08306b"], cnorm="linear", colorbar=False, tools=["hover"],
-                   responsive=True, min_height=320, framewise=True,
-                   xlabel="time (s)", ylabel="unit")
+RASTER_OPTS = {"cmap": ["#6b9bd1", "#08306b"], "cnorm": "linear", "colorbar": False,
+               "tools": ["hover"], "responsive": True, "min_height": 320, "framewise": True,
+               "xlabel": "time (s)", "ylabel": "unit"}
 
 
 def raster(data, order=None, title="", dynamic=True, width=900, height=400):

@@ -1,13 +1,13 @@
 """The served app in headless Chromium: simulate, upload, and keep sessions apart."""
 
+import inspect
 import re
 
 import pytest
+from ui_helpers import set_number
 
 import analysis
 from analysis import simulate
-
-from ui_helpers import set_number
 
 pytestmark = pytest.mark.browser
 
@@ -56,6 +56,27 @@ def test_simulator_updates_raster(served_app, page, artifacts_dir):
     assert not page.js_errors, page.js_errors
 
 
+def test_spot_variant_is_chosen_from_a_list(served_app, page, artifacts_dir):
+    open_app(page, served_app)
+    page.get_by_role("button", name="Simulator").click()
+    page.locator(".bk-input-group", has_text="N groups").first.wait_for(timeout=30_000)
+    page.locator("select").first.select_option("spot_patterns")
+    variant = page.locator(".bk-input-group", has_text="Variant").locator("select")
+    variant.wait_for(timeout=30_000)
+    assert page.locator(".bk-input-group", has_text="Mode prob").count() == 0
+    variant.select_option("bimodal")  # a name from the list, no quoted literal
+    page.locator(".bk-input-group", has_text="Mode prob").first.wait_for(timeout=30_000)
+    page.locator(".bk-input-group", has_text="Noise").locator("select").select_option(
+        "patterned")
+    set_number(page, "N units", 21)
+    set_number(page, "N noise epochs", 10)
+    page.get_by_role("button", name="Simulate").click()
+    wait_for_units(page, 21)
+    page.screenshot(path=str(artifacts_dir / "data_page_spot_variant.png"))
+    assert page.locator(".bk-panel-models-layout-Alert:visible, .alert:visible").count() == 0
+    assert not page.js_errors, page.js_errors
+
+
 def test_upload_good_and_bad_files(served_app, page, tmp_path, artifacts_dir):
     good = tmp_path / "eleven.parquet"
     analysis.save(simulate.poisson(n_units=11, t_stop=3.0, seed=5), good)
@@ -70,6 +91,32 @@ def test_upload_good_and_bad_files(served_app, page, tmp_path, artifacts_dir):
     alert.first.wait_for(timeout=30_000)
     page.screenshot(path=str(artifacts_dir / "data_page_upload_error.png"))
     wait_for_units(page, 11, timeout=1000)  # the bad file did not replace the data
+
+
+def test_upload_larger_than_one_chunk(served_app, page, tmp_path, artifacts_dir):
+    """FileDropper sends files in chunks of 10 MB (data_page.py); a 13 MB file takes two,
+    and the page must put them back together (the test server's limit is the default
+    1000 MB)."""
+    from dashboard.data_page import DataPage
+
+    chunk = 10_000_000
+    source = inspect.getsource(DataPage.__init__)
+    assert f"chunk_size={chunk:_}" in source  # keep this test in step with the page
+    data = simulate.poisson(n_units=150, rate=100.0, t_stop=110.0, seed=9)
+    big = tmp_path / "large.npz"
+    analysis.save(data, big)
+    assert big.stat().st_size > 1.2 * chunk
+    open_app(page, served_app)
+    page.get_by_role("button", name="Upload").click()
+    page.locator("input[type=file]").first.set_input_files(str(big))
+    wait_for_units(page, 150, timeout=90_000)
+    # the summary table counts every spike of the file
+    page.locator("td", has_text=re.compile(rf"^{data.n_spikes}$")).first.wait_for(
+        timeout=30_000)
+    page.get_by_text(f"{data.n_spikes:,} spikes").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(artifacts_dir / "data_page_large_upload.png"))
+    assert not page.js_errors, page.js_errors
 
 
 def test_two_sessions_do_not_share_data(served_app, browser):

@@ -1,0 +1,136 @@
+"""The shared views: the raster is datashaded (an image of the plot's pixels, not one glyph
+per spike) and the population rate is a histogram of the spike times."""
+
+import holoviews as hv
+import numpy as np
+import pytest
+
+from analysis import SpikeTrains, simulate
+from dashboard import views
+
+hv.extension("bokeh", logo=False)
+
+
+def pipeline(obj):
+    """The operations from the outermost DynamicMap inwards, and the element they start from."""
+    ops = []
+    while isinstance(obj, hv.DynamicMap):
+        callback = obj.callback
+        ops.append(getattr(callback, "operation", None))
+        assert len(callback.inputs) == 1
+        obj = callback.inputs[0]
+    return ops, obj
+
+
+def op_names(ops):
+    return [getattr(op, "name", type(op).__name__) for op in ops]
+
+
+def counts(image):
+    """The per-pixel spike counts of a rasterized image (empty pixels are NaN)."""
+    return np.nan_to_num(np.asarray(image.dimension_values(2, flat=False), dtype=float))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return simulate.poisson(n_units=40, rate=12.0, t_stop=8.0, seed=3)
+
+
+def test_raster_is_rasterized_then_spread_from_one_point_per_spike(data):
+    raster = views.raster(data, title="demo")
+    assert isinstance(raster, hv.DynamicMap)
+    ops, source = pipeline(raster)
+    names = op_names(ops)
+    # rasterize (datashader aggregation to pixels) feeds dynspread, which feeds the opts
+    assert "rasterize" in names and "dynspread" in names
+    assert names.index("dynspread") < names.index("rasterize")  # outer before inner
+    # the source is the points (one per spike, at (time, row)), never a glyph element
+    assert isinstance(source, hv.Points)
+    assert len(source) == data.n_spikes
+    np.testing.assert_array_equal(np.sort(source.dimension_values(0)), np.sort(data.times))
+    # what is drawn: one Image of fixed pixel size whose counts add up to the spikes
+    image = raster[()]
+    assert isinstance(image, hv.Image)
+    inner = next(dm for dm in _maps(raster) if getattr(dm.callback, "operation", None)
+                 is not None and dm.callback.operation.name == "rasterize")
+    aggregated = inner[()]
+    assert counts(aggregated).shape == (400, 900)  # (height, width) pixels
+    assert counts(aggregated).sum() == data.n_spikes
+    assert image.opts.get().kwargs["title"] == "demo"
+
+
+def _maps(obj):
+    while isinstance(obj, hv.DynamicMap):
+        yield obj
+        obj = obj.callback.inputs[0]
+
+
+def test_rendered_raster_is_one_image_glyph(data):
+    from bokeh.models import GlyphRenderer, Image, ImageRGBA
+
+    plot = hv.renderer("bokeh").get_plot(views.raster(data))
+    glyphs = [r.glyph for r in plot.state.renderers if isinstance(r, GlyphRenderer)]
+    assert len(glyphs) == 1 and isinstance(glyphs[0], (Image, ImageRGBA))
+    source = plot.handles["source"].data
+    assert len(source["image"]) == 1  # one image, not one glyph per spike
+    assert np.asarray(source["image"][0]).size < data.n_spikes * 1000
+
+
+def test_static_raster_is_a_frozen_image_of_the_requested_size(data):
+    image = views.raster(data, dynamic=False, width=300, height=120)
+    assert isinstance(image, hv.Image)
+    assert counts(image).shape == (120, 300)
+
+
+def test_raster_order_picks_and_orders_rows(data):
+    order = np.array([5, 2, 7])
+    _, source = pipeline(views.raster(data, order=order))
+    rows = source.dimension_values(1)
+    assert len(source) == sum(len(data[i]) for i in order)
+    for rank, unit in enumerate(order):
+        np.testing.assert_array_equal(np.sort(source.dimension_values(0)[rows == rank]),
+                                      data[unit])
+
+
+def test_empty_data_gives_an_empty_plot():
+    empty = views.raster(None)
+    assert isinstance(empty, hv.Points) and len(empty) == 0
+    assert len(views.population_rate(None)) == 0
+
+
+@pytest.mark.parametrize("n_bins", [1000, 37])
+def test_population_rate_is_a_histogram_per_second_per_unit(data, n_bins):
+    curve = views.population_rate(data, n_bins=n_bins)
+    assert isinstance(curve, hv.Curve)
+    bin_size = max(data.duration / n_bins, 1e-3)
+    n = round(data.duration / bin_size)
+    edges = data.t_start + np.arange(n + 1) * bin_size
+    hist, _ = np.histogram(data.times, bins=edges)
+    np.testing.assert_allclose(curve.dimension_values(0), (edges[:-1] + edges[1:]) / 2)
+    np.testing.assert_allclose(curve.dimension_values(1), hist / bin_size / data.n_units)
+    # its mean is the mean rate per unit
+    np.testing.assert_allclose(curve.dimension_values(1).mean(),
+                               data.n_spikes / data.duration / data.n_units)
+    assert f"{bin_size * 1e3:.3g} ms bins" in curve.opts.get().kwargs["title"]
+
+
+def test_population_rate_bins_are_never_below_1_ms():
+    short = SpikeTrains(np.array([0.0001, 0.0004, 0.0015]), np.array([0, 3]), 0.0, 0.002)
+    curve = views.population_rate(short, n_bins=1000)
+    np.testing.assert_allclose(curve.dimension_values(0), [0.0005, 0.0015])
+    np.testing.assert_allclose(curve.dimension_values(1), [2 / 0.001, 1 / 0.001])
+
+
+def test_a_million_spikes_render():
+    rng = np.random.default_rng(0)
+    n_units, per_unit = 200, 5000  # 1e6 spikes
+    times = np.sort(rng.uniform(0, 100.0, size=(n_units, per_unit)), axis=1).ravel()
+    big = SpikeTrains(times, np.arange(n_units + 1) * per_unit, 0.0, 100.0)
+    assert big.n_spikes == 1_000_000
+    raster = views.raster(big)
+    plot = hv.renderer("bokeh").get_plot(raster)  # rasterizes: datashader, not 1e6 glyphs
+    image = np.asarray(plot.handles["source"].data["image"][0])
+    assert image.shape == (400, 900)
+    rate = views.population_rate(big)
+    assert len(rate) == 1000
+    hv.renderer("bokeh").get_plot(rate)
