@@ -9,11 +9,17 @@ pyarrow, neo, numpy, pandas) are wrapped the same way, and no half-built object 
 Formats
 -------
 ``nix`` (``.nix``)
-    neo's :class:`neo.io.NixIO`, one Block with one Segment, via ``SpikeTrains.to_neo`` /
-    ``SpikeTrains.from_neo``. Quantities in any time unit (ms, s) are converted to seconds.
-    A segment annotation ``spiketrain_ordering`` (Elephant's ASSET tutorial data) becomes
-    ``truth['ordering']``. Files written by :func:`save` carry the block annotation
-    ``spikelens_meta`` (JSON, see *Metadata*) so that the round trip is exact.
+    neo's :class:`neo.io.NixIO`, one Block, via ``SpikeTrains.to_neo`` /
+    ``SpikeTrains.from_neo``: one Segment, or several that are consecutive trials of the same
+    units (joined, each segment an epoch; others are refused). Quantities in any time unit
+    (ms, s) are converted to seconds. A segment annotation ``spiketrain_ordering``
+    (Elephant's ASSET tutorial data) becomes ``truth['ordering']``; spike-train annotations
+    become unit annotations; the layout of a foreign file (names, which annotations were on
+    the segment, its Epochs) is kept in the annotation ``neo_layout``, and :func:`save`
+    writes such data back in that layout. Files written by :func:`save` carry the block
+    annotation ``spikelens_meta`` (JSON, see *Metadata*) so that the round trip is exact;
+    annotation values NIX cannot hold (dicts, nested or mixed lists) are written to the
+    NIX annotations as JSON strings (the metadata keeps them exactly).
 ``nwb`` (``.nwb``)
     The units table (``spike_times`` per unit; ids from a ``unit_name`` column, else from
     ``id``; other one-value-per-unit columns become unit annotations) and the trials table
@@ -60,6 +66,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import errno
 import json
 import math
 import os
@@ -223,7 +230,9 @@ def save(data, path, *, format=None):
         When the data cannot be represented in the format (for example a ground-truth array
         of a type JSON metadata cannot hold) or the writer fails; names the file.
     OSError
-        When the folder does not exist or is not writable.
+        When the folder does not exist or is not writable (the message and ``filename``
+        name the target path, never the temporary file; the subclass follows ``errno``,
+        e.g. ``FileNotFoundError`` for a missing folder).
     """
     if not isinstance(data, SpikeTrains):
         raise TypeError(f"data: expected SpikeTrains, got {type(data).__name__}")
@@ -237,6 +246,11 @@ def save(data, path, *, format=None):
     if fmt not in _WRITABLE:
         raise ValueError(f"format: cannot write {fmt!r}; writable formats are "
                          f"{', '.join(_WRITABLE)}")
+    folder = path.parent
+    if not folder.is_dir():
+        if folder.exists():
+            raise OSError(errno.ENOTDIR, f"cannot save: {folder} is not a folder", str(path))
+        raise OSError(errno.ENOENT, f"cannot save: no such folder {folder}", str(path))
     # same folder (so the rename is atomic), same suffix (pynwb warns otherwise)
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
     try:
@@ -248,12 +262,23 @@ def save(data, path, *, format=None):
         except OSError:
             pass
         if isinstance(exc, SpikeDataError):
-            raise SpikeDataError(exc.reason, str(path), exc.where) from None
-        if isinstance(exc, (OSError, MemoryError)) or not isinstance(exc, Exception):
+            raise SpikeDataError(_untemp(exc.reason, tmp, path), str(path), exc.where) \
+                from None
+        if isinstance(exc, OSError):  # name the target, not the temporary file
+            reason = _untemp(exc.strerror or _describe(exc), tmp, path)
+            if exc.errno is not None:
+                raise OSError(exc.errno, f"cannot save: {reason}", str(path)) from exc
+            raise OSError(f"cannot save {path}: {reason}") from exc
+        if isinstance(exc, MemoryError) or not isinstance(exc, Exception):
             raise
-        raise SpikeDataError(f"cannot write as {_NAMES[fmt]}: {_describe(exc)}",
-                             str(path)) from exc
+        raise SpikeDataError(f"cannot write as {_NAMES[fmt]}: "
+                             f"{_untemp(_describe(exc), tmp, path)}", str(path)) from exc
     return path
+
+
+def _untemp(text, tmp, path):
+    """``text`` with the temporary file's name replaced by the target's."""
+    return str(text).replace(str(tmp), str(path)).replace(tmp.name, path.name)
 
 
 # ====================================================================== argument checks
@@ -593,8 +618,9 @@ def _assemble(times, units, *, source, row, sort, t_start, t_stop, meta=None, ep
     elif label is not None:
         raise SpikeDataError("a 'label' column needs an 'epoch' column", source, "columns")
 
+    # the readers' arrays are their own: SpikeTrains takes them over without a copy
     kwargs = dict(times=g_times, offsets=offsets, t_start=t_start, t_stop=t_stop,
-                  unit_ids=unit_ids, epochs=epochs, source=source)
+                  unit_ids=unit_ids, epochs=epochs, source=source, copy=False)
     if meta is not None:
         kwargs.update(annotations=meta.annotations, unit_annotations=meta.unit_annotations,
                       truth=meta.truth)
@@ -944,7 +970,8 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop):
                      for k, v in (objects.get("unit") or {}).items()})
     return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=unit_ids,
                        annotations=meta.get("annotations") or {}, unit_annotations=unit_ann,
-                       epochs=epochs, truth=truth, sort=sort, source=source)
+                       epochs=epochs, truth=truth, sort=sort, source=source,
+                       copy=False)  # read from the file: ours to take over
 
 
 def _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop):
@@ -1024,17 +1051,17 @@ def _read_nix(path, source, *, sort, t_start, t_stop):
     meta = _parse_metadata(raw_meta, source) if raw_meta is not None else None
     if meta is not None:
         block.annotations.pop("spikelens_truth", None)  # superseded by the typed metadata
-    if len(block.segments) != 1:
-        raise SpikeDataError(f"expected one segment, found {len(block.segments)}", source,
-                             "block")
-    trains = block.segments[0].spiketrains
-    for k, t in enumerate(trains):
-        mag = np.asarray(t.magnitude)
-        if not sort and mag.size > 1 and np.any(np.diff(mag) < 0):
-            s = int(np.flatnonzero(np.diff(mag) < 0)[0]) + 1
-            name = t.annotations.get("unit_id", t.name if t.name else k)
-            raise SpikeDataError("spike times are not sorted (pass sort=True to sort)",
-                                 source, f"unit {name}, spike {s}")
+    # one segment, or consecutive trials of the same units: SpikeTrains.from_neo decides
+    trains = [t for seg in block.segments for t in seg.spiketrains]
+    for seg_no, seg in enumerate(block.segments):
+        for k, t in enumerate(seg.spiketrains):
+            mag = np.asarray(t.magnitude)
+            if not sort and mag.size > 1 and np.any(np.diff(mag) < 0):
+                s = int(np.flatnonzero(np.diff(mag) < 0)[0]) + 1
+                name = t.annotations.get("unit_id", t.name if t.name else k)
+                in_seg = f"segment {seg_no}, " if len(block.segments) > 1 else ""
+                raise SpikeDataError("spike times are not sorted (pass sort=True to sort)",
+                                     source, f"{in_seg}unit {name}, spike {s}")
     if meta is not None and not trains:
         if meta.unit_ids:
             raise SpikeDataError(f"holds no spike trains but its metadata lists "
@@ -1051,10 +1078,6 @@ def _read_nix(path, source, *, sort, t_start, t_stop):
         changes = dict(t_start=meta.t_start, t_stop=meta.t_stop, unit_ids=meta.unit_ids,
                        annotations=meta.annotations, unit_annotations=meta.unit_annotations,
                        epochs=meta.epochs, truth={**st.truth, **meta.truth})
-    elif trains and "spikelens_unit_annotations" not in block.annotations:
-        extra = _common_train_annotations(trains)
-        if extra:
-            changes["unit_annotations"] = {**extra, **st.unit_annotations}
     if t_start is not None:
         changes["t_start"] = t_start
     if t_stop is not None:
@@ -1063,21 +1086,6 @@ def _read_nix(path, source, *, sort, t_start, t_stop):
         changes["source"] = source
         st = st.replace(**changes)
     return st
-
-
-def _common_train_annotations(trains):
-    """Scalar annotations present on every spike train of a foreign file, per unit."""
-    skip = {"nix_name", "unit_id"}
-    keys = set(trains[0].annotations) - skip
-    for t in trains[1:]:
-        keys &= set(t.annotations)
-    out = {}
-    for key in sorted(keys):
-        vals = [t.annotations[key] for t in trains]
-        vals = [v.item() if isinstance(v, np.generic) else v for v in vals]
-        if all(isinstance(v, (str, bool, int, float)) for v in vals):
-            out[key] = np.asarray(vals)
-    return out
 
 
 # keyword arguments of neo.Block / neo.SpikeTrain that annotations must not shadow
@@ -1105,8 +1113,36 @@ def _write_nix(data, tmp):
     if name is not None:
         block.name = str(name)
     block.annotate(**{_NIX_META_KEY: json.dumps(_metadata(data), allow_nan=True)})
+    _nix_safe_annotations(block)
     with NixIO(str(tmp), mode="ow") as io:
         io.write_block(block)
+
+
+def _nix_safe_annotations(block):
+    """Annotation values NIX can store: scalars and flat lists of one scalar type stay,
+    ``None`` is left out, anything else (dicts, nested or mixed lists) becomes JSON."""
+    objects = [block]
+    for seg in block.segments:
+        objects += [seg, *seg.spiketrains, *seg.epochs]
+    for obj in objects:
+        for key, value in list(obj.annotations.items()):
+            if value is None:
+                del obj.annotations[key]
+            else:
+                obj.annotations[key] = _nix_value(value)
+
+
+def _nix_value(v):
+    v = _plain(v)
+    if isinstance(v, (str, bytes, bool, int, float)):
+        return v
+    if isinstance(v, (list, tuple)):
+        kinds = {type(x) for x in v}
+        if not v or (len(kinds) == 1 and kinds <= {str, bool, int, float}):
+            return list(v)
+    if hasattr(v, "isoformat"):  # datetime, date, time: NIX stores these
+        return v
+    return json.dumps(v, default=_json_default)
 
 
 # ---------------------------------------------------------------------- NWB
@@ -1179,7 +1215,8 @@ def _read_nwb(path, source, *, sort, t_start, t_stop):
             candidates.append(obs[:, 1].max())
         t_stop = float(max(candidates))
     return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=ids,
-                       unit_annotations=unit_ann, epochs=epochs, sort=sort, source=source)
+                       unit_annotations=unit_ann, epochs=epochs, sort=sort, source=source,
+                       copy=False)
 
 
 def _nwb_str(v):
@@ -1187,7 +1224,7 @@ def _nwb_str(v):
 
 
 def _write_nwb(data, tmp):
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from pynwb import NWBHDF5IO, NWBFile
 
@@ -1197,7 +1234,7 @@ def _write_nwb(data, tmp):
     nwb = NWBFile(session_description=str(data.annotations.get("session_description",
                                                                "spikelens export")),
                   identifier=str(uuid.uuid4()),
-                  session_start_time=datetime.now(timezone.utc))
+                  session_start_time=datetime.now(UTC))
     nwb.add_unit_column("unit_name", "unit id in spikelens")
     columns = {k: v for k, v in data.unit_annotations.items()
                if v.ndim == 1 and v.dtype.kind in "biufU" and k not in _NWB_RESERVED}

@@ -11,8 +11,8 @@ operation returns a new object.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,59 @@ BIN_TOLERANCE = 1e-8
 PER_UNIT_TRUTH = ("chain_group", "assembly_membership")
 
 
-def _readonly(a):
-    a = np.ascontiguousarray(a)
+def _readonly(a, copy=None):
+    """``a`` as a read-only C-contiguous array that the caller cannot write to any more.
+
+    ``copy=None``: no copy when ``a`` owns its memory (it is taken over: made read-only in
+    place, so the caller's array becomes read-only too) or when ``a`` and every array it is
+    a view of are read-only already; a writeable view, or a view of writeable memory, is
+    copied. ``copy=False``: never copy (the caller hands the array over and holds no
+    writeable view of it). ``copy=True``: always copy.
+    """
+    a = np.asarray(a)
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)  # a new array that owns its memory
+    elif copy or (copy is None and a.base is not None and _others_may_write(a)):
+        a = a.copy()
     a.flags.writeable = False
     return a
+
+
+def _others_may_write(a):
+    """Whether the memory of the view ``a`` can be written through ``a`` or its bases."""
+    b = a
+    while isinstance(b, np.ndarray):
+        if b.flags.writeable:
+            return True
+        if b.base is None:
+            return False
+        b = b.base
+    try:  # memory owned by another object: bytes, a read-only buffer, an mmap ...
+        return not memoryview(b).readonly
+    except TypeError:
+        return True
+
+
+class _FrozenDict(dict):
+    """A dict that refuses changes (``SpikeTrains.annotations``, ``unit_annotations``,
+    ``truth``).
+
+    A real ``dict`` subclass rather than ``types.MappingProxyType`` so that ``json.dumps``,
+    ``isinstance(x, dict)``, ``copy`` and pickling keep working; ``dict(x)`` or ``{**x}``
+    give an ordinary, mutable copy.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("SpikeTrains metadata is read-only; derive a new object with "
+                        "replace(annotations=..., unit_annotations=..., truth=...)")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (type(self), (dict(self),))
 
 
 def _floor_with_tolerance(x):
@@ -210,14 +259,35 @@ class SpikeTrains:
         Sort times within each unit instead of refusing unsorted input.
     source : str, optional
         Where the data came from, used in error messages.
+    copy : bool or None
+        What to do with a ``times`` array that is already float64 (any other input is
+        converted, i.e. copied, anyway). ``None`` (default): an array that owns its memory is
+        taken over without a copy and made read-only in place (your array becomes read-only
+        too); a view is copied unless it and all it views are read-only already. ``True``:
+        always copy. ``False``: never copy; you hand the array over and keep no writeable
+        view of it (the loaders do this with the arrays they read).
+
+    Notes
+    -----
+    Immutability contract: attributes cannot be reassigned; ``times``, ``offsets``,
+    ``unit_ids``, the epoch arrays and every array in ``unit_annotations`` and ``truth`` are
+    read-only numpy arrays that share no writeable memory with the caller (see ``copy``);
+    ``annotations``, ``unit_annotations`` and ``truth`` are read-only dicts (a ``dict``
+    subclass: item assignment, ``update``, ``pop`` ... raise ``TypeError``; ``dict(x)``
+    gives a mutable copy). Values nested inside ``annotations`` (lists, dicts) are the
+    caller's objects and are not frozen: do not change them in place. Derive a changed
+    object with :meth:`replace`.
     """
 
     __slots__ = ("times", "offsets", "t_start", "t_stop", "unit_ids", "annotations",
                  "unit_annotations", "epochs", "truth")
 
     def __init__(self, times, offsets, t_start, t_stop, unit_ids=None, annotations=None,
-                 unit_annotations=None, epochs=None, truth=None, sort=False, source=None):
-        times = np.asarray(times, dtype=np.float64).ravel()
+                 unit_annotations=None, epochs=None, truth=None, sort=False, source=None,
+                 copy=None):
+        times = np.asarray(times, dtype=np.float64)
+        if times.ndim != 1:
+            times = times.reshape(-1)
         offsets = np.asarray(offsets).ravel()
         if offsets.size == 0 or not np.issubdtype(offsets.dtype, np.integer):
             raise SpikeDataError("offsets must be a non-empty integer array", source, "offsets")
@@ -265,15 +335,17 @@ class SpikeTrains:
                     raise SpikeDataError("spike times are not sorted (pass sort=True to sort)",
                                          source, _where(unit_ids, offsets, k))
                 times = times.copy()
+                copy = False  # a private copy now
                 for i in range(n):
                     times[offsets[i]:offsets[i + 1]].sort()
 
         unit_annotations = {str(k): np.asarray(v) for k, v in (unit_annotations or {}).items()}
         for key, value in unit_annotations.items():
-            if len(value) != n:
-                raise SpikeDataError(f"has {len(value)} values for {n} units",
+            if value.ndim == 0 or len(value) != n:
+                got = "a single value" if value.ndim == 0 else f"{len(value)} values"
+                raise SpikeDataError(f"has {got} for {n} units",
                                      source, f"unit annotation {key!r}")
-            value.flags.writeable = False
+        unit_annotations = {k: _readonly(v) for k, v in unit_annotations.items()}
 
         if epochs is not None and not isinstance(epochs, Epochs):
             epochs = Epochs.from_frame(pd.DataFrame(epochs))
@@ -290,15 +362,15 @@ class SpikeTrains:
         _check_truth(truth, n, epochs, source)
 
         setattr_ = object.__setattr__
-        setattr_(self, "times", _readonly(times))
-        setattr_(self, "offsets", _readonly(offsets))
+        setattr_(self, "times", _readonly(times, copy))
+        setattr_(self, "offsets", _readonly(offsets, False))  # astype made it private
         setattr_(self, "t_start", t_start)
         setattr_(self, "t_stop", t_stop)
-        setattr_(self, "unit_ids", _readonly(unit_ids))
-        setattr_(self, "annotations", dict(annotations or {}))
-        setattr_(self, "unit_annotations", unit_annotations)
+        setattr_(self, "unit_ids", _readonly(unit_ids, False))
+        setattr_(self, "annotations", _FrozenDict(annotations or {}))
+        setattr_(self, "unit_annotations", _FrozenDict(unit_annotations))
         setattr_(self, "epochs", epochs)
-        setattr_(self, "truth", truth)
+        setattr_(self, "truth", _FrozenDict(truth))
 
     def __setattr__(self, name, value):
         raise AttributeError("SpikeTrains is immutable; use replace() to derive a new one")
@@ -312,11 +384,25 @@ class SpikeTrains:
         ``unit_ids`` fixes the order of units and may include silent units; by default the
         sorted unique labels of ``units``. With ``sort=False`` rows must already be in time
         order within each unit.
+
+        Bounds follow :func:`analysis.load`: without ``t_start`` the recording starts at 0 s
+        and a negative time raises :class:`SpikeDataError` (where: ``times``; pass
+        ``t_start`` for a recording that starts before 0 s); without ``t_stop`` it ends at
+        the last spike.
         """
         times = np.asarray(times, dtype=np.float64).ravel()
         units = np.asarray(units).ravel()
         if times.size != units.size:
             raise SpikeDataError(f"{times.size} times but {units.size} unit labels", source)
+        if t_start is None:
+            # as analysis.load: a recording starts at 0 s unless told otherwise
+            negative = np.flatnonzero(times < 0)
+            if negative.size:
+                r = int(negative[0])
+                raise SpikeDataError(
+                    f"negative time {float(times[r])!r} s in row {r} (pass t_start= for a "
+                    f"recording that starts before 0 s)", source, "times")
+            t_start = 0.0
         if unit_ids is None:
             unit_ids, codes = np.unique(units, return_inverse=True)
         else:
@@ -328,10 +414,8 @@ class SpikeTrains:
                                     count=labels.size)
             except KeyError as exc:
                 raise SpikeDataError(f"spike of unknown unit {exc.args[0]!r}", source, "unit")
-        finite = times[np.isfinite(times)]
-        if t_start is None:
-            t_start = min(0.0, float(finite.min())) if finite.size else 0.0
         if t_stop is None:
+            finite = times[np.isfinite(times)]
             t_stop = float(finite.max()) if finite.size else float(t_start)
         if not sort and times.size > 1:
             # refuse rows that go back in time within a unit, naming the first such row
@@ -348,6 +432,7 @@ class SpikeTrains:
             order_final = np.lexsort((times, codes))
         counts = np.bincount(codes, minlength=len(unit_ids))
         offsets = np.concatenate([[0], np.cumsum(counts)])
+        kwargs.setdefault("copy", False)  # times[order_final] is a new array
         return cls(times[order_final], offsets, t_start, t_stop, unit_ids=unit_ids,
                    source=source, **kwargs)
 
@@ -362,11 +447,14 @@ class SpikeTrains:
             finite = times[np.isfinite(times)]
             t_stop = float(finite.max()) if finite.size else float(t_start)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        kwargs.setdefault("copy", False)  # np.concatenate made a new array
         return cls(times, offsets, t_start, t_stop, unit_ids=unit_ids, sort=sort, **kwargs)
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
         fields = {k: getattr(self, k) for k in self.__slots__}
+        if "times" not in changes:
+            fields["copy"] = False  # our own read-only times: no copy
         fields.update(changes)
         return SpikeTrains(**fields)
 
@@ -489,7 +577,7 @@ class SpikeTrains:
         return SpikeTrains(times, offsets, self.t_start, self.t_stop, self.unit_ids[index],
                            self.annotations, {k: v[index] for k, v in
                                               self.unit_annotations.items()},
-                           self.epochs, truth)
+                           self.epochs, truth, copy=False)
 
     def time_slice(self, t_start, t_stop):
         """Spikes in [t_start, t_stop] (s); epochs that lie fully inside are kept."""
@@ -509,7 +597,7 @@ class SpikeTrains:
             if "epoch_labels" in truth:
                 truth["epoch_labels"] = truth["epoch_labels"][inside]
         return SpikeTrains(self.times[keep], offsets, t_start, t_stop, self.unit_ids,
-                           self.annotations, self.unit_annotations, epochs, truth)
+                           self.annotations, self.unit_annotations, epochs, truth, copy=False)
 
     def epoch_spikes(self, epoch):
         """Spike times of every unit in one epoch [start, stop), relative to its start (s).
@@ -559,7 +647,11 @@ class SpikeTrains:
         return m
 
     def population_rate(self, bin_size):
-        """Bin centres (s) and population rate (spikes/s per unit) in bins of ``bin_size`` s."""
+        """Bin centres (s) and population rate (spikes/s per unit) in bins of ``bin_size`` s.
+
+        The bins are those of :meth:`bin`: a spike exactly at ``t_stop`` falls outside the
+        last bin and is not counted, as in Elephant's binning.
+        """
         bin_size = _check_bin_size(bin_size, self.duration)
         nb = n_bins_for(self.t_start, self.t_stop, bin_size)
         k = bin_indices(self.times, self.t_start, bin_size)
@@ -569,11 +661,33 @@ class SpikeTrains:
 
     # ------------------------------------------------------------------ neo
     def to_neo(self):
-        """A ``neo.Block`` with one Segment holding one ``neo.SpikeTrain`` per unit (s).
+        """A ``neo.Block`` holding the spike trains in seconds.
 
-        Unit ids and per-unit annotations become spike-train annotations; epochs become a
-        ``neo.Epoch``; ground truth goes into the block annotation ``spikelens_truth`` (JSON).
+        Data read from a foreign neo object (see :meth:`from_neo`) carry the annotation
+        ``neo_layout``, and the Block is rebuilt in that layout: block and segment names,
+        descriptions and annotations at their own level; one Segment per original segment
+        (consecutive trials are split again at their bounds, spikes on the bound of two
+        touching segments going back to the segment they came from); spike-train names,
+        bounds and ``unit_id`` annotations as they were; unit annotations as spike-train
+        annotations (``None`` values are left out); one ``neo.Epoch`` per original Epoch
+        with its name, labels and annotations; ``truth['ordering']`` as the segment annotation
+        ``spiketrain_ordering``. Parts of the layout that no longer fit the data (after
+        ``select_units`` or ``replace``) fall back to the default below.
+
+        Otherwise (data made by spikelens): one Segment ``"recording"`` with one
+        ``neo.SpikeTrain`` per unit (name and annotation ``unit_id``: the unit id; per-unit
+        annotations as spike-train annotations), the epochs as one ``neo.Epoch`` named
+        ``"epochs"``, the annotations on the Block (its name from ``annotations['name']``,
+        non-scalar values as JSON strings), ground truth as the JSON block annotation
+        ``spikelens_truth`` and the unit-annotation keys as the JSON block annotation
+        ``spikelens_unit_annotations``, which marks the Block as written by spikelens.
+
+        Times, bounds and epochs are in seconds. Other truth keys of foreign data also go
+        into ``spikelens_truth``.
         """
+        layout = self.annotations.get(NEO_LAYOUT_KEY)
+        if isinstance(layout, dict):
+            return self._to_neo_layout(layout)
         import neo
         import quantities as pq
 
@@ -595,38 +709,167 @@ class SpikeTrains:
         if self.truth:
             block.annotate(spikelens_truth=json.dumps(
                 {k: v.tolist() for k, v in self.truth.items()}))
-        if self.unit_annotations:
-            block.annotate(spikelens_unit_annotations=json.dumps(sorted(self.unit_annotations)))
+        block.annotate(spikelens_unit_annotations=json.dumps(sorted(self.unit_annotations)))
         block.segments.append(seg)
         seg.block = block
+        return block
+
+    def _to_neo_layout(self, layout):
+        """``to_neo`` for data read from a foreign neo object (see ``from_neo``)."""
+        import neo
+        import quantities as pq
+
+        n = self.n_units
+        blk = layout.get("block") if isinstance(layout.get("block"), dict) else None
+        segs = [s if isinstance(s, dict) else {} for s in (layout.get("segments") or [{}])]
+        seg_keys = [k for k in (layout.get("segment_keys") or []) if k in self.annotations]
+        id_source = layout.get("unit_id", "name")
+
+        name = blk.get("name") if blk is not None else self.annotations.get("name", "spikelens")
+        block = neo.Block(name=None if name is None else str(name),
+                          description=blk.get("description") if blk is not None else None)
+        block_ann = {k: v for k, v in self.annotations.items()
+                     if k not in seg_keys and k != NEO_LAYOUT_KEY}
+        if blk is not None and isinstance(blk.get("annotations"), dict):
+            block_ann.update(blk["annotations"])
+        block.annotate(**_neo_values(block_ann))
+        ordering_on_segment = bool(layout.get("ordering")) and "ordering" in self.truth
+        other_truth = {k: v.tolist() for k, v in self.truth.items()
+                       if not (k == "ordering" and ordering_on_segment)}
+        if other_truth:
+            block.annotate(spikelens_truth=json.dumps(other_truth))
+
+        # segments: the original trials when their bounds still cover every spike
+        bounds = _segment_bounds(segs, self)
+        if bounds is None:
+            segs, bounds = segs[:1], [(self.t_start, self.t_stop)]
+        ranges = _split_ranges(self, bounds)
+        if ranges is None:  # spikes outside the segments: keep them all in one
+            segs, bounds = segs[:1], [(self.t_start, self.t_stop)]
+            ranges = _split_ranges(self, bounds)
+        _return_spikes_at_t_stop(self, segs, bounds, ranges)
+
+        # epochs: the trial epochs (one per segment) are implied by the segments
+        groups = _epoch_groups(segs, layout, self.epochs, len(bounds))
+
+        unit_values = {k: v.tolist() for k, v in self.unit_annotations.items()}
+        for k, s in enumerate(segs):
+            seg = neo.Segment(name=s.get("name"), description=s.get("description"))
+            seg_ann = {key: self.annotations[key] for key in seg_keys}
+            if isinstance(s.get("annotations"), dict):
+                seg_ann.update(s["annotations"])
+            if ordering_on_segment:
+                seg_ann["spiketrain_ordering"] = self.truth["ordering"].tolist()
+            seg.annotate(**_neo_values(seg_ann))
+            t0, t1 = bounds[k]
+            names = _per_unit(s.get("train_names"), n)
+            train_bounds = _per_unit(s.get("train_bounds"), n)
+            extra = {key: vals for key, vals in (s.get("train_annotations") or {}).items()
+                     if _per_unit(vals, n) is not None}
+            lo, hi = ranges[k]
+            for i, uid in enumerate(self.unit_ids.tolist()):
+                a, b = (t0, t1) if train_bounds is None else train_bounds[i]
+                if id_source == "name":
+                    tname = uid
+                else:
+                    tname = None if names is None else names[i]
+                st = neo.SpikeTrain(np.array(self[i][lo[i]:hi[i]]) * pq.s, t_start=a * pq.s,
+                                    t_stop=b * pq.s, name=tname)
+                ann = {key: vals[i] for key, vals in unit_values.items()}
+                ann.update({key: vals[i] for key, vals in extra.items()})
+                if id_source == "unit_id":
+                    ann["unit_id"] = uid
+                st.annotate(**_neo_values(ann))
+                seg.spiketrains.append(st)
+            for info, sl in groups[k]:
+                ep = self.epochs
+                start, stop = ep.start[sl], ep.stop[sl]
+                e = neo.Epoch(times=np.array(start) * pq.s,
+                              durations=np.array(stop - start) * pq.s,
+                              labels=np.array(ep.label[sl]) if info.get("labels", True)
+                              else None,
+                              name=info.get("name"), description=info.get("description"))
+                if isinstance(info.get("annotations"), dict):
+                    e.annotate(**_neo_values(info["annotations"]))
+                seg.epochs.append(e)
+            block.segments.append(seg)
+            seg.block = block
         return block
 
     @classmethod
     def from_neo(cls, obj, source=None):
         """Build from a ``neo.Block``, ``neo.Segment`` or a list of ``neo.SpikeTrain``.
 
-        Quantities are converted to seconds. A Segment's ``neo.Epoch`` objects become the
-        epochs (with their labels). A segment annotation ``spiketrain_ordering`` (as written
-        by Elephant's ASSET tutorial data) becomes ``truth['ordering']``.
+        Quantities are converted to seconds. Unit ids are the spike trains' ``unit_id``
+        annotations when every train has a distinct one, else their names when these are
+        distinct, else their positions. A Segment's ``neo.Epoch`` objects become the
+        epochs (with their labels, or their positions as labels). A segment annotation
+        ``spiketrain_ordering`` (as written by Elephant's ASSET tutorial data) becomes
+        ``truth['ordering']``.
+
+        Blocks written by :meth:`to_neo` from spikelens data (block annotation
+        ``spikelens_unit_annotations``) come back exactly. Any other ("foreign") object:
+
+        - annotations = block annotations plus the segment annotations (a segment's value
+          wins over the block's for the same key);
+        - unit annotations = the spike trains' annotations (a key missing on a train, or
+          values of different types, give an object array with ``None`` for the missing);
+        - the annotation ``neo_layout`` (JSON-friendly) records what :meth:`to_neo` needs to
+          rebuild the same layout: block and segment names and descriptions, which keys are
+          segment annotations, train names and bounds where they differ from the ids and
+          the recording, each Epoch's name, size and annotations, where the ordering was.
+        - A Block with several segments is read when the segments are consecutive trials:
+          every segment holds the same units (same count and ids, in order) and each starts
+          no earlier than the previous one ends. The trials are joined on the Block's time
+          axis (times are not shifted), each segment becomes an epoch (label: the segment's
+          name, else ``"segment k"``), followed by the segments' own Epochs; segment and
+          train annotations that are the same in every segment are kept as above, the others
+          per segment in ``neo_layout``. Any other Block with several segments is refused.
+
+        Not kept: per-spike array annotations and waveforms (SpikeTrains holds no per-spike
+        data), array annotations of Epochs, Events, signals, and annotations whose value is
+        ``None``. Quantity-valued annotations keep their magnitude only.
+
+        Raises
+        ------
+        SpikeDataError
+            For an object without spike trains, several segments that are not consecutive
+            trials of the same units (the message names the block and the number of
+            segments), and the usual validation errors.
         """
         import neo
 
-        block_ann, seg_ann, epochs_neo = {}, {}, []
         if isinstance(obj, neo.Block):
-            block_ann = dict(obj.annotations)
-            if len(obj.segments) != 1:
-                raise SpikeDataError(f"expected one segment, found {len(obj.segments)}",
-                                     source, "block")
-            obj = obj.segments[0]
-        if isinstance(obj, neo.Segment):
-            seg_ann = dict(obj.annotations)
-            epochs_neo = list(obj.epochs)
-            trains = list(obj.spiketrains)
+            if "spikelens_unit_annotations" in obj.annotations:
+                return cls._from_spikelens_neo(obj, source)
+            block, segments = obj, list(obj.segments)
+            if not segments:
+                raise SpikeDataError("contains no segments", source, _block_where(block))
+            seg_trains = [list(s.spiketrains) for s in segments]
+        elif isinstance(obj, neo.Segment):
+            block, segments, seg_trains = None, [obj], [list(obj.spiketrains)]
         else:
-            trains = list(obj)
-            if not all(isinstance(t, neo.SpikeTrain) for t in trains):
+            try:
+                trains = list(obj)
+            except TypeError:
+                trains = None
+            if trains is None or not all(isinstance(t, neo.SpikeTrain) for t in trains):
                 raise SpikeDataError("expected a neo Block, Segment or list of SpikeTrain",
                                      source)
+            block, segments, seg_trains = None, [None], [trains]
+        return cls._from_foreign_neo(block, segments, seg_trains, source)
+
+    @classmethod
+    def _from_spikelens_neo(cls, block, source):
+        """``from_neo`` for a Block written by the default ``to_neo``: exact."""
+        block_ann = dict(block.annotations)
+        if len(block.segments) != 1:
+            raise SpikeDataError(f"a spikelens Block has one segment, this one has "
+                                 f"{len(block.segments)}", source, _block_where(block))
+        seg = block.segments[0]
+        seg_ann = dict(seg.annotations)
+        epochs_neo = list(seg.epochs)
+        trains = list(seg.spiketrains)
         if not trains:
             raise SpikeDataError("contains no spike trains", source)
         t_start = min(float(t.t_start.rescale("s").magnitude) for t in trains)
@@ -642,18 +885,10 @@ class SpikeTrains:
         if len(set(ids)) != len(ids):  # names are not unique: fall back to positions
             ids = [str(k) for k in range(len(trains))]
         spike_lists = [np.asarray(t.rescale("s").magnitude, dtype=np.float64) for t in trains]
-        truth = {k: np.asarray(v, dtype=np.int64 if k in ("ordering", "chain_group")
-                               else None)
-                 for k, v in json.loads(block_ann.pop("spikelens_truth", "{}")).items()}
+        truth = _truth_from_json(block_ann.pop("spikelens_truth", "{}"), source)
         if "spiketrain_ordering" in seg_ann:
             truth["ordering"] = np.asarray(seg_ann.pop("spiketrain_ordering"), dtype=np.int64)
-        epochs = None
-        if epochs_neo:
-            starts = np.concatenate([e.times.rescale("s").magnitude for e in epochs_neo])
-            durs = np.concatenate([e.durations.rescale("s").magnitude for e in epochs_neo])
-            labels = np.concatenate([np.asarray(e.labels).astype(str) if len(e.labels)
-                                     else np.arange(len(e)).astype(str) for e in epochs_neo])
-            epochs = Epochs(starts, starts + durs, labels)
+        epochs = _epochs_from_neo(epochs_neo)[0] if epochs_neo else None
         annotations = {k: _plain(v) for k, v in block_ann.items()
                        if k not in ("nix_name",)}
         annotations.update({k: _plain(v) for k, v in seg_ann.items() if k != "nix_name"})
@@ -661,6 +896,310 @@ class SpikeTrains:
                               annotations=annotations,
                               unit_annotations={k: np.asarray(v) for k, v in unit_ann.items()},
                               epochs=epochs, truth=truth, source=source)
+
+    @classmethod
+    def _from_foreign_neo(cls, block, segments, seg_trains, source):
+        """``from_neo`` for anything else; records the layout in ``neo_layout``."""
+        where = _block_where(block) if block is not None else None
+        n_seg = len(seg_trains)
+        if not any(seg_trains) or (n_seg > 1 and not all(seg_trains)):
+            empty = [k for k, t in enumerate(seg_trains) if not t]
+            raise SpikeDataError("contains no spike trains" if n_seg == 1 or
+                                 len(empty) == n_seg else
+                                 f"segment {empty[0]} of its {n_seg} segments contains no "
+                                 f"spike trains", source, where)
+        counts = [len(t) for t in seg_trains]
+        if len(set(counts)) > 1:
+            raise SpikeDataError(
+                f"its {n_seg} segments hold different numbers of spike trains "
+                f"({', '.join(map(str, counts))}); several segments are read only when they "
+                f"are consecutive trials of the same units", source, where)
+        ids, id_source = _neo_unit_ids(seg_trains[0])
+        for k, trains in enumerate(seg_trains[1:], 1):
+            other = [str(t.annotations.get("unit_id")) if id_source == "unit_id" else
+                     t.name if id_source == "name" else str(j) for j, t in enumerate(trains)]
+            if other != ids:
+                raise SpikeDataError(
+                    f"its {n_seg} segments hold different units (segment {k} differs from "
+                    f"segment 0); several segments are read only when they are consecutive "
+                    f"trials of the same units", source, where)
+        sec = [[(float(t.t_start.rescale("s").magnitude), float(t.t_stop.rescale("s").magnitude))
+                for t in trains] for trains in seg_trains]
+        seg_bounds = [(min(b[0] for b in s), max(b[1] for b in s)) for s in sec]
+        for k in range(1, n_seg):
+            if seg_bounds[k][0] < seg_bounds[k - 1][1]:
+                raise SpikeDataError(
+                    f"its {n_seg} segments overlap in time (segment {k} starts at "
+                    f"{seg_bounds[k][0]:g} s, before segment {k - 1} ends at "
+                    f"{seg_bounds[k - 1][1]:g} s); several segments are read only when they "
+                    f"are consecutive trials on one time axis (or pass one of its "
+                    f"Segments to from_neo)",
+                    source, where)
+        n = counts[0]
+        spike_lists = [np.concatenate([np.asarray(trains[i].rescale("s").magnitude,
+                                                  dtype=np.float64).ravel()
+                                       for trains in seg_trains]) for i in range(n)]
+        t_start, t_stop = seg_bounds[0][0], seg_bounds[-1][1]
+
+        # ---- annotations: block, then what every segment shares
+        skip = {"nix_name"}
+        block_ann = {} if block is None else {k: _plain_deep(v)
+                                              for k, v in block.annotations.items()
+                                              if k not in skip}
+        seg_anns = [{} if s is None else {k: _plain_deep(v) for k, v in s.annotations.items()
+                                          if k not in skip} for s in segments]
+        truth = {}
+        if block is not None and "spikelens_truth" in block_ann:
+            truth = _truth_from_json(block_ann.pop("spikelens_truth"), source)
+        orderings = [a.get("spiketrain_ordering") for a in seg_anns]
+        ordering = orderings[0] is not None and all(_same(o, orderings[0]) for o in orderings)
+        if ordering:
+            for a in seg_anns:
+                a.pop("spiketrain_ordering")
+            truth["ordering"] = np.asarray(orderings[0], dtype=np.int64)
+        shared = [k for k in seg_anns[0] if all(k in a and _same(a[k], seg_anns[0][k])
+                                                for a in seg_anns)]
+        annotations = {**block_ann, **{k: seg_anns[0][k] for k in shared}}
+
+        # ---- per-unit annotations: those every segment shares; the rest per segment
+        train_skip = skip | ({"unit_id"} if id_source == "unit_id" else set())
+        per_seg = [_train_annotation_lists(trains, train_skip) for trains in seg_trains]
+        common_keys = [k for k in per_seg[0]
+                       if all(k in p and _same(p[k], per_seg[0][k]) for p in per_seg)]
+        unit_annotations = {k: _unit_array(per_seg[0][k]) for k in common_keys}
+
+        # ---- epochs: the trials (several segments), then each segment's Epochs
+        starts, stops, labels = [], [], []
+        if n_seg > 1:
+            starts.append(np.array([b[0] for b in seg_bounds]))
+            stops.append(np.array([b[1] for b in seg_bounds]))
+            labels.append(np.array([s.name if s is not None and s.name else f"segment {k}"
+                                    for k, s in enumerate(segments)], dtype=str))
+        seg_layouts = []
+        for k, s in enumerate(segments):
+            epochs_neo = [] if s is None else list(s.epochs)
+            groups = []
+            if epochs_neo:
+                ep, groups = _epochs_from_neo(epochs_neo)
+                starts.append(ep.start)
+                stops.append(ep.stop)
+                labels.append(ep.label)
+            names = [t.name for t in seg_trains[k]]
+            seg_layouts.append({
+                "name": None if s is None else s.name,
+                "description": None if s is None else s.description,
+                "t_start": seg_bounds[k][0], "t_stop": seg_bounds[k][1],
+                "annotations": {key: v for key, v in seg_anns[k].items() if key not in shared},
+                "train_names": names if id_source != "name" and any(
+                    x is not None for x in names) else None,
+                "train_bounds": [list(b) for b in sec[k]]
+                if any(b != seg_bounds[k] for b in sec[k]) else None,
+                "train_annotations": {key: v for key, v in per_seg[k].items()
+                                      if key not in common_keys},
+                "epochs": groups,
+                # spikes on this segment's t_stop when the next segment starts there:
+                # to_neo would give them to the next one
+                "spikes_at_t_stop": _spikes_at(seg_trains[k], ids, seg_bounds[k][1])
+                if k + 1 < n_seg and seg_bounds[k + 1][0] == seg_bounds[k][1] else [],
+            })
+        epochs = None
+        if starts:
+            epochs = Epochs(np.concatenate(starts), np.concatenate(stops),
+                            np.concatenate(labels))
+        layout = {
+            "block": None if block is None else {
+                "name": block.name, "description": block.description,
+                "annotations": {k: v for k, v in block_ann.items() if k in shared}},
+            "segment_keys": shared,
+            "ordering": ordering,
+            "unit_id": id_source,
+            "trial_epochs": n_seg > 1,
+            "segments": seg_layouts,
+        }
+        annotations[NEO_LAYOUT_KEY] = layout
+        return cls.from_lists(spike_lists, t_start=t_start, t_stop=t_stop, unit_ids=ids,
+                              annotations=annotations, unit_annotations=unit_annotations,
+                              epochs=epochs, truth=truth, source=source)
+
+
+# ---------------------------------------------------------------------- neo helpers
+#: Annotation holding the layout of the foreign neo object data were read from.
+NEO_LAYOUT_KEY = "neo_layout"
+
+
+def _block_where(block):
+    return f"block {block.name!r}" if getattr(block, "name", None) else "block"
+
+
+def _plain_deep(v):
+    """``_plain`` applied inside lists, tuples and dicts too."""
+    v = _plain(v)
+    if isinstance(v, (list, tuple)):
+        return [_plain_deep(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain_deep(x) for k, x in v.items()}
+    return v
+
+
+def _same(a, b):
+    """Equal annotation values (lists, dicts and NaN included)."""
+    return json.dumps(a, sort_keys=True, default=str) == \
+        json.dumps(b, sort_keys=True, default=str)
+
+
+def _neo_values(d):
+    """Annotations for neo's ``annotate``: values as they are, ``None`` left out."""
+    return {str(k): _plain_deep(v) for k, v in d.items() if v is not None}
+
+
+def _truth_from_json(text, source):
+    try:
+        raw = json.loads(text)
+    except (TypeError, ValueError):
+        raise SpikeDataError("is not valid JSON", source, "block annotation spikelens_truth") \
+            from None
+    return {k: np.asarray(v, dtype=np.int64 if k in ("ordering", "chain_group") else None)
+            for k, v in raw.items()}
+
+
+def _neo_unit_ids(trains):
+    """Unit ids of neo spike trains and where they came from: unit_id, name or index."""
+    uid = [t.annotations.get("unit_id") for t in trains]
+    if all(u is not None and str(u) != "" for u in uid) and len(set(map(str, uid))) == len(uid):
+        return [str(u) for u in uid], "unit_id"
+    names = [t.name for t in trains]
+    if all(isinstance(x, str) and x for x in names) and len(set(names)) == len(names):
+        return names, "name"
+    return [str(k) for k in range(len(trains))], "index"
+
+
+def _train_annotation_lists(trains, skip):
+    """Every spike-train annotation key -> one plain value per train (None if absent)."""
+    keys = sorted(set().union(*(t.annotations for t in trains)) - skip)
+    return {k: [_plain_deep(t.annotations[k]) if k in t.annotations else None for t in trains]
+            for k in keys}
+
+
+def _unit_array(values):
+    """A typed array when every value is a str, bool, int or float of one type, else
+    an object array (None for a missing value)."""
+    kinds = {type(v) for v in values}
+    if len(kinds) == 1 and kinds <= {str, bool, int, float}:
+        try:
+            return np.asarray(values)
+        except OverflowError:  # ints beyond int64
+            pass
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def _epochs_from_neo(epochs_neo):
+    """Epochs (s) from neo Epoch objects, and each object's layout record."""
+    starts, stops, labels, groups = [], [], [], []
+    for e in epochs_neo:
+        start = np.asarray(e.times.rescale("s").magnitude, dtype=np.float64).ravel()
+        dur = np.asarray(e.durations.rescale("s").magnitude, dtype=np.float64).ravel()
+        has_labels = len(e.labels) > 0
+        starts.append(start)
+        stops.append(start + dur)
+        labels.append(np.asarray(e.labels).astype(str) if has_labels
+                      else np.arange(len(e)).astype(str))
+        groups.append({"name": e.name, "description": e.description, "size": int(start.size),
+                       "labels": bool(has_labels),
+                       "annotations": {k: _plain_deep(v) for k, v in e.annotations.items()
+                                       if k != "nix_name"}})
+    return Epochs(np.concatenate(starts), np.concatenate(stops), np.concatenate(labels)), groups
+
+
+def _per_unit(values, n):
+    return values if isinstance(values, list) and len(values) == n else None
+
+
+def _segment_bounds(segs, data):
+    """(t_start, t_stop) of each recorded segment, or None when they no longer fit."""
+    if len(segs) <= 1:
+        return [(data.t_start, data.t_stop)]
+    try:
+        bounds = [(float(s["t_start"]), float(s["t_stop"])) for s in segs]
+    except (KeyError, TypeError, ValueError):
+        return None
+    ok = (bounds[0][0] >= data.t_start and bounds[-1][1] <= data.t_stop
+          and all(a <= b for a, b in bounds)
+          and all(bounds[k][0] >= bounds[k - 1][1] for k in range(1, len(bounds))))
+    return bounds if ok else None
+
+
+def _split_ranges(data, bounds):
+    """Per segment, (lo, hi) spike positions within each unit; None if a spike lies
+    outside every segment. A spike on the bound of two touching segments goes to the
+    later one (``_return_spikes_at_t_stop`` corrects that from the layout)."""
+    n_seg = len(bounds)
+    t0 = np.array([b[0] for b in bounds])
+    t1 = np.array([b[1] for b in bounds])
+    k = np.searchsorted(t0[1:], data.times, side="right")
+    if data.n_spikes and np.any((data.times < t0[k]) | (data.times > t1[k])):
+        return None
+    counts = np.bincount(data.units * n_seg + k, minlength=data.n_units * n_seg)
+    cum = np.zeros((data.n_units, n_seg + 1), dtype=np.int64)
+    cum[:, 1:] = np.cumsum(counts.reshape(data.n_units, n_seg), axis=1)
+    return [(cum[:, j].copy(), cum[:, j + 1].copy()) for j in range(n_seg)]
+
+
+def _spikes_at(trains, ids, t):
+    """``[unit id, count]`` of the trains' spikes at exactly ``t`` seconds."""
+    out = []
+    for uid, train in zip(ids, trains):
+        c = int(np.count_nonzero(np.asarray(train.rescale("s").magnitude) == t))
+        if c:
+            out.append([uid, c])
+    return out
+
+
+def _return_spikes_at_t_stop(data, segs, bounds, ranges):
+    """Give the spikes recorded at a segment's t_stop back to it (see ``from_neo``)."""
+    pos = {u: i for i, u in enumerate(data.unit_ids.tolist())}
+    for k in range(len(bounds) - 1):
+        at = segs[k].get("spikes_at_t_stop") if isinstance(segs[k], dict) else None
+        if bounds[k][1] != bounds[k + 1][0] or not isinstance(at, list):
+            continue
+        for item in at:
+            try:
+                i, c = pos[item[0]], int(item[1])
+            except (KeyError, TypeError, ValueError, IndexError):
+                continue
+            lo, hi = ranges[k + 1]
+            train = data[i]
+            c = min(c, int(np.count_nonzero(train[lo[i]:hi[i]] == bounds[k][1])))
+            if c > 0:
+                ranges[k][1][i] += c
+                lo[i] += c
+
+
+def _epoch_groups(segs, layout, epochs, n_out):
+    """Per output segment, the (layout record, slice) of each neo.Epoch to write."""
+    out = [[] for _ in range(n_out)]
+    if epochs is None:
+        return out
+    recorded = [s.get("epochs") if isinstance(s, dict) else None
+                for s in (layout.get("segments") or [])]
+    offset = len(recorded) if layout.get("trial_epochs") and len(recorded) > 1 else 0
+    try:
+        sizes = [[int(g["size"]) for g in r or []] for r in recorded]
+    except (KeyError, TypeError, ValueError):
+        sizes = None
+    fits = (sizes is not None and len(recorded) == n_out
+            and offset + sum(map(sum, sizes)) == len(epochs))
+    if not fits:
+        out[0].append(({"name": "epochs"}, slice(0, len(epochs))))
+        return out
+    pos = offset
+    for j, r in enumerate(recorded):
+        for g in r or []:
+            out[j].append((g, slice(pos, pos + int(g["size"]))))
+            pos += int(g["size"])
+    return out
 
 
 # ---------------------------------------------------------------------- helpers

@@ -2,7 +2,7 @@
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import neo
 import numpy as np
@@ -210,12 +210,103 @@ def test_nix_unsorted_train_is_refused_unless_sort(tmp_path):
     assert load(path, sort=True)[1].tolist() == [0.005, 0.4]
 
 
+def test_nix_foreign_file_keeps_its_layout_through_load_and_save(tmp_path):
+    from neo.io import NixIO
+
+    original = elephant_style_block()
+    original.annotate(lab="x", channels=[3, 4])
+    original.segments[0].annotate(stimulus="grating")
+    original.segments[0].epochs.append(neo.Epoch(times=[0, 500] * pq_units.ms,
+                                                 durations=[100, 100] * pq_units.ms,
+                                                 labels=np.array(["a", "b"]), name="trials"))
+    st = load(write_nix(original, tmp_path / "foreign.nix"))
+    assert st.annotations["lab"] == "x" and st.annotations["stimulus"] == "grating"
+    assert st.epochs.label.tolist() == ["a", "b"]
+    # spikelens' own file: exact, and still laid out like the original for other readers
+    path = save(st, tmp_path / "again.nix")
+    assert_exact(st, load(path))
+    with NixIO(str(path), mode="ro") as io:
+        block = io.read_block()
+    assert block.name == "showcase"
+    seg = block.segments[0]
+    assert seg.name == "asset showcase" and seg.annotations["stimulus"] == "grating"
+    assert list(seg.annotations["spiketrain_ordering"]) == [2, 0, 1]
+    assert "stimulus" not in block.annotations and block.annotations["lab"] == "x"
+    assert [t.name for t in seg.spiketrains] == ["n0", "n1", "n2"]
+    assert [t.annotations["layer"] for t in seg.spiketrains] == ["L2/3", "L4", "L5"]
+    assert [e.name for e in seg.epochs] == ["trials"]
+    assert list(seg.epochs[0].labels) == ["a", "b"]
+
+
+def test_nix_block_of_consecutive_trials_loads_as_one_recording(tmp_path):
+    block = neo.Block(name="trials")
+    for k in range(2):
+        seg = neo.Segment(name=f"trial {k}")
+        for i in range(2):
+            seg.spiketrains.append(neo.SpikeTrain([k + 0.1 * (i + 1)] * pq_units.s,
+                                                  t_start=k * pq_units.s,
+                                                  t_stop=(k + 1) * pq_units.s, name=f"u{i}"))
+        block.segments.append(seg)
+    st = load(write_nix(block, tmp_path / "trials.nix"))
+    assert st.unit_ids.tolist() == ["u0", "u1"] and (st.t_start, st.t_stop) == (0.0, 2.0)
+    assert st["u1"].tolist() == [0.2, 1.2]
+    assert st.epochs.label.tolist() == ["trial 0", "trial 1"]
+    assert_exact(st, load(save(st, tmp_path / "again.nix")))
+    # segments that overlap in time are not trials on one axis: refused, clearly
+    block.segments[1].spiketrains[0].t_start = 0.5 * pq_units.s
+    msg = raises(write_nix(block, tmp_path / "overlap.nix"), "block 'trials'",
+                 "2 segments overlap in time")
+    assert "segment 1 starts at 0.5 s" in msg
+
+
+@pytest.mark.parametrize("fmt", ["npz", "csv", "parquet", "nix", "nwb"])
+def test_save_into_a_missing_folder_names_the_target(tmp_path, fmt):
+    target = tmp_path / "no" / "such" / f"out.{fmt}"
+    with pytest.raises(FileNotFoundError) as info:
+        save(plain(), target)
+    msg = str(info.value)
+    assert str(target) in msg and "no such folder" in msg and ".tmp" not in msg
+    assert info.value.filename == str(target)
+    assert not (tmp_path / "no").exists()
+
+
+def test_save_errors_name_the_target_not_the_temporary_file(tmp_path, monkeypatch):
+    import analysis.io as io_module
+
+    def refuse(data, tmp):
+        tmp.write_bytes(b"half")
+        raise PermissionError(13, "Permission denied", str(tmp))
+
+    monkeypatch.setitem(io_module._WRITERS, "npz", refuse)
+    target = tmp_path / "out.npz"
+    with pytest.raises(PermissionError) as info:
+        save(plain(), target)
+    assert str(target) in str(info.value) and ".tmp" not in str(info.value)
+    assert os.listdir(tmp_path) == []  # the temporary file is gone
+
+    def fail(data, tmp):
+        raise RuntimeError(f"writer broke on {tmp}")
+
+    monkeypatch.setitem(io_module._WRITERS, "npz", fail)
+    with pytest.raises(SpikeDataError) as info:
+        save(plain(), target)
+    assert "out.npz" in str(info.value) and ".tmp" not in str(info.value)
+
+
+@pytest.mark.parametrize("fmt", ["npz", "parquet", "csv", "nix", "nwb"])
+def test_loaded_arrays_are_read_only(tmp_path, fmt):
+    st = load(save(rich(), tmp_path / f"r.{fmt}"))
+    assert not st.times.flags.writeable and not st.offsets.flags.writeable
+    with pytest.raises(TypeError):
+        st.annotations["x"] = 1
+
+
 # ---------------------------------------------------------------------- NWB
 def write_nwb(path, units=True, unit_name=True):
     from pynwb import NWBHDF5IO, NWBFile
 
     nwb = NWBFile(session_description="test", identifier="test-io",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
     if units:
         if unit_name:
             nwb.add_unit_column("unit_name", "name")

@@ -564,7 +564,7 @@ def test_phy_oversized_and_malformed_fields(tmp_path):
 @pytest.mark.slow
 def test_hdf5_invalid_contents(tmp_path):
     """NWB/NIX files that are valid HDF5 but hold bad spike data."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     import neo
     import quantities as pq
@@ -573,7 +573,7 @@ def test_hdf5_invalid_contents(tmp_path):
 
     def nwb(name, trains, trials=None):
         f = NWBFile(session_description="fuzz", identifier=name,
-                    session_start_time=datetime.now(timezone.utc))
+                    session_start_time=datetime.now(UTC))
         for t in trains:
             f.add_unit(spike_times=np.asarray(t, dtype=float))
         for start, stop in trials or []:
@@ -592,7 +592,7 @@ def test_hdf5_invalid_contents(tmp_path):
     expect_error(nwb("trial_reversed", [[0.1]], trials=[(0.5, 0.2)]), "ends before")
     path = tmp_path / "no_units.nwb"
     f = NWBFile(session_description="fuzz", identifier="x",
-                session_start_time=datetime.now(timezone.utc))
+                session_start_time=datetime.now(UTC))
     with NWBHDF5IO(str(path), "w") as io:
         io.write(f)
     expect_error(path, "no units table")
@@ -643,3 +643,35 @@ def test_csv_round_trip_of_awkward_unit_ids(ids, tmp_path):
                                 epochs={"start": [0.0], "stop": [0.5], "label": [" \r"]})
     back = try_load(save(st, tmp_path / "ids.csv"))
     assert back.equals(st)
+
+
+def test_nix_segments_are_joined_only_when_they_are_consecutive_trials(tmp_path):
+    """Several segments: consecutive trials of the same units load as one recording;
+    anything else is a one-line SpikeDataError naming the block and the segment count."""
+    import neo
+    import quantities as pq
+    from neo.io import NixIO
+
+    def nix(name, segments):
+        block = neo.Block(name="multi")
+        for k, (t0, trains) in enumerate(segments):
+            seg = neo.Segment(name=f"s{k}")
+            for i, t in enumerate(trains):
+                seg.spiketrains.append(neo.SpikeTrain(np.asarray(t, float) * pq.s,
+                                                      t_start=t0 * pq.s,
+                                                      t_stop=(t0 + 1) * pq.s, name=f"u{i}"))
+            block.segments.append(seg)
+        path = tmp_path / f"{name}.nix"
+        with NixIO(str(path), mode="ow") as io:
+            io.write_block(block)
+        return path
+
+    st = try_load(nix("trials", [(0, [[0.5], [1.0]]), (1, [[1.0], []]), (3, [[3.5], [4.0]])]))
+    assert isinstance(st, SpikeTrains) and st.n_spikes == 5
+    assert st.epochs.label.tolist() == ["s0", "s1", "s2"] and (st.t_start, st.t_stop) == (0, 4)
+    for name, segments, fragment in [
+            ("overlap", [(0, [[0.5]]), (0.5, [[0.7]])], "overlap in time"),
+            ("counts", [(0, [[0.5], [0.6]]), (1, [[1.5]])], "different numbers of spike"),
+            ("empty", [(0, [[0.5]]), (1, [])], "no spike trains")]:
+        err = expect_error(nix(name, segments), "block 'multi'", "2 segments", fragment)
+        assert "segment" in str(err)

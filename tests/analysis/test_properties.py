@@ -166,6 +166,138 @@ def test_invalid_construction_raises_one_line_spike_data_error(case, data):
     assert isinstance(err.value, ValueError)
 
 
+@FAST
+@given(spike_lists(max_units=3, max_spikes=10),
+       st.sampled_from(["owned", "slice", "reshape", "strided", "read_only_view"]),
+       st.sampled_from([None, True]))
+def test_times_never_share_writeable_memory_with_the_caller(case, kind, copy):
+    """Whatever array the caller passes, writing to it (or to any writeable alias it
+    holds) afterwards does not change the SpikeTrains."""
+    lists, t0, t1 = case
+    flat = np.concatenate([np.sort(np.asarray(x, float)) for x in lists]) if lists else \
+        np.empty(0)
+    offsets = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(int)
+    expected = flat.copy()
+    if kind == "owned":
+        arg, aliases = flat, [flat]
+    elif kind == "slice":
+        buf = np.concatenate([[t0], flat, [t1]])
+        arg, aliases = buf[1:-1], [buf]
+    elif kind == "reshape":
+        buf = flat.copy().reshape(1, -1)
+        arg, aliases = buf, [buf]
+    elif kind == "strided":
+        buf = np.repeat(flat, 2)
+        arg, aliases = buf[::2], [buf]
+    else:
+        buf = flat.copy()
+        arg = buf[:]
+        arg.flags.writeable = False
+        aliases = [buf]
+    s = SpikeTrains(arg, offsets, t0, t1, copy=copy)
+    assert not s.times.flags.writeable
+    for a in aliases:
+        if a.flags.writeable and a.size:
+            a[...] = np.nan
+    np.testing.assert_array_equal(s.times, expected)
+
+
+@MEDIUM
+@given(st.lists(st.tuples(st.floats(-5, 5, **finite), st.integers(0, 3)), min_size=1,
+                max_size=12))
+def test_from_spikes_and_load_agree_on_negative_times(rows):
+    """Without t_start both start at 0 s and refuse a negative time, naming the time."""
+    times = np.array([r[0] for r in rows])
+    units = np.array([r[1] for r in rows])
+    with tempfile.TemporaryDirectory() as d:
+        path = pathlib.Path(d) / "spikes.csv"
+        lines = ["time,unit"] + [f"{t!r},{u}" for t, u in rows]
+        path.write_text("\n".join(lines) + "\n")
+        try:
+            loaded = load(path, sort=True)
+        except SpikeDataError as exc:
+            loaded = exc
+        try:
+            built = SpikeTrains.from_spikes(times, units)
+        except SpikeDataError as exc:
+            built = exc
+    if times.min() < 0:
+        assert isinstance(loaded, SpikeDataError) and isinstance(built, SpikeDataError)
+        assert "negative time" in one_line(loaded) and "negative time" in one_line(built)
+        assert "t_start=" in str(built) and built.where == "times"
+    else:
+        assert loaded.t_start == built.t_start == 0.0
+        np.testing.assert_array_equal(loaded.times, built.times)
+
+
+annotation_key = st.sampled_from(["a", "b", "lab", "depth", "name", "units"])
+annotation_value = st.one_of(st.booleans(), st.integers(-2 ** 53, 2 ** 53),
+                             st.floats(**finite), st.text(max_size=6),
+                             st.lists(st.integers(-9, 9), max_size=3))
+
+
+@st.composite
+def foreign_blocks(draw):
+    """A neo Block not written by spikelens: ms, annotations on every level."""
+    import neo
+    import quantities as pq
+
+    t0 = draw(st.floats(-1000, 1000, **finite))
+    t1 = t0 + draw(st.floats(1, 1000, **finite))
+    block = neo.Block(name=draw(st.one_of(st.none(), st.text(max_size=5))))
+    block.annotate(**draw(st.dictionaries(annotation_key, annotation_value, max_size=3)))
+    seg = neo.Segment(name=draw(st.one_of(st.none(), st.text(max_size=5))))
+    seg.annotate(**draw(st.dictionaries(annotation_key, annotation_value, max_size=3)))
+    n = draw(st.integers(1, 3))
+    names = draw(st.lists(st.one_of(st.none(), st.sampled_from(["x", "y", "z"])),
+                          min_size=n, max_size=n))
+    for i in range(n):
+        times = np.sort(draw(st.lists(st.floats(t0, t1, **finite), max_size=6)))
+        train = neo.SpikeTrain(np.asarray(times, float) * pq.ms, t_start=t0 * pq.ms,
+                               t_stop=t1 * pq.ms, name=names[i])
+        train.annotate(**draw(st.dictionaries(annotation_key, annotation_value, max_size=3)))
+        seg.spiketrains.append(train)
+    if draw(st.booleans()):
+        m = draw(st.integers(0, 3))
+        start = draw(st.lists(st.floats(t0, t1, **finite), min_size=m, max_size=m))
+        labels = draw(st.lists(st.text(max_size=4), min_size=m, max_size=m))
+        seg.epochs.append(neo.Epoch(times=np.asarray(start, float) * pq.ms,
+                                    durations=np.zeros(m) * pq.ms,
+                                    labels=np.asarray(labels, dtype=str) if m else None,
+                                    name=draw(st.one_of(st.none(), st.text(max_size=4)))))
+    block.segments.append(seg)
+    return block
+
+
+def _plain_annotations(obj):
+    def plain(v):
+        v = getattr(v, "magnitude", v)
+        return v.tolist() if isinstance(v, np.ndarray) else v
+    return {k: plain(v) for k, v in obj.annotations.items()}
+
+
+@MEDIUM
+@given(foreign_blocks())
+def test_foreign_neo_block_to_spiketrains_to_block_keeps_everything(block):
+    s = SpikeTrains.from_neo(block)
+    back = s.to_neo()
+    assert back.name == block.name and _plain_annotations(back) == _plain_annotations(block)
+    sa, sb = block.segments[0], back.segments[0]
+    assert sb.name == sa.name and _plain_annotations(sb) == _plain_annotations(sa)
+    assert [t.name for t in sb.spiketrains] == [t.name for t in sa.spiketrains]
+    for ta, tb in zip(sa.spiketrains, sb.spiketrains):
+        assert _plain_annotations(tb) == _plain_annotations(ta)
+        np.testing.assert_array_equal(tb.rescale("s").magnitude, ta.rescale("s").magnitude)
+        assert float(tb.t_stop.rescale("s")) == float(ta.t_stop.rescale("s"))
+    assert len(sb.epochs) == len(sa.epochs)
+    for ea, eb in zip(sa.epochs, sb.epochs):
+        assert eb.name == ea.name
+        np.testing.assert_array_equal(eb.times.rescale("s").magnitude,
+                                      ea.times.rescale("s").magnitude)
+        assert np.asarray(eb.labels).tolist() == np.asarray(ea.labels).tolist()
+    assert SpikeTrains.from_neo(back).equals(s)
+
+
 # ====================================================================== binning
 def brute_bin(times_per_unit, t0, t1, b):
     """Per-spike bin index by np.floor, with the documented 1e-8 edge tolerance."""

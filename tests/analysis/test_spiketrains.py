@@ -205,3 +205,241 @@ def test_epochs_from_events_errors_name_the_parameter(kwargs, name, reason):
         Epochs.from_events(**args)
     text = str(info.value)
     assert text.startswith(f"{name}: ") and reason in text and "\n" not in text
+
+
+# ---------------------------------------------------------------------- foreign neo Blocks
+def foreign_block():
+    """A Block not written by spikelens: ms, annotations on every level, an Epoch, names."""
+    block = neo.Block(name="session 7", description="recorded elsewhere")
+    block.annotate(experimenter="ada", channels=[1, 2, 3], name="not the block's name")
+    seg = neo.Segment(name="asset showcase", description="one recording")
+    seg.annotate(spiketrain_ordering=[2, 0, 1], stimulus="grating", sampling_rate_hz=30000.0)
+    for i, t in enumerate([[10.0, 250.0, 900.0], [5.0, 400.0], [100.0]]):
+        st = neo.SpikeTrain(t * pq.ms, t_start=0 * pq.ms, t_stop=1000 * pq.ms, name=f"n{i}")
+        st.annotate(layer=["L2/3", "L4", "L5"][i], channel=i + 1, good=i != 1)
+        seg.spiketrains.append(st)
+    epoch = neo.Epoch(times=[0, 500] * pq.ms, durations=[400, 300] * pq.ms,
+                      labels=np.array(["go", "stop"]), name="trials")
+    epoch.annotate(paradigm="go/no-go")
+    seg.epochs.append(epoch)
+    seg.epochs.append(neo.Epoch(times=[950] * pq.ms, durations=[50] * pq.ms, name="tail"))
+    block.segments.append(seg)
+    return block
+
+
+def plain_value(v):
+    v = getattr(v, "magnitude", v)
+    return v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) \
+        else v
+
+
+def plain_annotations(obj):
+    return {k: plain_value(v) for k, v in obj.annotations.items()}
+
+
+def assert_same_block(a, b):
+    """Names, annotations at every level, times in seconds, epochs with labels."""
+    assert (a.name, a.description) == (b.name, b.description)
+    assert plain_annotations(a) == plain_annotations(b)
+    assert len(a.segments) == len(b.segments)
+    for sa, sb in zip(a.segments, b.segments):
+        assert (sa.name, sa.description) == (sb.name, sb.description)
+        assert plain_annotations(sa) == plain_annotations(sb)
+        assert len(sa.spiketrains) == len(sb.spiketrains)
+        for ta, tb in zip(sa.spiketrains, sb.spiketrains):
+            assert ta.name == tb.name
+            assert plain_annotations(ta) == plain_annotations(tb)
+            np.testing.assert_array_equal(ta.rescale("s").magnitude, tb.rescale("s").magnitude)
+            assert ta.t_start.rescale("s") == tb.t_start.rescale("s")
+            assert ta.t_stop.rescale("s") == tb.t_stop.rescale("s")
+        assert [e.name for e in sa.epochs] == [e.name for e in sb.epochs]
+        for ea, eb in zip(sa.epochs, sb.epochs):
+            np.testing.assert_array_equal(ea.times.rescale("s").magnitude,
+                                          eb.times.rescale("s").magnitude)
+            np.testing.assert_allclose(ea.durations.rescale("s").magnitude,
+                                       eb.durations.rescale("s").magnitude, rtol=1e-12)
+            assert np.asarray(ea.labels).tolist() == np.asarray(eb.labels).tolist()
+            assert plain_annotations(ea) == plain_annotations(eb)
+
+
+def test_foreign_neo_block_round_trips_block_to_spiketrains_to_block():
+    original = foreign_block()
+    st = SpikeTrains.from_neo(original)
+    # in: seconds, ids from names, train annotations per unit, ordering as truth
+    assert st.unit_ids.tolist() == ["n0", "n1", "n2"]
+    assert st[0].tolist() == [0.010, 0.250, 0.900] and (st.t_start, st.t_stop) == (0.0, 1.0)
+    assert st.unit_annotations["layer"].tolist() == ["L2/3", "L4", "L5"]
+    assert st.unit_annotations["channel"].tolist() == [1, 2, 3]
+    assert st.unit_annotations["good"].dtype == bool
+    assert st.truth["ordering"].tolist() == [2, 0, 1]
+    assert st.annotations["experimenter"] == "ada" and st.annotations["stimulus"] == "grating"
+    assert st.epochs.label.tolist() == ["go", "stop", "0"]
+    np.testing.assert_allclose(st.epochs.stop, [0.4, 0.8, 1.0])
+    # out: the same Block (annotations at their own level, names, epochs, ordering)
+    back = st.to_neo()
+    assert_same_block(original, back)
+    assert "spiketrain_ordering" in back.segments[0].annotations
+    assert not any(k.startswith("spikelens") for k in back.annotations)
+    # and SpikeTrains -> neo -> SpikeTrains stays exact for such data too
+    assert SpikeTrains.from_neo(back).equals(st)
+
+
+def test_foreign_neo_partial_annotations_and_unit_id_annotation():
+    seg = neo.Segment(name="s")
+    for i, extra in enumerate([{"depth": 10.5}, {}, {"depth": 3}]):
+        t = neo.SpikeTrain([0.1 * (i + 1)] * pq.s, t_stop=1 * pq.s, name=f"electrode {i}")
+        t.annotate(unit_id=f"u{i}", **extra)
+        seg.spiketrains.append(t)
+    block = neo.Block(name="b")
+    block.segments.append(seg)
+    st = SpikeTrains.from_neo(block)
+    assert st.unit_ids.tolist() == ["u0", "u1", "u2"]
+    # a key missing on a train, or values of two types: object array, None for missing
+    assert st.unit_annotations["depth"].tolist() == [10.5, None, 3]
+    assert "unit_id" not in st.unit_annotations
+    assert_same_block(block, st.to_neo())
+
+
+def test_foreign_neo_spikelens_block_stays_exact_and_is_marked():
+    st = small().replace(annotations={"name": "rec", "x": 1},
+                         unit_annotations={"group": np.array(["a", "b", "c"])})
+    block = st.to_neo()
+    assert "spikelens_unit_annotations" in block.annotations
+    assert SpikeTrains.from_neo(block).equals(st)
+    assert SpikeTrains.from_neo(small().to_neo()).equals(small())
+
+
+def trial_block(overlap=False, units=("u0", "u1")):
+    block = neo.Block(name="trials")
+    for k in range(3):
+        t0 = 0.0 if overlap else 1000.0 * k
+        seg = neo.Segment(name=f"trial {k}")
+        seg.annotate(condition=["a", "b", "a"][k], rig="r1")
+        for i, uid in enumerate(units if k == 0 else ("u0", "u1")):
+            st = neo.SpikeTrain((t0 + np.array([10.0 * (i + 1), 1000.0])) * pq.ms,
+                                t_start=t0 * pq.ms, t_stop=(t0 + 1000) * pq.ms, name=uid)
+            st.annotate(quality="good", snr=float(k + i))
+            seg.spiketrains.append(st)
+        seg.epochs.append(neo.Epoch(times=[t0 + 100] * pq.ms, durations=[50] * pq.ms,
+                                    labels=["stim"], name="stim"))
+        block.segments.append(seg)
+    return block
+
+
+def test_neo_block_of_consecutive_trials_is_joined_with_one_epoch_per_segment():
+    block = trial_block()
+    st = SpikeTrains.from_neo(block)
+    assert (st.t_start, st.t_stop) == (0.0, 3.0) and st.unit_ids.tolist() == ["u0", "u1"]
+    # times keep the block's time axis; a spike on a shared bound (1 s) occurs twice
+    np.testing.assert_allclose(st["u0"], [0.01, 1.0, 1.01, 2.0, 2.01, 3.0])
+    assert st.epochs.label.tolist() == ["trial 0", "trial 1", "trial 2", "stim", "stim",
+                                        "stim"]
+    np.testing.assert_allclose(st.epochs.start[:3], [0.0, 1.0, 2.0])
+    assert st.annotations["rig"] == "r1" and "condition" not in st.annotations
+    assert st.unit_annotations["quality"].tolist() == ["good", "good"]
+    assert "snr" not in st.unit_annotations  # differs between trials: kept per segment
+    # back: one Segment per trial again; the spikes at 1 s and 2 s lie on the bound of two
+    # touching segments and go back to the trial they came from
+    back = st.to_neo()
+    assert_same_block(block, back)
+    assert SpikeTrains.from_neo(back).equals(st)
+
+
+@pytest.mark.parametrize("kwargs, reason", [
+    ({"overlap": True}, "overlap in time"),
+    ({"units": ("u0", "other")}, "different units"),
+])
+def test_neo_block_with_segments_that_are_not_consecutive_trials_is_refused(kwargs, reason):
+    with pytest.raises(SpikeDataError) as info:
+        SpikeTrains.from_neo(trial_block(**kwargs), source="x.nix")
+    msg = str(info.value)
+    assert "block 'trials'" in msg and "3 segments" in msg and reason in msg
+    assert msg.startswith("x.nix: ") and "\n" not in msg
+
+
+# ---------------------------------------------------------------------- immutability
+def test_times_do_not_share_writeable_memory_with_the_caller():
+    buf = np.array([0.1, 0.2, 0.3, 0.9])
+    view = buf[:]  # a writeable view
+    st = SpikeTrains(view, [0, 4], 0.0, 1.0)
+    buf[0] = 0.5
+    view[1] = 0.6
+    assert st[0].tolist() == [0.1, 0.2, 0.3, 0.9]
+    assert not np.shares_memory(st.times, buf)
+
+
+def test_an_owned_times_array_is_taken_over_without_a_copy():
+    times = np.array([0.1, 0.2])
+    st = SpikeTrains(times, [0, 2], 0.0, 1.0)
+    assert np.shares_memory(st.times, times)
+    assert not times.flags.writeable  # the caller's array became read-only
+    with pytest.raises(ValueError):
+        times[0] = 0.5
+    # copy=True keeps the caller's array as it was
+    mine = np.array([0.1, 0.2])
+    st = SpikeTrains(mine, [0, 2], 0.0, 1.0, copy=True)
+    mine[0] = 0.15
+    assert mine.flags.writeable and st[0].tolist() == [0.1, 0.2]
+
+
+def test_read_only_arrays_are_not_copied_again():
+    st = small()
+    assert np.shares_memory(st.replace(t_stop=2.0).times, st.times)
+    assert np.shares_memory(SpikeTrains(st.times, st.offsets, 0.0, 1.0).times, st.times)
+    ro = np.array([0.1, 0.2])
+    ro.flags.writeable = False
+    ro_view = ro[:]
+    assert np.shares_memory(SpikeTrains(ro_view, [0, 2], 0.0, 1.0).times, ro)
+
+
+def test_epoch_truth_and_unit_annotation_arrays_are_private():
+    start, stop = np.array([0.0, 0.5, 9.0]), np.array([0.4, 0.9, 9.5])
+    order = np.array([[2, 0, 1]])
+    group = np.array(["x", "y", "z", "w"])
+    st = small().replace(epochs=Epochs(start[:2], stop[:2], ["a", "b"]),
+                         truth={"ordering": order[0]},
+                         unit_annotations={"group": group[:3]})
+    start[0], order[0, 0], group[0] = 0.3, 1, "changed"
+    assert st.epochs.start[0] == 0.0 and st.truth["ordering"][0] == 2
+    assert st.unit_annotations["group"][0] == "x"
+    for a in (st.epochs.start, st.truth["ordering"], st.unit_annotations["group"]):
+        assert not a.flags.writeable
+
+
+def test_annotation_dicts_are_read_only_but_behave_like_dicts():
+    import copy
+    import json
+
+    st = small().replace(annotations={"experiment": "demo", "n": [1, 2]},
+                         unit_annotations={"group": np.array(["a", "b", "c"])},
+                         truth={"ordering": np.array([2, 0, 1])})
+    for d in (st.annotations, st.unit_annotations, st.truth):
+        with pytest.raises(TypeError, match="read-only"):
+            d["new"] = 1
+        for method, args in (("update", ({"x": 1},)), ("pop", ("x",)), ("clear", ()),
+                             ("setdefault", ("x", 1)), ("popitem", ())):
+            with pytest.raises(TypeError, match="replace"):
+                getattr(d, method)(*args)
+        with pytest.raises(TypeError):
+            del d[next(iter(d))]
+        assert isinstance(d, dict)
+    with pytest.raises(TypeError):
+        st.annotations |= {"x": 1}
+    assert json.loads(json.dumps(st.annotations)) == {"experiment": "demo", "n": [1, 2]}
+    mutable = dict(st.annotations)
+    mutable["x"] = 1  # a copy is an ordinary dict
+    assert "x" not in st.annotations
+    assert copy.deepcopy(st.annotations) == st.annotations
+    assert st.replace(annotations={**st.annotations, "x": 1}).annotations["x"] == 1
+
+
+# ---------------------------------------------------------------------- from_spikes bounds
+def test_from_spikes_refuses_negative_times_without_t_start_like_load():
+    with pytest.raises(SpikeDataError) as info:
+        SpikeTrains.from_spikes([0.2, -0.5, 0.1], ["a", "b", "a"], source="arrays")
+    msg = str(info.value)
+    assert msg.startswith("arrays: times: ") and "negative time -0.5 s in row 1" in msg
+    assert "t_start=" in msg
+    st = SpikeTrains.from_spikes([0.2, -0.5, 0.1], ["a", "b", "a"], t_start=-1.0)
+    assert st.t_start == -1.0 and st["b"].tolist() == [-0.5]
+    assert SpikeTrains.from_spikes([0.2, 0.1], ["a", "a"]).t_start == 0.0
