@@ -1,0 +1,209 @@
+"""Loading 1e7 spikes: ``analysis.load`` against reading the same file without validation.
+
+Issue #2 asks that loading 1e7 spikes from Parquet or NPZ take seconds, not minutes. The
+data: 1000 units, time-ordered uniform spikes over 1000 s (10 Hz each), 1e7 spikes, written
+once into a temporary folder as
+
+* spikelens' own NPZ, Parquet (and, with ``--csv``, CSV), written by ``analysis.save``;
+* a foreign Parquet (and, with ``--csv``, CSV) table with the columns ``time, unit`` in
+  time order, without spikelens metadata (``load`` groups its rows by unit).
+
+Reference for each file: the bytes into arrays without any checks or grouping by unit:
+``numpy.load`` of every NPZ member, ``pandas.read_parquet``, ``pandas.read_csv``.
+
+Each measurement runs in a child process of its own, after one warm-up load that is not
+counted (lazy imports). Time: the median of ``--repeats`` loads (file in the page cache). Memory: the largest, over the repeats, peak RSS during a
+load above the RSS just before it (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``),
+in MB; the result itself is part of it, and the spike times alone take 8 bytes per spike
+(80 MB at 1e7).
+
+    python benchmarks/io_load.py            # 1e7 spikes, 1000 units
+    python benchmarks/io_load.py --csv      # CSV as well (about a minute more)
+    python benchmarks/io_load.py --quick    # 1e6 spikes, a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from machine import machine
+
+HERE = Path(__file__).resolve().parent
+
+
+def _status_mb(key):
+    """VmRSS (resident now) or VmHWM (peak resident) of this process, in MB (Linux)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {key} in /proc/self/status")
+
+
+def _reset_peak():
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------- child process
+def _child(kind, path, repeats):
+    """Time ``kind`` on ``path`` in this process; print one JSON line."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.parquet  # noqa: F401  (imported before the baseline)
+
+    from analysis.io import load
+
+    def read_npz(p):
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+    readers = {
+        "load": load,
+        "numpy.load": read_npz,
+        "pandas.read_parquet": pd.read_parquet,
+        "pandas.read_csv": lambda p: pd.read_csv(p, comment="#"),
+    }
+    fn = readers[kind]
+    fn(path)  # warm-up: lazy imports, first-call set-up (not counted)
+    seconds, peaks = [], []
+    n_spikes = None
+    for _ in range(repeats):
+        gc.collect()
+        base = _status_mb("VmRSS")
+        exact = _reset_peak()
+        t0 = time.perf_counter()
+        out = fn(path)
+        seconds.append(time.perf_counter() - t0)
+        peaks.append(_status_mb("VmHWM") - base if exact else
+                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base)
+        if kind == "load":
+            n_spikes = out.n_spikes
+        del out
+    print(json.dumps({"seconds": statistics.median(seconds), "all": seconds,
+                      "peak_mb": max(peaks), "n_spikes": n_spikes}))
+
+
+def _measure(kind, path, repeats):
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(path),
+           "--repeats", str(repeats)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{kind} on {path.name} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------- data
+def _write_files(folder, n_spikes, n_units, rate, with_csv):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis import SpikeTrains
+    from analysis.io import save
+
+    rng = np.random.default_rng(0)
+    duration = n_spikes / (n_units * rate)
+    times = np.sort(rng.uniform(0.0, duration, n_spikes))
+    units = rng.integers(0, n_units, n_spikes).astype(np.int32)
+    data = SpikeTrains.from_spikes(times, units, t_start=0.0, t_stop=duration)
+    files = {}
+    files["NPZ (spikelens)"] = (save(data, folder / "own.npz"), "numpy.load")
+    files["Parquet (spikelens)"] = (save(data, folder / "own.parquet"), "pandas.read_parquet")
+    foreign = folder / "foreign.parquet"
+    pq.write_table(pa.table({"time": times, "unit": units}), foreign)
+    files["Parquet (foreign time,unit)"] = (foreign, "pandas.read_parquet")
+    if with_csv:
+        import pandas as pd
+
+        files["CSV (spikelens)"] = (save(data, folder / "own.csv"), "pandas.read_csv")
+        path = folder / "foreign.csv"
+        pd.DataFrame({"time": times, "unit": units}).to_csv(path, index=False)
+        files["CSV (foreign time,unit)"] = (path, "pandas.read_csv")
+    return data, duration, files
+
+
+def _commit():
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", ":/analysis"], cwd=HERE,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + (" + uncommitted changes in analysis/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="1e6 spikes")
+    parser.add_argument("--spikes", type=int, default=10_000_000)
+    parser.add_argument("--units", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=10.0, help="Hz per unit")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--csv", action="store_true", help="CSV files as well")
+    parser.add_argument("--tmp", default=None, help="folder for the files (default: a new "
+                        "temporary folder, removed at the end)")
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child[0], Path(args.child[1]), args.repeats)
+        return
+    if args.quick:
+        args.spikes = 1_000_000
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    import analysis
+
+    print(f"# benchmarks/io_load.py, {time.strftime('%Y-%m-%d')}")
+    print(f"machine: {machine()}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    print(f"numpy {np.__version__}, pandas {pd.__version__}, pyarrow {pa.__version__}; "
+          f"spikelens from {Path(analysis.__file__).parent}, commit {_commit()}")
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        t0 = time.perf_counter()
+        data, duration, files = _write_files(Path(tmp), args.spikes, args.units, args.rate,
+                                             args.csv)
+        print(f"\ndata: {data.n_spikes:,} spikes, {data.n_units} units, {duration:g} s "
+              f"(written in {time.perf_counter() - t0:.1f} s); times alone "
+              f"{data.times.nbytes / 1e6:.0f} MB")
+        del data
+        print(f"each figure: median of {args.repeats} loads (after one warm-up) in a fresh "
+              f"child process; "
+              f"memory: peak RSS during a load above the RSS before it (result included)\n")
+        head = (f"{'file':30s}{'MB':>7s} {'load (s)':>9s} {'peak MB':>8s}   "
+                f"{'reference':20s}{'ref (s)':>8s} {'peak MB':>8s} {'ratio':>6s}")
+        print(head)
+        print("-" * len(head))
+        for name, (path, ref) in files.items():
+            ours = _measure("load", path, args.repeats)
+            theirs = _measure(ref, path, args.repeats)
+            assert ours["n_spikes"] == args.spikes, ours
+            print(f"{name:30s}{path.stat().st_size / 1e6:7.0f} {ours['seconds']:9.2f} "
+                  f"{ours['peak_mb']:8.0f}   {ref:20s}{theirs['seconds']:8.2f} "
+                  f"{theirs['peak_mb']:8.0f} {ours['seconds'] / theirs['seconds']:5.1f}x",
+                  flush=True)
+    print(f"\nratio: analysis.load time / reference time; load average at end: "
+          f"{os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
