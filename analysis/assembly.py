@@ -18,10 +18,17 @@ uniform spike shuffling, weighted spike shuffling (bin t with probability propor
 z_t^(-i) + baseline) or trial shuffling. The weights use z^(-i), the population *without*
 neuron i: with i's own spikes in the weights a surrogate would be drawn back towards i's
 original bins, which shrinks the difference the test looks for (more false negatives).
+
+Trial shuffling with k trials has only k! - 1 orders other than the identity. When
+``n_surrogates`` >= k! - 1 every one of them is used once (the exact permutation test:
+p = (1 + #{orders with statistic >= original}) / k!, S reduced to k! - 1); otherwise
+``n_surrogates`` distinct random orders are drawn. A test whose smallest p-value, 1 / k!,
+exceeds alpha is refused (``ValueError`` naming ``trial_length``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +84,12 @@ class AssemblyResult:
     surrogates: np.ndarray  # units x surrogates, the chosen statistic
     statistic: str
     params: dict
+
+    @property
+    def n_surrogates(self):
+        """Surrogates per neuron actually used: ``n_surrogates``, or k! - 1 for trial
+        shuffling of k trials when that is fewer (all trial orders)."""
+        return int(self.surrogates.shape[1])
 
     @property
     def significant_units(self):
@@ -160,10 +173,8 @@ class AssemblyNeurons(CachedSteps):
         return (32.0 * n_units * self.n_surrogates + 40.0 * self.data.n_spikes
                 + 16.0 * n_bins * 8)
 
-    def _compute_statistics(self):
-        check_memory(f"{self.n_surrogates} surrogates of {self.data.n_units} units",
-                     self.statistics_bytes(), self._budget(),
-                     "lower n_surrogates or raise memory_budget")
+    def _kernel_inputs(self):
+        """The arrays and settings the kernel needs, shared by all units."""
         x = self.binned()
         n_units, n_bins = x.shape
         unit_ptr, unit_bins = x.indptr.astype(np.int64), x.indices.astype(np.int64)
@@ -174,6 +185,8 @@ class AssemblyNeurons(CachedSteps):
         z = np.diff(bin_ptr)
         kind, trial_bins = kernels.UNIFORM, 0
         alias_prob, alias_idx, z_weight = np.ones(1), np.zeros(1, np.int64), np.ones(1)
+        trial_perms = np.zeros((0, 1), dtype=np.int64)
+        n_surrogates = int(self.n_surrogates)
         if self.surrogate == "weighted" and np.isfinite(self.baseline):
             kind = kernels.WEIGHTED
             z_weight = z + float(self.baseline)
@@ -185,26 +198,71 @@ class AssemblyNeurons(CachedSteps):
         elif self.surrogate == "trial":
             kind = kernels.TRIAL
             trial_bins = self._trial_bins(n_bins)
+            n_trials = n_bins // trial_bins
+            if _n_orders(n_trials) - 1 <= n_surrogates:  # exact: each order once
+                trial_perms = kernels.trial_orders(n_trials)
+                n_surrogates = trial_perms.shape[0]
         seeds = np.random.SeedSequence(self.seed).generate_state(n_units, dtype=np.uint32)
-        seeds = seeds.astype(np.int64)
+        return {"unit_ptr": unit_ptr, "unit_bins": unit_bins, "bin_ptr": bin_ptr,
+                "bin_units": bin_units, "z": z, "n_bins": n_bins,
+                "power": float(self.power), "normalized": bool(self.normalized),
+                "kind": kind, "n_surrogates": n_surrogates, "seeds": seeds.astype(np.int64),
+                "alias_prob": alias_prob, "alias_idx": alias_idx,
+                "z_weight": z_weight.astype(np.float64), "baseline": float(self.baseline),
+                "reject_factor": kernels.REJECT_FACTOR, "trial_bins": trial_bins,
+                "trial_perms": trial_perms}
+
+    def _compute_statistics(self):
+        check_memory(f"{self.n_surrogates} surrogates of {self.data.n_units} units",
+                     self.statistics_bytes(), self._budget(),
+                     "lower n_surrogates or raise memory_budget")
+        shared = self._kernel_inputs()
+        n_units = self.data.n_units
         units = np.arange(n_units, dtype=np.int64)
         # batches of units, so progress can be reported (and the batches spread over a dask
         # cluster); each unit has its own seed, so the result does not depend on the backend
         batch = max(1, min(n_units, 64))
         blocks = [units[start:start + batch] for start in range(0, n_units, batch)]
-        shared = dict(unit_ptr=unit_ptr, unit_bins=unit_bins, bin_ptr=bin_ptr,
-                      bin_units=bin_units, z=z, n_bins=n_bins, power=float(self.power),
-                      normalized=bool(self.normalized), kind=kind,
-                      n_surrogates=int(self.n_surrogates), seeds=seeds,
-                      alias_prob=alias_prob, alias_idx=alias_idx,
-                      z_weight=z_weight.astype(np.float64), baseline=float(self.baseline),
-                      trial_bins=trial_bins)
         parts = map_blocks(_statistics_block, blocks, backend="serial",
                            scheduler=self.scheduler, shared=shared,
                            label=f"unit batch ({n_units} units)",
                            progress=lambda f, m: self._report(f, f"surrogates: {m}"))
         cpc, csf, cpc_s, csf_s = (np.concatenate([p[k] for p in parts]) for k in range(4))
         return {"cpc": (cpc, cpc_s), "csf": (csf, csf_s)}
+
+    def surrogate_bins(self, unit, reject_factor=None):
+        """For checking: the bins each surrogate of one unit occupies, with its statistics.
+
+        Runs the same per-unit code with the same seed as ``statistics`` (so the values
+        equal its row for this unit) and also records the bins drawn.
+
+        Parameters
+        ----------
+        unit : int, the unit's position (row), not its id
+        reject_factor : float, optional
+            Weighted shuffling only: rejected proposals per spike after which a surrogate's
+            remaining bins are drawn group-wise (default ``kernels.REJECT_FACTOR``); inf
+            draws by rejection only (slow where little weight is left), a negative value
+            group-wise only. Every setting draws from the same distribution; tests use
+            this to compare them.
+
+        Returns
+        -------
+        dict: ``bins`` (surrogates x spikes, each row sorted), ``cpc``, ``csf`` (original
+        values) and ``cpc_surrogates``, ``csf_surrogates``.
+        """
+        self._check()
+        inputs = self._kernel_inputs()
+        unit = int(unit)
+        if not 0 <= unit < self.data.n_units:
+            raise ValueError(f"unit: expected a row in 0..{self.data.n_units - 1}, got {unit}")
+        seed = inputs.pop("seeds")[unit]
+        if reject_factor is not None:
+            inputs["reject_factor"] = float(reject_factor)
+        cpc, csf, cpc_s, csf_s, bins = kernels.unit_surrogate_bins(
+            **inputs, seed=seed, unit=unit)
+        return {"bins": bins, "cpc": cpc, "csf": csf, "cpc_surrogates": cpc_s,
+                "csf_surrogates": csf_s}
 
     def _trial_bins(self, n_bins):
         if self.trial_length is None:
@@ -221,6 +279,20 @@ class AssemblyNeurons(CachedSteps):
             raise ValueError("trial_length: trial shuffling needs at least 2 trials")
         return trial_bins
 
+    def _check_trial_alpha(self):
+        """Refuse trial shuffling whose smallest possible p-value, 1 / k!, exceeds alpha."""
+        n_bins = self.data.n_bins(self.bin_size)
+        n_trials = n_bins // self._trial_bins(n_bins)
+        orders = _n_orders(n_trials)
+        if 1.0 / orders > self.alpha:
+            need = n_trials
+            while 1.0 / _n_orders(need) > self.alpha:
+                need += 1
+            raise ValueError(
+                f"trial_length: {n_trials} trials give only {orders} trial orders, so no "
+                f"p-value can fall below 1/{orders} = {1 / orders:.3g} > alpha = "
+                f"{self.alpha:g}; use at least {need} trials or a larger alpha")
+
     def _check_enough_bins(self, x, z):
         """With baseline 0 a neuron can only move to bins where others fire."""
         busy = int(np.sum(z > 0))
@@ -234,13 +306,37 @@ class AssemblyNeurons(CachedSteps):
                     f"use a baseline > 0")
 
     def run(self):
-        """The per-neuron table for the chosen statistic (see ``AssemblyResult``)."""
+        """The per-neuron table for the chosen statistic.
+
+        Returns an ``AssemblyResult`` whose ``table`` has one row per unit: ``unit``,
+        ``spikes`` (occupied bins), ``statistic``, the surrogate quantiles ``q01``, ``q05``,
+        ``q50``, ``q95``, ``q99``, ``min``, ``max``, ``p_value`` = (1 + #{surrogates >=
+        statistic}) / (1 + S), ``p_adjusted`` (``correction``), ``significant``
+        (``p_adjusted <= alpha``) and ``rank_score`` = (statistic - surrogate mean) /
+        (q99 - q01). S is ``result.n_surrogates``: ``n_surrogates``, or k! - 1 with trial
+        shuffling of k trials when that is fewer (every order once).
+
+        NaN entries: a unit without spikes has NaN statistic, quantiles, p-values and rank
+        score and is never significant. ``rank_score`` is also NaN when q99 == q01 (the
+        surrogate distribution has no width, e.g. a sparse unit whose surrogates nearly
+        all give the same value); its p-value and significance are still defined. The
+        dashboard lists such units after the ranked ones if not significant and before
+        them if significant (by p-value).
+
+        Raises
+        ------
+        ValueError
+            For bad parameters, naming the parameter; for trial shuffling with too few
+            trials to reach ``alpha`` (1 / k! > alpha), naming ``trial_length``.
+        """
         self._check()
+        if self.surrogate == "trial":
+            self._check_trial_alpha()
         stats = self.statistics()
         original, surr = stats[self.statistic]
         with np.errstate(invalid="ignore"):
             n_ge = np.sum(surr >= original[:, None], axis=1)
-            p = (1.0 + n_ge) / (1.0 + self.n_surrogates)
+            p = (1.0 + n_ge) / (1.0 + surr.shape[1])
         silent = ~np.isfinite(original)
         p[silent] = np.nan
         p_adj = adjust_p_values(p, self.correction)
@@ -251,7 +347,7 @@ class AssemblyNeurons(CachedSteps):
             qs = np.nanquantile(surr, QUANTILES, axis=1) if surr.size else \
                 np.full((len(QUANTILES), len(original)), np.nan)
             for q, values in zip(QUANTILES, qs):
-                table[f"q{int(round(q * 100)):02d}"] = values
+                table[f"q{round(q * 100):02d}"] = values
             table["min"] = np.nanmin(surr, axis=1)
             table["max"] = np.nanmax(surr, axis=1)
             mean = np.nanmean(surr, axis=1)
@@ -265,14 +361,20 @@ class AssemblyNeurons(CachedSteps):
                                if k not in ("name", "data", "progress", "scheduler")})
 
 
+def _n_orders(n_trials):
+    """n_trials!, the number of trial orders (capped: beyond 10^18 the exact value does
+    not matter)."""
+    return math.factorial(n_trials) if n_trials <= 20 else 10 ** 18 + 1
+
+
 def _statistics_block(sel, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                       normalized, kind, n_surrogates, seeds, alias_prob, alias_idx, z_weight,
-                      baseline, trial_bins):
+                      baseline, reject_factor, trial_bins, trial_perms):
     """CPC and CSF (and their surrogates) of the units ``sel``: one task."""
     return kernels.assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins,
                                        power, normalized, kind, n_surrogates, seeds[sel],
-                                       alias_prob, alias_idx, z_weight, baseline, trial_bins,
-                                       sel)
+                                       alias_prob, alias_idx, z_weight, baseline, reject_factor,
+                                       trial_bins, trial_perms, sel)
 
 
 class _quiet_nan_warnings:

@@ -313,7 +313,7 @@ class AssemblyPage(Viewer):
         # called from the worker thread: raising here stops the detector between batches
         if self._cancel.is_set():
             raise Cancelled()
-        self._progress.value = int(round(100 * fraction))
+        self._progress.value = round(100 * fraction)
         self._progress_text.object = message
 
     def _show_message(self, text, kind):
@@ -396,27 +396,34 @@ class AssemblyPage(Viewer):
         n_sig = int(r.table["significant"].sum())
         correction = {None: "no correction", "holm": "Holm", "bh": "Benjamini-Hochberg"}[
             det.correction]
+        n_surr = r.n_surrogates  # fewer than asked with trial shuffling: all orders
         text = (f"**{n_sig} of {len(r.table)} units significant** · {statistic_label(det)} "
-                f"· α = {det.alpha:g}, {correction} · {det.n_surrogates} "
+                f"· α = {det.alpha:g}, {correction} · {n_surr} "
                 f"{surrogate_label(det)} surrogates · {det.bin_size * 1e3:g} ms bins · "
                 f"{self._elapsed:.1f} s")
         # p-values cannot go below 1 / (surrogates + 1): say so when that hides detections
-        smallest = 1.0 / (1 + det.n_surrogates)
+        smallest = 1.0 / (1 + n_surr)
         at_floor = int(np.sum(r.table["p_value"].to_numpy() <= smallest * (1 + 1e-9)))
+        more = "use more surrogates"
+        if n_surr < det.n_surrogates:
+            more = "use more (shorter) trials"
+            text += (f"  \nTrial shuffling: all {n_surr} trial orders other than the "
+                     f"recorded one were used (exact test).")
         if smallest > det.alpha:
-            text += (f"  \nWith {det.n_surrogates} surrogates no p-value is below "
-                     f"{smallest:.2g} > α: use more surrogates.")
+            text += (f"  \nWith {n_surr} surrogates no p-value is below "
+                     f"{smallest:.2g} > α: {more}.")
         elif n_sig == 0 and at_floor:
-            text += (f"  \n{at_floor} units have the smallest p-value {det.n_surrogates} "
+            text += (f"  \n{at_floor} units have the smallest p-value {n_surr} "
                      f"surrogates allow ({smallest:.2g}), but none stays below α after the "
-                     f"correction for {len(r.table)} units: use more surrogates.")
+                     f"correction for {len(r.table)} units: {more}.")
         return text
 
     def _draw_plot(self):
         if self.result is None:
             return
         det = self.detector
-        title = (f"{statistic_label(det)} against {det.n_surrogates} {surrogate_label(det)} "
+        title = (f"{statistic_label(det)} against {self.result.n_surrogates} "
+                 f"{surrogate_label(det)} "
                  f"surrogates: top {min(self.top_k, len(self.result.table))} of "
                  f"{len(self.result.table)} units by rank score")
         plot = box_plot(self.result.table, self.top_k,
@@ -489,8 +496,22 @@ def assembly_membership(data):
 
 
 def ranked(table):
-    """``table`` sorted by rank score, best first; units without a score last."""
-    return table.sort_values("rank_score", ascending=False, na_position="last", kind="stable")
+    """``table`` sorted by rank score, best first.
+
+    A unit's rank score is NaN when its surrogates have no width (q99 == q01) or it has
+    no spikes. Such units go before the ranked ones if significant (their statistic lies
+    outside a degenerate surrogate distribution) and after them otherwise; among
+    themselves (and between equal scores) by p-value, then in table order, so the order
+    is always the same.
+    """
+    score = table["rank_score"].to_numpy(dtype=float)
+    unscored = np.isnan(score)
+    significant = table["significant"].to_numpy(dtype=bool)
+    group = np.where(unscored, np.where(significant, 0, 2), 1)
+    p = table["p_value"].to_numpy(dtype=float)
+    order = np.lexsort((np.arange(len(table)), np.where(np.isnan(p), np.inf, p),
+                        np.where(unscored, 0.0, -score), group))
+    return table.iloc[order]
 
 
 def evaluation_text(ev):

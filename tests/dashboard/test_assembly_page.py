@@ -237,9 +237,11 @@ def test_sweep_with_ground_truth(page):
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(surrogate="trial", trial_length=3.0), "does not divide the recording"),
-    (dict(surrogate="trial", trial_length=None), "trial_length"),
-    (dict(bin_size=20.0), "longer than the recording"),
+    ({"surrogate": "trial", "trial_length": 3.0}, "does not divide the recording"),
+    ({"surrogate": "trial", "trial_length": None}, "trial_length"),
+    ({"bin_size": 20.0}, "longer than the recording"),
+    # 4 trials: the smallest p-value 1/24 cannot reach alpha = 0.01
+    ({"surrogate": "trial", "trial_length": 2.5}, "use at least 5 trials"),
 ])
 def test_bad_parameters_give_one_line_errors(page, change, message):
     page.detector.param.update(**change)
@@ -249,6 +251,29 @@ def test_bad_parameters_give_one_line_errors(page, change, message):
     assert message in page._status.object
     assert "\n" not in page._status.object and "Traceback" not in page._status.object
     assert not page.session.busy and not page._run_button.disabled
+
+
+def test_trial_shuffling_with_few_trials_says_all_orders_were_used(page):
+    # 5 trials of 2 s: 119 orders besides the recorded one, fewer than the 200 asked for
+    page.detector.param.update(surrogate="trial", trial_length=2.0)
+    asyncio.run(page._run())
+    assert page.state == "done" and page.result.n_surrogates == 119
+    assert "119 trial-shuffled (2 s trials) surrogates" in page._summary.object
+    assert "all 119 trial orders" in page._summary.object
+    assert "against 119 trial-shuffled" in page._plot[0].object.opts.get().kwargs["title"]
+
+
+def test_ranking_puts_units_without_a_rank_score_in_a_fixed_place():
+    # NaN rank scores (surrogates without width, or no spikes): significant ones first,
+    # the others after the ranked units, each group by p-value, then in table order
+    table = pd.DataFrame({
+        "unit": list("abcdefg"),
+        "rank_score": [0.5, np.nan, 2.0, np.nan, np.nan, 0.5, np.nan],
+        "significant": [False, False, True, True, True, False, False],
+        "p_value": [0.3, 0.2, 0.001, 0.004, 0.002, 0.1, np.nan],
+    })
+    assert list(ranked(table)["unit"]) == list("edcfabg")
+    assert list(ranked(table.sample(frac=1, random_state=0))["unit"]) == list("edcfabg")
 
 
 def test_bin_size_the_parameter_refuses_is_reported(page):
