@@ -20,6 +20,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 __all__ = ["map_blocks", "get_client", "resolve_scheduler", "default_workers",
            "SCHEDULER_ENV", "CONNECT_TIMEOUT", "LOCAL"]
 
@@ -163,12 +165,34 @@ def map_blocks(func, blocks, backend="threads", n_workers=None, progress=None, *
     return collector.result(total)
 
 
+#: shared inputs smaller than this travel inside each task instead of being scattered
+SCATTER_BYTES = 8 * 2 ** 20
+
+
+def _nbytes(obj):
+    """Approximate size of the arrays in ``obj`` (arrays, sparse matrices, containers)."""
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if hasattr(obj, "data") and hasattr(obj, "indices") and hasattr(obj, "indptr"):
+        return obj.data.nbytes + obj.indices.nbytes + obj.indptr.nbytes
+    if isinstance(obj, dict):
+        return sum(_nbytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_nbytes(v) for v in obj)
+    return 0
+
+
 def _run_dask(client, func, blocks, shared, done):
     from distributed import as_completed
 
-    # sent once to the cluster; workers fetch what their tasks need (broadcast=True made
-    # the workers hand the data back and forth without end in one CI run)
-    scattered = client.scatter(shared, hash=False) if shared else {}
+    # Large shared inputs are sent once to the cluster and workers fetch what their tasks
+    # need (broadcast=True made the workers hand the data back and forth without end in one
+    # CI run). Small ones go inside each task: no transfer between workers can stall them
+    # (a scattered input once left a CI run waiting on idle workers).
+    if shared and _nbytes(shared) >= SCATTER_BYTES:
+        scattered = client.scatter(shared, hash=False)
+    else:
+        scattered = shared
     futures = [client.submit(func, b, **scattered, pure=False) for b in blocks]
     index = {f.key: k for k, f in enumerate(futures)}
     try:

@@ -49,6 +49,26 @@ def test_map_blocks_local_orders_and_reduces():
     assert parallel.map_blocks(_square, [], reduce=lambda a, b: a + b, initial=7) == 7
 
 
+def test_large_shared_inputs_are_scattered(address, monkeypatch):
+    """Shared inputs over parallel.SCATTER_BYTES go to the cluster once (scatter)."""
+    client = parallel.get_client(address)
+    calls = []
+    scatter = client.scatter
+    monkeypatch.setattr(client, "scatter", lambda *a, **k: calls.append(1) or scatter(*a, **k))
+    offset = np.full(4, 3)
+    assert parallel.map_blocks(_add_first, range(3), scheduler=address,
+                               shared={"offset": offset}) == [3, 4, 5]
+    assert calls == []                                   # small: inside each task
+    monkeypatch.setattr(parallel, "SCATTER_BYTES", 0)
+    assert parallel.map_blocks(_add_first, range(3), scheduler=address,
+                               shared={"offset": offset}) == [3, 4, 5]
+    assert calls == [1]
+
+
+def _add_first(block, offset):
+    return int(block + offset[0])
+
+
 def test_map_blocks_dask_by_address(address):
     seen = []
     out = parallel.map_blocks(_square, range(6), scheduler=address, shared={"offset": 3},
