@@ -577,10 +577,28 @@ class Asset(CachedSteps):
                             compute)
 
     def _set(self, **overrides):
-        """Set the parameters given (not None): Elephant-style keyword calls."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        if given:
+        """Set the parameters given (not None): Elephant-style keyword calls.
+
+        Quantities (``50 * pq.ms``) are converted to seconds; all values are checked before
+        any is set, so a bad one leaves the object unchanged.
+        """
+        given = {}
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            if hasattr(value, "rescale"):  # a quantities.Quantity, as Elephant takes
+                value = float(value.rescale("s").magnitude)
+            elif isinstance(value, np.ndarray):
+                raise ValueError(f"{name}: expected a number, got an array")
+            given[name] = value
+        if not given:
+            return
+        old = {name: getattr(self, name) for name in given}
+        try:
             self.param.update(**given)
+        except Exception:
+            self.param.update(**old)
+            raise
 
     def probability_matrix_analytical(self, kernel_width=None):
         """P(overlap < observed) for every pair of bins (Le Cam's Poisson approximation).
@@ -604,8 +622,8 @@ class Asset(CachedSteps):
         * ``"dither_spikes"`` (default, as Elephant): every spike moves by a uniform
           offset in [-dither, dither] (default 5 bins);
         * ``"jitter_spikes"``: the recording is cut into windows of length ``dither``
-          from t_start, and every spike moves to a uniform time inside its own window
-          (keeps the rate profile at the window's resolution).
+          from t_start (the last one ends at t_stop), and every spike moves to a uniform
+          time inside its own window (keeps the rate profile at the window's resolution).
 
         Spikes that land outside (t_start, t_stop) are dropped. The result counts how often
         the surrogate's coincidence count is below the observed one. Surrogate s uses seed
@@ -838,6 +856,18 @@ def _tile_block(tile, cx, cy, px, py, nx, ny, length, half, symmetric, ka, kb, a
             "jmat": jv[keep]}
 
 
+def _move_spikes(times, t_start, t_stop, dither, method, rng):
+    """Surrogate spike times: dithered by U(-dither, dither), or jittered inside windows."""
+    if method == "jitter_spikes":
+        # window k is [t_start + k * dither, ...), the last one cut at t_stop (as Elephant
+        # shrinks its last bin), so that no spike is lost; a spike on a window's edge
+        # belongs to the window it starts (within the binning tolerance)
+        lo = t_start + _floor_with_tolerance((times - t_start) / dither) * dither
+        width = np.minimum(dither, t_stop - lo)
+        return lo + rng.random(times.size) * width
+    return times + rng.uniform(-dither, dither, times.size)
+
+
 def _surrogate_block(children, datasets, dither, bin_size, binary, symmetric, observed,
                      method="dither_spikes"):
     """How often each entry's surrogate coincidence count is below ``observed`` (int32).
@@ -850,11 +880,7 @@ def _surrogate_block(children, datasets, dither, bin_size, binary, symmetric, ob
         rng = np.random.default_rng(child)
         binned = []
         for times, unit_of, n_units, t_start, t_stop in datasets:
-            if method == "jitter_spikes":
-                window = t_start + np.floor((times - t_start) / dither) * dither
-                moved = window + rng.uniform(0.0, dither, times.size)
-            else:
-                moved = times + rng.uniform(-dither, dither, times.size)
+            moved = _move_spikes(times, t_start, t_stop, dither, method, rng)
             inside = (moved > t_start) & (moved < t_stop)
             units = unit_of[inside]
             counts = np.bincount(units, minlength=n_units)

@@ -513,12 +513,12 @@ def assembly_parts(section):
     r, det, data = section.result, section.obj, section.data
     n_sig = int(r.table["significant"].sum())
     parts = [_md(f"**{n_sig} of {len(r.table)} units significant** · {statistic_label(det)} · "
-                 f"α = {det.alpha:g} · {det.n_surrogates} {surrogate_label(det)} surrogates · "
+                 f"α = {det.alpha:g} · {r.n_surrogates} {surrogate_label(det)} surrogates · "
                  f"{det.bin_size * 1e3:g} ms bins")]
     if section.extra.get("evaluation"):
         parts.append(_md(evaluation_text(section.extra["evaluation"])))
     k = min(ASSEMBLY_TOP_K, len(r.table))
-    title = (f"{statistic_label(det)} against {det.n_surrogates} {surrogate_label(det)} "
+    title = (f"{statistic_label(det)} against {r.n_surrogates} {surrogate_label(det)} "
              f"surrogates: top {k} of {len(r.table)} units by rank score")
     plot = box_plot(r.table, ASSEMBLY_TOP_K, membership=assembly_membership(data),
                     ylabel=statistic_label(det), title=title).opts(responsive=False,

@@ -1231,3 +1231,36 @@ def test_elephant_style_calls_give_the_run_results():
     np.testing.assert_array_equal(mask, ref.mask)
     np.testing.assert_array_equal(cmat, ref.cmat)
     assert len(sses) > 0 and _sse_set(sses) == _sse_set(ref.sses)
+
+
+def test_jitter_windows_keep_every_spike_in_its_own_window():
+    """Jittered spikes stay in their window, the last (partial) window ends at t_stop, and
+    spikes on a window's edge (on a 1 ms grid, 25 ms windows) stay in the window it starts."""
+    from analysis.asset import _move_spikes
+
+    rng = np.random.default_rng(0)
+    t_start, t_stop, window = 0.0, 1.0, 0.3          # windows 0-0.3-0.6-0.9 and 0.9-1.0
+    times = np.sort(rng.uniform(t_start, t_stop, 20_000))
+    moved = _move_spikes(times, t_start, t_stop, window, "jitter_spikes", rng)
+    assert np.all((moved >= t_start) & (moved < t_stop))
+    np.testing.assert_array_equal(np.minimum(times // window, 3), np.minimum(moved // window, 3))
+    last = times >= 0.9
+    # the 0.1 s last window keeps its spikes (none is pushed past t_stop and lost)
+    assert np.all(moved[last] >= 0.9 - 1e-12)
+    grid = np.arange(0, 1000) * 0.001                 # spikes on a 1 ms grid
+    on_edge = grid[np.isclose(grid / 0.025, np.round(grid / 0.025))]
+    moved = _move_spikes(on_edge, 0.0, 1.0, 0.025, "jitter_spikes", rng)
+    np.testing.assert_array_equal(np.round(on_edge / 0.025).astype(int),
+                                  np.floor(moved / 0.025 + 1e-9).astype(int))
+
+
+def test_elephant_style_calls_take_quantities_and_check_before_setting():
+    pq_ms = pq.ms
+    asset = Asset(data=_chain(1), bin_size=0.003)
+    asset.probability_matrix_analytical(kernel_width=50 * pq_ms)
+    assert asset.kernel_width == pytest.approx(0.05)
+    with pytest.raises(ValueError):
+        asset.joint_probability_matrix(filter_shape=(7, 2), n_largest=0)
+    # a bad value leaves every parameter as it was
+    assert tuple(asset.filter_shape) == (11, 3) and asset.n_largest == 3
+
