@@ -11,6 +11,7 @@ operation returns a new object.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -32,21 +33,39 @@ PER_UNIT_TRUTH = ("chain_group", "assembly_membership")
 
 
 def _readonly(a, copy=None):
-    """``a`` as a read-only C-contiguous array that the caller cannot write to any more.
+    """``a`` as a read-only C-contiguous array that shares no writeable memory with anyone.
 
-    ``copy=None``: no copy when ``a`` owns its memory (it is taken over: made read-only in
-    place, so the caller's array becomes read-only too) or when ``a`` and every array it is
-    a view of are read-only already; a writeable view, or a view of writeable memory, is
-    copied. ``copy=False``: never copy (the caller hands the array over and holds no
-    writeable view of it). ``copy=True``: always copy.
+    ``copy=None``: copy unless ``a`` and every array (or buffer) it is a view of are
+    read-only already; the caller's arrays are never made read-only and a writeable alias
+    of the result cannot exist. ``copy=False``: never copy, make ``a`` read-only in place
+    (the caller hands over an array it owns privately and keeps no writeable view of it).
+    ``copy=True``: always copy.
     """
     a = np.asarray(a)
     if not a.flags.c_contiguous:
         a = np.ascontiguousarray(a)  # a new array that owns its memory
-    elif copy or (copy is None and a.base is not None and _others_may_write(a)):
+    elif copy or (copy is None and _others_may_write(a)):
         a = a.copy()
     a.flags.writeable = False
     return a
+
+
+def _frozen(v, dtype=None, copy=None, ravel=False):
+    """``_readonly(np.asarray(v, dtype))`` without copying twice: an array that
+    ``np.asarray`` had to make (from a list, or by converting the dtype) is private."""
+    a = np.asarray(v, dtype=dtype)
+    if copy is None and _made_by_asarray(v, a):
+        copy = False
+    if ravel and a.ndim != 1:
+        a = a.reshape(-1)
+    return _readonly(a, copy)
+
+
+def _made_by_asarray(src, a):
+    """Whether ``a = np.asarray(src, ...)`` is a new array that nobody else holds."""
+    if isinstance(src, np.ndarray):
+        return a is not src and a.base is None
+    return isinstance(src, (list, tuple))
 
 
 def _others_may_write(a):
@@ -86,6 +105,29 @@ class _FrozenDict(dict):
         return (type(self), (dict(self),))
 
 
+_yaml_registered = False
+
+
+def _register_yaml():
+    """Let ``yaml.safe_dump`` write ``_FrozenDict`` as a mapping, once PyYAML is imported.
+
+    Checked when this module is imported and whenever a SpikeTrains is built, so PyYAML
+    (about 40 ms to import) is never imported here."""
+    global _yaml_registered
+    yaml = sys.modules.get("yaml")
+    if _yaml_registered or yaml is None:
+        return
+    try:
+        yaml.SafeDumper.add_representer(_FrozenDict, yaml.SafeDumper.represent_dict)
+        yaml.Dumper.add_representer(_FrozenDict, yaml.Dumper.represent_dict)
+    except AttributeError:  # a partly imported or unusual yaml module
+        return
+    _yaml_registered = True
+
+
+_register_yaml()
+
+
 def _floor_with_tolerance(x):
     """floor(x) except that values within BIN_TOLERANCE below an integer round up."""
     x = np.asarray(x, dtype=np.float64)
@@ -112,9 +154,9 @@ class Epochs:
     label: np.ndarray
 
     def __post_init__(self):
-        start = np.asarray(self.start, dtype=np.float64).ravel()
-        stop = np.asarray(self.stop, dtype=np.float64).ravel()
-        label = np.asarray(self.label).ravel().astype(str)
+        start = _frozen(self.start, np.float64, ravel=True)
+        stop = _frozen(self.stop, np.float64, ravel=True)
+        label = _readonly(np.asarray(self.label).ravel().astype(str), False)  # astype copied
         if not (len(start) == len(stop) == len(label)):
             raise SpikeDataError(
                 f"start, stop and label must have the same length "
@@ -125,9 +167,12 @@ class Epochs:
         if len(bad):
             raise SpikeDataError(f"epoch {bad[0]} ends before it starts "
                                  f"({start[bad[0]]} > {stop[bad[0]]})", where="epochs")
-        object.__setattr__(self, "start", _readonly(start))
-        object.__setattr__(self, "stop", _readonly(stop))
-        object.__setattr__(self, "label", _readonly(label))
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "stop", stop)
+        object.__setattr__(self, "label", label)
+
+    def __reduce__(self):
+        return (type(self), (self.start, self.stop, self.label))
 
     def __len__(self):
         return len(self.start)
@@ -261,17 +306,21 @@ class SpikeTrains:
         Where the data came from, used in error messages.
     copy : bool or None
         What to do with a ``times`` array that is already float64 (any other input is
-        converted, i.e. copied, anyway). ``None`` (default): an array that owns its memory is
-        taken over without a copy and made read-only in place (your array becomes read-only
-        too); a view is copied unless it and all it views are read-only already. ``True``:
-        always copy. ``False``: never copy; you hand the array over and keep no writeable
-        view of it (the loaders do this with the arrays they read).
+        converted, i.e. copied, anyway). ``None`` (default): copied unless the array and
+        every array it is a view of are read-only already, so your arrays are never made
+        read-only and writing to them (or to any view of them) afterwards does not change
+        the SpikeTrains. ``True``: always copy. ``False``: never copy; you hand over an
+        array you own privately: it is made read-only in place and you must keep no
+        writeable view of it (the loaders do this with the arrays they read, to avoid a
+        copy of 8 bytes per spike).
 
     Notes
     -----
     Immutability contract: attributes cannot be reassigned; ``times``, ``offsets``,
     ``unit_ids``, the epoch arrays and every array in ``unit_annotations`` and ``truth`` are
-    read-only numpy arrays that share no writeable memory with the caller (see ``copy``);
+    read-only numpy arrays that share no writeable memory with the caller (arrays passed in
+    are copied unless read-only already, or, for ``times`` only, handed over with
+    ``copy=False``); the caller's own arrays are never made read-only;
     ``annotations``, ``unit_annotations`` and ``truth`` are read-only dicts (a ``dict``
     subclass: item assignment, ``update``, ``pop`` ... raise ``TypeError``; ``dict(x)``
     gives a mutable copy). Values nested inside ``annotations`` (lists, dicts) are the
@@ -285,7 +334,10 @@ class SpikeTrains:
     def __init__(self, times, offsets, t_start, t_stop, unit_ids=None, annotations=None,
                  unit_annotations=None, epochs=None, truth=None, sort=False, source=None,
                  copy=None):
+        given = times
         times = np.asarray(times, dtype=np.float64)
+        if copy is None and _made_by_asarray(given, times):
+            copy = False  # converted from a list or another dtype: a private array already
         if times.ndim != 1:
             times = times.reshape(-1)
         offsets = np.asarray(offsets).ravel()
@@ -339,13 +391,12 @@ class SpikeTrains:
                 for i in range(n):
                     times[offsets[i]:offsets[i + 1]].sort()
 
-        unit_annotations = {str(k): np.asarray(v) for k, v in (unit_annotations or {}).items()}
+        unit_annotations = {str(k): _frozen(v) for k, v in (unit_annotations or {}).items()}
         for key, value in unit_annotations.items():
             if value.ndim == 0 or len(value) != n:
                 got = "a single value" if value.ndim == 0 else f"{len(value)} values"
                 raise SpikeDataError(f"has {got} for {n} units",
                                      source, f"unit annotation {key!r}")
-        unit_annotations = {k: _readonly(v) for k, v in unit_annotations.items()}
 
         if epochs is not None and not isinstance(epochs, Epochs):
             epochs = Epochs.from_frame(pd.DataFrame(epochs))
@@ -358,7 +409,7 @@ class SpikeTrains:
                     f"epoch {k} [{epochs.start[k]}, {epochs.stop[k]}] lies outside the recording "
                     f"[{t_start}, {t_stop}]", source, "epochs")
 
-        truth = {str(k): _readonly(np.asarray(v)) for k, v in (truth or {}).items()}
+        truth = {str(k): _frozen(v) for k, v in (truth or {}).items()}
         _check_truth(truth, n, epochs, source)
 
         setattr_ = object.__setattr__
@@ -371,9 +422,19 @@ class SpikeTrains:
         setattr_(self, "unit_annotations", _FrozenDict(unit_annotations))
         setattr_(self, "epochs", epochs)
         setattr_(self, "truth", _FrozenDict(truth))
+        if not _yaml_registered:
+            _register_yaml()
 
     def __setattr__(self, name, value):
         raise AttributeError("SpikeTrains is immutable; use replace() to derive a new one")
+
+    def __reduce__(self):
+        # pickle and copy.deepcopy: rebuild through the constructor (validated again); the
+        # unpickled (or deep-copied) times are new arrays nobody else holds: no copy
+        return (type(self), (self.times, self.offsets, self.t_start, self.t_stop,
+                             self.unit_ids, dict(self.annotations),
+                             dict(self.unit_annotations), self.epochs, dict(self.truth),
+                             False, None, False))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -753,6 +814,18 @@ class SpikeTrains:
         groups = _epoch_groups(segs, layout, self.epochs, len(bounds))
 
         unit_values = {k: v.tolist() for k, v in self.unit_annotations.items()}
+        ids = self.unit_ids.tolist()
+        # per unit, its position in the recorded per-train entries (-1: not recorded)
+        recorded = layout.get("unit_ids")
+        if isinstance(recorded, list):
+            where = {str(u): j for j, u in enumerate(recorded)}
+            rec_pos, n_rec = [where.get(u, -1) for u in ids], len(recorded)
+        else:  # a layout without ids: by position, only while the count is the same
+            rec_pos, n_rec = list(range(n)), n
+        # ids that are positions come back from the positions only while nothing moved
+        write_uid = id_source == "unit_id" or (
+            id_source == "index" and not (n == n_rec and rec_pos == list(range(n))
+                                          and ids == [str(i) for i in range(n)]))
         for k, s in enumerate(segs):
             seg = neo.Segment(name=s.get("name"), description=s.get("description"))
             seg_ann = {key: self.annotations[key] for key in seg_keys}
@@ -762,22 +835,26 @@ class SpikeTrains:
                 seg_ann["spiketrain_ordering"] = self.truth["ordering"].tolist()
             seg.annotate(**_neo_values(seg_ann))
             t0, t1 = bounds[k]
-            names = _per_unit(s.get("train_names"), n)
-            train_bounds = _per_unit(s.get("train_bounds"), n)
+            names = _per_unit(s.get("train_names"), n_rec)
+            train_bounds = _per_unit(s.get("train_bounds"), n_rec)
             extra = {key: vals for key, vals in (s.get("train_annotations") or {}).items()
-                     if _per_unit(vals, n) is not None}
+                     if _per_unit(vals, n_rec) is not None}
             lo, hi = ranges[k]
-            for i, uid in enumerate(self.unit_ids.tolist()):
-                a, b = (t0, t1) if train_bounds is None else train_bounds[i]
+            for i, uid in enumerate(ids):
+                j = rec_pos[i]
+                spikes = np.array(self[i][lo[i]:hi[i]])
+                a, b = _train_bounds(None if train_bounds is None or j < 0
+                                     else train_bounds[j], spikes, t0, t1)
                 if id_source == "name":
                     tname = uid
                 else:
-                    tname = None if names is None else names[i]
-                st = neo.SpikeTrain(np.array(self[i][lo[i]:hi[i]]) * pq.s, t_start=a * pq.s,
-                                    t_stop=b * pq.s, name=tname)
+                    tname = None if names is None or j < 0 else names[j]
+                st = neo.SpikeTrain(spikes * pq.s, t_start=a * pq.s, t_stop=b * pq.s,
+                                    name=tname)
                 ann = {key: vals[i] for key, vals in unit_values.items()}
-                ann.update({key: vals[i] for key, vals in extra.items()})
-                if id_source == "unit_id":
+                if j >= 0:
+                    ann.update({key: vals[j] for key, vals in extra.items()})
+                if write_uid:
                     ann["unit_id"] = uid
                 st.annotate(**_neo_values(ann))
                 seg.spiketrains.append(st)
@@ -1013,6 +1090,9 @@ class SpikeTrains:
             "segment_keys": shared,
             "ordering": ordering,
             "unit_id": id_source,
+            # per-train entries (train_names, train_bounds, train_annotations) are in
+            # this order of unit ids; to_neo maps them by id
+            "unit_ids": ids,
             "trial_epochs": n_seg > 1,
             "segments": seg_layouts,
         }
@@ -1115,6 +1195,19 @@ def _epochs_from_neo(epochs_neo):
 
 def _per_unit(values, n):
     return values if isinstance(values, list) and len(values) == n else None
+
+
+def _train_bounds(recorded, spikes, t0, t1):
+    """A train's recorded (t_start, t_stop) when it still lies in its segment [t0, t1] and
+    holds the train's spikes (not after ``select_units``, ``time_slice`` or ``replace``
+    moved them), else the segment's bounds."""
+    try:
+        a, b = float(recorded[0]), float(recorded[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return t0, t1
+    if not (t0 <= a <= b <= t1) or (spikes.size and (spikes[0] < a or spikes[-1] > b)):
+        return t0, t1
+    return a, b
 
 
 def _segment_bounds(segs, data):

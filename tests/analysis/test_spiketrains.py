@@ -368,18 +368,36 @@ def test_times_do_not_share_writeable_memory_with_the_caller():
     assert not np.shares_memory(st.times, buf)
 
 
-def test_an_owned_times_array_is_taken_over_without_a_copy():
+def test_the_callers_arrays_are_copied_and_stay_writeable():
     times = np.array([0.1, 0.2])
+    view = times[:]  # a writeable view made before the call
     st = SpikeTrains(times, [0, 2], 0.0, 1.0)
+    assert not np.shares_memory(st.times, times)
+    assert times.flags.writeable and view.flags.writeable  # never made read-only
+    times[0], view[1] = 0.5, 0.6
+    assert st[0].tolist() == [0.1, 0.2]
+    x = np.arange(3.0)
+    v = x[:]
+    st = SpikeTrains(x, [0, 3], 0.0, 5.0)
+    v[0] = 4.0
+    assert st.times.tolist() == [0.0, 1.0, 2.0]
+    # the other arrays passed in are not made read-only either
+    start, stop, order, group = (np.array([0.0]), np.array([0.5]), np.array([1, 0]),
+                                 np.array(["a", "b"]))
+    SpikeTrains.from_lists([[0.1], [0.2]], t_stop=1.0, epochs=Epochs(start, stop, ["e"]),
+                           truth={"ordering": order}, unit_annotations={"group": group})
+    assert all(a.flags.writeable for a in (start, stop, order, group))
+
+
+def test_copy_false_hands_an_owned_array_over_without_a_copy():
+    times = np.array([0.1, 0.2])
+    st = SpikeTrains(times, [0, 2], 0.0, 1.0, copy=False)
     assert np.shares_memory(st.times, times)
-    assert not times.flags.writeable  # the caller's array became read-only
+    assert not times.flags.writeable  # handed over: read-only now
     with pytest.raises(ValueError):
         times[0] = 0.5
-    # copy=True keeps the caller's array as it was
-    mine = np.array([0.1, 0.2])
-    st = SpikeTrains(mine, [0, 2], 0.0, 1.0, copy=True)
-    mine[0] = 0.15
-    assert mine.flags.writeable and st[0].tolist() == [0.1, 0.2]
+    # a list or another dtype is converted once, not copied again
+    assert SpikeTrains([0.1, 0.2], [0, 2], 0.0, 1.0).times.base is None
 
 
 def test_read_only_arrays_are_not_copied_again():
@@ -443,3 +461,136 @@ def test_from_spikes_refuses_negative_times_without_t_start_like_load():
     st = SpikeTrains.from_spikes([0.2, -0.5, 0.1], ["a", "b", "a"], t_start=-1.0)
     assert st.t_start == -1.0 and st["b"].tolist() == [-0.5]
     assert SpikeTrains.from_spikes([0.2, 0.1], ["a", "a"]).t_start == 0.0
+
+
+# ---------------------------------------------------------------------- neo layout by unit id
+def two_trial_block(names=True, unit_ids=False):
+    """A foreign Block: 2 consecutive trials of 3 units; per-train names, bounds that
+    differ from the segment's, and a train annotation that differs per segment."""
+    block = neo.Block(name="b")
+    for k, (t0, t1) in enumerate([(0.0, 1.0), (1.0, 2.0)]):
+        seg = neo.Segment(name=f"trial{k}")
+        for i in range(3):
+            st = neo.SpikeTrain(np.array([t0 + 0.1 * (i + 1), t0 + 0.5]) * pq.s,
+                                t_start=(t0 + 0.01 * i) * pq.s, t_stop=(t0 + 0.6 + 0.1 * i) * pq.s,
+                                name=f"n{i}" if names else None)
+            st.annotate(depth=float(i), seg_specific=f"s{k}u{i}")
+            if unit_ids:
+                st.annotate(unit_id=f"u{i}")
+            seg.spiketrains.append(st)
+        block.segments.append(seg)
+    return block
+
+
+@pytest.mark.parametrize("unit_ids", [False, True])
+@pytest.mark.parametrize("index", [[2, 0, 1], [2, 0], [1]])
+def test_to_neo_maps_per_train_layout_by_unit_id(tmp_path, unit_ids, index):
+    from analysis.io import load, save
+
+    d = SpikeTrains.from_neo(two_trial_block(names=not unit_ids, unit_ids=unit_ids))
+    orig = {uid: i for i, uid in enumerate(d.unit_ids.tolist())}
+    p = d.select_units(index)
+    block = p.to_neo()
+    for k, seg in enumerate(block.segments):
+        for t, uid in zip(seg.spiketrains, p.unit_ids.tolist()):
+            i = orig[uid]
+            assert t.annotations["seg_specific"] == f"s{k}u{i}"
+            assert t.annotations["depth"] == float(i)
+            assert float(t.t_start) == pytest.approx(k + 0.01 * i)
+            assert float(t.t_stop) == pytest.approx(k + 0.6 + 0.1 * i)
+            if unit_ids:
+                assert t.annotations["unit_id"] == uid
+            else:
+                assert t.name == uid
+    back = SpikeTrains.from_neo(block)
+    assert back.unit_ids.tolist() == p.unit_ids.tolist()
+    for i in range(p.n_units):
+        np.testing.assert_array_equal(back[i], p[i])
+    save(p, tmp_path / "p.nix")
+    again = load(tmp_path / "p.nix")
+    assert again.unit_ids.tolist() == p.unit_ids.tolist()
+
+
+def test_to_neo_index_ids_keep_names_and_are_written_after_select_units(tmp_path):
+    from analysis.io import save
+
+    block = two_trial_block(names=False)
+    for k, seg in enumerate(block.segments):
+        for i, t in enumerate(seg.spiketrains):
+            t.name = ["x", "x", "y"][i]  # not distinct: ids from positions
+    d = SpikeTrains.from_neo(block)
+    assert d.annotations["neo_layout"]["unit_id"] == "index"
+    # unchanged: no unit_id written, names as recorded
+    t0 = d.to_neo().segments[0].spiketrains
+    assert [t.name for t in t0] == ["x", "x", "y"]
+    assert all("unit_id" not in t.annotations for t in t0)
+    for index, names in (([0, 2], ["x", "y"]), ([2, 0, 1], ["y", "x", "x"]),
+                         ([0, 1], ["x", "x"])):
+        q = d.select_units(index)
+        b = q.to_neo()
+        assert [t.name for t in b.segments[1].spiketrains] == names
+        assert SpikeTrains.from_neo(b).unit_ids.tolist() == q.unit_ids.tolist()
+    save(d.select_units([0, 2]), tmp_path / "q.nix")
+
+
+def test_to_neo_drops_train_bounds_that_no_longer_hold_the_spikes(tmp_path):
+    from analysis.io import save
+
+    block = neo.Block(name="b")
+    seg = neo.Segment()
+    block.segments.append(seg)
+    seg.spiketrains.append(neo.SpikeTrain([0.1, 0.2] * pq.s, t_start=0 * pq.s,
+                                          t_stop=1 * pq.s, name="a", unit_id=7))
+    seg.spiketrains.append(neo.SpikeTrain([1.5, 1.9] * pq.s, t_start=1 * pq.s,
+                                          t_stop=2 * pq.s, name="b", unit_id=9))
+    d = SpikeTrains.from_neo(block)
+    p = d.select_units([1, 0])
+    trains = p.to_neo().segments[0].spiketrains
+    assert [(t.name, float(t.t_start), float(t.t_stop)) for t in trains] == \
+        [("b", 1.0, 2.0), ("a", 0.0, 1.0)]
+    save(p, tmp_path / "p.nix")
+    # spikes moved out of a train's recorded bounds: the recording's bounds instead
+    moved = d.replace(times=np.array([0.1, 1.2, 1.5, 1.9]))
+    trains = moved.to_neo().segments[0].spiketrains
+    assert [(float(t.t_start), float(t.t_stop)) for t in trains] == [(0.0, 2.0), (1.0, 2.0)]
+    save(moved, tmp_path / "m.nix")
+    sliced = d.time_slice(0.15, 1.6)
+    trains = sliced.to_neo().segments[0].spiketrains
+    assert all(sliced.t_start <= float(t.t_start) and float(t.t_stop) <= sliced.t_stop
+               for t in trains)
+    save(sliced, tmp_path / "s.nix")
+
+
+# ---------------------------------------------------------------------- pickle and copy
+def test_pickle_and_deepcopy_give_an_equal_immutable_object():
+    import copy
+    import pickle
+
+    plain = small().replace(epochs=Epochs([0.0, 0.5], [0.4, 0.9], ["a", "b"]),
+                            truth={"ordering": np.array([2, 0, 1]),
+                                   "epoch_labels": np.array([0, 1])},
+                            unit_annotations={"group": np.array(["a", "b", "c"])},
+                            annotations={"experiment": "demo", "n": [1, 2]})
+    foreign = SpikeTrains.from_neo(two_trial_block())
+    for st in (plain, foreign, foreign.select_units([2, 0])):
+        for other in (pickle.loads(pickle.dumps(st)), copy.deepcopy(st), copy.copy(st)):
+            assert other.equals(st)
+            assert not other.times.flags.writeable and not other.offsets.flags.writeable
+            with pytest.raises(AttributeError):
+                other.t_stop = 5.0
+            with pytest.raises(TypeError):
+                other.annotations["x"] = 1
+            arrays = [*other.unit_annotations.values(), *other.truth.values()]
+            if other.epochs is not None:
+                arrays += [other.epochs.start, other.epochs.stop, other.epochs.label]
+            assert not any(a.flags.writeable for a in arrays)
+        assert pickle.loads(pickle.dumps(st)).to_neo().segments[0].spiketrains[0].name == \
+            st.to_neo().segments[0].spiketrains[0].name
+
+
+def test_annotations_can_be_dumped_with_yaml_safe_dump():
+    yaml = pytest.importorskip("yaml")
+    st = small().replace(annotations={"experiment": "demo", "n": [1, 2]})
+    assert yaml.safe_load(yaml.safe_dump(st.annotations)) == {"experiment": "demo",
+                                                              "n": [1, 2]}
+    assert yaml.safe_load(yaml.safe_dump(dict(st.truth))) == {}
