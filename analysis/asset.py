@@ -885,7 +885,8 @@ def _surrogate_block(children, datasets, dither, bin_size, binary, symmetric, ob
             units = unit_of[inside]
             counts = np.bincount(units, minlength=n_units)
             surr = SpikeTrains(_sorted_within_units(moved[inside], units),
-                               np.concatenate([[0], np.cumsum(counts)]), t_start, t_stop)
+                               np.concatenate([[0], np.cumsum(counts)]), t_start, t_stop,
+                               copy=False)  # private surrogate arrays
             b = surr.bin(bin_size)
             binned.append((b > 0).astype(np.float32) if binary else b.astype(np.float32))
         bx = binned[0].toarray()

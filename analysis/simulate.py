@@ -133,7 +133,8 @@ def _build(times, units, n_units, t_start, t_stop, presorted=False, **kwargs):
         times, units = times[order], units[order]
     counts = np.bincount(units, minlength=n_units) if units.size else np.zeros(n_units, int)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return SpikeTrains(times, offsets, t_start, t_stop, **kwargs)
+    # np.clip made private arrays: hand them over without another copy
+    return SpikeTrains(times, offsets, t_start, t_stop, copy=False, **kwargs)
 
 
 # ====================================================================== point-process kernels
