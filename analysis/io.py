@@ -79,7 +79,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpikeDataError
-from .spiketrains import Epochs, SpikeTrains, _plain
+from .spiketrains import NEO_LAYOUT_KEY, Epochs, SpikeTrains, _plain
 
 __all__ = ["load", "save", "FORMATS", "TABLE_COLUMNS"]
 
@@ -1106,12 +1106,12 @@ def _write_nix(data, tmp):
         annotations={k: v for k, v in annotations.items()
                      if k not in _NEO_BLOCK_ARGS and not k.startswith(("spikelens", "nix_"))},
         unit_annotations={k: v for k, v in data.unit_annotations.items()
-                          if v.ndim == 1 and v.dtype.kind in "biufU"
+                          if v.ndim == 1 and v.dtype.kind in "biufUO"
                           and k not in _NEO_TRAIN_ARGS},
         truth={k: v for k, v in data.truth.items() if v.dtype.kind in "biufU"})
     block = view.to_neo()
-    if name is not None:
-        block.name = str(name)
+    if name is not None and NEO_LAYOUT_KEY not in annotations:
+        block.name = str(name)  # a foreign layout restores the block's own name
     block.annotate(**{_NIX_META_KEY: json.dumps(_metadata(data), allow_nan=True)})
     _nix_safe_annotations(block)
     with NixIO(str(tmp), mode="ow") as io:

@@ -11,13 +11,13 @@ operation returns a new object.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import yaml
 
 from .errors import SpikeDataError
 
@@ -105,27 +105,9 @@ class _FrozenDict(dict):
         return (type(self), (dict(self),))
 
 
-_yaml_registered = False
-
-
-def _register_yaml():
-    """Let ``yaml.safe_dump`` write ``_FrozenDict`` as a mapping, once PyYAML is imported.
-
-    Checked when this module is imported and whenever a SpikeTrains is built, so PyYAML
-    (about 40 ms to import) is never imported here."""
-    global _yaml_registered
-    yaml = sys.modules.get("yaml")
-    if _yaml_registered or yaml is None:
-        return
-    try:
-        yaml.SafeDumper.add_representer(_FrozenDict, yaml.SafeDumper.represent_dict)
-        yaml.Dumper.add_representer(_FrozenDict, yaml.Dumper.represent_dict)
-    except AttributeError:  # a partly imported or unusual yaml module
-        return
-    _yaml_registered = True
-
-
-_register_yaml()
+# ``yaml.safe_dump`` matches representers by exact type: write _FrozenDict as a mapping
+yaml.SafeDumper.add_representer(_FrozenDict, yaml.SafeDumper.represent_dict)
+yaml.Dumper.add_representer(_FrozenDict, yaml.Dumper.represent_dict)
 
 
 def _floor_with_tolerance(x):
@@ -422,8 +404,6 @@ class SpikeTrains:
         setattr_(self, "unit_annotations", _FrozenDict(unit_annotations))
         setattr_(self, "epochs", epochs)
         setattr_(self, "truth", _FrozenDict(truth))
-        if not _yaml_registered:
-            _register_yaml()
 
     def __setattr__(self, name, value):
         raise AttributeError("SpikeTrains is immutable; use replace() to derive a new one")
@@ -738,8 +718,8 @@ class SpikeTrains:
         Otherwise (data made by spikelens): one Segment ``"recording"`` with one
         ``neo.SpikeTrain`` per unit (name and annotation ``unit_id``: the unit id; per-unit
         annotations as spike-train annotations), the epochs as one ``neo.Epoch`` named
-        ``"epochs"``, the annotations on the Block (its name from ``annotations['name']``,
-        non-scalar values as JSON strings), ground truth as the JSON block annotation
+        ``"epochs"``, the annotations on the Block (its name from ``annotations['name']``;
+        ``None`` values left out), ground truth as the JSON block annotation
         ``spikelens_truth`` and the unit-annotation keys as the JSON block annotation
         ``spikelens_unit_annotations``, which marks the Block as written by spikelens.
 
@@ -755,12 +735,12 @@ class SpikeTrains:
         # annotate() after construction, so keys such as 'name' or 'units' cannot collide
         # with the constructors' own arguments
         block = neo.Block(name=str(self.annotations.get("name", "spikelens")))
-        block.annotate(**_neo_annotations(self.annotations))
+        block.annotate(**_neo_values(self.annotations))
         seg = neo.Segment(name="recording")
         for i, uid in enumerate(self.unit_ids.tolist()):
             st = neo.SpikeTrain(np.array(self[i]) * pq.s, t_start=self.t_start * pq.s,
                                 t_stop=self.t_stop * pq.s, name=uid)
-            st.annotate(unit_id=uid, **_neo_annotations(
+            st.annotate(unit_id=uid, **_neo_values(
                 {k: v[i] for k, v in self.unit_annotations.items()}))
             seg.spiketrains.append(st)
         if self.epochs is not None:
@@ -811,7 +791,7 @@ class SpikeTrains:
         _return_spikes_at_t_stop(self, segs, bounds, ranges)
 
         # epochs: the trial epochs (one per segment) are implied by the segments
-        groups = _epoch_groups(segs, layout, self.epochs, len(bounds))
+        groups = _epoch_groups(layout, self.epochs, len(bounds))
 
         unit_values = {k: v.tolist() for k, v in self.unit_annotations.items()}
         ids = self.unit_ids.tolist()
@@ -952,15 +932,8 @@ class SpikeTrains:
         t_start = min(float(t.t_start.rescale("s").magnitude) for t in trains)
         t_stop = max(float(t.t_stop.rescale("s").magnitude) for t in trains)
         unit_keys = set(json.loads(block_ann.pop("spikelens_unit_annotations", "[]")))
-        ids, unit_ann = [], {k: [] for k in unit_keys}
-        for k, t in enumerate(trains):
-            ann = dict(t.annotations)
-            uid = ann.get("unit_id", t.name if t.name else k)
-            ids.append(str(uid))
-            for key in unit_keys:
-                unit_ann[key].append(ann.get(key))
-        if len(set(ids)) != len(ids):  # names are not unique: fall back to positions
-            ids = [str(k) for k in range(len(trains))]
+        ids, _ = _neo_unit_ids(trains)
+        unit_ann = {key: [t.annotations.get(key) for t in trains] for key in unit_keys}
         spike_lists = [np.asarray(t.rescale("s").magnitude, dtype=np.float64) for t in trains]
         truth = _truth_from_json(block_ann.pop("spikelens_truth", "{}"), source)
         if "spiketrain_ordering" in seg_ann:
@@ -1270,7 +1243,7 @@ def _return_spikes_at_t_stop(data, segs, bounds, ranges):
                 lo[i] += c
 
 
-def _epoch_groups(segs, layout, epochs, n_out):
+def _epoch_groups(layout, epochs, n_out):
     """Per output segment, the (layout record, slice) of each neo.Epoch to write."""
     out = [[] for _ in range(n_out)]
     if epochs is None:
@@ -1361,16 +1334,6 @@ def _plain(v):
 
 def _jsonable(d):
     return json.loads(json.dumps({k: _plain(v) for k, v in d.items()}, default=str))
-
-
-def _neo_annotations(d):
-    out = {}
-    for k, v in d.items():
-        v = _plain(v)
-        if v is None:  # NIX cannot store None
-            continue
-        out[k] = v if isinstance(v, (str, int, float, bool)) else json.dumps(v)
-    return out
 
 
 def _finite_seconds(name, value):

@@ -238,6 +238,29 @@ def test_nix_foreign_file_keeps_its_layout_through_load_and_save(tmp_path):
     assert list(seg.epochs[0].labels) == ["a", "b"]
 
 
+def test_nix_save_of_foreign_data_keeps_block_name_and_partial_train_annotations(tmp_path):
+    from neo.io import NixIO
+
+    block = neo.Block(name="session 7")
+    block.annotate(name="not the block's name")  # an annotation that shadows the name
+    seg = neo.Segment(name="s")
+    for i, extra in enumerate([{"depth": 10.5}, {}, {"depth": 3.0}]):
+        t = neo.SpikeTrain([0.1 * (i + 1)] * pq_units.s, t_stop=1 * pq_units.s,
+                           name=f"n{i}")
+        t.annotate(**extra)
+        seg.spiketrains.append(t)
+    block.segments.append(seg)
+    st = SpikeTrains.from_neo(block)
+    assert st.unit_annotations["depth"].dtype == object  # missing on one train
+    path = save(st, tmp_path / "foreign.nix")
+    assert_exact(st, load(path))
+    with NixIO(str(path), mode="ro") as io:  # what other readers see
+        written = io.read_block()
+    assert written.name == "session 7"
+    assert [t.annotations.get("depth") for t in written.segments[0].spiketrains] == \
+        [10.5, None, 3.0]
+
+
 def test_nix_block_of_consecutive_trials_loads_as_one_recording(tmp_path):
     block = neo.Block(name="trials")
     for k in range(2):

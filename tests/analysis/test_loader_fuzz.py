@@ -673,5 +673,4 @@ def test_nix_segments_are_joined_only_when_they_are_consecutive_trials(tmp_path)
             ("overlap", [(0, [[0.5]]), (0.5, [[0.7]])], "overlap in time"),
             ("counts", [(0, [[0.5], [0.6]]), (1, [[1.5]])], "different numbers of spike"),
             ("empty", [(0, [[0.5]]), (1, [])], "no spike trains")]:
-        err = expect_error(nix(name, segments), "block 'multi'", "2 segments", fragment)
-        assert "segment" in str(err)
+        expect_error(nix(name, segments), "block 'multi'", "2 segments", fragment)

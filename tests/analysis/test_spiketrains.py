@@ -131,12 +131,14 @@ def test_epochs_outside_recording_rejected():
 
 def test_neo_round_trip_keeps_times_units_annotations():
     st = small().replace(
-        annotations={"experiment": "demo"},
+        annotations={"experiment": "demo", "channels": [1, 2], "rig": {"id": 3}},
         unit_annotations={"group": np.array(["good", "mua", "good"])},
         epochs=Epochs([0.0], [0.5], ["trial"]),
         truth={"ordering": np.array([2, 0, 1])})
     block = st.to_neo()
     assert block.segments[0].spiketrains[0].annotations["unit_id"] == "a"
+    # lists and dicts stay what they are (NIX files turn what they cannot store into JSON)
+    assert block.annotations["channels"] == [1, 2] and block.annotations["rig"] == {"id": 3}
     back = SpikeTrains.from_neo(block)
     assert back.equals(st)
 
@@ -593,4 +595,6 @@ def test_annotations_can_be_dumped_with_yaml_safe_dump():
     st = small().replace(annotations={"experiment": "demo", "n": [1, 2]})
     assert yaml.safe_load(yaml.safe_dump(st.annotations)) == {"experiment": "demo",
                                                               "n": [1, 2]}
-    assert yaml.safe_load(yaml.safe_dump(dict(st.truth))) == {}
+    # nested inside a plain dict too (as in a report config)
+    assert yaml.safe_load(yaml.safe_dump({"data": st.annotations})) == {
+        "data": {"experiment": "demo", "n": [1, 2]}}
