@@ -84,6 +84,9 @@ class AssemblyResult:
     surrogates: np.ndarray  # units x surrogates, the chosen statistic
     statistic: str
     params: dict
+    #: trial shuffling used every trial order other than the recorded one once (k! - 1
+    #: surrogates for k trials): an exact permutation test
+    all_trial_orders: bool = False
 
     @property
     def n_surrogates(self):
@@ -199,7 +202,7 @@ class AssemblyNeurons(CachedSteps):
             kind = kernels.TRIAL
             trial_bins = self._trial_bins(n_bins)
             n_trials = n_bins // trial_bins
-            if _n_orders(n_trials) - 1 <= n_surrogates:  # exact: each order once
+            if _all_orders(n_trials, n_surrogates):  # exact: each order once
                 trial_perms = kernels.trial_orders(n_trials)
                 n_surrogates = trial_perms.shape[0]
         seeds = np.random.SeedSequence(self.seed).generate_state(n_units, dtype=np.uint32)
@@ -279,15 +282,16 @@ class AssemblyNeurons(CachedSteps):
             raise ValueError("trial_length: trial shuffling needs at least 2 trials")
         return trial_bins
 
+    def _n_trials(self):
+        n_bins = self.data.n_bins(self.bin_size)
+        return n_bins // self._trial_bins(n_bins)
+
     def _check_trial_alpha(self):
         """Refuse trial shuffling whose smallest possible p-value, 1 / k!, exceeds alpha."""
-        n_bins = self.data.n_bins(self.bin_size)
-        n_trials = n_bins // self._trial_bins(n_bins)
-        orders = _n_orders(n_trials)
-        if 1.0 / orders > self.alpha:
-            need = n_trials
-            while 1.0 / _n_orders(need) > self.alpha:
-                need += 1
+        n_trials = self._n_trials()
+        need = _trials_needed(self.alpha)
+        if n_trials < need:
+            orders = math.factorial(n_trials)
             raise ValueError(
                 f"trial_length: {n_trials} trials give only {orders} trial orders, so no "
                 f"p-value can fall below 1/{orders} = {1 / orders:.3g} > alpha = "
@@ -356,15 +360,27 @@ class AssemblyNeurons(CachedSteps):
         table["p_value"] = p
         table["p_adjusted"] = p_adj
         table["significant"] = np.nan_to_num(p_adj, nan=1.0) <= self.alpha
+        all_orders = self.surrogate == "trial" and _all_orders(self._n_trials(),
+                                                                self.n_surrogates)
         return AssemblyResult(table, surr, self.statistic,
                               {k: getattr(self, k) for k in self.param
-                               if k not in ("name", "data", "progress", "scheduler")})
+                               if k not in ("name", "data", "progress", "scheduler")},
+                              all_orders)
 
 
-def _n_orders(n_trials):
-    """n_trials!, the number of trial orders (capped: beyond 10^18 the exact value does
-    not matter)."""
-    return math.factorial(n_trials) if n_trials <= 20 else 10 ** 18 + 1
+def _all_orders(n_trials, n_surrogates):
+    """Whether trial shuffling uses every order once: k! - 1 <= n_surrogates (k <= 20
+    checked first, so a long run of short trials never computes a huge factorial)."""
+    return n_trials <= 20 and math.factorial(n_trials) - 1 <= n_surrogates
+
+
+def _trials_needed(alpha):
+    """The fewest trials k whose smallest p-value 1 / k! is at most ``alpha``."""
+    k, orders = 2, 2
+    while 1 / orders > alpha:  # exact integer division: no overflow for any k
+        k += 1
+        orders *= k
+    return k
 
 
 def _statistics_block(sel, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,

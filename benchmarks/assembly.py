@@ -44,7 +44,8 @@ class Reference:
     def __init__(self, x, sparse):
         self.n_units, self.n_bins = x.shape
         self.counts = np.asarray(x.sum(axis=1)).ravel().astype(np.float64)
-        self.rows = sp.csr_matrix(x).indices, sp.csr_matrix(x).indptr
+        csr = sp.csr_matrix(x)
+        self.rows = csr.indices, csr.indptr
         if sparse:
             self.xt = sp.csr_matrix(x.T)
         else:

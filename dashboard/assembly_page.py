@@ -405,7 +405,7 @@ class AssemblyPage(Viewer):
         smallest = 1.0 / (1 + n_surr)
         at_floor = int(np.sum(r.table["p_value"].to_numpy() <= smallest * (1 + 1e-9)))
         more = "use more surrogates"
-        if n_surr < det.n_surrogates:
+        if r.all_trial_orders:
             more = "use more (shorter) trials"
             text += (f"  \nTrial shuffling: all {n_surr} trial orders other than the "
                      f"recorded one were used (exact test).")

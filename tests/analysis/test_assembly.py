@@ -214,6 +214,7 @@ def test_trial_shuffling_enumerates_every_order_when_there_are_few():
                           alpha=0.2)
     res = det.run()
     assert res.n_surrogates == 5 and res.surrogates.shape == (12, 5)
+    assert res.all_trial_orders
     np.testing.assert_allclose(res.table.p_value * 6, np.round(res.table.p_value * 6))
     x = dense(data, 0.001)
     for i in (0, 5):
@@ -239,7 +240,8 @@ def test_random_trial_orders_are_distinct_and_never_the_identity(n_trials, n_sur
     original = tuple(np.flatnonzero(dense(data, 0.001)[0]))
     distinct = {tuple(row) for row in rows.tolist()}
     assert len(distinct) == n_surrogates and original not in distinct
-    assert det.run().n_surrogates == n_surrogates
+    res = det.run()
+    assert res.n_surrogates == n_surrogates and not res.all_trial_orders
 
 
 def test_trial_shuffling_refuses_too_few_trials_for_alpha():
@@ -250,6 +252,21 @@ def test_trial_shuffling_refuses_too_few_trials_for_alpha():
         det.run()
     det.alpha = 0.05  # 1/24 <= 0.05: allowed, all 23 orders
     assert det.run().n_surrogates == 23
+    # exactly 23 asked for: still every order once
+    det.n_surrogates = 23
+    res = det.run()
+    assert res.n_surrogates == 23 and res.all_trial_orders
+
+
+def test_trial_alpha_check_is_exact_for_many_trials_and_tiny_alpha():
+    # 25 trials: 1/25! ~ 6.4e-26 reaches alpha = 1e-19 (the check once capped k! at 1e18
+    # and then looped forever looking for enough trials)
+    data = simulate.poisson(n_units=3, rate=10.0, t_stop=25.0, seed=1)
+    AssemblyNeurons(data=data, surrogate="trial", trial_length=1.0,
+                    alpha=1e-19)._check_trial_alpha()
+    det = AssemblyNeurons(data=data, surrogate="trial", trial_length=1.0, alpha=1e-30)
+    with pytest.raises(ValueError, match=r"25 trials .*use at least 29 trials"):
+        det._check_trial_alpha()
 
 
 def test_uniform_surrogates_are_centred_and_reproducible(small_sip):

@@ -261,6 +261,10 @@ def test_trial_shuffling_with_few_trials_says_all_orders_were_used(page):
     assert "119 trial-shuffled (2 s trials) surrogates" in page._summary.object
     assert "all 119 trial orders" in page._summary.object
     assert "against 119 trial-shuffled" in page._plot[0].object.opts.get().kwargs["title"]
+    # exactly 119 asked for: the same exact test, and the page still says so
+    page.detector.param.update(n_surrogates=119)
+    asyncio.run(page._run())
+    assert page.result.n_surrogates == 119 and "all 119 trial orders" in page._summary.object
 
 
 def test_ranking_puts_units_without_a_rank_score_in_a_fixed_place():

@@ -77,7 +77,7 @@ def test_run_sweep_and_cancel_on_the_sip_demo(served_app, page, artifacts_dir):
     assert not page.js_errors, page.js_errors
 
 
-def test_bad_trial_length_shows_one_line_error(served_app, page, artifacts_dir):
+def test_trial_shuffling_errors_and_exact_test(served_app, page, artifacts_dir):
     open_assembly_page(page, served_app)
     page.get_by_role("button", name="trial", exact=True).click()
     set_number(page, "Trial length (s)", 3)
@@ -86,4 +86,14 @@ def test_bad_trial_length_shows_one_line_error(served_app, page, artifacts_dir):
     alert = page.locator(".alert", has_text="does not divide")
     alert.first.wait_for(timeout=60_000)
     assert "Traceback" not in alert.first.inner_text()
+
+    # 5 trials of 4 s: the exact test over all 119 other trial orders, and the page says so
+    set_number(page, "Trial length (s)", 4)
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text(re.compile(r"all 119 trial orders")).first.wait_for(timeout=90_000)
+    page.get_by_text(re.compile(r"119 trial-shuffled \(4 s trials\) surrogates")).first.wait_for(
+        timeout=10_000)
+    page.locator(".bk-Canvas").first.wait_for(timeout=30_000)
+    screenshot(page, artifacts_dir / "assembly_page_trials.png", height=1300)
     assert not page.js_errors, page.js_errors
