@@ -547,8 +547,12 @@ class Asset(CachedSteps):
             return intersection_matrix(bx, by)
         return self._cached("counts", self._binned_key() + (self.binary,), compute)
 
-    def intersection_matrix(self):
-        """Entry (i, j): neurons spiking in bin i and bin j (normalized if asked)."""
+    def intersection_matrix(self, normalization=None):
+        """Entry (i, j): neurons spiking in bin i and bin j (normalized if asked).
+
+        ``normalization``, if given, sets the parameter first (Elephant's call).
+        """
+        self._set(normalization=normalization)
         if self.normalization is None:
             return self._counts()
 
@@ -579,8 +583,9 @@ class Asset(CachedSteps):
     def _set(self, **overrides):
         """Set the parameters given (not None): Elephant-style keyword calls.
 
-        Quantities (``50 * pq.ms``) are converted to seconds; all values are checked before
-        any is set, so a bad one leaves the object unchanged.
+        Quantities (``50 * pq.ms``) are converted to seconds. The values are set together;
+        if one is refused, the ones already set are set back, so a bad value leaves the
+        parameters as they were (watchers do see the change and its undo).
         """
         given = {}
         for name, value in overrides.items():
@@ -600,11 +605,24 @@ class Asset(CachedSteps):
             self.param.update(**old)
             raise
 
-    def probability_matrix_analytical(self, kernel_width=None):
+    def probability_matrix_analytical(self, imat=None, firing_rates_x="estimate",
+                                      firing_rates_y="estimate", kernel_width=None):
         """P(overlap < observed) for every pair of bins (Le Cam's Poisson approximation).
 
-        ``kernel_width`` (seconds), if given, sets the parameter first (Elephant's call).
+        Elephant's call: ``kernel_width`` (seconds or a quantity), if given, sets the
+        parameter first. ``imat``, if given, must be this object's own (unnormalized)
+        intersection matrix, from which the probabilities are computed anyway; rates are
+        always estimated from the data (``firing_rates_x/y`` other than ``"estimate"`` are
+        refused).
         """
+        for name, rates in (("firing_rates_x", firing_rates_x),
+                            ("firing_rates_y", firing_rates_y)):
+            if not (isinstance(rates, str) and rates == "estimate"):
+                raise ValueError(f"{name}: Asset estimates rates from the data (kernel_width); "
+                                 f"only 'estimate' is accepted")
+        if imat is not None and not np.array_equal(imat, self._counts()):
+            raise ValueError("imat: differs from this Asset's own intersection matrix "
+                             "(unnormalized), from which the probability matrix is computed")
         self._set(kernel_width=kernel_width)
 
         def compute():
@@ -614,8 +632,12 @@ class Asset(CachedSteps):
         return self._cached("pmat", self._pmat_key(), compute)
 
     def probability_matrix_montecarlo(self, n_surrogates=100, dither=None, seed=0,
-                                      backend="threads", method="dither_spikes"):
+                                      backend="threads", method="dither_spikes", *,
+                                      surrogate_method=None, surrogate_dt=None):
         """P(overlap < observed) estimated from surrogates that move every spike.
+
+        Elephant's keyword names are accepted too: ``surrogate_method`` for ``method`` and
+        ``surrogate_dt`` (seconds or a quantity) for ``dither``.
 
         ``method``:
 
@@ -629,6 +651,11 @@ class Asset(CachedSteps):
         the surrogate's coincidence count is below the observed one. Surrogate s uses seed
         ``SeedSequence(seed).spawn`` child s, so the result does not depend on the backend.
         """
+        if surrogate_method is not None:
+            method = surrogate_method
+        if surrogate_dt is not None:
+            dither = (surrogate_dt.rescale("s").magnitude if hasattr(surrogate_dt, "rescale")
+                      else surrogate_dt)
         if method not in SURROGATE_METHODS:
             raise ValueError(f"method: must be one of {', '.join(SURROGATE_METHODS)}, "
                              f"got {method!r}")
@@ -661,13 +688,23 @@ class Asset(CachedSteps):
     def _jmat_key(self):
         return self._pmat_key() + (tuple(self.filter_shape), self.n_largest, self.min_p_value)
 
-    def joint_probability_matrix(self, filter_shape=None, n_largest=None, min_p_value=None):
+    def joint_probability_matrix(self, pmat=None, filter_shape=None, n_largest=None,
+                                 min_p_value=None, precision=None, tolerance=None):
         """Joint significance of the n_largest probabilities in the band filter.
 
-        Arguments, if given, set the parameters first (Elephant's call).
+        Elephant's call: ``filter_shape``, ``n_largest`` and ``min_p_value``, if given, set
+        the parameters first. ``pmat`` defaults to this object's analytical probability
+        matrix (cached with it); another one (a Monte Carlo estimate) gives a jmat computed
+        from it and not cached. ``precision`` and ``tolerance`` are accepted and ignored:
+        the computation is exact in float64.
         """
         self._set(filter_shape=None if filter_shape is None else tuple(filter_shape),
                   n_largest=n_largest, min_p_value=min_p_value)
+        if pmat is not None and pmat is not self.probability_matrix_analytical() \
+                and not np.array_equal(pmat, self.probability_matrix_analytical()):
+            return joint_probability_matrix(
+                np.asarray(pmat, dtype=np.float64), self.filter_shape, self.n_largest,
+                self.min_p_value, symmetric=self.symmetric, scheduler=self.scheduler)
 
         def compute():
             pmat = self.probability_matrix_analytical()
@@ -722,12 +759,23 @@ class Asset(CachedSteps):
         return cluster_matrix_entries(mask, self.max_distance, self.min_neighbors,
                                       self.stretch, symmetric=self.symmetric)
 
-    def extract_synchronous_events(self, cmat=None):
-        """Elephant's call: SSEs of a cluster matrix (default: this object's own)."""
+    def extract_synchronous_events(self, cmat=None, ids=None):
+        """Elephant's call: SSEs of a cluster matrix (default: this object's own).
+
+        ``ids``, if given, names the neurons: ``ids[n]`` stands for neuron index n.
+        """
         if cmat is None:
-            return self.synchronous_events()
-        bx, by = self.binned()
-        return extract_synchronous_events(cmat, bx, by, self.symmetric)
+            sses = self.synchronous_events()
+        else:
+            bx, by = self.binned()
+            sses = extract_synchronous_events(cmat, bx, by, self.symmetric)
+        if ids is None:
+            return sses
+        if len(ids) != self.data.n_units:
+            raise ValueError(f"ids: expected {self.data.n_units} ids (one per neuron), "
+                             f"got {len(ids)}")
+        return {c: {pixel: frozenset(ids[n] for n in members)
+                    for pixel, members in sse.items()} for c, sse in sses.items()}
 
     def ordering(self, cluster=None):
         """(order, n_found): units reordered so the chain of the largest SSE comes first."""

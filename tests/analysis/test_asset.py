@@ -1212,16 +1212,19 @@ def test_montecarlo_jitter_keeps_each_spike_in_its_window():
 
 
 def test_elephant_style_calls_give_the_run_results():
-    """The call sequence of Elephant's tutorial works on Asset and gives run()'s results."""
+    """The call sequence of Elephant's docstring and tutorial (positional imat and pmat,
+    quantities) works on Asset, gives run()'s results and fills run()'s cache."""
     data = _chain(1)
     asset = Asset(data=data, bin_size=0.003)
     imat = asset.intersection_matrix()
-    pmat = asset.probability_matrix_analytical(kernel_width=0.04)
-    jmat = asset.joint_probability_matrix(filter_shape=(5, 2), n_largest=2)
+    pmat = asset.probability_matrix_analytical(imat, kernel_width=40 * pq.ms)
+    jmat = asset.joint_probability_matrix(pmat, filter_shape=(5, 2), n_largest=2,
+                                          min_p_value=1e-5, precision="double")
     mask = Asset.mask_matrices([pmat, jmat], [0.9, 0.9])
     cmat = asset.cluster_matrix_entries(mask, max_distance=3, min_neighbors=3, stretch=5)
     sses = asset.extract_synchronous_events(cmat)
-    assert (asset.kernel_width, tuple(asset.filter_shape), asset.n_largest) == (0.04, (5, 2), 2)
+    assert (asset.kernel_width, tuple(asset.filter_shape), asset.n_largest) == \
+        (pytest.approx(0.04), (5, 2), 2)
     ref = Asset(data=data, bin_size=0.003, kernel_width=0.04, filter_shape=(5, 2),
                 n_largest=2, alpha_p=0.9, alpha_j=0.9, max_distance=3.0, min_neighbors=3,
                 stretch=5.0).run(tiled=False)
@@ -1231,6 +1234,38 @@ def test_elephant_style_calls_give_the_run_results():
     np.testing.assert_array_equal(mask, ref.mask)
     np.testing.assert_array_equal(cmat, ref.cmat)
     assert len(sses) > 0 and _sse_set(sses) == _sse_set(ref.sses)
+    # the same object's run() reuses the matrices of those calls
+    asset.param.update(alpha_p=0.9, alpha_j=0.9, max_distance=3.0, min_neighbors=3,
+                       stretch=5.0)
+    own = asset.run(tiled=False)
+    assert asset.computations["jmat"] == 1 and asset.computations["pmat"] == 1
+    np.testing.assert_array_equal(own.cmat, ref.cmat)
+    # ids name the neurons, as in Elephant
+    ids = [f"n{k}" for k in range(data.n_units)]
+    named = asset.extract_synchronous_events(cmat, ids=ids)
+    assert {c: {px: frozenset(f"n{k}" for k in m) for px, m in sse.items()}
+            for c, sse in sses.items()} == named
+
+
+def test_elephant_style_jmat_of_a_monte_carlo_pmat_and_refused_inputs():
+    data = _chain(1)
+    asset = Asset(data=data, bin_size=0.003, filter_shape=(5, 2), n_largest=2)
+    mc = asset.probability_matrix_montecarlo(20, surrogate_method="dither_spikes",
+                                             surrogate_dt=15 * pq.ms, seed=3,
+                                             backend="serial")
+    np.testing.assert_array_equal(
+        mc, asset.probability_matrix_montecarlo(20, dither=0.015, seed=3, backend="serial"))
+    # a pmat other than the analytical one: jmat from it, and the cached jmat is untouched
+    jmat_mc = asset.joint_probability_matrix(mc)
+    np.testing.assert_array_equal(
+        jmat_mc, joint_probability_matrix(mc, (5, 2), 2, asset.min_p_value, symmetric=True))
+    assert "jmat" not in asset.computations
+    with pytest.raises(ValueError, match="^imat: differs"):
+        asset.probability_matrix_analytical(asset.intersection_matrix() + 1)
+    with pytest.raises(ValueError, match="^firing_rates_x: "):
+        asset.probability_matrix_analytical(firing_rates_x=np.ones(3))
+    with pytest.raises(ValueError, match="^ids: expected 60 ids"):
+        asset.extract_synchronous_events(asset.cluster_matrix(), ids=["a"])
 
 
 def test_jitter_windows_keep_every_spike_in_its_own_window():
