@@ -118,8 +118,10 @@ def map_blocks(func, blocks, backend="threads", n_workers=None, progress=None, *
     n_workers : int, optional; threads for the "threads" backend
     progress : callable(fraction, message), optional, called as each block finishes
     shared : dict, optional
-        Large inputs every block needs, passed to ``func`` as keyword arguments; on dask they
-        are scattered once to all workers (not pickled with every task).
+        Inputs every block needs, passed to ``func`` as keyword arguments. On dask they go
+        inside each task when small (under ``SCATTER_BYTES``, and under
+        ``SCATTER_TOTAL_BYTES`` for all tasks together), else they are scattered to the
+        cluster once and fetched by the workers that need them.
     reduce : callable(accumulated, result) -> accumulated, optional
         Fold the results in block order (starting from ``initial``, else from the first
         result) and return the folded value instead of the list; results are folded as
@@ -165,8 +167,10 @@ def map_blocks(func, blocks, backend="threads", n_workers=None, progress=None, *
     return collector.result(total)
 
 
-#: shared inputs smaller than this travel inside each task instead of being scattered
+#: shared inputs smaller than this travel inside each task instead of being scattered,
+#: unless all the tasks' copies together would reach ``SCATTER_TOTAL_BYTES``
 SCATTER_BYTES = 8 * 2 ** 20
+SCATTER_TOTAL_BYTES = 256 * 2 ** 20
 
 
 def _nbytes(obj):
@@ -189,7 +193,8 @@ def _run_dask(client, func, blocks, shared, done):
     # need (broadcast=True made the workers hand the data back and forth without end in one
     # CI run). Small ones go inside each task: no transfer between workers can stall them
     # (a scattered input once left a CI run waiting on idle workers).
-    if shared and _nbytes(shared) >= SCATTER_BYTES:
+    size = _nbytes(shared) if shared else 0
+    if shared and (size >= SCATTER_BYTES or size * len(blocks) >= SCATTER_TOTAL_BYTES):
         scattered = client.scatter(shared, hash=False)
     else:
         scattered = shared

@@ -189,7 +189,6 @@ def cmd_report(args):
     except report.ReportError as exc:
         print(f"spikelens report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    from analysis.errors import SpikeDataError
 
     status = 0
     for spec, target in zip(args.inputs, targets):
@@ -200,10 +199,7 @@ def cmd_report(args):
             text = report.report_html(data, source, sections)
             report.write_report(text, target)
         except Exception as exc:  # one line per failed input, never a traceback
-            known = (report.ReportError, SpikeDataError, ValueError, TypeError, OSError,
-                     MemoryError)
-            message = report._one_line(exc if isinstance(exc, known)
-                                       else f"{type(exc).__name__}: {exc}")
+            message = _error_message(exc)
             if spec not in message:
                 message = f"{spec}: {message}"
             if _debug():
@@ -362,9 +358,15 @@ def _report_error(prog, exc):
     if isinstance(exc, UsageError):
         print(f"{prog}: error: {_one_line(exc)} (see {prog} --help)", file=sys.stderr)
         return 2
+    print(f"{prog}: error: {_error_message(exc)}", file=sys.stderr)
+    return 1
+
+
+def _error_message(exc):
+    """``exc`` as one line: its message if it says what is wrong, else its type too."""
     from analysis.errors import SpikeDataError
 
-    # errors whose message says what is wrong; anything else is named by its type
+    # errors whose message says what is wrong (ReportError is a ValueError)
     known = (CliError, SpikeDataError, ValueError, TypeError, OSError)
     message = _one_line(exc)
     if not isinstance(exc, known) or not message:  # unexpected: name the exception type
@@ -372,8 +374,7 @@ def _report_error(prog, exc):
         kind = next(c.__name__ for c in type(exc).__mro__ if not c.__name__.startswith("_"))
         message = f"{kind}: {message}" if message else kind
         message += f" (set {DEBUG_ENV}=1 for the traceback)"
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return 1
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover

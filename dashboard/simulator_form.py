@@ -97,11 +97,6 @@ def _variant_docs(func, variants):
     return out
 
 
-def variant_options(settings):
-    """The names of the variant options of ``settings``'s class: {option: [variants]}."""
-    return dict(getattr(type(settings), "_options", {}))
-
-
 def settings_class(name, func, exclude=("seed",)):
     """A Parameterized class with one parameter per keyword argument of ``func`` (plus the
     variant options when ``name`` is in ``VARIANTS``)."""

@@ -63,6 +63,15 @@ def test_large_shared_inputs_are_scattered(address, monkeypatch):
     assert parallel.map_blocks(_add_first, range(3), scheduler=address,
                                shared={"offset": offset}) == [3, 4, 5]
     assert calls == [1]
+    # small, but many tasks' copies together reach SCATTER_TOTAL_BYTES: scattered too
+    monkeypatch.setattr(parallel, "SCATTER_BYTES", 10 ** 9)
+    monkeypatch.setattr(parallel, "SCATTER_TOTAL_BYTES", 3 * offset.nbytes)
+    assert parallel.map_blocks(_add_first, range(2), scheduler=address,
+                               shared={"offset": offset}) == [3, 4]
+    assert calls == [1]
+    assert parallel.map_blocks(_add_first, range(3), scheduler=address,
+                               shared={"offset": offset}) == [3, 4, 5]
+    assert calls == [1, 1]
 
 
 def _add_first(block, offset):
