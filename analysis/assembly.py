@@ -134,7 +134,9 @@ class AssemblyNeurons(CachedSteps):
     trial_length = param.Number(default=None, allow_None=True, bounds=(0, None),
                                 inclusive_bounds=(False, True), label="Trial length (s)",
                                 doc="Trial shuffling: the length of one trial in seconds.")
-    n_surrogates = param.Integer(default=1000, bounds=(1, None), doc="Surrogates per neuron.")
+    n_surrogates = param.Integer(default=1000, bounds=(1, 1_000_000), doc="""
+        Surrogates per neuron (at most 10^6: enough for Holm at N = 10,000 neurons and
+        alpha = 0.01).""")
     alpha = param.Number(default=0.01, bounds=(0, 1), inclusive_bounds=(False, False),
                          doc="Significance level.")
     correction = param.Selector(default=None, objects=[None, "holm", "bh"], doc="""
@@ -222,9 +224,11 @@ class AssemblyNeurons(CachedSteps):
         shared = self._kernel_inputs()
         n_units = self.data.n_units
         units = np.arange(n_units, dtype=np.int64)
-        # batches of units, so progress can be reported (and the batches spread over a dask
-        # cluster); each unit has its own seed, so the result does not depend on the backend
-        batch = max(1, min(n_units, 64))
+        # batches of units, so progress can be reported and a run cancelled between them (and
+        # the batches spread over a dask cluster); smaller batches for more surrogates keep
+        # the time between reports short. Each unit has its own seed, so the result does not
+        # depend on the batches or the backend
+        batch = int(np.clip(64_000 // max(self.n_surrogates, 1), 1, min(n_units, 64)))
         blocks = [units[start:start + batch] for start in range(0, n_units, batch)]
         parts = map_blocks(_statistics_block, blocks, backend="serial",
                            scheduler=self.scheduler, shared=shared,

@@ -666,12 +666,12 @@ class SpotDisClust(CachedSteps):
         Up to this many epochs the full M x M matrix is computed; above it, exact SPOTDis
         only to each epoch's candidate neighbours (``analysis.spotdis_large``), and
         HDBSCAN and t-SNE run on that k-nearest-neighbour graph.""")
-    n_neighbors = param.Integer(default=None, allow_None=True, bounds=(2, None), doc="""
+    n_neighbors = param.Integer(default=None, allow_None=True, bounds=(2, 1000), doc="""
         Graph mode: neighbours kept per epoch. None: 3 x perplexity (what t-SNE uses).""")
-    n_candidates = param.Integer(default=None, allow_None=True, bounds=(2, None), doc="""
+    n_candidates = param.Integer(default=None, allow_None=True, bounds=(2, 5000), doc="""
         Graph mode: candidates per epoch from the quartile approximation, at least
         n_neighbors (None: n_neighbors).""")
-    silhouette_sample = param.Integer(default=1000, bounds=(10, None), doc="""
+    silhouette_sample = param.Integer(default=1000, bounds=(10, 100_000), doc="""
         Graph mode: the silhouette is computed on the full SPOTDis of this many randomly
         chosen clustered epochs (seeded).""")
     dissimilarity = param.Selector(default="spotdis", objects=["spotdis", "rate"], doc="""

@@ -46,6 +46,10 @@ def create_app(session=None, load_demo=True):
     from analysis import demo
 
     session = session or Session()
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        # a closed tab: its queued work never starts, its running work stops
+        doc.on_session_destroyed(lambda context: session.jobs.end())
     if load_demo and session.data is None:
         session.source = f"demo '{demo.DEFAULT}'"
         session.data = demo.load_demo(demo.DEFAULT)
@@ -103,23 +107,99 @@ def export_button(session, pages):
                     "the results and parameters of every analysis run in this session.")
 
 
-def serve(port=5006, address="localhost", show=False, num_threads=2, max_upload_mb=1000,
-          data_dir=None, **kwargs):
-    """Serve the app; each browser session gets its own ``create_app()``.
+#: Host names a served app answers to besides IP addresses and the machine's own names.
+LOCAL_HOSTS = ("localhost", "localhost.localdomain")
+#: A closed tab's session is dropped (and its work stopped) this long after its last
+#: connection closed; the check runs every ``_CHECK_UNUSED_MS``. Long enough for a slow page
+#: to open its websocket after loading.
+UNUSED_SESSION_MS = 8000
+_CHECK_UNUSED_MS = 1000
+
+
+def serve(port=5006, address="localhost", **kwargs):
+    """Serve the app until interrupted; see :func:`build_server` for the arguments."""
+    server = build_server(port=port, address=address, **kwargs)
+    print(f"spikelens dashboard on http://{address}:{port}", flush=True)
+    server.start()
+    server.io_loop.start()
+    return server
+
+
+def build_server(port=5006, address="localhost", show=False, num_threads=2, max_upload_mb=1000,
+                 data_dir=None, workers=None, allow_hosts=(), max_run_minutes=60, **kwargs):
+    """The app's server, not yet started; each browser session gets its own
+    ``create_app()``.
 
     Binds to ``address`` (localhost unless told otherwise). ``max_upload_mb`` limits uploads;
-    ``data_dir`` is the one server folder whose spike files sessions may open.
+    ``data_dir`` is the one server folder whose spike files sessions may open; ``workers``
+    sizes the shared worker pools (``{"load": n, "analysis": m}``, see
+    ``dashboard.workers``); a run longer than ``max_run_minutes`` is stopped. Requests
+    must name this server in their Host header: an IP address, ``localhost``, this
+    machine's host names, or one of ``allow_hosts`` (``"*"`` allows any name); any other
+    host gets 403, which stops DNS-rebinding pages.
     """
     import os
 
+    from . import workers as _workers
     from .state import CONFIG
 
     if data_dir is not None and not os.path.isdir(data_dir):
         raise ValueError(f"data_dir: {data_dir} is not a folder")
-    CONFIG.param.update(max_upload_mb=int(max_upload_mb),
+    CONFIG.param.update(max_upload_mb=int(max_upload_mb), max_run_minutes=max_run_minutes,
                         data_dir=None if data_dir is None else os.path.realpath(data_dir))
+    _workers.configure(workers, time_limit=60.0 * CONFIG.max_run_minutes)
+    allowed = allowed_hosts(address, allow_hosts)
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
-    print(f"spikelens dashboard on http://{address}:{port}", flush=True)
-    return pn.serve(create_app, port=port, address=address, show=show,
-                    num_threads=num_threads, websocket_origin=origins,
-                    title="spikelens", **kwargs)
+    origins += [f"{h}:{port}" for h in allowed if h != "*"]
+    server = pn.serve(create_app, port=port, address=address, show=show,
+                      num_threads=num_threads, websocket_origin=sorted(set(origins)),
+                      title="spikelens", start=False,
+                      check_unused_sessions_milliseconds=_CHECK_UNUSED_MS,
+                      unused_session_lifetime_milliseconds=UNUSED_SESSION_MS,
+                      # one upload chunk (10 MB) and its framing; nothing larger is read
+                      websocket_max_message_size=16 * 1024 * 1024, **kwargs)
+    guard_hosts(server._tornado, allowed)
+    return server
+
+
+def allowed_hosts(address, extra=()):
+    """Host names the server answers to (IP addresses are always allowed)."""
+    import socket
+
+    names = set(LOCAL_HOSTS) | {socket.gethostname(), socket.getfqdn()}
+    if address not in (None, "", "0.0.0.0", "::"):
+        names.add(address)
+    names |= set(extra)
+    return {n.lower().rstrip(".") for n in names if n}
+
+
+def host_allowed(host, allowed):
+    """Whether a request's Host header (without the port) names this server."""
+    import ipaddress
+
+    name = host.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        ipaddress.ip_address(name)
+        return True  # a DNS-rebinding page always sends its own domain name, never an IP
+    except ValueError:
+        pass
+    return "*" in allowed or name in allowed
+
+
+def guard_hosts(tornado_app, allowed):
+    """Answer 403 to every request (page, websocket, static file) whose Host header is not
+    in ``allowed``. Bokeh's websocket origin list alone does not stop DNS rebinding: Tornado
+    skips it when the Origin equals the Host."""
+    from tornado.web import ErrorHandler
+
+    find = tornado_app.find_handler
+
+    def find_handler(request, **kwargs):
+        if not host_allowed(request.host_name, allowed):
+            return tornado_app.get_handler_delegate(request, ErrorHandler,
+                                                    {"status_code": 403})
+        return find(request, **kwargs)
+
+    tornado_app.find_handler = find_handler

@@ -15,7 +15,6 @@ the Cancel button is pressed, which stops the computation between two batches of
 
 from __future__ import annotations
 
-import asyncio
 import io as _io
 import logging
 import threading
@@ -32,8 +31,9 @@ from panel.viewable import Viewer
 from analysis.assembly import AssemblyNeurons, AssemblyResult, evaluate, sweep
 from analysis.errors import SpikeDataError
 
-from . import widgets
+from . import widgets, workers
 from .state import Session
+from .workers import Cancelled, TimeLimitExceeded
 from .widgets import milliseconds_input
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,6 @@ BOX_1_99 = "#c6dbef"
 BOX_LINE = "#4a6f96"
 WHISKER = "#8c8c8c"
 MAX_TICK_LABELS = 120  # more units than this: label every n-th one
-
-
-class Cancelled(Exception):
-    """Raised from the progress callback when the user has pressed Cancel."""
 
 
 class OptionalChoice(pn.widgets.RadioButtonGroup):
@@ -245,9 +241,11 @@ class AssemblyPage(Viewer):
         self._progress_text.object = "starting..."
         data = self.detector.data
         try:
-            loop = asyncio.get_running_loop()
             try:
-                out = await loop.run_in_executor(None, compute)
+                out = await workers.run(self.session.jobs, compute, cancel=self._cancel)
+            except TimeLimitExceeded as exc:
+                self._show_error(f"{label}: {exc}")
+                return
             except Cancelled:
                 self.state = "cancelled"
                 self._show_message(f"{label} cancelled: no new results.", "info")
@@ -311,8 +309,7 @@ class AssemblyPage(Viewer):
 
     def _on_progress(self, fraction, message):
         # called from the worker thread: raising here stops the detector between batches
-        if self._cancel.is_set():
-            raise Cancelled()
+        workers.checkpoint()
         self._progress.value = round(100 * fraction)
         self._progress_text.object = message
 

@@ -15,7 +15,6 @@ wait for the Run button.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -31,8 +30,9 @@ from analysis.asset import Asset, AssetResult
 from analysis.errors import SpikeDataError
 from analysis.spiketrains import bin_indices
 
-from . import views, widgets
+from . import views, widgets, workers
 from .state import Session
+from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
 
@@ -205,12 +205,16 @@ class AssetPage(Viewer):
         self._progress.visible = self._progress_text.visible = True
         started = time.perf_counter()
         try:
-            loop = asyncio.get_running_loop()
             while True:
                 self._pending = False
                 data = self.asset.data
                 try:
-                    result = await loop.run_in_executor(None, self._compute)
+                    result = await workers.run(self.session.jobs, self._compute)
+                except TimeLimitExceeded as exc:
+                    self._show_error(f"ASSET: {exc}")
+                    return
+                except Cancelled:  # the session ended
+                    return
                 except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
                     self._show_error(f"ASSET: {exc}")
                     return
@@ -254,6 +258,7 @@ class AssetPage(Viewer):
 
     def _on_progress(self, fraction, message):
         # called from the worker thread; Panel forwards widget changes to the browser
+        workers.checkpoint()  # stops the run here once its session has ended
         self._progress.value = int(round(100 * fraction))
         self._progress_text.object = message
 

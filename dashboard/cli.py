@@ -145,9 +145,14 @@ def cmd_serve(args):
         raise CliError(f"--data-dir: {args.data_dir} is not a folder")
     if args.max_upload_mb < 1:
         raise CliError(f"--max-upload-mb: must be at least 1, got {args.max_upload_mb}")
+    if args.workers < 1:
+        raise CliError(f"--workers: must be at least 1, got {args.workers}")
+    if not args.max_run_minutes > 0:
+        raise CliError(f"--max-run-minutes: must be > 0, got {args.max_run_minutes}")
     serve(port=args.port, address=args.address, show=args.show,
           num_threads=args.num_threads, max_upload_mb=args.max_upload_mb,
-          data_dir=args.data_dir)
+          data_dir=args.data_dir, workers={"analysis": args.workers},
+          allow_hosts=args.allow_host, max_run_minutes=args.max_run_minutes)
 
 
 def cmd_report(args):
@@ -227,6 +232,15 @@ def build_parser():
                    help="interface to bind (default localhost; 0.0.0.0 serves the network)")
     p.add_argument("--num-threads", type=int, default=2,
                    help="threads for callbacks, so long analyses do not block other sessions")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="threads that run analyses, shared by all sessions; each session "
+                        "runs one analysis at a time (default 2)")
+    p.add_argument("--max-run-minutes", type=float, default=60, metavar="M",
+                   help="stop any single analysis run after M minutes (default 60)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a host name visitors use to reach this server (repeatable); IP "
+                        "addresses, localhost and this machine's names are always allowed, "
+                        "other Host headers get 403")
     p.add_argument("--show", action="store_true", help="open a browser")
     p.add_argument("--max-upload-mb", type=int, default=1000,
                    help="largest upload in MB (default 1000)")

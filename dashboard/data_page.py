@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io as _io
 import logging
 import os
@@ -15,15 +14,22 @@ from panel.viewable import Viewer
 from analysis import demo, io, simulate
 from analysis.errors import SpikeDataError
 
-from . import simulator_form, views, widgets
+from . import simulator_form, views, widgets, workers
 from .state import CONFIG, Session
+from .upload import BoundedFileDropper
+from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = [".npz", ".nix", ".nwb", ".parquet", ".csv", ".zip"]
 SERVER_TYPES = [".npz", ".nix", ".nwb", ".parquet", ".csv"]
-#: A zip may expand to at most this many times the upload limit (zip bombs).
+#: An upload may expand to at most this many times the upload limit (zip and compression
+#: bombs): the unpacked zip, and the arrays any reader allocates.
 ZIP_EXPANSION_LIMIT = 20
+#: Most entries a zipped phy folder may have (a real one has a few dozen).
+ZIP_MAX_ENTRIES = 1000
+#: Seconds between checks for an upload whose next chunk never came.
+STALLED_UPLOAD_CHECK_MS = 5000
 DOWNLOAD_FORMATS = {"NPZ": ".npz", "Parquet": ".parquet", "CSV": ".csv", "NIX": ".nix"}
 
 
@@ -59,10 +65,15 @@ class DataPage(Viewer):
             self.param.source_kind.objects = ["Demo", "Simulator", "Upload"]
         self._server_button = pn.widgets.Button(label="Open file", color="primary")
         self._server_button.on_click(self._on_open_server_file)
-        self._dropper = pn.widgets.FileDropper(
+        self._dropper = BoundedFileDropper(
             multiple=False, max_file_size=f"{self._max_upload_mb}MB",
-            chunk_size=10_000_000, sizing_mode="stretch_width")
+            max_bytes=int(self._max_upload_mb * 1e6), chunk_size=10_000_000,
+            sizing_mode="stretch_width")
         self._dropper.param.watch(self._on_upload, "value")
+        self._dropper.param.watch(self._on_upload_refused, "refused")
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.add_periodic_callback(self._dropper.expire,
+                                           period=STALLED_UPLOAD_CHECK_MS)
         self._download = pn.widgets.FileDownload(
             callback=self._download_bytes, filename=self._download_name(),
             label="Download data", disabled=True)
@@ -87,8 +98,12 @@ class DataPage(Viewer):
         self._progress.visible, self._progress.active = True, True
         self.session.busy = True
         try:
-            loop = asyncio.get_running_loop()
-            data = await loop.run_in_executor(None, func)
+            data = await workers.run(self.session.jobs, func, kind="load")
+        except TimeLimitExceeded as exc:
+            self._show_error(f"{label}: {exc}")
+            return
+        except Cancelled:  # the session ended
+            return
         except (SpikeDataError, ValueError, TypeError, OSError) as exc:
             self._show_error(f"{label}: {exc}")
             return
@@ -117,10 +132,14 @@ class DataPage(Viewer):
     async def _on_upload(self, event):
         if not event.new:
             return
-        filename, content = next(iter(event.new.items()))
+        filename, content = next(iter(event.new.items()))  # the dropper holds one file
         limit = self._max_upload_mb
         await self._run_in_worker(f"file '{filename}'",
                                   lambda: load_uploaded(filename, content, limit))
+
+    def _on_upload_refused(self, event):
+        if event.new:
+            self._show_error(f"Upload: {event.new}")
 
     def refresh_server_files(self):
         """List the data folder again (files may come and go)."""
@@ -137,7 +156,7 @@ class DataPage(Viewer):
             return
         folder = self._data_dir
         await self._run_in_worker(f"server file '{name}'",
-                                  lambda: io.load(resolve_data_file(folder, name)))
+                                  lambda: load_server_file(folder, name))
 
     # ------------------------------------------------------------------ display
     def _on_data(self, *events):
@@ -257,6 +276,17 @@ def resolve_data_file(folder, name):
     return path
 
 
+def load_server_file(folder, name):
+    """Load ``name`` (as ``list_data_files`` gives it) from the data folder. Nothing is read
+    through a link that leaves the folder, and errors name paths relative to it."""
+    path = resolve_data_file(folder, name)
+    root = os.path.realpath(folder)
+    try:
+        return io.load(path, within=root)
+    except SpikeDataError as exc:
+        raise SpikeDataError(str(exc).replace(root + os.sep, "")) from None
+
+
 def load_uploaded(filename, content, max_mb=None):
     """Write an uploaded file to a private temporary folder and load it.
 
@@ -276,13 +306,15 @@ def load_uploaded(filename, content, max_mb=None):
     if len(content) > max_mb * 1e6:
         raise SpikeDataError(f"{len(content) / 1e6:.1f} MB is more than this server's "
                              f"upload limit of {max_mb} MB", base)
+    budget = int(ZIP_EXPANSION_LIMIT * max_mb * 1e6)
     with tempfile.TemporaryDirectory(prefix="spikelens-upload-") as tmp:
         path = os.path.join(tmp, base)
         with open(path, "wb") as fh:
             fh.write(content)
         try:
-            return io.load(path) if suffix != ".zip" else _load_zip(
-                path, tmp, ZIP_EXPANSION_LIMIT * max_mb * 1e6)
+            if suffix == ".zip":
+                return _load_zip(path, tmp, budget)
+            return io.load(path, max_bytes=budget, within=tmp)
         except SpikeDataError as exc:
             raise SpikeDataError(str(exc).replace(path, base).replace(tmp + os.sep, ""))
 
@@ -293,7 +325,11 @@ def _load_zip(path, tmp, max_bytes):
     folder = os.path.join(tmp, "unzipped")
     try:
         with zipfile.ZipFile(path) as zf:
-            expanded = sum(i.file_size for i in zf.infolist())
+            infos = zf.infolist()
+            if len(infos) > ZIP_MAX_ENTRIES:
+                raise SpikeDataError(f"the archive has {len(infos)} entries, more than this "
+                                     f"server allows ({ZIP_MAX_ENTRIES})", path)
+            expanded = sum(i.file_size for i in infos)
             if expanded > max_bytes:
                 raise SpikeDataError(f"the archive expands to {expanded / 1e6:.0f} MB, more "
                                      f"than this server allows ({max_bytes / 1e6:.0f} MB)",
@@ -307,7 +343,7 @@ def _load_zip(path, tmp, max_bytes):
         raise SpikeDataError(f"not a valid zip archive ({exc})", path)
     entries = [os.path.join(folder, e) for e in os.listdir(folder)]
     if len(entries) == 1 and os.path.isfile(entries[0]):
-        return io.load(entries[0])
+        return io.load(entries[0], max_bytes=int(max_bytes), within=tmp)
     if len(entries) == 1:
         folder = entries[0]
-    return io.load(folder)
+    return io.load(folder, max_bytes=int(max_bytes), within=tmp)

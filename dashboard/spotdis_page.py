@@ -22,7 +22,6 @@ perplexity only the t-SNE. Settings are applied by the Run button.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -38,8 +37,9 @@ from analysis.errors import SpikeDataError
 from analysis.spiketrains import Epochs
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
 
-from . import widgets
+from . import widgets, workers
 from .state import Session
+from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
 
@@ -362,9 +362,13 @@ class SpotDisPage(Viewer):
         self._progress_text.object = "starting..."
         started = time.perf_counter()
         try:
-            loop = asyncio.get_running_loop()
             try:
-                result = await loop.run_in_executor(None, self._compute)
+                result = await workers.run(self.session.jobs, self._compute)
+            except TimeLimitExceeded as exc:
+                self._show_error(f"SPOTDis: {exc}")
+                return
+            except Cancelled:  # the session ended
+                return
             except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
                 self._show_error(f"SPOTDis: {exc}")
                 return
@@ -427,7 +431,12 @@ class SpotDisPage(Viewer):
         self._progress_text.object = "starting..."
         try:
             try:
-                out = await asyncio.get_running_loop().run_in_executor(None, compute)
+                out = await workers.run(self.session.jobs, compute)
+            except TimeLimitExceeded as exc:
+                self._show_error(f"{label}: {exc}")
+                return None
+            except Cancelled:  # the session ended
+                return None
             except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
                 self._show_error(f"{label}: {exc}")
                 return None
@@ -455,6 +464,7 @@ class SpotDisPage(Viewer):
         return self.clust.run()
 
     def _on_progress(self, fraction, message):
+        workers.checkpoint()  # stops the run here once its session has ended
         self._progress.value = int(round(100 * fraction))
         self._progress_text.object = message
 

@@ -4,6 +4,8 @@ import param
 
 from analysis.spiketrains import SpikeTrains
 
+from .workers import SessionJobs
+
 
 class Session(param.Parameterized):
     """What one browser session has loaded. Every page holds a reference to the same object.
@@ -17,12 +19,20 @@ class Session(param.Parameterized):
     busy = param.Boolean(default=False, doc="True while a long step runs.")
     message = param.String(default="", doc="The last error or status line shown to the user.")
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        #: this session's share of the server's worker threads (``dashboard.workers``)
+        self.jobs = SessionJobs()
+
 
 class ServerConfig(param.Parameterized):
     """What the lab's server allows; set once by ``spikelens serve`` (``dashboard.app.serve``)."""
 
     max_upload_mb = param.Integer(default=1000, bounds=(1, None), doc="""
         Largest upload in MB (the browser refuses larger files; the server checks again).""")
+    max_run_minutes = param.Number(default=60, bounds=(0, None), inclusive_bounds=(False, True),
+                                   doc="""
+        Longest run of one analysis; a longer one stops with a message.""")
     data_dir = param.String(default=None, allow_None=True, doc="""
         A folder whose spike files every session may open (the "Server files" source).
         No page reads any other server path.""")
