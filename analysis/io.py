@@ -78,7 +78,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import SpikeDataError
+from .errors import SpikeDataError, available_memory
 from .spiketrains import NEO_LAYOUT_KEY, Epochs, SpikeTrains, _plain
 
 __all__ = ["load", "save", "FORMATS", "TABLE_COLUMNS"]
@@ -101,7 +101,7 @@ _MISSING_EPOCH = ("", "-1")
 
 
 # ====================================================================== public API
-def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
+def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=None):
     """Read spike data from a file or a Kilosort/phy folder.
 
     Parameters
@@ -119,6 +119,10 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
         error; without ``t_stop`` it ends at its last spike (or epoch / observation interval).
     format : {"nix", "nwb", "phy", "csv", "parquet", "npz"}, optional
         Reader to use; by default chosen from the extension, or ``"phy"`` for a folder.
+    max_bytes : int, optional
+        Memory budget in bytes for the file's data once read (decompressed, as declared in
+        the file). A file that declares more is refused before anything is allocated.
+        Default: half of the memory available now.
 
     Returns
     -------
@@ -132,8 +136,10 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
         unknown or missing table columns, unsorted spikes (``sort=False``), a folder that is
         not a phy folder, or an unknown extension. The message names the file, the location
         and the reason.
+        A file that would need more memory than ``max_bytes`` or, for NWB and NIX, reaches
+        outside itself is refused the same way (see the module docstring).
     ValueError
-        For a bad argument (unknown ``format``, non-numeric bounds).
+        For a bad argument (unknown ``format``, non-numeric bounds or ``max_bytes``).
 
     Notes
     -----
@@ -149,6 +155,7 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
     fmt = _check_format(format)
     t_start = _check_bound(t_start, "t_start")
     t_stop = _check_bound(t_stop, "t_stop")
+    budget = _Budget(max_bytes)
     if t_start is not None and t_stop is not None and t_stop < t_start:
         raise ValueError(f"t_start/t_stop: need t_start <= t_stop, got [{t_start}, {t_stop}]")
     try:
@@ -181,7 +188,8 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
 
     reader = _READERS[fmt]
     try:
-        return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop)
+        return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
+                      budget=budget)
     except SpikeDataError as exc:
         if exc.source not in (None, "") and _is_one_line(exc):
             raise
@@ -302,6 +310,31 @@ def _check_bound(value, name):
     return value
 
 
+class _Budget:
+    """What the arrays of one file may take in memory once read (``load``'s ``max_bytes``).
+
+    Readers call :meth:`take` with the expanded size of each part before reading it."""
+
+    def __init__(self, max_bytes):
+        if max_bytes is None:
+            max_bytes = available_memory() // 2
+        elif isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float)) \
+                or not 0 < max_bytes < math.inf:
+            raise ValueError(f"max_bytes: must be a positive number of bytes, got {max_bytes!r}")
+        self.total = self.left = int(max_bytes)
+
+    def take(self, nbytes, source, where):
+        if nbytes > self.left:
+            raise SpikeDataError(
+                f"needs {_size(nbytes)} in memory, more than the {_size(self.left)} left of "
+                f"the budget for this file ({_size(self.total)}, max_bytes)", source, where)
+        self.left -= nbytes
+
+
+def _size(nbytes):
+    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.2f} MB"
+
+
 def _one_line(text):
     """``text`` with line breaks and other control characters escaped (None stays None)."""
     if text is None:
@@ -354,11 +387,25 @@ def _encode_array(a, what):
     return {"dtype": a.dtype.str, "shape": list(a.shape), "data": data}
 
 
-def _decode_array(rec, what, source):
+def _decode_array(rec, what, source, budget):
+    """The array of an ``_encode_array`` record; its declared size is checked (against
+    the data it holds and the budget) before anything is allocated."""
     try:
         dtype = np.dtype(rec["dtype"])
         shape = tuple(int(s) for s in rec["shape"])
         data = rec["data"]
+    except Exception as exc:
+        raise SpikeDataError(f"malformed array record ({_describe(exc)})", source, what) \
+            from None
+    if dtype.kind not in "biufcUSmMO":  # structured and subarray dtypes are kind "V"
+        raise SpikeDataError(f"malformed array record (dtype {dtype} is not stored here)",
+                             source, what)
+    n = math.prod(shape)
+    if min(shape, default=0) < 0 or not isinstance(data, list) or len(data) != n:
+        raise SpikeDataError(f"malformed array record (shape {shape} does not match its "
+                             f"data)", source, what)
+    budget.take(n * dtype.itemsize, source, what)
+    try:
         kind = dtype.kind
         if kind == "O":
             arr = np.empty(len(data), dtype=object)
@@ -407,15 +454,23 @@ class _Meta(NamedTuple):
     truth: dict
 
 
-def _parse_metadata(raw, source):
-    """Validate the JSON metadata written by :func:`save` and decode its arrays."""
-    where = "spikelens metadata"
+def _json_object(raw, source, where):
+    """The JSON object in ``raw``; SpikeDataError when it is not one (or nests too deep)."""
     try:
-        meta = json.loads(raw)
+        obj = json.loads(raw)
+    except RecursionError:
+        raise SpikeDataError("JSON nests too deeply", source, where) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise SpikeDataError(f"is not valid JSON ({_describe(exc)})", source, where) from None
-    if not isinstance(meta, dict):
+    if not isinstance(obj, dict):
         raise SpikeDataError("must be a JSON object", source, where)
+    return obj
+
+
+def _parse_metadata(raw, source, budget):
+    """Validate the JSON metadata written by :func:`save` and decode its arrays."""
+    where = "spikelens metadata"
+    meta = _json_object(raw, source, where)
     missing = [k for k in ("t_start", "t_stop", "unit_ids") if k not in meta]
     if missing:
         raise SpikeDataError(f"lacks the key(s) {', '.join(map(repr, missing))}", source, where)
@@ -432,9 +487,10 @@ def _parse_metadata(raw, source):
     if not all(isinstance(x, dict) for x in (annotations, unit_ann, truth)):
         raise SpikeDataError("annotations, unit_annotations and truth must be objects",
                              source, where)
-    unit_ann = {k: _decode_array(v, f"{where}, unit annotation {k!r}", source)
+    unit_ann = {k: _decode_array(v, f"{where}, unit annotation {k!r}", source, budget)
                 for k, v in unit_ann.items()}
-    truth = {k: _decode_array(v, f"{where}, truth {k!r}", source) for k, v in truth.items()}
+    truth = {k: _decode_array(v, f"{where}, truth {k!r}", source, budget)
+             for k, v in truth.items()}
     epochs = meta.get("epochs")
     if epochs is not None:
         try:
@@ -713,7 +769,7 @@ def _table_columns(data):
 
 
 # ---------------------------------------------------------------------- CSV
-def _read_csv(path, source, *, sort, t_start, t_stop):
+def _read_csv(path, source, *, sort, t_start, t_stop, budget):
     meta, skip = None, 0
     with open(path, "r", encoding="utf-8", newline="") as f:
         for line in f:
@@ -722,7 +778,7 @@ def _read_csv(path, source, *, sort, t_start, t_stop):
             skip += 1
             body = line[1:].strip()
             if body.startswith(_META_KEY + ":") and meta is None:
-                meta = _parse_metadata(body[len(_META_KEY) + 1:], source)
+                meta = _parse_metadata(body[len(_META_KEY) + 1:], source, budget)
     try:
         df = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False,
                          skipinitialspace=True, encoding="utf-8")
@@ -785,13 +841,13 @@ def _write_csv(data, tmp):
 
 
 # ---------------------------------------------------------------------- Parquet
-def _read_parquet(path, source, *, sort, t_start, t_stop):
+def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
     raw_meta = (table.schema.metadata or {}).get(_META_KEY.encode())
-    meta = _parse_metadata(raw_meta, source) if raw_meta is not None else None
+    meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
     names = [c for c in table.column_names if not c.startswith("__index_level_")]
     _check_columns(names, source)
 
@@ -872,14 +928,19 @@ def _check_npy_size(shape, dtype, available, source, where):
                              f"(truncated or corrupted)", source, where)
 
 
-def _check_npz_members(z, source):
-    """Check every member's .npy header against the member's stored size."""
-    for info in z.zip.infolist():
+def _check_npz_members(zf, source, budget):
+    """Check an NPZ archive (a ``zipfile.ZipFile``) before reading any member.
+
+    The members' declared uncompressed sizes (zipfile never yields more) must fit the
+    budget, and every ``.npy`` header must fit its member, so that neither a compressed
+    member nor a header can make a reader allocate more than the budget allows."""
+    budget.take(sum(info.file_size for info in zf.infolist()), source, "members")
+    for info in zf.infolist():
         if not info.filename.endswith(".npy"):
             continue
         where = _one_line(info.filename[:-4])
         try:
-            with z.zip.open(info) as fp:
+            with zf.open(info) as fp:
                 shape, dtype, head = _npy_header(fp)
         except SpikeDataError:
             raise
@@ -889,12 +950,12 @@ def _check_npz_members(z, source):
         _check_npy_size(shape, dtype, info.file_size - head, source, where)
 
 
-def _read_npz(path, source, *, sort, t_start, t_stop):
+def _read_npz(path, source, *, sort, t_start, t_stop, budget):
     with np.load(path, allow_pickle=False) as z:
-        _check_npz_members(z, source)
+        _check_npz_members(z.zip, source, budget)
         keys = set(z.files)
         if {"times", "offsets"} <= keys:
-            return _read_npz_csr(z, keys, source, sort, t_start, t_stop)
+            return _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget)
         for (tk, uk) in _NPZ_FLAT:
             if {tk, uk} <= keys:
                 return _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop)
@@ -924,7 +985,7 @@ def _npz_scalar(z, key, source):
     return float(a.ravel()[0])
 
 
-def _read_npz_csr(z, keys, source, sort, t_start, t_stop):
+def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget):
     times = _npz_array(z, "times", source, "iuf").ravel()
     offsets = _npz_array(z, "offsets", source, "iu").ravel()
     if t_start is None:
@@ -939,14 +1000,8 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop):
             unit_ids = np.char.decode(unit_ids, "utf-8")
     meta = {}
     if "meta" in keys:
-        m = _npz_array(z, "meta", source, "U")
-        try:
-            meta = json.loads(str(m.ravel()[0]))
-        except ValueError as exc:
-            raise SpikeDataError(f"is not valid JSON ({_describe(exc)})", source, "meta") \
-                from None
-        if not isinstance(meta, dict):
-            raise SpikeDataError("must be a JSON object", source, "meta")
+        meta = _json_object(str(_npz_array(z, "meta", source, "U").ravel()[0]), source,
+                            "meta")
     epochs = None
     ep_keys = {"epochs_start", "epochs_stop", "epochs_label"} & keys
     if ep_keys:
@@ -962,11 +1017,11 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop):
     objects = meta.get("object_arrays") or {}
     truth = {k[len("truth__"):]: _npz_array(z, k, source, "biufcUSmM")
              for k in keys if k.startswith("truth__")}
-    truth.update({k: _decode_array(v, f"meta, truth {k!r}", source)
+    truth.update({k: _decode_array(v, f"meta, truth {k!r}", source, budget)
                   for k, v in (objects.get("truth") or {}).items()})
     unit_ann = {k[len("unit__"):]: _npz_array(z, k, source, "biufcUSmM")
                 for k in keys if k.startswith("unit__")}
-    unit_ann.update({k: _decode_array(v, f"meta, unit annotation {k!r}", source)
+    unit_ann.update({k: _decode_array(v, f"meta, unit annotation {k!r}", source, budget)
                      for k, v in (objects.get("unit") or {}).items()})
     return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=unit_ids,
                        annotations=meta.get("annotations") or {}, unit_annotations=unit_ann,
@@ -1035,10 +1090,70 @@ def _write_npz(data, tmp):
         np.savez(f, **arrays)
 
 
+# ---------------------------------------------------------------------- HDF5 (NIX, NWB)
+def _check_hdf5(path, source, budget):
+    """Refuse an HDF5 file that reaches outside itself or declares more data than the budget.
+
+    Every link is visited before pynwb or neo open the file: external and user-defined
+    links, datasets with external raw storage and virtual datasets are refused (h5py would
+    read other files through them); soft links are paths inside this file, whose every link
+    is visited here. Each object's datasets and attributes count with their declared size
+    (a chunked dataset can declare gigabytes it never wrote).
+    """
+    import h5py
+    from h5py import h5l
+
+    seen = set()
+
+    def check(obj, where):
+        if obj.id in seen:  # one object under several hard links
+            return
+        seen.add(obj.id)
+        if isinstance(obj, h5py.Dataset):
+            if obj.is_virtual:
+                raise SpikeDataError("is a virtual dataset (data from other files is refused)",
+                                     source, where)
+            if obj.external:
+                raise SpikeDataError("keeps its data in an external file (refused)", source,
+                                     where)
+            budget.take(_h5_nbytes(obj.shape, obj.dtype), source, where)
+        for key in obj.attrs:
+            attr = obj.attrs.get_id(key)
+            budget.take(_h5_nbytes(attr.shape, attr.dtype), source,
+                        f"{where}, attribute {_one_line(key)!r}")
+
+    def visit(name):  # returns the error, which stops the visit (raising here cannot)
+        where = "/" + _one_line(name.decode("utf-8", errors="replace"))
+        kind = f.id.links.get_info(name).type
+        try:
+            if kind == h5l.TYPE_EXTERNAL:
+                raise SpikeDataError("is an external link to another file (refused)", source,
+                                     where)
+            if kind == h5l.TYPE_HARD:
+                check(f[name], where)
+            elif kind != h5l.TYPE_SOFT:
+                raise SpikeDataError("is a user-defined link (refused)", source, where)
+        except SpikeDataError as exc:
+            return exc
+        return None
+
+    with h5py.File(path, "r") as f:
+        check(f, "/")
+        error = f.id.links.visit(visit)
+    if error is not None:
+        raise error
+
+
+def _h5_nbytes(shape, dtype):
+    """Bytes of an HDF5 dataset or attribute once read (None shape: empty dataspace)."""
+    return 0 if shape is None else math.prod(shape) * dtype.itemsize
+
+
 # ---------------------------------------------------------------------- NIX (neo)
-def _read_nix(path, source, *, sort, t_start, t_stop):
+def _read_nix(path, source, *, sort, t_start, t_stop, budget):
     from neo.io import NixIO
 
+    _check_hdf5(path, source, budget)
     io = NixIO(str(path), mode="ro")
     try:
         blocks = io.read_all_blocks()
@@ -1048,7 +1163,7 @@ def _read_nix(path, source, *, sort, t_start, t_stop):
         raise SpikeDataError(f"contains {len(blocks)} blocks; expected one", source, "block")
     block = blocks[0]
     raw_meta = block.annotations.pop(_NIX_META_KEY, None)
-    meta = _parse_metadata(raw_meta, source) if raw_meta is not None else None
+    meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
     if meta is not None:
         block.annotations.pop("spikelens_truth", None)  # superseded by the typed metadata
     # one segment, or consecutive trials of the same units: SpikeTrains.from_neo decides
@@ -1150,10 +1265,11 @@ _NWB_RESERVED = {"spike_times", "obs_intervals", "electrodes", "electrode_group"
                  "waveform_mean", "waveform_sd", "waveforms", "unit_name"}
 
 
-def _read_nwb(path, source, *, sort, t_start, t_stop):
+def _read_nwb(path, source, *, sort, t_start, t_stop, budget):
     from hdmf.common.table import DynamicTableRegion, VectorIndex
     from pynwb import NWBHDF5IO
 
+    _check_hdf5(path, source, budget)
     with NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()
         units = nwb.units
@@ -1254,7 +1370,7 @@ def _write_nwb(data, tmp):
 
 
 # ---------------------------------------------------------------------- phy / Kilosort
-def _read_phy(folder, source, *, sort, t_start, t_stop):
+def _read_phy(folder, source, *, sort, t_start, t_stop, budget):
     st_path = folder / "spike_times.npy"
     if not st_path.is_file():
         raise SpikeDataError("is not a phy/Kilosort folder (no spike_times.npy)", source)
@@ -1267,14 +1383,14 @@ def _read_phy(folder, source, *, sort, t_start, t_stop):
             not math.isfinite(rate) or rate <= 0:
         raise SpikeDataError(f"sample_rate must be a positive number (Hz), got {rate!r}",
                              str(params_path), "sample_rate")
-    samples = _load_npy(st_path, "iuf")
+    samples = _load_npy(st_path, "iuf", budget)
     cl_path = folder / "spike_clusters.npy"
     if not cl_path.is_file():
         cl_path = folder / "spike_templates.npy"
         if not cl_path.is_file():
             raise SpikeDataError("has neither spike_clusters.npy nor spike_templates.npy",
                                  source)
-    clusters = _load_npy(cl_path, "iu")
+    clusters = _load_npy(cl_path, "iu", budget)
     if clusters.size != samples.size:
         raise SpikeDataError(f"has {clusters.size} entries but spike_times.npy has "
                              f"{samples.size}", str(cl_path))
@@ -1291,13 +1407,14 @@ def _read_phy(folder, source, *, sort, t_start, t_stop):
     return SpikeTrains(**kwargs)
 
 
-def _load_npy(path, kinds):
+def _load_npy(path, kinds, budget):
     try:
         with open(path, "rb") as fp:
             shape, dtype, head = _npy_header(fp)
     except Exception as exc:
         raise SpikeDataError(f"cannot read .npy file ({_describe(exc)})", str(path)) from exc
     _check_npy_size(shape, dtype, path.stat().st_size - head, str(path), None)
+    budget.take(math.prod(shape) * dtype.itemsize, str(path), None)
     try:
         a = np.load(path, allow_pickle=False)
     except Exception as exc:
