@@ -932,13 +932,13 @@ def _check_npz_members(zf, source, budget):
     """Check an NPZ archive (a ``zipfile.ZipFile``) before reading any member.
 
     The members' declared uncompressed sizes (zipfile never yields more) must fit the
-    budget, and every ``.npy`` header must fit its member, so that neither a compressed
-    member nor a header can make a reader allocate more than the budget allows."""
-    budget.take(sum(info.file_size for info in zf.infolist()), source, "members")
+    budget together, and every ``.npy`` header must fit its member, so that neither a
+    compressed member nor a header can make a reader allocate more than the budget."""
     for info in zf.infolist():
+        where = _one_line(info.filename.removesuffix(".npy"))
+        budget.take(info.file_size, source, where)
         if not info.filename.endswith(".npy"):
             continue
-        where = _one_line(info.filename[:-4])
         try:
             with zf.open(info) as fp:
                 shape, dtype, head = _npy_header(fp)

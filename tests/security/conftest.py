@@ -16,7 +16,6 @@ _CHILD = r"""
 import importlib, json, resource, sys
 module, func, path, kwargs = json.loads(sys.argv[1])
 fn = getattr(importlib.import_module(module), func)
-import h5py, pynwb, neo.io  # the readers' imports, before the limit
 with open("/proc/self/status") as fh:
     vm = next(int(l.split()[1]) * 1024 for l in fh if l.startswith("VmSize:"))
 resource.setrlimit(resource.RLIMIT_AS, (vm + int(sys.argv[2]),) * 2)
