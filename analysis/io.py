@@ -101,7 +101,8 @@ _MISSING_EPOCH = ("", "-1")
 
 
 # ====================================================================== public API
-def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=None):
+def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=None,
+         within=None):
     """Read spike data from a file or a Kilosort/phy folder.
 
     Parameters
@@ -123,6 +124,10 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         Memory budget in bytes for the file's data once read (decompressed, as declared in
         the file). A file that declares more is refused before anything is allocated.
         Default: half of the memory available now.
+    within : str or os.PathLike, optional
+        A folder that every file read must resolve into (``os.path.realpath``): ``path``
+        itself and, for a phy folder, each file in it. A symbolic link that leads out of it
+        is refused and never read through. For uploads into a server's folder.
 
     Returns
     -------
@@ -162,6 +167,9 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         path = Path(os.fspath(path))
     except TypeError:
         raise ValueError(f"path: expected a file name, got {type(path).__name__}") from None
+    if within is not None:
+        within = Path(os.fspath(within))
+        _inside(path, within)
     source = str(path)
     if not path.exists():
         raise SpikeDataError("no such file or folder", source)
@@ -187,9 +195,10 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         raise SpikeDataError("file is empty (0 bytes)", source)
 
     reader = _READERS[fmt]
+    folder_only = {"within": within} if fmt == "phy" else {}
     try:
         return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
-                      budget=budget)
+                      budget=budget, **folder_only)
     except SpikeDataError as exc:
         if exc.source not in (None, "") and _is_one_line(exc):
             raise
@@ -281,6 +290,17 @@ def save(data, path, *, format=None):
             raise
         raise SpikeDataError(f"cannot write as {_NAMES[fmt]}: "
                              f"{_untemp(_describe(exc), tmp, path)}", str(path)) from exc
+    return path
+
+
+def _inside(path, within):
+    """``path``, after checking that it resolves into the folder ``within`` (if given)."""
+    if within is not None:
+        root = os.path.realpath(within)
+        if os.path.commonpath([root, os.path.realpath(path)]) != root:
+            name = os.path.relpath(os.path.abspath(path), os.path.abspath(within))
+            raise SpikeDataError("is a link that leads out of the data folder",
+                                 _one_line(name))
     return path
 
 
@@ -1370,11 +1390,14 @@ def _write_nwb(data, tmp):
 
 
 # ---------------------------------------------------------------------- phy / Kilosort
-def _read_phy(folder, source, *, sort, t_start, t_stop, budget):
-    st_path = folder / "spike_times.npy"
+def _read_phy(folder, source, *, sort, t_start, t_stop, budget, within):
+    def file(name):
+        return _inside(folder / name, within)
+
+    st_path = file("spike_times.npy")
     if not st_path.is_file():
         raise SpikeDataError("is not a phy/Kilosort folder (no spike_times.npy)", source)
-    params_path = folder / "params.py"
+    params_path = file("params.py")
     params = _read_params(params_path)
     if "sample_rate" not in params:
         raise SpikeDataError("has no sample_rate", str(params_path), "sample_rate")
@@ -1384,9 +1407,9 @@ def _read_phy(folder, source, *, sort, t_start, t_stop, budget):
         raise SpikeDataError(f"sample_rate must be a positive number (Hz), got {rate!r}",
                              str(params_path), "sample_rate")
     samples = _load_npy(st_path, "iuf", budget)
-    cl_path = folder / "spike_clusters.npy"
+    cl_path = file("spike_clusters.npy")
     if not cl_path.is_file():
-        cl_path = folder / "spike_templates.npy"
+        cl_path = file("spike_templates.npy")
         if not cl_path.is_file():
             raise SpikeDataError("has neither spike_clusters.npy nor spike_templates.npy",
                                  source)
@@ -1400,7 +1423,7 @@ def _read_phy(folder, source, *, sort, t_start, t_stop, budget):
     units = _codes_from_numpy(clusters, "cluster", str(cl_path))
     kwargs = _assemble(times, units, source=source, row=lambda r: f"spike {r}", sort=sort,
                        t_start=t_start, t_stop=t_stop)
-    kwargs["unit_annotations"] = _phy_cluster_tables(folder, kwargs["unit_ids"])
+    kwargs["unit_annotations"] = _phy_cluster_tables(folder, kwargs["unit_ids"], file)
     kwargs["annotations"] = {"format": "phy", **{k: v for k, v in params.items()
                                                  if isinstance(v, (str, int, float, bool))
                                                  or v is None}}
@@ -1460,11 +1483,12 @@ def _read_params(path):
     return params
 
 
-def _phy_cluster_tables(folder, unit_ids):
-    """Per-unit annotations from cluster_info.tsv, cluster_KSLabel.tsv, cluster_group.tsv."""
+def _phy_cluster_tables(folder, unit_ids, file):
+    """Per-unit annotations from cluster_info.tsv, cluster_KSLabel.tsv, cluster_group.tsv
+    (``file(name)`` gives the path, checked); messages never quote the tables' lines."""
     ann = {}
     for name in ("cluster_info.tsv", "cluster_KSLabel.tsv", "cluster_group.tsv"):
-        p = folder / name
+        p = file(name)
         if not p.is_file():
             continue
         try:
@@ -1473,12 +1497,12 @@ def _phy_cluster_tables(folder, unit_ids):
             raise SpikeDataError("is empty (expected a header with cluster_id)", str(p)) \
                 from None
         except Exception as exc:
-            raise SpikeDataError(f"cannot read the table ({_describe(exc)})", str(p)) \
-                from exc
+            raise SpikeDataError(f"cannot be read as a tab-separated table "
+                                 f"({type(exc).__name__})", str(p)) from None
         id_col = "cluster_id" if "cluster_id" in df else "id" if "id" in df else None
         if id_col is None:
-            raise SpikeDataError(f"has no cluster_id column (columns: "
-                                 f"{', '.join(map(str, df.columns))})", str(p), "columns")
+            raise SpikeDataError(f"its header row of {len(df.columns)} column(s) has no "
+                                 f"cluster_id column", str(p), "columns")
         ids = df[id_col]
         if not pd.api.types.is_integer_dtype(ids):
             raise SpikeDataError("cluster_id values must be integers", str(p), id_col)
