@@ -71,6 +71,7 @@ import json
 import math
 import os
 import re
+import shutil
 import uuid
 from pathlib import Path
 from typing import NamedTuple
@@ -98,6 +99,8 @@ _NIX_META_KEY = "spikelens_meta"  # NIX block annotation
 _META_VERSION = 1
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _MISSING_EPOCH = ("", "-1")
+# temporary file of a save: .{stem}.{pid}.{random}.tmp{suffix}
+_TEMP_RE = re.compile(r"^\..+\.(\d{1,9})\.[0-9a-f]{12}\.tmp(\.[^.]+)?$")
 
 
 # ====================================================================== public API
@@ -247,9 +250,15 @@ def save(data, path, *, format=None):
         When the data cannot be represented in the format (for example a ground-truth array
         of a type JSON metadata cannot hold) or the writer fails; names the file.
     OSError
-        When the folder does not exist or is not writable (the message and ``filename``
-        name the target path, never the temporary file; the subclass follows ``errno``,
-        e.g. ``FileNotFoundError`` for a missing folder).
+        When the folder does not exist or is not writable, or (``errno.ENOSPC``, before
+        writing) when its disk has clearly too little free space (the message and
+        ``filename`` name the target path, never the temporary file; the subclass follows
+        ``errno``, e.g. ``FileNotFoundError`` for a missing folder).
+
+    Notes
+    -----
+    Temporary files that a save killed mid-write left in the folder (their process no
+    longer runs) are removed at the start of the next save into that folder.
     """
     if not isinstance(data, SpikeTrains):
         raise TypeError(f"data: expected SpikeTrains, got {type(data).__name__}")
@@ -268,8 +277,12 @@ def save(data, path, *, format=None):
         if folder.exists():
             raise OSError(errno.ENOTDIR, f"cannot save: {folder} is not a folder", str(path))
         raise OSError(errno.ENOENT, f"cannot save: no such folder {folder}", str(path))
-    # same folder (so the rename is atomic), same suffix (pynwb warns otherwise)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    _remove_stale_temps(folder)
+    _check_free_space(data, fmt, path)
+    # same folder (so the rename is atomic), same suffix (pynwb warns otherwise); the pid
+    # tells a later save whether the writer still runs
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+                         f"{path.suffix}")
     try:
         _WRITERS[fmt](data, tmp)
         os.replace(tmp, path)
@@ -302,6 +315,40 @@ def _inside(path, within):
             raise SpikeDataError("is a link that leads out of the data folder",
                                  _one_line(name))
     return path
+
+
+def _remove_stale_temps(folder):
+    """Remove the temporary files of saves into ``folder`` whose process has died."""
+    for entry in os.scandir(folder):
+        m = _TEMP_RE.match(entry.name)
+        if m and entry.is_file(follow_symlinks=False) and not _alive(int(m.group(1))):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass  # another save removed it first
+
+
+def _alive(pid):
+    if pid <= 0:  # os.kill(0, ...) would signal our process group
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        pass
+    return True
+
+
+def _check_free_space(data, fmt, path):
+    """Refuse a save that clearly cannot fit on the disk (a full disk crashes HDF5)."""
+    arrays = (*data.truth.values(), *data.unit_annotations.values())
+    need = (64 if fmt == "csv" else 16) * data.n_spikes + sum(a.nbytes for a in arrays) \
+        + (1 << 20)
+    free = shutil.disk_usage(path.parent).free
+    if need > free:
+        raise OSError(errno.ENOSPC, f"cannot save: needs about {_size(need)}, only "
+                      f"{_size(free)} free on the disk", str(path))
 
 
 def _untemp(text, tmp, path):
@@ -1451,14 +1498,28 @@ def _load_npy(path, kinds, budget):
     return a
 
 
+_PARAMS_MAX_BYTES = 1 << 20  # real params.py files are about ten lines
+
+
 def _read_params(path):
     """Assignments ``name = <literal>`` of a phy ``params.py``, parsed, never executed."""
     if not path.is_file():
         raise SpikeDataError("is missing (it gives the sample_rate)", str(path))
+    if path.stat().st_size > _PARAMS_MAX_BYTES:
+        raise SpikeDataError("is larger than 1 MB; a phy params.py holds a few lines",
+                             str(path))
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise SpikeDataError(f"cannot be read ({_describe(exc)})", str(path)) from exc
+    try:
+        return _parse_params(text)
+    except (RecursionError, MemoryError):  # the parser's limits on nesting
+        raise SpikeDataError("nests too deeply to be parsed", str(path)) from None
+
+
+def _parse_params(text):
+    """The literal assignments of a ``params.py`` source (see :func:`_read_params`)."""
     params = {}
     try:
         tree = ast.parse(text)
