@@ -6,6 +6,18 @@ seconds); :func:`save` writes one. Every problem with the data raises
 location (row, field or unit) and the reason; errors from the underlying libraries (h5py,
 pyarrow, neo, numpy, pandas) are wrapped the same way, and no half-built object is returned.
 
+Hostile files
+-------------
+``load(..., max_bytes=)`` is a memory budget (default: half of the memory available): each
+reader counts the *expanded* size the file declares -- NPZ members' uncompressed sizes and
+``.npy`` headers, every HDF5 dataset and attribute (shape x itemsize, so a chunked dataset
+that declares gigabytes it never wrote counts in full), the arrays of the JSON metadata,
+phy ``.npy`` files -- and refuses the file before allocating past the budget. HDF5 files
+(NWB, NIX) are walked with h5py before pynwb or neo open them: external links,
+user-defined links, datasets with external raw storage and virtual datasets are refused
+(h5py would read other files through them); soft links stay inside the file. With
+``within=``, every file read must resolve into that folder (no symbolic link out of it).
+
 Formats
 -------
 ``nix`` (``.nix``)
