@@ -11,8 +11,8 @@ Hostile files
 ``load(..., max_bytes=)`` is a memory budget (default: half of the memory available): each
 reader counts the *expanded* size the file declares -- NPZ members' uncompressed sizes and
 ``.npy`` headers, every HDF5 dataset and attribute (shape x itemsize, so a chunked dataset
-that declares gigabytes it never wrote counts in full), the arrays of the JSON metadata,
-phy ``.npy`` files -- and refuses the file before allocating past the budget. HDF5 files
+that declares gigabytes it never wrote counts in full), Parquet rows, the arrays of the
+JSON metadata, phy ``.npy`` files -- and refuses the file before allocating past the budget. HDF5 files
 (NWB, NIX) are walked with h5py before pynwb or neo open them: external links,
 user-defined links, datasets with external raw storage and virtual datasets are refused
 (h5py would read other files through them); soft links stay inside the file. With
@@ -924,6 +924,10 @@ def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    info = pq.ParquetFile(path).metadata  # declared sizes: pages compress very well
+    budget.take(8 * info.num_rows * info.num_columns
+                + sum(info.row_group(i).total_byte_size for i in range(info.num_row_groups)),
+                source, "rows")
     table = pq.read_table(path)
     raw_meta = (table.schema.metadata or {}).get(_META_KEY.encode())
     meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None

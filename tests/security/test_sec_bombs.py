@@ -119,3 +119,17 @@ def test_max_bytes_must_be_a_positive_number(tmp_path, bad):
     path = save(SpikeTrains.from_lists([[0.1]], t_start=0, t_stop=1), tmp_path / "x.npz")
     with pytest.raises(ValueError, match="max_bytes"):
         load(path, max_bytes=bad)
+
+
+def test_parquet_declared_rows_count_against_the_budget(tmp_path):
+    """Three million identical rows compress to a few kB but take 48 MB once read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "x.parquet"
+    n = 3_000_000
+    pq.write_table(pa.table({"time": np.zeros(n), "unit": np.zeros(n, dtype=np.int64)}), path)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(SpikeDataError, match="max_bytes") as info:
+        load(path, max_bytes=BUDGET)
+    assert str(path) in str(info.value) and "rows" in str(info.value)
