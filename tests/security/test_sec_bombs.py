@@ -15,7 +15,7 @@ import pytest
 
 from analysis import SpikeDataError, SpikeTrains
 from analysis.io import load, save
-from analysis.results import HEADER, load_result
+from analysis.results import HEADER
 
 BUDGET = 20_000_000
 N_BOMB = 1 << 28  # float64: 2.1 GB once inflated

@@ -1,7 +1,6 @@
 """Deep nesting, full disks and temporary files left by killed saves."""
 
 import errno
-import json
 import os
 import subprocess
 import sys
