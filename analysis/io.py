@@ -12,10 +12,10 @@ Hostile files
 reader counts the *expanded* size the file declares -- NPZ members' uncompressed sizes and
 ``.npy`` headers, every HDF5 dataset and attribute (shape x itemsize, so a chunked dataset
 that declares gigabytes it never wrote counts in full), Parquet rows, the arrays of the
-JSON metadata, phy ``.npy`` files -- and refuses the file before allocating past the budget. HDF5 files
-(NWB, NIX) are walked with h5py before pynwb or neo open them: external links,
-user-defined links, datasets with external raw storage and virtual datasets are refused
-(h5py would read other files through them); soft links stay inside the file. With
+JSON metadata, phy ``.npy`` files -- and refuses the file before allocating past the
+budget. HDF5 files (NWB, NIX) are walked with h5py before pynwb or neo open them: external
+links, user-defined links, datasets with external raw storage and virtual datasets are
+refused (h5py would read other files through them); soft links stay inside the file. With
 ``within=``, every file read must resolve into that folder (no symbolic link out of it).
 
 Formats
