@@ -6,6 +6,18 @@ seconds); :func:`save` writes one. Every problem with the data raises
 location (row, field or unit) and the reason; errors from the underlying libraries (h5py,
 pyarrow, neo, numpy, pandas) are wrapped the same way, and no half-built object is returned.
 
+Hostile files
+-------------
+``load(..., max_bytes=)`` is a memory budget (default: half of the memory available): each
+reader counts the *expanded* size the file declares -- NPZ members' uncompressed sizes and
+``.npy`` headers, every HDF5 dataset and attribute (shape x itemsize, so a chunked dataset
+that declares gigabytes it never wrote counts in full), Parquet rows, the arrays of the
+JSON metadata, phy ``.npy`` files -- and refuses the file before allocating past the
+budget. HDF5 files (NWB, NIX) are walked with h5py before pynwb or neo open them: external
+links, user-defined links, datasets with external raw storage and virtual datasets are
+refused (h5py would read other files through them); soft links stay inside the file. With
+``within=``, every file read must resolve into that folder (no symbolic link out of it).
+
 Formats
 -------
 ``nix`` (``.nix``)
@@ -71,6 +83,7 @@ import json
 import math
 import os
 import re
+import shutil
 import uuid
 from pathlib import Path
 from typing import NamedTuple
@@ -78,7 +91,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import SpikeDataError
+from .errors import SpikeDataError, available_memory
 from .spiketrains import NEO_LAYOUT_KEY, Epochs, SpikeTrains, _plain
 
 __all__ = ["load", "save", "FORMATS", "TABLE_COLUMNS"]
@@ -98,10 +111,13 @@ _NIX_META_KEY = "spikelens_meta"  # NIX block annotation
 _META_VERSION = 1
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _MISSING_EPOCH = ("", "-1")
+# temporary file of a save: .{stem}.{pid}.{random}.tmp{suffix}
+_TEMP_RE = re.compile(r"^\..+\.(\d{1,9})\.[0-9a-f]{12}\.tmp(\.[^.]+)?$")
 
 
 # ====================================================================== public API
-def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
+def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=None,
+         within=None):
     """Read spike data from a file or a Kilosort/phy folder.
 
     Parameters
@@ -119,6 +135,14 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
         error; without ``t_stop`` it ends at its last spike (or epoch / observation interval).
     format : {"nix", "nwb", "phy", "csv", "parquet", "npz"}, optional
         Reader to use; by default chosen from the extension, or ``"phy"`` for a folder.
+    max_bytes : int, optional
+        Memory budget in bytes for the file's data once read (decompressed, as declared in
+        the file). A file that declares more is refused before anything is allocated.
+        Default: half of the memory available now.
+    within : str or os.PathLike, optional
+        A folder that every file read must resolve into (``os.path.realpath``): ``path``
+        itself and, for a phy folder, each file in it. A symbolic link that leads out of it
+        is refused and never read through. For uploads into a server's folder.
 
     Returns
     -------
@@ -132,8 +156,10 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
         unknown or missing table columns, unsorted spikes (``sort=False``), a folder that is
         not a phy folder, or an unknown extension. The message names the file, the location
         and the reason.
+        A file that would need more memory than ``max_bytes`` or, for NWB and NIX, reaches
+        outside itself is refused the same way (see the module docstring).
     ValueError
-        For a bad argument (unknown ``format``, non-numeric bounds).
+        For a bad argument (unknown ``format``, non-numeric bounds or ``max_bytes``).
 
     Notes
     -----
@@ -149,12 +175,16 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
     fmt = _check_format(format)
     t_start = _check_bound(t_start, "t_start")
     t_stop = _check_bound(t_stop, "t_stop")
+    budget = _Budget(max_bytes)
     if t_start is not None and t_stop is not None and t_stop < t_start:
         raise ValueError(f"t_start/t_stop: need t_start <= t_stop, got [{t_start}, {t_stop}]")
     try:
         path = Path(os.fspath(path))
     except TypeError:
         raise ValueError(f"path: expected a file name, got {type(path).__name__}") from None
+    if within is not None:
+        within = Path(os.fspath(within))
+        _inside(path, within)
     source = str(path)
     if not path.exists():
         raise SpikeDataError("no such file or folder", source)
@@ -180,8 +210,10 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None):
         raise SpikeDataError("file is empty (0 bytes)", source)
 
     reader = _READERS[fmt]
+    folder_only = {"within": within} if fmt == "phy" else {}
     try:
-        return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop)
+        return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
+                      budget=budget, **folder_only)
     except SpikeDataError as exc:
         if exc.source not in (None, "") and _is_one_line(exc):
             raise
@@ -230,9 +262,15 @@ def save(data, path, *, format=None):
         When the data cannot be represented in the format (for example a ground-truth array
         of a type JSON metadata cannot hold) or the writer fails; names the file.
     OSError
-        When the folder does not exist or is not writable (the message and ``filename``
-        name the target path, never the temporary file; the subclass follows ``errno``,
-        e.g. ``FileNotFoundError`` for a missing folder).
+        When the folder does not exist or is not writable, or (``errno.ENOSPC``, before
+        writing) when its disk has clearly too little free space (the message and
+        ``filename`` name the target path, never the temporary file; the subclass follows
+        ``errno``, e.g. ``FileNotFoundError`` for a missing folder).
+
+    Notes
+    -----
+    Temporary files that a save killed mid-write left in the folder (their process no
+    longer runs) are removed at the start of the next save into that folder.
     """
     if not isinstance(data, SpikeTrains):
         raise TypeError(f"data: expected SpikeTrains, got {type(data).__name__}")
@@ -251,8 +289,12 @@ def save(data, path, *, format=None):
         if folder.exists():
             raise OSError(errno.ENOTDIR, f"cannot save: {folder} is not a folder", str(path))
         raise OSError(errno.ENOENT, f"cannot save: no such folder {folder}", str(path))
-    # same folder (so the rename is atomic), same suffix (pynwb warns otherwise)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    _remove_stale_temps(folder)
+    _check_free_space(data, fmt, path)
+    # same folder (so the rename is atomic), same suffix (pynwb warns otherwise); the pid
+    # tells a later save whether the writer still runs
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+                         f"{path.suffix}")
     try:
         _WRITERS[fmt](data, tmp)
         os.replace(tmp, path)
@@ -274,6 +316,51 @@ def save(data, path, *, format=None):
         raise SpikeDataError(f"cannot write as {_NAMES[fmt]}: "
                              f"{_untemp(_describe(exc), tmp, path)}", str(path)) from exc
     return path
+
+
+def _inside(path, within):
+    """``path``, after checking that it resolves into the folder ``within`` (if given)."""
+    if within is not None:
+        root = os.path.realpath(within)
+        if os.path.commonpath([root, os.path.realpath(path)]) != root:
+            name = os.path.relpath(os.path.abspath(path), os.path.abspath(within))
+            raise SpikeDataError("is a link that leads out of the data folder",
+                                 _one_line(name))
+    return path
+
+
+def _remove_stale_temps(folder):
+    """Remove the temporary files of saves into ``folder`` whose process has died."""
+    for entry in os.scandir(folder):
+        m = _TEMP_RE.match(entry.name)
+        if m and entry.is_file(follow_symlinks=False) and not _alive(int(m.group(1))):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass  # another save removed it first
+
+
+def _alive(pid):
+    if pid <= 0:  # os.kill(0, ...) would signal our process group
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        pass
+    return True
+
+
+def _check_free_space(data, fmt, path):
+    """Refuse a save that clearly cannot fit on the disk (a full disk crashes HDF5)."""
+    arrays = (*data.truth.values(), *data.unit_annotations.values())
+    need = (64 if fmt == "csv" else 16) * data.n_spikes + sum(a.nbytes for a in arrays) \
+        + (1 << 20)
+    free = shutil.disk_usage(path.parent).free
+    if need > free:
+        raise OSError(errno.ENOSPC, f"cannot save: needs about {_size(need)}, only "
+                      f"{_size(free)} free on the disk", str(path))
 
 
 def _untemp(text, tmp, path):
@@ -300,6 +387,31 @@ def _check_bound(value, name):
     if not math.isfinite(value):
         raise ValueError(f"{name}: must be finite, got {value}")
     return value
+
+
+class _Budget:
+    """What the arrays of one file may take in memory once read (``load``'s ``max_bytes``).
+
+    Readers call :meth:`take` with the expanded size of each part before reading it."""
+
+    def __init__(self, max_bytes):
+        if max_bytes is None:
+            max_bytes = available_memory() // 2
+        elif isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float)) \
+                or not 0 < max_bytes < math.inf:
+            raise ValueError(f"max_bytes: must be a positive number of bytes, got {max_bytes!r}")
+        self.total = self.left = int(max_bytes)
+
+    def take(self, nbytes, source, where):
+        if nbytes > self.left:
+            raise SpikeDataError(
+                f"needs {_size(nbytes)} in memory, more than the {_size(self.left)} left of "
+                f"the budget for this file ({_size(self.total)}, max_bytes)", source, where)
+        self.left -= nbytes
+
+
+def _size(nbytes):
+    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.2f} MB"
 
 
 def _one_line(text):
@@ -354,11 +466,25 @@ def _encode_array(a, what):
     return {"dtype": a.dtype.str, "shape": list(a.shape), "data": data}
 
 
-def _decode_array(rec, what, source):
+def _decode_array(rec, what, source, budget):
+    """The array of an ``_encode_array`` record; its declared size is checked (against
+    the data it holds and the budget) before anything is allocated."""
     try:
         dtype = np.dtype(rec["dtype"])
         shape = tuple(int(s) for s in rec["shape"])
         data = rec["data"]
+    except Exception as exc:
+        raise SpikeDataError(f"malformed array record ({_describe(exc)})", source, what) \
+            from None
+    if dtype.kind not in "biufcUSmMO":  # structured and subarray dtypes are kind "V"
+        raise SpikeDataError(f"malformed array record (dtype {dtype} is not stored here)",
+                             source, what)
+    n = math.prod(shape)
+    if min(shape, default=0) < 0 or not isinstance(data, list) or len(data) != n:
+        raise SpikeDataError(f"malformed array record (shape {shape} does not match its "
+                             f"data)", source, what)
+    budget.take(n * dtype.itemsize, source, what)
+    try:
         kind = dtype.kind
         if kind == "O":
             arr = np.empty(len(data), dtype=object)
@@ -407,15 +533,23 @@ class _Meta(NamedTuple):
     truth: dict
 
 
-def _parse_metadata(raw, source):
-    """Validate the JSON metadata written by :func:`save` and decode its arrays."""
-    where = "spikelens metadata"
+def _json_object(raw, source, where):
+    """The JSON object in ``raw``; SpikeDataError when it is not one (or nests too deep)."""
     try:
-        meta = json.loads(raw)
+        obj = json.loads(raw)
+    except RecursionError:
+        raise SpikeDataError("JSON nests too deeply", source, where) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise SpikeDataError(f"is not valid JSON ({_describe(exc)})", source, where) from None
-    if not isinstance(meta, dict):
+    if not isinstance(obj, dict):
         raise SpikeDataError("must be a JSON object", source, where)
+    return obj
+
+
+def _parse_metadata(raw, source, budget):
+    """Validate the JSON metadata written by :func:`save` and decode its arrays."""
+    where = "spikelens metadata"
+    meta = _json_object(raw, source, where)
     missing = [k for k in ("t_start", "t_stop", "unit_ids") if k not in meta]
     if missing:
         raise SpikeDataError(f"lacks the key(s) {', '.join(map(repr, missing))}", source, where)
@@ -432,9 +566,10 @@ def _parse_metadata(raw, source):
     if not all(isinstance(x, dict) for x in (annotations, unit_ann, truth)):
         raise SpikeDataError("annotations, unit_annotations and truth must be objects",
                              source, where)
-    unit_ann = {k: _decode_array(v, f"{where}, unit annotation {k!r}", source)
+    unit_ann = {k: _decode_array(v, f"{where}, unit annotation {k!r}", source, budget)
                 for k, v in unit_ann.items()}
-    truth = {k: _decode_array(v, f"{where}, truth {k!r}", source) for k, v in truth.items()}
+    truth = {k: _decode_array(v, f"{where}, truth {k!r}", source, budget)
+             for k, v in truth.items()}
     epochs = meta.get("epochs")
     if epochs is not None:
         try:
@@ -713,7 +848,7 @@ def _table_columns(data):
 
 
 # ---------------------------------------------------------------------- CSV
-def _read_csv(path, source, *, sort, t_start, t_stop):
+def _read_csv(path, source, *, sort, t_start, t_stop, budget):
     meta, skip = None, 0
     with open(path, "r", encoding="utf-8", newline="") as f:
         for line in f:
@@ -722,7 +857,7 @@ def _read_csv(path, source, *, sort, t_start, t_stop):
             skip += 1
             body = line[1:].strip()
             if body.startswith(_META_KEY + ":") and meta is None:
-                meta = _parse_metadata(body[len(_META_KEY) + 1:], source)
+                meta = _parse_metadata(body[len(_META_KEY) + 1:], source, budget)
     try:
         df = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False,
                          skipinitialspace=True, encoding="utf-8")
@@ -785,13 +920,17 @@ def _write_csv(data, tmp):
 
 
 # ---------------------------------------------------------------------- Parquet
-def _read_parquet(path, source, *, sort, t_start, t_stop):
+def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    info = pq.ParquetFile(path).metadata  # declared sizes: pages compress very well
+    budget.take(8 * info.num_rows * info.num_columns
+                + sum(info.row_group(i).total_byte_size for i in range(info.num_row_groups)),
+                source, "rows")
     table = pq.read_table(path)
     raw_meta = (table.schema.metadata or {}).get(_META_KEY.encode())
-    meta = _parse_metadata(raw_meta, source) if raw_meta is not None else None
+    meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
     names = [c for c in table.column_names if not c.startswith("__index_level_")]
     _check_columns(names, source)
 
@@ -872,14 +1011,19 @@ def _check_npy_size(shape, dtype, available, source, where):
                              f"(truncated or corrupted)", source, where)
 
 
-def _check_npz_members(z, source):
-    """Check every member's .npy header against the member's stored size."""
-    for info in z.zip.infolist():
+def _check_npz_members(zf, source, budget):
+    """Check an NPZ archive (a ``zipfile.ZipFile``) before reading any member.
+
+    The members' declared uncompressed sizes (zipfile never yields more) must fit the
+    budget together, and every ``.npy`` header must fit its member, so that neither a
+    compressed member nor a header can make a reader allocate more than the budget."""
+    for info in zf.infolist():
+        where = _one_line(info.filename.removesuffix(".npy"))
+        budget.take(info.file_size, source, where)
         if not info.filename.endswith(".npy"):
             continue
-        where = _one_line(info.filename[:-4])
         try:
-            with z.zip.open(info) as fp:
+            with zf.open(info) as fp:
                 shape, dtype, head = _npy_header(fp)
         except SpikeDataError:
             raise
@@ -889,12 +1033,12 @@ def _check_npz_members(z, source):
         _check_npy_size(shape, dtype, info.file_size - head, source, where)
 
 
-def _read_npz(path, source, *, sort, t_start, t_stop):
+def _read_npz(path, source, *, sort, t_start, t_stop, budget):
     with np.load(path, allow_pickle=False) as z:
-        _check_npz_members(z, source)
+        _check_npz_members(z.zip, source, budget)
         keys = set(z.files)
         if {"times", "offsets"} <= keys:
-            return _read_npz_csr(z, keys, source, sort, t_start, t_stop)
+            return _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget)
         for (tk, uk) in _NPZ_FLAT:
             if {tk, uk} <= keys:
                 return _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop)
@@ -924,7 +1068,7 @@ def _npz_scalar(z, key, source):
     return float(a.ravel()[0])
 
 
-def _read_npz_csr(z, keys, source, sort, t_start, t_stop):
+def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget):
     times = _npz_array(z, "times", source, "iuf").ravel()
     offsets = _npz_array(z, "offsets", source, "iu").ravel()
     if t_start is None:
@@ -939,14 +1083,8 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop):
             unit_ids = np.char.decode(unit_ids, "utf-8")
     meta = {}
     if "meta" in keys:
-        m = _npz_array(z, "meta", source, "U")
-        try:
-            meta = json.loads(str(m.ravel()[0]))
-        except ValueError as exc:
-            raise SpikeDataError(f"is not valid JSON ({_describe(exc)})", source, "meta") \
-                from None
-        if not isinstance(meta, dict):
-            raise SpikeDataError("must be a JSON object", source, "meta")
+        meta = _json_object(str(_npz_array(z, "meta", source, "U").ravel()[0]), source,
+                            "meta")
     epochs = None
     ep_keys = {"epochs_start", "epochs_stop", "epochs_label"} & keys
     if ep_keys:
@@ -962,11 +1100,11 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop):
     objects = meta.get("object_arrays") or {}
     truth = {k[len("truth__"):]: _npz_array(z, k, source, "biufcUSmM")
              for k in keys if k.startswith("truth__")}
-    truth.update({k: _decode_array(v, f"meta, truth {k!r}", source)
+    truth.update({k: _decode_array(v, f"meta, truth {k!r}", source, budget)
                   for k, v in (objects.get("truth") or {}).items()})
     unit_ann = {k[len("unit__"):]: _npz_array(z, k, source, "biufcUSmM")
                 for k in keys if k.startswith("unit__")}
-    unit_ann.update({k: _decode_array(v, f"meta, unit annotation {k!r}", source)
+    unit_ann.update({k: _decode_array(v, f"meta, unit annotation {k!r}", source, budget)
                      for k, v in (objects.get("unit") or {}).items()})
     return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=unit_ids,
                        annotations=meta.get("annotations") or {}, unit_annotations=unit_ann,
@@ -1035,10 +1173,70 @@ def _write_npz(data, tmp):
         np.savez(f, **arrays)
 
 
+# ---------------------------------------------------------------------- HDF5 (NIX, NWB)
+def _check_hdf5(path, source, budget):
+    """Refuse an HDF5 file that reaches outside itself or declares more data than the budget.
+
+    Every link is visited before pynwb or neo open the file: external and user-defined
+    links, datasets with external raw storage and virtual datasets are refused (h5py would
+    read other files through them); soft links are paths inside this file, whose every link
+    is visited here. Each object's datasets and attributes count with their declared size
+    (a chunked dataset can declare gigabytes it never wrote).
+    """
+    import h5py
+    from h5py import h5l
+
+    seen = set()
+
+    def check(obj, where):
+        if obj.id in seen:  # one object under several hard links
+            return
+        seen.add(obj.id)
+        if isinstance(obj, h5py.Dataset):
+            if obj.is_virtual:
+                raise SpikeDataError("is a virtual dataset (data from other files is refused)",
+                                     source, where)
+            if obj.external:
+                raise SpikeDataError("keeps its data in an external file (refused)", source,
+                                     where)
+            budget.take(_h5_nbytes(obj.shape, obj.dtype), source, where)
+        for key in obj.attrs:
+            attr = obj.attrs.get_id(key)
+            budget.take(_h5_nbytes(attr.shape, attr.dtype), source,
+                        f"{where}, attribute {_one_line(key)!r}")
+
+    def visit(name):  # returns the error, which stops the visit (raising here cannot)
+        where = "/" + _one_line(name.decode("utf-8", errors="replace"))
+        kind = f.id.links.get_info(name).type
+        try:
+            if kind == h5l.TYPE_EXTERNAL:
+                raise SpikeDataError("is an external link to another file (refused)", source,
+                                     where)
+            if kind == h5l.TYPE_HARD:
+                check(f[name], where)
+            elif kind != h5l.TYPE_SOFT:
+                raise SpikeDataError("is a user-defined link (refused)", source, where)
+        except SpikeDataError as exc:
+            return exc
+        return None
+
+    with h5py.File(path, "r") as f:
+        check(f, "/")
+        error = f.id.links.visit(visit)
+    if error is not None:
+        raise error
+
+
+def _h5_nbytes(shape, dtype):
+    """Bytes of an HDF5 dataset or attribute once read (None shape: empty dataspace)."""
+    return 0 if shape is None else math.prod(shape) * dtype.itemsize
+
+
 # ---------------------------------------------------------------------- NIX (neo)
-def _read_nix(path, source, *, sort, t_start, t_stop):
+def _read_nix(path, source, *, sort, t_start, t_stop, budget):
     from neo.io import NixIO
 
+    _check_hdf5(path, source, budget)
     io = NixIO(str(path), mode="ro")
     try:
         blocks = io.read_all_blocks()
@@ -1048,7 +1246,7 @@ def _read_nix(path, source, *, sort, t_start, t_stop):
         raise SpikeDataError(f"contains {len(blocks)} blocks; expected one", source, "block")
     block = blocks[0]
     raw_meta = block.annotations.pop(_NIX_META_KEY, None)
-    meta = _parse_metadata(raw_meta, source) if raw_meta is not None else None
+    meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
     if meta is not None:
         block.annotations.pop("spikelens_truth", None)  # superseded by the typed metadata
     # one segment, or consecutive trials of the same units: SpikeTrains.from_neo decides
@@ -1150,10 +1348,11 @@ _NWB_RESERVED = {"spike_times", "obs_intervals", "electrodes", "electrode_group"
                  "waveform_mean", "waveform_sd", "waveforms", "unit_name"}
 
 
-def _read_nwb(path, source, *, sort, t_start, t_stop):
+def _read_nwb(path, source, *, sort, t_start, t_stop, budget):
     from hdmf.common.table import DynamicTableRegion, VectorIndex
     from pynwb import NWBHDF5IO
 
+    _check_hdf5(path, source, budget)
     with NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()
         units = nwb.units
@@ -1254,11 +1453,14 @@ def _write_nwb(data, tmp):
 
 
 # ---------------------------------------------------------------------- phy / Kilosort
-def _read_phy(folder, source, *, sort, t_start, t_stop):
-    st_path = folder / "spike_times.npy"
+def _read_phy(folder, source, *, sort, t_start, t_stop, budget, within):
+    def file(name):
+        return _inside(folder / name, within)
+
+    st_path = file("spike_times.npy")
     if not st_path.is_file():
         raise SpikeDataError("is not a phy/Kilosort folder (no spike_times.npy)", source)
-    params_path = folder / "params.py"
+    params_path = file("params.py")
     params = _read_params(params_path)
     if "sample_rate" not in params:
         raise SpikeDataError("has no sample_rate", str(params_path), "sample_rate")
@@ -1267,14 +1469,14 @@ def _read_phy(folder, source, *, sort, t_start, t_stop):
             not math.isfinite(rate) or rate <= 0:
         raise SpikeDataError(f"sample_rate must be a positive number (Hz), got {rate!r}",
                              str(params_path), "sample_rate")
-    samples = _load_npy(st_path, "iuf")
-    cl_path = folder / "spike_clusters.npy"
+    samples = _load_npy(st_path, "iuf", budget)
+    cl_path = file("spike_clusters.npy")
     if not cl_path.is_file():
-        cl_path = folder / "spike_templates.npy"
+        cl_path = file("spike_templates.npy")
         if not cl_path.is_file():
             raise SpikeDataError("has neither spike_clusters.npy nor spike_templates.npy",
                                  source)
-    clusters = _load_npy(cl_path, "iu")
+    clusters = _load_npy(cl_path, "iu", budget)
     if clusters.size != samples.size:
         raise SpikeDataError(f"has {clusters.size} entries but spike_times.npy has "
                              f"{samples.size}", str(cl_path))
@@ -1284,20 +1486,21 @@ def _read_phy(folder, source, *, sort, t_start, t_stop):
     units = _codes_from_numpy(clusters, "cluster", str(cl_path))
     kwargs = _assemble(times, units, source=source, row=lambda r: f"spike {r}", sort=sort,
                        t_start=t_start, t_stop=t_stop)
-    kwargs["unit_annotations"] = _phy_cluster_tables(folder, kwargs["unit_ids"])
+    kwargs["unit_annotations"] = _phy_cluster_tables(folder, kwargs["unit_ids"], file)
     kwargs["annotations"] = {"format": "phy", **{k: v for k, v in params.items()
                                                  if isinstance(v, (str, int, float, bool))
                                                  or v is None}}
     return SpikeTrains(**kwargs)
 
 
-def _load_npy(path, kinds):
+def _load_npy(path, kinds, budget):
     try:
         with open(path, "rb") as fp:
             shape, dtype, head = _npy_header(fp)
     except Exception as exc:
         raise SpikeDataError(f"cannot read .npy file ({_describe(exc)})", str(path)) from exc
     _check_npy_size(shape, dtype, path.stat().st_size - head, str(path), None)
+    budget.take(math.prod(shape) * dtype.itemsize, str(path), None)
     try:
         a = np.load(path, allow_pickle=False)
     except Exception as exc:
@@ -1311,14 +1514,28 @@ def _load_npy(path, kinds):
     return a
 
 
+_PARAMS_MAX_BYTES = 1 << 20  # real params.py files are about ten lines
+
+
 def _read_params(path):
     """Assignments ``name = <literal>`` of a phy ``params.py``, parsed, never executed."""
     if not path.is_file():
         raise SpikeDataError("is missing (it gives the sample_rate)", str(path))
+    if path.stat().st_size > _PARAMS_MAX_BYTES:
+        raise SpikeDataError("is larger than 1 MB; a phy params.py holds a few lines",
+                             str(path))
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise SpikeDataError(f"cannot be read ({_describe(exc)})", str(path)) from exc
+    try:
+        return _parse_params(text)
+    except (RecursionError, MemoryError):  # the parser's limits on nesting
+        raise SpikeDataError("nests too deeply to be parsed", str(path)) from None
+
+
+def _parse_params(text):
+    """The literal assignments of a ``params.py`` source (see :func:`_read_params`)."""
     params = {}
     try:
         tree = ast.parse(text)
@@ -1343,11 +1560,12 @@ def _read_params(path):
     return params
 
 
-def _phy_cluster_tables(folder, unit_ids):
-    """Per-unit annotations from cluster_info.tsv, cluster_KSLabel.tsv, cluster_group.tsv."""
+def _phy_cluster_tables(folder, unit_ids, file):
+    """Per-unit annotations from cluster_info.tsv, cluster_KSLabel.tsv, cluster_group.tsv
+    (``file(name)`` gives the path, checked); messages never quote the tables' lines."""
     ann = {}
     for name in ("cluster_info.tsv", "cluster_KSLabel.tsv", "cluster_group.tsv"):
-        p = folder / name
+        p = file(name)
         if not p.is_file():
             continue
         try:
@@ -1356,12 +1574,12 @@ def _phy_cluster_tables(folder, unit_ids):
             raise SpikeDataError("is empty (expected a header with cluster_id)", str(p)) \
                 from None
         except Exception as exc:
-            raise SpikeDataError(f"cannot read the table ({_describe(exc)})", str(p)) \
-                from exc
+            raise SpikeDataError(f"cannot be read as a tab-separated table "
+                                 f"({type(exc).__name__})", str(p)) from None
         id_col = "cluster_id" if "cluster_id" in df else "id" if "id" in df else None
         if id_col is None:
-            raise SpikeDataError(f"has no cluster_id column (columns: "
-                                 f"{', '.join(map(str, df.columns))})", str(p), "columns")
+            raise SpikeDataError(f"its header row of {len(df.columns)} column(s) has no "
+                                 f"cluster_id column", str(p), "columns")
         ids = df[id_col]
         if not pd.api.types.is_integer_dtype(ids):
             raise SpikeDataError("cluster_id values must be integers", str(p), id_col)

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SpikeDataError
+from .io import _Budget, _check_npz_members
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_result", "result_table", "save_result",
            "save_table"]
@@ -373,7 +374,7 @@ def save_result(result, path, compress=True):
     return _atomic_write(path, write)
 
 
-def load_result(path, expect=None):
+def load_result(path, expect=None, *, max_bytes=None):
     """Read a result written by ``save_result``; returns the same result class.
 
     Parameters
@@ -381,14 +382,18 @@ def load_result(path, expect=None):
     path : str or path-like
     expect : type, optional
         The result class the file must hold (the classes' ``load`` pass themselves).
+    max_bytes : int, optional
+        Memory budget for the file's arrays once decompressed, as in ``analysis.io.load``
+        (default: half of the memory available now); checked before any entry is read.
 
     Raises
     ------
     SpikeDataError
         On one line naming the file, when it does not exist, is not a spikelens result
-        file, has a format version this spikelens cannot read, or is truncated or
-        corrupted.
+        file, has a format version this spikelens cannot read, is truncated or
+        corrupted, or needs more memory than ``max_bytes``.
     """
+    budget = _Budget(max_bytes)
     path = Path(os.fspath(path))
     source = str(path)
     if not path.exists():
@@ -411,6 +416,7 @@ def load_result(path, expect=None):
                 raise SpikeDataError(
                     f"not a spikelens result file (no {HEADER} entry; entries: "
                     f"{', '.join(sorted(files)[:8]) or 'none'})", source)
+            _check_npz_members(z.zip, source, budget)
             arrays = {k: z[k] for k in files}
     except SpikeDataError:
         raise
@@ -424,6 +430,9 @@ def load_result(path, expect=None):
 
     try:
         header = json.loads(str(arrays.pop(HEADER)[()]))
+    except RecursionError:
+        raise SpikeDataError(f"corrupted: the {HEADER} entry nests too deeply", source) \
+            from None
     except (ValueError, TypeError) as exc:
         raise SpikeDataError(f"corrupted: the {HEADER} entry is not JSON ({_describe(exc)})",
                              source) from None
@@ -449,6 +458,8 @@ def load_result(path, expect=None):
     dec = _Decoder(arrays)
     try:
         result = dec(tree)
+    except RecursionError:
+        raise SpikeDataError("corrupted: the result nests too deeply", source) from None
     except (_Corrupt, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         why = " ".join(str(exc).split()) if isinstance(exc, _Corrupt) else _describe(exc)
         raise SpikeDataError(f"corrupted: {why}", source) from None
