@@ -11,6 +11,7 @@ from .data_page import DataPage
 from .placeholder import PlannedPage
 from .spotdis_page import SpotDisPage
 from .state import Session
+from .text import escape_html, escape_markdown
 
 pn.extension("filedropper", "tabulator", notifications=True, sizing_mode="stretch_width")
 hv.extension("bokeh", logo=False)
@@ -69,7 +70,7 @@ def create_app(session=None, load_demo=True):
     if pn.state.location is not None:
         pn.state.location.sync(nav, {"value": "page"})
     status = pn.bind(lambda data, source: pn.pane.Markdown(
-        f"**Loaded:** {source}  \n{data.n_units} units, {data.n_spikes:,} spikes, "
+        f"**Loaded:** {escape_markdown(source)}  \n{data.n_units} units, {data.n_spikes:,} spikes, "
         f"{data.duration:g} s" if data is not None else "**No data loaded**"),
         session.param.data, session.param.source)
     # BootstrapTemplate pulls no web fonts (FastListTemplate fetches one from Google): a lab
@@ -96,7 +97,7 @@ def export_button(session, pages):
         except Exception as exc:  # one line in the page, never a half report
             session.message = f"Export report: {' '.join(str(exc).split())}"
             if pn.state.notifications is not None:
-                pn.state.notifications.error(session.message, duration=8000)
+                pn.state.notifications.error(escape_html(session.message), duration=8000)
             raise
         return BytesIO(text.encode("utf-8"))
 

@@ -33,6 +33,7 @@ from analysis.errors import SpikeDataError
 
 from . import widgets, workers
 from .state import Session
+from .text import escape_html, escape_markdown
 from .workers import Cancelled, TimeLimitExceeded
 from .widgets import milliseconds_input
 
@@ -315,7 +316,7 @@ class AssemblyPage(Viewer):
 
     def _show_message(self, text, kind):
         self.session.message = text
-        self._status.object = text
+        self._status.object = escape_markdown(text)
         self._status.alert_type = kind
         self._status.visible = True
 
@@ -324,7 +325,7 @@ class AssemblyPage(Viewer):
         self._show_message(text, "danger")
         self.state = "failed"
         if pn.state.notifications is not None:
-            pn.state.notifications.error(text, duration=8000)
+            pn.state.notifications.error(escape_html(text), duration=8000)
 
     def _on_slow_change(self, *events):
         if self.result is not None:
@@ -441,7 +442,7 @@ class AssemblyPage(Viewer):
                                    sizing_mode="stretch_width", height=320)]
         if skipped:
             parts.append(pn.pane.Alert(
-                "Skipped: " + "; ".join(f"baseline {format_baseline(v)}: {why}"
+                "Skipped: " + "; ".join(f"baseline {format_baseline(v)}: {escape_markdown(why)}"
                                         for v, why in skipped),
                 alert_type="warning", sizing_mode="stretch_width"))
         self._sweep_box[:] = ["### Baseline sweep", *parts]
@@ -512,7 +513,7 @@ def ranked(table):
 
 
 def evaluation_text(ev):
-    missed = ", ".join(str(u) for u in ev["missed"]) or "none"
+    missed = ", ".join(escape_markdown(u) for u in ev["missed"]) or "none"
     members = ev["true_positives"] + ev["false_negatives"]
     return (f"**Against the ground truth:** {ev['true_positives']} of {members} assembly "
             f"members found, {ev['false_positives']} false positives · false-positive rate "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import datetime
-import html
 import importlib.metadata
 import os
 import pathlib
@@ -29,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import param
+
+from .text import escape_markdown
 
 METHODS = ("asset", "assembly", "spotdis")
 TITLES = {"asset": "ASSET", "assembly": "Assembly neurons", "spotdis": "SPOTDisClust"}
@@ -442,7 +443,7 @@ def data_section(data, source):
     summary = data.summary()
     frame = pd.DataFrame({"": list(summary),
                           "value": [_value_text(v) for v in summary.values()]})
-    parts = [_md("## Data"), _md(f"**Source:** {html.escape(str(source))}"),
+    parts = [_md("## Data"), _md(f"**Source:** {escape_markdown(source)}"),
              *_table(frame),
              _pane(raster_plot(data, title="all spikes (original unit order)"),
                    RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60)]
@@ -617,7 +618,7 @@ def build_report(data, source, sections, title=None):
     sw, sh = RESOLUTION["spotdis_matrix"]
     methods = ", ".join(TITLES[s.method] for s in sections) or "none"
     parts = [
-        _md(f"# {html.escape(title)}"),
+        _md(f"# {escape_markdown(title)}"),
         _md(f"Written {now} by spikelens {versions().get('spikelens', '?')} · methods: "
             f"{methods}.\n\n**Figures.** Vector plots (box plots, t-SNE maps) are drawn from "
             f"the data. Rasterized figures are frozen images (datashader) at a fixed "
@@ -633,20 +634,20 @@ def build_report(data, source, sections, title=None):
     for section in sections:
         parts.append(_md(f"## {TITLES[section.method]}"))
         if section.result is None:
-            parts.append(pn.pane.Alert(section.note or "Not run.", alert_type="warning",
+            parts.append(pn.pane.Alert(escape_markdown(section.note or "Not run."), alert_type="warning",
                                        sizing_mode="stretch_width"))
             continue
         if section.elapsed is not None:
             parts.append(_md(f"*Run time {section.elapsed:.1f} s.*"))
         if section.note:
-            parts.append(_md(f"*{section.note}*"))
+            parts.append(_md(f"*{escape_markdown(section.note)}*"))
         parts += PARTS[section.method](section)
         parts.append(pn.layout.Card(*_table(_params_table(section.obj)),
                                     title=f"Parameters of {TITLES[section.method]}",
                                     collapsed=False, sizing_mode="stretch_width"))
     frame = pd.DataFrame({"package": list(versions()), "version": list(versions().values())})
     parts += [_md("## Software"), *_table(frame),
-              _md(f"Platform: {html.escape(platform.platform())}")]
+              _md(f"Platform: {escape_markdown(platform.platform())}")]
     return pn.Column(*parts, sizing_mode="stretch_width",
                      styles={"max-width": "1100px", "margin": "0 auto"})
 

@@ -469,14 +469,9 @@ class SpotDisPage(Viewer):
         self._progress_text.object = message
 
     def _show_error(self, text):
-        text = one_line(text)
-        self.session.message = text
-        self._status.object = text
         self._status.alert_type = "danger"
-        self._status.visible = True
+        widgets.show_error(self.session, self._status, one_line(text))
         self.state = "failed"
-        if pn.state.notifications is not None:
-            pn.state.notifications.error(text, duration=8000)
 
     def _on_period(self, event):
         value = None if event.new in (None, 0) else event.new / 1e3

@@ -7,6 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import panel as pn
 
+from .text import escape_html, escape_markdown
+
 
 def milliseconds_input(obj, name, on_error=None, step=0.5):
     """A FloatInput in ms for the seconds-valued parameter ``name`` of ``obj``, linked both ways.
@@ -47,12 +49,13 @@ def _to_ms(seconds):
 
 
 def show_error(session, alert, text):
-    """Show one line of error text in the page's alert and as a notification."""
+    """Show one line of error text in the page's alert and as a notification (``text`` is
+    plain text: it may quote file names and unit ids, and is escaped here)."""
     session.message = text
-    alert.object = text
+    alert.object = escape_markdown(text)
     alert.visible = True
     if pn.state.notifications is not None:
-        pn.state.notifications.error(text, duration=8000)
+        pn.state.notifications.error(escape_html(text), duration=8000)
 
 
 def run_controls(run_label):

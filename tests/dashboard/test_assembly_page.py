@@ -248,7 +248,7 @@ def test_bad_parameters_give_one_line_errors(page, change, message):
     asyncio.run(page._run())
     assert page.state == "failed" and page.result is None
     assert page._status.visible and page._status.alert_type == "danger"
-    assert message in page._status.object
+    assert message in page.session.message
     assert "\n" not in page._status.object and "Traceback" not in page._status.object
     assert not page.session.busy and not page._run_button.disabled
 

@@ -210,7 +210,7 @@ def test_bad_parameters_give_one_line_errors(page, change, message):
     page.asset.param.update(**change)
     asyncio.run(page._run())
     assert page.result is None
-    assert page._status.visible and message in page._status.object
+    assert page._status.visible and message in page.session.message
     assert "\n" not in page._status.object and "Traceback" not in page._status.object
     assert not page.session.busy and not page._run_button.disabled
 
@@ -218,11 +218,11 @@ def test_bad_parameters_give_one_line_errors(page, change, message):
 def test_too_short_data_and_too_many_bins_are_refused(page):
     page.session.data = simulate.poisson(n_units=10, t_stop=0.03, seed=1)
     asyncio.run(page._run())
-    assert page._status.visible and "kernel_width" in page._status.object
+    assert page._status.visible and "kernel_width" in page.session.message
     page.max_bins = 100
     page.session.data = simulate.poisson(n_units=10, t_stop=1.0, seed=1)
     asyncio.run(page._run())
-    assert page._status.visible and "at most 100 bins" in page._status.object
+    assert page._status.visible and "at most 100 bins" in page.session.message
 
 
 def test_new_data_clears_results_and_runs_on_the_new_data(ran):

@@ -15,6 +15,7 @@ from dashboard.spotdis_page import (EVENTS, HAS_BASELINE, HAS_DISSIMILARITY, HAS
                                     epoch_raster, format_events, map_points, matrix_image,
                                     parse_events)
 from dashboard.state import Session
+from dashboard.text import escape_markdown
 
 hv.extension("bokeh", logo=False)
 
@@ -183,7 +184,7 @@ def test_errors_are_one_line(patterns):
     assert page.state == "failed"
     assert page._status.visible
     assert "\n" not in page._status.object
-    assert "min_cluster_size" in page._status.object
+    assert "min_cluster_size" in page.session.message  # the text; the pane holds it escaped
     assert page.result is None
 
 
@@ -360,10 +361,10 @@ def test_bad_events_or_window_give_one_line_errors(ran, patterns, events, start,
     page._events.value, page._window_start.value, page._window_length.value = (
         events, start, length)
     asyncio.run(page._run())
-    text = page._status.object
+    text = page.session.message
     assert page.state == "failed" and page._status.visible
     assert text.startswith(f"{field}: ") and reason in text and "\n" not in text
-    assert page.result is None and page.session.message == text
+    assert page.result is None and page._status.object == escape_markdown(text)
     assert not page._run_button.disabled         # the user can fix it and run again
 
 

@@ -1,0 +1,32 @@
+"""User-controlled text (unit ids, epoch labels, file names, error messages quoting them) in
+the dashboard's Markdown and HTML.
+
+Panel's Markdown pane (and the Alert pane, which is one) passes raw HTML through, and
+notifications are shown as HTML: a unit id like ``<img src=x onerror=...>`` would run as
+script there. Every string that comes from data or a user goes through one of these first.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# what can start emphasis, strikethrough, code spans, links, images and footnotes, and the
+# escape character itself; < > & are left to html.escape
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_~\[\]])")
+
+
+def escape_html(text):
+    """``text`` as literal text in HTML (element content or a quoted attribute)."""
+    return html.escape(str(text))
+
+
+def escape_markdown(text):
+    """``text`` as literal inline Markdown: shown as it is, never markup.
+
+    For use inside a line of Markdown (after a label): line breaks become spaces, so the
+    text stays in that line; Markdown's inline punctuation is backslash-escaped and HTML's
+    special characters become entities.
+    """
+    line = " ".join(str(text).splitlines())
+    return html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", line), quote=False)
