@@ -11,7 +11,7 @@ from .data_page import DataPage
 from .placeholder import PlannedPage
 from .spotdis_page import SpotDisPage
 from .state import Session
-from .text import escape_html, escape_markdown
+from .text import Markdown, escape_html, escape_markdown
 
 pn.extension("filedropper", "tabulator", notifications=True, sizing_mode="stretch_width")
 hv.extension("bokeh", logo=False)
@@ -69,7 +69,7 @@ def create_app(session=None, load_demo=True):
     show(nav.value)
     if pn.state.location is not None:
         pn.state.location.sync(nav, {"value": "page"})
-    status = pn.bind(lambda data, source: pn.pane.Markdown(
+    status = pn.bind(lambda data, source: Markdown(
         f"**Loaded:** {escape_markdown(source)}  \n{data.n_units} units, {data.n_spikes:,} spikes, "
         f"{data.duration:g} s" if data is not None else "**No data loaded**"),
         session.param.data, session.param.source)

@@ -33,7 +33,7 @@ from analysis.errors import SpikeDataError
 
 from . import widgets, workers
 from .state import Session
-from .text import escape_html, escape_markdown
+from .text import Alert, Markdown, escape_html, escape_markdown
 from .workers import Cancelled, TimeLimitExceeded
 from .widgets import milliseconds_input
 
@@ -106,7 +106,7 @@ class AssemblyPage(Viewer):
         controls = widgets.run_controls("Run")
         self._status, self._stale, self._summary = (controls.status, controls.stale,
                                                     controls.summary)
-        self._evaluation = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width")
+        self._evaluation = Markdown("", visible=False, sizing_mode="stretch_width")
         self._run_button = controls.run_button
         self._run_button.on_click(self._run)
         self._cancel_button = pn.widgets.Button(label="Cancel", color="danger",
@@ -172,7 +172,7 @@ class AssemblyPage(Viewer):
 
         controls = pn.Column(
             "## Assembly neurons",
-            pn.pane.Markdown("Which neurons take part in coincident firing (Berger et al. "
+            Markdown("Which neurons take part in coincident firing (Berger et al. "
                              "2010): each neuron's statistic against surrogates that move "
                              "only its own spikes.", styles={"font-size": "0.9em"}),
             "**Statistic**", group(["statistic", "power", "normalized"]),
@@ -429,7 +429,7 @@ class AssemblyPage(Viewer):
                         ylabel=statistic_label(det), title=title)
         # a new pane: a reused Bokeh figure would keep the previous axis ranges
         self._plot[:] = [pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=470),
-                         pn.pane.Markdown(PLOT_CAPTION, styles={"font-size": "0.85em"})]
+                         Markdown(PLOT_CAPTION, styles={"font-size": "0.85em"})]
 
     def _show_sweep(self, skipped):
         frame = self.sweep_table
@@ -441,7 +441,7 @@ class AssemblyPage(Viewer):
         parts = [pn.pane.HoloViews(sweep_plot(frame, n_members, title=title),
                                    sizing_mode="stretch_width", height=320)]
         if skipped:
-            parts.append(pn.pane.Alert(
+            parts.append(Alert(
                 "Skipped: " + "; ".join(f"baseline {format_baseline(v)}: {escape_markdown(why)}"
                                         for v, why in skipped),
                 alert_type="warning", sizing_mode="stretch_width"))

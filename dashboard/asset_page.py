@@ -32,6 +32,7 @@ from analysis.spiketrains import bin_indices
 
 from . import views, widgets, workers
 from .state import Session
+from .text import Markdown
 from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ class AssetPage(Viewer):
                 widgets={n: PARAMETER_WIDGETS[n] for n in names if n in PARAMETER_WIDGETS})]
         controls = pn.Column(
             "## ASSET",
-            pn.pane.Markdown("Sequences of synchronous events (Torre et al. 2016): a synfire "
+            Markdown("Sequences of synchronous events (Torre et al. 2016): a synfire "
                              "chain shows as stripes parallel to the diagonal.",
                              styles={"font-size": "0.9em"}),
             "**Binning**",
@@ -424,7 +425,7 @@ class AssetPage(Viewer):
                 marks = hv.DynamicMap(self._cluster_marks, streams=[self._matrix_marks])
                 plot = (plot * marks).opts(title=self._matrix_image(name, self.result).label)
             panes.append(pn.pane.HoloViews(plot, linked_axes=True, sizing_mode="fixed"))
-        return pn.GridBox(*panes, pn.pane.Markdown(MATRIX_GUIDE, width=300,
+        return pn.GridBox(*panes, Markdown(MATRIX_GUIDE, width=300,
                                                    styles={"font-size": "0.85em"}), ncols=2)
 
     def _cluster_marks(self, data):

@@ -16,6 +16,7 @@ from analysis.errors import SpikeDataError
 
 from . import simulator_form, views, widgets, workers
 from .state import CONFIG, Session
+from .text import Alert, Markdown
 from .upload import BoundedFileDropper
 from .workers import Cancelled, TimeLimitExceeded
 
@@ -50,7 +51,7 @@ class DataPage(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._settings = {}
-        self._status = pn.pane.Alert("", alert_type="danger", visible=False,
+        self._status = Alert("", alert_type="danger", visible=False,
                                      sizing_mode="stretch_width")
         self._progress = pn.indicators.Progress(active=False, visible=False, width=200)
         self._load_button = pn.widgets.Button(label="Load demo", color="primary")
@@ -196,11 +197,11 @@ class DataPage(Viewer):
         if self.source_kind == "Server files":
             self.refresh_server_files()
             return pn.Column(
-                pn.pane.Markdown("Files in the server's data folder (set by "
+                Markdown("Files in the server's data folder (set by "
                                  "`spikelens serve --data-dir`)."),
                 pn.widgets.Select.from_param(self.param.server_file),
                 self._server_button)
-        return pn.Column(pn.pane.Markdown(
+        return pn.Column(Markdown(
             "Drop a spike file: NPZ, NIX, NWB, Parquet or CSV (`time, unit[, epoch][, "
             f"label]`, seconds), or a zipped Kilosort/phy folder, up to "
             f"{self._max_upload_mb} MB. Large files upload in chunks."), self._dropper)

@@ -5,6 +5,7 @@ import param
 from panel.viewable import Viewer
 
 from .state import Session
+from .text import Alert, Markdown
 
 
 class PlannedPage(Viewer):
@@ -17,8 +18,8 @@ class PlannedPage(Viewer):
     def __panel__(self):
         return pn.Column(
             f"## {self.title}",
-            pn.pane.Alert(self.description, alert_type="info"),
-            pn.bind(lambda data: pn.pane.Markdown(
+            Alert(self.description, alert_type="info"),
+            pn.bind(lambda data: Markdown(
                 f"Loaded: `{data!r}`" if data is not None else "No data loaded yet: "
                 "pick one on the **Data** page."), self.session.param.data),
             sizing_mode="stretch_width",

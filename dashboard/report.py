@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import param
 
-from .text import escape_markdown
+from .text import Alert, Markdown, escape_markdown
 
 METHODS = ("asset", "assembly", "spotdis")
 TITLES = {"asset": "ASSET", "assembly": "Assembly neurons", "spotdis": "SPOTDisClust"}
@@ -387,9 +387,7 @@ def _pane(obj, width, height):
 
 
 def _md(text, **kw):
-    import panel as pn
-
-    return pn.pane.Markdown(text, sizing_mode="stretch_width", **kw)
+    return Markdown(text, sizing_mode="stretch_width", **kw)
 
 
 def _table(frame, rows=TABLE_ROWS, index=False, caption=""):
@@ -634,7 +632,7 @@ def build_report(data, source, sections, title=None):
     for section in sections:
         parts.append(_md(f"## {TITLES[section.method]}"))
         if section.result is None:
-            parts.append(pn.pane.Alert(escape_markdown(section.note or "Not run."), alert_type="warning",
+            parts.append(Alert(escape_markdown(section.note or "Not run."), alert_type="warning",
                                        sizing_mode="stretch_width"))
             continue
         if section.elapsed is not None:

@@ -39,6 +39,7 @@ from analysis.spotdis import SpotDisClust, SpotDisClustResult
 
 from . import widgets, workers
 from .state import Session
+from .text import Alert, Markdown
 from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class SpotDisPage(Viewer):
         self._results = pn.Column(
             pn.Row(self._matrix, self._map, sizing_mode="stretch_width"),
             "### Selected epoch and cluster",
-            pn.pane.Markdown("Tap a dot on the map to pick an epoch, or pick a cluster here.",
+            Markdown("Tap a dot on the map to pick an epoch, or pick a cluster here.",
                              styles={"font-size": "0.85em"}),
             pn.Row(pn.Column(self._cluster_select, width=260),
                    pn.Column(self._reference, width=200), pn.Column(self._sort, width=220)),
@@ -178,7 +179,7 @@ class SpotDisPage(Viewer):
 
         controls = pn.Column(
             "## SPOTDis",
-            pn.pane.Markdown("Clusters of epochs with similar spike-timing patterns "
+            Markdown("Clusters of epochs with similar spike-timing patterns "
                              "(Grossberger et al. 2018): optimal-transport dissimilarity "
                              "between epochs, HDBSCAN clusters and a t-SNE map.",
                              styles={"font-size": "0.9em"}),
@@ -394,7 +395,7 @@ class SpotDisPage(Viewer):
     async def _baseline(self, event=None):
         out = await self._in_worker("Rate baseline", self.clust.baseline)
         if out is not None:
-            self._baseline_box[:] = [pn.pane.Markdown(
+            self._baseline_box[:] = [Markdown(
                 "### Rate-vector baseline\n" + baseline_text(out, self.result),
                 sizing_mode="stretch_width")]
 
@@ -973,7 +974,7 @@ def sweep_view(frame):
                        hv.Scatter(xy, x, "score", label=label).opts(color=colour, size=7,
                                                                      tools=["hover"])]
     if not curves:
-        return pn.pane.Alert("No window gave a score (fewer than 2 clusters everywhere).",
+        return Alert("No window gave a score (fewer than 2 clusters everywhere).",
                              alert_type="warning", sizing_mode="stretch_width")
     plot = hv.Overlay(curves).opts(
         hv.opts.Overlay(responsive=True, height=260, xlabel="window length (ms)",

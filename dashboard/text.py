@@ -11,6 +11,9 @@ from __future__ import annotations
 import html
 import re
 
+import panel as pn
+import param
+
 # what can start emphasis, strikethrough, code spans, links, images and footnotes, and the
 # escape character itself; < > & are left to html.escape
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_~\[\]])")
@@ -30,3 +33,19 @@ def escape_markdown(text):
     """
     line = " ".join(str(text).splitlines())
     return html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", line), quote=False)
+
+
+class Markdown(pn.pane.Markdown):
+    """Markdown pane with MathJax off: a unit id such as ``$$\\href{javascript:...}{x}$$``
+    would otherwise become a link in the browser, and no escaping can stop it (the pane
+    decodes entities before it looks for TeX). The dashboard shows no formulas."""
+
+    disable_math = param.Boolean(default=True)
+    priority = 0  # never chosen by pn.panel() in place of Panel's own Markdown pane
+
+
+class Alert(pn.pane.Alert):
+    """Alert pane with MathJax off (see :class:`Markdown`)."""
+
+    disable_math = param.Boolean(default=True)
+    priority = 0

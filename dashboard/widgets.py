@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import panel as pn
 
-from .text import escape_html, escape_markdown
+from .text import Alert, Markdown, escape_html, escape_markdown
 
 
 def milliseconds_input(obj, name, on_error=None, step=0.5):
@@ -66,12 +66,12 @@ def run_controls(run_label):
     ``progress_text``.
     """
     return SimpleNamespace(
-        status=pn.pane.Alert("", alert_type="danger", visible=False,
+        status=Alert("", alert_type="danger", visible=False,
                              sizing_mode="stretch_width"),
-        stale=pn.pane.Alert(f"Settings changed since the last run: press **{run_label}** to "
+        stale=Alert(f"Settings changed since the last run: press **{run_label}** to "
                             "apply them.", alert_type="warning", visible=False,
                             sizing_mode="stretch_width"),
-        summary=pn.pane.Markdown("", sizing_mode="stretch_width"),
+        summary=Markdown("", sizing_mode="stretch_width"),
         run_button=pn.widgets.Button(label=run_label, color="primary",
                                      sizing_mode="stretch_width"),
         progress=pn.indicators.Progress(value=0, max=100, active=False, visible=False,
