@@ -38,7 +38,8 @@ import scipy.sparse as sp
 
 from .base import CachedSteps
 from .kernels import asset as kernels
-from .errors import available_memory, check_memory  # noqa: F401  (re-exported)
+from .errors import available_memory  # noqa: F401  (re-exported)
+from .errors import check_memory
 from .parallel import map_blocks
 from .spiketrains import SpikeTrains, _floor_with_tolerance
 
