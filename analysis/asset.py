@@ -39,6 +39,7 @@ import scipy.sparse as sp
 from .base import CachedSteps
 from .kernels import asset as kernels
 from .errors import available_memory  # noqa: F401  (re-exported)
+from .errors import check_memory
 from .parallel import map_blocks
 from .spiketrains import SpikeTrains, _floor_with_tolerance
 
@@ -69,7 +70,7 @@ def intersection_matrix(binned_x, binned_y=None, normalization=None):
                          f"{normalization!r}")
     bx = sp.csc_matrix(binned_x, dtype=np.int64)
     by = bx if binned_y is None else sp.csc_matrix(binned_y, dtype=np.int64)
-    imat = np.asarray((bx.T @ by).toarray(), dtype=np.int64)
+    imat = _dense_product(bx, by)
     if normalization is None:
         return imat
     sx = np.asarray(bx.sum(axis=0)).ravel().astype(np.float64)
@@ -82,9 +83,36 @@ def intersection_matrix(binned_x, binned_y=None, normalization=None):
         bxb, byb = (bx > 0).astype(np.int64), (by > 0).astype(np.int64)
         nx = np.asarray(bxb.sum(axis=0)).ravel()
         ny = np.asarray(byb.sum(axis=0)).ravel()
-        norm = (np.add.outer(nx, ny) - (bxb.T @ byb).toarray()).astype(np.float64)
+        norm = (np.add.outer(nx, ny) - _dense_product(bxb, byb)).astype(np.float64)
     out = np.zeros(imat.shape)
     np.divide(imat, norm, out=out, where=norm != 0)
+    return out
+
+
+#: entries of the units x bins or bins x bins blocks that steps work on one at a time, so
+#: that their sparse products and temporaries never span a whole matrix
+_BLOCK_ENTRIES = 2 ** 18
+
+
+def _product_rows(bx, by):
+    """Row blocks ``(r0, r1, (bx.T @ by)[r0:r1])`` of the coincidence counts, dense.
+
+    ``bx``, ``by`` are sparse (units x bins); each block has at most ``_BLOCK_ENTRIES``
+    entries (one row at least), so the sparse intermediate stays that small too.
+    """
+    bxt, by = sp.csr_matrix(bx.T), sp.csr_matrix(by)
+    n_rows, n_cols = bxt.shape[0], by.shape[1]
+    step = max(1, _BLOCK_ENTRIES // max(n_cols, 1))
+    for r0 in range(0, n_rows, step):
+        r1 = min(n_rows, r0 + step)
+        yield r0, r1, (bxt[r0:r1] @ by).toarray()
+
+
+def _dense_product(bx, by):
+    """``(bx.T @ by)`` as a dense array, formed one row block at a time."""
+    out = np.empty((bx.shape[1], by.shape[1]), dtype=np.result_type(bx.dtype, by.dtype))
+    for r0, r1, block in _product_rows(bx, by):
+        out[r0:r1] = block
     return out
 
 
@@ -102,6 +130,19 @@ def _kernel_bins(kernel_width, bin_size, n_bins):
 def spike_probabilities(binary, kernel_bins):
     """Probability of at least one spike per bin, ``1 - exp(-r)``, from boxcar rates r."""
     return 1.0 - np.exp(-kernels.boxcar_rates(binary, kernel_bins))
+
+
+def _probabilities_by_units(binned, kernel_bins):
+    """``spike_probabilities`` of a sparse (units x bins) count matrix, a block of units at
+    a time: only the float64 result spans all units x bins."""
+    binned = sp.csr_matrix(binned)
+    n_units, n_bins = binned.shape
+    out = np.empty((n_units, n_bins))
+    step = max(1, _BLOCK_ENTRIES // n_bins)
+    for u0 in range(0, n_units, step):
+        block = (binned[u0:u0 + step] > 0).toarray()
+        out[u0:u0 + step] = spike_probabilities(block, kernel_bins)
+    return out
 
 
 def probability_matrix_analytical(imat_counts, prob_x, prob_y=None):
@@ -145,21 +186,25 @@ def _check_filter(filter_shape, n_largest, shape, symmetric):
     return length, width
 
 
-def _valid_centres(shape, length, symmetric, rows=None):
-    """Centres whose whole window fits (and, symmetric: lying strictly below the band)."""
+def _centres_per_row(shape, length, symmetric):
+    """Number of valid centres in each row: those whose whole window fits (and, symmetric:
+    lying strictly below the band); a row's centres are its columns from ``length // 2``."""
     n_rows, n_cols = shape
     half = length // 2
-    rows = np.arange(n_rows) if rows is None else rows
-    rows = rows[(rows - half >= 0) & (rows - half + length <= n_rows)]
-    out_i, out_j = [], []
-    for i in rows:
-        j_hi = (i - length) if symmetric else (n_cols - length + half)
-        j = np.arange(half, j_hi + 1)
-        out_i.append(np.full(j.size, i))
-        out_j.append(j)
-    if not out_i:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64)
+    rows = np.arange(n_rows)
+    j_hi = (rows - length) if symmetric else np.full(n_rows, n_cols - length + half)
+    count = np.maximum(j_hi - half + 1, 0)
+    count[(rows - half < 0) | (rows - half + length > n_rows)] = 0
+    return count
+
+
+def _valid_centres(shape, length, symmetric, r0=0, r1=None):
+    """The valid centres (rows, cols) of rows r0..r1-1, in row-major order."""
+    count = _centres_per_row(shape, length, symmetric)[r0:r1]
+    rows = np.repeat(np.arange(r0, r0 + count.size), count)
+    first = np.repeat(np.cumsum(count) - count, count)  # index of each row's first centre
+    cols = length // 2 + np.arange(rows.size) - first
+    return rows.astype(np.int64), cols.astype(np.int64)
 
 
 def joint_probability_matrix(pmat, filter_shape=(11, 3), n_largest=3, min_p_value=1e-5,
@@ -195,30 +240,37 @@ def joint_probability_matrix(pmat, filter_shape=(11, 3), n_largest=3, min_p_valu
         raise ValueError(f"min_p_value: must be in (0, 1), got {min_p_value}")
     length, width = _check_filter(filter_shape, n_largest, pmat.shape, symmetric)
     ka, kb = kernels.band_kernel_offsets(length, width)
-    rows, cols = _valid_centres(pmat.shape, length, symmetric)
-    jmat = np.zeros(pmat.shape)
-    n_blocks = int(min(_JMAT_BLOCKS, max(1, rows.size // _JMAT_MIN_BLOCK)))
-    edges = np.linspace(0, rows.size, n_blocks + 1).round().astype(np.int64)
-    blocks = [(rows[a:b], cols[a:b]) for a, b in zip(edges[:-1], edges[1:])]
-    parts = map_blocks(_jmat_block, blocks, backend="serial", scheduler=scheduler,
-                       shared=dict(pmat=pmat, ka=ka, kb=kb, half=length // 2,
-                                   d=int(n_largest), clip=1.0 - min_p_value),
-                       label="block of centres", progress=progress)
-    values = np.concatenate(parts) if parts else np.empty(0)
-    jmat[rows, cols] = values
-    if symmetric:
-        jmat[cols, rows] = values
-    return jmat
+    # blocks of rows with about equal numbers of centres; each block's values are written
+    # into jmat as soon as it is in, so only the values of blocks in flight are held
+    cum = np.cumsum(_centres_per_row(pmat.shape, length, symmetric))
+    n_blocks = int(min(_JMAT_BLOCKS, max(1, cum[-1] // _JMAT_MIN_BLOCK)))
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_blocks) / n_blocks, side="right")
+    edges = np.unique(np.concatenate([[0], cuts, [pmat.shape[0]]]))
+    blocks = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+    def fill(jmat, part):
+        (r0, r1), values = part
+        rows, cols = _valid_centres(pmat.shape, length, symmetric, r0, r1)
+        jmat[rows, cols] = values
+        if symmetric:
+            jmat[cols, rows] = values
+        return jmat
+
+    return map_blocks(_jmat_block, blocks, backend="serial", scheduler=scheduler,
+                      shared=dict(pmat=pmat, ka=ka, kb=kb, length=length, symmetric=symmetric,
+                                  d=int(n_largest), clip=1.0 - min_p_value),
+                      reduce=fill, initial=np.zeros(pmat.shape), label="block of centres",
+                      progress=progress)
 
 
-_JMAT_BLOCKS = 16          # blocks of jmat centres (progress and dask tasks)
+_JMAT_BLOCKS = 16          # blocks of jmat rows (progress and dask tasks)
 _JMAT_MIN_BLOCK = 65536    # ... of at least this many centres
 
 
-def _jmat_block(block, pmat, ka, kb, half, d, clip):
-    """Joint-probability values at one block of centres (one task)."""
-    rows, cols = block
-    return kernels.jmat_at(pmat, 0, rows, cols, ka, kb, half, d, clip)
+def _jmat_block(block, pmat, ka, kb, length, symmetric, d, clip):
+    """Joint-probability values at the centres of rows block[0]..block[1]-1 (one task)."""
+    rows, cols = _valid_centres(pmat.shape, length, symmetric, *block)
+    return block, kernels.jmat_at(pmat, 0, rows, cols, ka, kb, length // 2, d, clip)
 
 
 def mask_matrices(matrices, thresholds):
@@ -487,13 +539,29 @@ class Asset(CachedSteps):
     stretch = param.Number(default=5.0, bounds=(1, None), doc="""
         Distance stretch across the 45° direction.""")
     memory_budget = param.Number(default=None, allow_None=True, bounds=(0, None), doc="""
-        Bytes the full bins x bins matrices may take before run() works in row tiles
-        (default: a quarter of the available memory). Tiled runs keep only the significant
-        entries.""")
+        Bytes a run may use (``memory_needed``; default: a quarter of the available
+        memory). Over it, run() works in row tiles, which keep only the significant
+        entries; a run that does not fit even in tiles is refused before it starts.""")
 
-    #: bytes per matrix entry held by a full run: counts (8), pmat (8), jmat (8), mask (1),
-    #: clusters (4), and the mean matrix and temporaries while pmat is formed (16)
-    BYTES_PER_ENTRY = 45
+    # What memory_needed counts, per element of the arrays that grow with the data:
+    #: bins x bins entry of a full run: counts 8, Poisson mean 8, pmat 8, jmat 8, jmat values
+    #: not yet written 8, mask 1 and one comparison 1, clustered lower triangle 1, clusters 4
+    BYTES_PER_ENTRY = 47
+    #: ... added with a normalized intersection matrix: the matrix 8, denominators and
+    #: temporaries 24
+    BYTES_PER_NORMALIZED_ENTRY = 32
+    #: entry of a row tile (tiled run): sparse product 12, counts 8, mean 8, pmat 8, the
+    #: alpha_p test 1, and, if every entry is a candidate, rows, columns and jmat values 24
+    #: and their filtered copies 24
+    BYTES_PER_TILE_ENTRY = 85
+    #: unit and bin: the float64 spike probabilities, kept for pmat
+    BYTES_PER_UNIT_BIN = 8
+    #: spike: binned counts, their binary and transposed sparse copies, binning temporaries
+    BYTES_PER_SPIKE = 96
+    #: entry of the block a step works on (``_BLOCK_ENTRIES``, or one row): a block of units'
+    #: spike-probability temporaries (bool 1, float64 copy, cumulative sums, two gathers and
+    #: their difference 40) or a sparse product's rows (20)
+    BYTES_PER_BLOCK_ENTRY = 48
 
     # -------------------------------------------------------------- inputs
     def _check_data(self):
@@ -537,14 +605,18 @@ class Asset(CachedSteps):
         return bx.shape[1], (bx if by is None else by).shape[1]
 
     # -------------------------------------------------------------- steps
+    def _coincidence_inputs(self):
+        """The binned matrices whose coincidences are counted: binary (clipped) or counts."""
+        bx, by = self.binned()
+        if self.binary:
+            bx = (bx > 0).astype(np.int64)
+            by = None if by is None else (by > 0).astype(np.int64)
+        return bx, by
+
     def _counts(self):
         """Coincidence counts on binary or count bins (input of the probability matrix)."""
         def compute():
-            bx, by = self.binned()
-            if self.binary:
-                bx = (bx > 0).astype(np.int64)
-                by = None if by is None else (by > 0).astype(np.int64)
-            return intersection_matrix(bx, by)
+            return intersection_matrix(*self._coincidence_inputs())
         return self._cached("counts", self._binned_key() + (self.binary,), compute)
 
     def intersection_matrix(self, normalization=None):
@@ -557,11 +629,7 @@ class Asset(CachedSteps):
             return self._counts()
 
         def compute():
-            bx, by = self.binned()
-            if self.binary:
-                bx = (bx > 0).astype(np.int64)
-                by = None if by is None else (by > 0).astype(np.int64)
-            return intersection_matrix(bx, by, self.normalization)
+            return intersection_matrix(*self._coincidence_inputs(), self.normalization)
         return self._cached("imat", self._binned_key() + (self.binary, self.normalization),
                             compute)
 
@@ -574,8 +642,8 @@ class Asset(CachedSteps):
             bx, by = self.binned()
             n_bins = bx.shape[1] if by is None else min(bx.shape[1], by.shape[1])
             k = _kernel_bins(self.kernel_width, self.bin_size, n_bins)
-            px = spike_probabilities((bx > 0).toarray(), k)
-            py = None if by is None else spike_probabilities((by > 0).toarray(), k)
+            px = _probabilities_by_units(bx, k)
+            py = None if by is None else _probabilities_by_units(by, k)
             return px, py
         return self._cached("probabilities", self._binned_key() + (self.kernel_width,),
                             compute)
@@ -650,6 +718,8 @@ class Asset(CachedSteps):
         Spikes that land outside (t_start, t_stop) are dropped. The result counts how often
         the surrogate's coincidence count is below the observed one. Surrogate s uses seed
         ``SeedSequence(seed).spawn`` child s, so the result does not depend on the backend.
+        Refused (``MemoryBudgetError``) before it starts when its bins x bins arrays (one
+        count per entry for each of up to 8 batches) exceed ``memory_budget``.
         """
         if surrogate_method is not None:
             method = surrogate_method
@@ -664,13 +734,20 @@ class Asset(CachedSteps):
         dither = 5 * self.bin_size if dither is None else float(dither)
         if not dither > 0:
             raise ValueError(f"dither: must be > 0 s, got {dither}")
+        n_blocks = min(int(n_surrogates), 8)
+        n_units, nx, ny, _, spikes = self._shape()
+        # observed counts 8 and pmat 8 per entry, an int32 count per entry for each batch
+        # (in flight or waiting to be added), and each batch's surrogate spikes and block
+        need = (nx * ny * (16 + 4 * n_blocks) + n_blocks * (
+            spikes * self.BYTES_PER_SPIKE
+            + max(_BLOCK_ENTRIES, nx, ny) * self.BYTES_PER_BLOCK_ENTRY))
+        check_memory(f"the Monte Carlo pmat of {n_units} units x {nx} bins", need,
+                     self._budget(), "use a larger bin_size or a larger memory_budget")
         observed = self._counts()
         children = np.random.SeedSequence(seed).spawn(int(n_surrogates))
         # plain arrays (not SpikeTrains objects) travel to the workers
         datasets = [(d.times, d.units, d.n_units, d.t_start, d.t_stop)
                     for d in ([self.data] if self.symmetric else [self.data, self.data_j])]
-
-        n_blocks = min(len(children), 8)
         blocks = [children[b::n_blocks] for b in range(n_blocks)]
         # integer counts: their sum is exact in any order, the same on every backend
         counts = map_blocks(
@@ -678,7 +755,7 @@ class Asset(CachedSteps):
             shared=dict(datasets=datasets, dither=dither, method=method,
                         bin_size=self.bin_size,
                         binary=self.binary, symmetric=self.symmetric, observed=observed),
-            reduce=np.add, label="surrogate batch",
+            reduce=_add_into, label="surrogate batch",
             progress=lambda f, m: self._report(f, f"surrogates: {m}"))
         pmat = counts / float(n_surrogates)
         if self.symmetric:
@@ -781,10 +858,44 @@ class Asset(CachedSteps):
         """(order, n_found): units reordered so the chain of the largest SSE comes first."""
         return ordering_from_sses(self.synchronous_events(), self.data.n_units, cluster)
 
-    def full_matrix_bytes(self):
-        """Memory a full (untiled) run needs for its bins x bins matrices, in bytes."""
-        nx, ny = self.n_bins
-        return nx * ny * self.BYTES_PER_ENTRY
+    def _shape(self):
+        """(units, bins_x, bins_y, units x bins of both axes, spikes of both axes)."""
+        axes = [self.data] if self.symmetric else [self.data, self.data_j]
+        nx, ny = (d.n_bins(self.bin_size) for d in (axes[0], axes[-1]))
+        unit_bins = sum(d.n_units * d.n_bins(self.bin_size) for d in axes)
+        return self.data.n_units, nx, ny, unit_bins, sum(d.n_spikes for d in axes)
+
+    def _base_bytes(self):
+        """Bytes of the arrays every run holds: binned spikes, spike probabilities, a block."""
+        _, nx, ny, unit_bins, spikes = self._shape()
+        return (spikes * self.BYTES_PER_SPIKE + unit_bins * self.BYTES_PER_UNIT_BIN
+                + max(_BLOCK_ENTRIES, nx, ny) * self.BYTES_PER_BLOCK_ENTRY)
+
+    def _min_tile_bytes(self):
+        """Bytes of the smallest row tile: ``length`` rows and the filter's halo."""
+        _, _, ny, _, _ = self._shape()
+        return (2 * int(self.filter_shape[0]) - 1) * ny * self.BYTES_PER_TILE_ENTRY
+
+    def memory_needed(self, tiled=False):
+        """Peak bytes of ``run()`` (or of the tiled run), estimated before anything large is
+        computed, from the numbers of units, bins and spikes.
+
+        Counts every array that grows with the data (see the ``BYTES_PER_*`` attributes):
+        the binned spikes and their copies, the spike probabilities (units x bins), the
+        block of units or rows that a step works on, and either every bins x bins matrix
+        of a full run with its temporaries, or the smallest row tile. Not counted: the
+        significant entries and their clustering graph, which grow with the number of
+        significant entries times their neighbours within ``max_distance`` (data-dependent,
+        small next to the matrices at the default alphas).
+        """
+        self._check_data()
+        if tiled:
+            return self._base_bytes() + self._min_tile_bytes()
+        _, nx, ny, _, _ = self._shape()
+        per_entry = self.BYTES_PER_ENTRY
+        if self.normalization is not None:
+            per_entry += self.BYTES_PER_NORMALIZED_ENTRY
+        return self._base_bytes() + nx * ny * per_entry
 
     def run(self, tiled=None):
         """All steps; returns an ``AssetResult`` (scored against ground truth if known).
@@ -793,14 +904,27 @@ class Asset(CachedSteps):
         ----------
         tiled : bool, optional
             Work in row tiles and keep only the significant entries (``result.significant``;
-            the matrices are None). Default: when the full matrices would exceed
-            ``memory_budget``.
+            the matrices are None). Default: when a full run would exceed
+            ``memory_budget`` (``memory_needed``).
+
+        Raises
+        ------
+        MemoryBudgetError
+            Before anything large is computed, when the run (tiled: its units x bins
+            arrays and smallest tile) needs more than ``memory_budget``.
         """
         self._check_data()
+        budget = self._budget()
         if tiled is None:
-            tiled = self.full_matrix_bytes() > self._budget()
+            tiled = self.memory_needed() > budget
+        n_units, nx, ny, _, _ = self._shape()
+        what = f"ASSET on {n_units} units x {nx} bins"
         if tiled:
-            return self._run_tiled()
+            check_memory(f"{what} in row tiles", self.memory_needed(tiled=True), budget,
+                         "use a larger bin_size, fewer units or a larger memory_budget")
+            return self._run_tiled(tile_bytes=budget - self._base_bytes())
+        check_memory(what, self.memory_needed(), budget, "run it in tiles (tiled=True), "
+                     "use a larger bin_size or a larger memory_budget")
         self._report(0.0, "binning")
         imat = self.intersection_matrix()
         pmat = self.probability_matrix_analytical()
@@ -819,12 +943,15 @@ class Asset(CachedSteps):
 
 
     # -------------------------------------------------------------- tiled run
-    def significant_entries(self, tile_bytes=256e6):
+    def significant_entries(self, tile_bytes=None):
         """Entries with pmat > alpha_p and jmat > alpha_j, computed in row tiles.
 
         Never holds a bins x bins matrix: each tile of rows (plus the filter's halo) gets
         its counts, mean matrix and pmat; jmat is evaluated only where pmat already exceeds
-        alpha_p (the mask needs both). Symmetric case: the lower triangle.
+        alpha_p (the mask needs both). Symmetric case: the lower triangle. A tile takes
+        ``tile_bytes`` at most (``BYTES_PER_TILE_ENTRY`` per entry; default: what
+        ``memory_budget`` leaves after the arrays every run holds), and ``length`` rows at
+        least.
 
         Returns
         -------
@@ -841,17 +968,17 @@ class Asset(CachedSteps):
                 raise ValueError(f"min_p_value: must be in (0, 1), got {self.min_p_value}")
             ka, kb = kernels.band_kernel_offsets(length, width)
             half = length // 2
-            cx = ((bx > 0) if self.binary else bx).astype(np.float32).toarray()
-            cy = cx if by is None else ((by > 0) if self.binary else by).astype(
-                np.float32).toarray()
+            cx, cy = self._coincidence_inputs()
+            cy = sp.csc_matrix(cx if cy is None else cy)
             py = px if py is None else py
-            # counts, mean and pmat of a tile: about 24 bytes per entry
-            block = int(max(length, min(nx, tile_bytes // (24 * ny))))
+            budget = self._budget() - self._base_bytes() if tile_bytes is None else tile_bytes
+            tile_rows = int(budget // (self.BYTES_PER_TILE_ENTRY * ny))  # halo included
+            block = max(length, min(nx, tile_rows - (length - 1)))
             # each tile is complete in itself: the same entries on every backend
             tiles = [(r0, min(nx, r0 + block)) for r0 in range(0, nx, block)]
             parts = map_blocks(
                 _tile_block, tiles, backend="serial", scheduler=self.scheduler,
-                shared=dict(cx=cx, cy=cy, px=px, py=py, nx=nx, ny=ny, length=length,
+                shared=dict(cxt=sp.csr_matrix(cx.T), cy=cy, px=px, py=py, nx=nx, ny=ny, length=length,
                             half=half, symmetric=symmetric, ka=ka, kb=kb,
                             alpha_p=self.alpha_p, alpha_j=self.alpha_j,
                             d=int(self.n_largest), clip=1.0 - self.min_p_value),
@@ -861,9 +988,9 @@ class Asset(CachedSteps):
             return {k: np.concatenate(v) if v else np.empty(0) for k, v in found.items()}
         return self._cached("significant", self._mask_key(), compute)
 
-    def _run_tiled(self):
+    def _run_tiled(self, tile_bytes):
         self._report(0.0, "binning")
-        sig = self.significant_entries()
+        sig = self.significant_entries(tile_bytes)
         _check_clustering(self.max_distance, self.min_neighbors, self.stretch)
         self._report(0.86, "clustering")
         labels = cluster_entries(sig["rows"], sig["cols"], self.max_distance,
@@ -882,13 +1009,17 @@ class Asset(CachedSteps):
                            t_start_j=self._t_start_j())
 
 
-def _tile_block(tile, cx, cy, px, py, nx, ny, length, half, symmetric, ka, kb, alpha_p,
+def _tile_block(tile, cxt, cy, px, py, nx, ny, length, half, symmetric, ka, kb, alpha_p,
                 alpha_j, d, clip):
-    """Significant entries of the probability-matrix rows tile[0]..tile[1]-1 (one task)."""
+    """Significant entries of the probability-matrix rows tile[0]..tile[1]-1 (one task).
+
+    ``cxt`` (bins x units, CSR) and ``cy`` (units x bins, CSC) are the sparse binned
+    matrices whose coincidences are counted; ``px``, ``py`` the spike probabilities.
+    """
     r0, r1 = tile
     a, b = max(0, r0 - half), min(nx, r1 - half + length)
     c_hi = min(b, ny) if symmetric else ny
-    counts = np.rint(cx[:, a:b].T @ cy[:, :c_hi]).astype(np.int64)
+    counts = (cxt[a:b] @ cy[:, :c_hi]).toarray()
     pm = kernels.poisson_cdf_below(counts, px[:, a:b].T @ py[:, :c_hi])
     if symmetric:
         diag = np.arange(a, min(b, c_hi))
@@ -936,10 +1067,15 @@ def _surrogate_block(children, datasets, dither, bin_size, binary, symmetric, ob
                                np.concatenate([[0], np.cumsum(counts)]), t_start, t_stop,
                                copy=False)  # private surrogate arrays
             b = surr.bin(bin_size)
-            binned.append((b > 0).astype(np.float32) if binary else b.astype(np.float32))
-        bx = binned[0].toarray()
-        by = bx if symmetric else binned[1].toarray()
-        acc += (bx.T @ by) < observed  # exact in float32 below 2**24
+            binned.append((b > 0).astype(np.int64) if binary else b.astype(np.int64))
+        for r0, r1, counts in _product_rows(binned[0], binned[0 if symmetric else 1]):
+            acc[r0:r1] += counts < observed[r0:r1]
+    return acc
+
+
+def _add_into(acc, counts):
+    """Fold of the surrogate batches' counts, in place (the first batch's array)."""
+    acc += counts
     return acc
 
 

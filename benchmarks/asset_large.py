@@ -35,7 +35,7 @@ def main():
     asset = Asset(data=data)
     n_bins = asset.n_bins[0]
     print(f"data: {data}; {n_bins} bins of 3 ms")
-    print(f"full matrices would need {asset.full_matrix_bytes() / 1e9:.1f} GB "
+    print(f"a full run would need {asset.memory_needed() / 1e9:.1f} GB "
           f"(one float64 matrix: {n_bins ** 2 * 8 / 1e9:.1f} GB)")
     start = time.perf_counter()
     # tiles, as the full run needs far more than this machine has (forced, so a larger

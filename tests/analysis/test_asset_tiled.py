@@ -30,7 +30,7 @@ def test_tiled_equals_full(chain, tile_bytes):
 def test_run_switches_to_tiles_over_budget(chain):
     asset = Asset(data=chain, filter_shape=(7, 2), min_neighbors=5)
     full = Asset(data=chain, filter_shape=(7, 2), min_neighbors=5).run()
-    asset.memory_budget = asset.full_matrix_bytes() / 2
+    asset.memory_budget = asset.memory_needed() / 2
     tiled = asset.run()
     assert full.imat is not None and tiled.imat is None
     as_sets = lambda sses: {frozenset(v.items()) for v in sses.values()}  # noqa: E731
