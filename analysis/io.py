@@ -289,12 +289,8 @@ def save(data, path, *, format=None):
         if folder.exists():
             raise OSError(errno.ENOTDIR, f"cannot save: {folder} is not a folder", str(path))
         raise OSError(errno.ENOENT, f"cannot save: no such folder {folder}", str(path))
-    _remove_stale_temps(folder)
     _check_free_space(data, fmt, path)
-    # same folder (so the rename is atomic), same suffix (pynwb warns otherwise); the pid
-    # tells a later save whether the writer still runs
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
-                         f"{path.suffix}")
+    tmp = temp_path(path)
     try:
         _WRITERS[fmt](data, tmp)
         os.replace(tmp, path)
@@ -327,6 +323,19 @@ def _inside(path, within):
             raise SpikeDataError("is a link that leads out of the data folder",
                                  _one_line(name))
     return path
+
+
+def temp_path(path):
+    """A temporary name beside ``path`` for an atomic write, after removing the folder's
+    leftovers of writers that were killed.
+
+    Same folder (so the rename is atomic), same suffix (pynwb warns otherwise); the pid in
+    the name tells a later save whether the writer still runs.
+    """
+    path = Path(path)
+    _remove_stale_temps(path.parent)
+    return path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+                          f"{path.suffix}")
 
 
 def _remove_stale_temps(folder):

@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import uuid
 import zipfile
 import zlib
 from importlib import import_module
@@ -320,8 +319,10 @@ def _kind(result):
 
 def _atomic_write(path, write):
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    from .io import temp_path
+
     path = Path(os.fspath(path))
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = temp_path(path)
     try:
         write(tmp)
         os.replace(tmp, path)

@@ -17,6 +17,11 @@ the sessions closed.
 
     python benchmarks/soak.py                       # 4 sessions, ~3-5 min on 2 cores
     python benchmarks/soak.py --sessions 2 --surrogates 100    # a quick look
+
+``--closed-tabs N`` runs another scenario: N visitors start a long assembly run (200,000
+surrogates) and close their tab while it runs. Printed: the time another visitor needs to
+load the SIP demo on an idle server and right after the tabs closed, and their ratio (the
+server's promise: at most 2x).
 """
 
 from __future__ import annotations
@@ -146,6 +151,60 @@ async def drive(url, n_sessions, surrogates, log):
             await browser.close()
 
 
+async def demo_load_time(browser, url):
+    """A new visitor opens the app and loads the SIP demo: seconds from click to summary."""
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await ctx.new_page()
+    try:
+        await page.goto(url)
+        await page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=120_000)
+        t = time.perf_counter()
+        await page.locator("select").first.select_option("SIP assembly (100 units, 20 s)")
+        await page.get_by_role("button", name="Load demo").click()
+        await page.get_by_text(re.compile(r"\b100 units\b")).first.wait_for(timeout=600_000)
+        return time.perf_counter() - t
+    finally:
+        await ctx.close()
+
+
+async def start_run_and_close(browser, url, surrogates):
+    """A visitor starts a long assembly run, then closes the tab while it runs."""
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await ctx.new_page()
+    try:
+        await page.goto(url)
+        await page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=120_000)
+        await page.get_by_role("button", name="Assembly neurons", exact=True).click()
+        field = page.locator(".bk-input-group", has_text="N surrogates").locator("input").first
+        await field.fill(str(surrogates))
+        await field.press("Enter")
+        await page.wait_for_timeout(300)
+        await page.get_by_role("button", name="Run", exact=True).click()
+        cancel = page.get_by_role("button", name="Cancel")
+        await page.wait_for_function("b => !b.disabled", arg=await cancel.element_handle(),
+                                     timeout=60_000)
+    finally:
+        await ctx.close()
+
+
+async def closed_tabs(url, n_tabs, surrogates=200_000, repeats=3):
+    """Demo-load times of a new visitor: idle, and right after ``n_tabs`` tabs closed
+    mid-run."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                           args=["--no-sandbox", "--disable-gpu"])
+        try:
+            idle = [await demo_load_time(browser, url) for _ in range(repeats)]
+            await asyncio.gather(*(start_run_and_close(browser, url, surrogates)
+                                   for _ in range(n_tabs)))
+            after = [await demo_load_time(browser, url) for _ in range(repeats)]
+        finally:
+            await browser.close()
+    return idle, after
+
+
 def pct(values, q):
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -158,6 +217,9 @@ def main():
                     help="rounds of --sessions sessions: memory that grows round after round "
                          "would be a leak; memory that plateaus is the allocator keeping "
                          "freed memory")
+    ap.add_argument("--closed-tabs", type=int, default=0, metavar="N",
+                    help="instead of the rounds: N tabs close mid-run; another visitor's "
+                         "demo load is timed idle and right after")
     ap.add_argument("--cleanup", type=float, default=45.0,
                     help="seconds to wait after the sessions close before measuring memory")
     args = ap.parse_args()
@@ -189,6 +251,19 @@ def main():
               f"start, {base:.0f} MB after a warm-up session and {args.cleanup:g} s (baseline)")
         for line in warm_log:
             print("  warm-up " + line)
+        if args.closed_tabs:
+            print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            idle, after = asyncio.run(closed_tabs(url, args.closed_tabs))
+            ratio = np.median(after) / np.median(idle)
+            print(f"\n{args.closed_tabs} tabs started an assembly run (200,000 surrogates) "
+                  f"and closed mid-run")
+            print(f"new visitor's SIP demo load, idle server: median {np.median(idle):.2f} s "
+                  f"({', '.join(f'{v:.2f}' for v in idle)})")
+            print(f"right after the tabs closed:            median {np.median(after):.2f} s "
+                  f"({', '.join(f'{v:.2f}' for v in after)})")
+            print(f"ratio {ratio:.2f}x (promise: at most 2x): "
+                  f"{'kept' if max(after) <= 2 * np.median(idle) else 'NOT kept'}")
+            return
         probe = Probe(url, server.pid)
         probe.start()
         log, results, after = [], [], []

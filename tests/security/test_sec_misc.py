@@ -81,3 +81,15 @@ def test_save_removes_temporary_files_of_dead_writers_only(tmp_path):
     assert not dead.exists() and live.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [live.name, other.name, "y.csv"])
+
+
+def test_result_save_removes_temporary_files_of_dead_writers(tmp_path):
+    from analysis.assembly import AssemblyNeurons
+    from analysis import simulate
+
+    dead = tmp_path / f".r.{dead_pid()}.0123456789ab.tmp.npz"
+    dead.write_bytes(b"half")
+    result = AssemblyNeurons(data=simulate.poisson(n_units=4, t_stop=2.0, seed=1),
+                             n_surrogates=19, alpha=0.1).run()
+    result.save(tmp_path / "r.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.npz"]
