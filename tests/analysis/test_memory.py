@@ -53,10 +53,10 @@ def test_spotdisclust_passes_its_budget(patterns):
 
 def test_assembly_refuses_too_many_surrogates():
     data = simulate.sip(n_units=20, assembly_size=5, t_stop=5.0, seed=1)
-    det = AssemblyNeurons(data=data, n_surrogates=10 ** 9)
+    det = AssemblyNeurons(data=data, n_surrogates=10 ** 6, memory_budget=1e8)
     need = det.statistics_bytes()
-    assert need > 32 * 20 * 10 ** 9 * 0.99
-    with pytest.raises(MemoryBudgetError, match=r"^memory_budget: 1000000000 surrogates of "
+    assert need > 32 * 20 * 10 ** 6 * 0.99
+    with pytest.raises(MemoryBudgetError, match=r"^memory_budget: 1000000 surrogates of "
                                                 r"20 units needs about .* n_surrogates"):
         det.run()
     det.n_surrogates = 50
