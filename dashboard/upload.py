@@ -29,6 +29,10 @@ class BoundedFileDropper(FileDropper):
     refused = param.String(default="", doc="""
         Why the last upload was dropped (one line naming the file), or "".""")
 
+    # server-side only: the browser's model has no such properties
+    _rename = {**FileDropper._rename, "max_bytes": None, "stall_timeout": None,
+               "refused": None}
+
     def __init__(self, **params):
         super().__init__(**params)
         self._upload = None  # [name, chunks, bytes so far, time of the last chunk]

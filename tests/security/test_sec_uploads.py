@@ -121,3 +121,10 @@ def test_zip_with_too_many_entries_is_refused_before_extracting(tmp_path, monkey
         load_uploaded("many.zip", buf.getvalue(), 5)
     assert not written
     assert time.perf_counter() - started < 5
+
+
+def test_bounded_dropper_renders(page):
+    """The server-side limits are not properties of the browser's model."""
+    model = page._dropper.get_root()
+    assert type(model).__name__ == "FileDropper"
+    assert not hasattr(model, "max_bytes")
