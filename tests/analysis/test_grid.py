@@ -70,7 +70,7 @@ def test_grid_path_through_csv(tmp_path):
     units = np.repeat(np.arange(data.n_units), np.diff(data.offsets))
     path = tmp_path / "spikes.csv"
     path.write_text("time,unit\n" + "".join(f"{float(t)!r},{u}\n" for t, u in zip(data.times, units)))
-    back = load(path).replace(epochs=data.epochs)
+    back = load(path, t_stop=data.t_stop).replace(epochs=data.epochs)
     d = spotdis(back)
     assert d.method == "grid"
     np.testing.assert_allclose(d.matrix, spotdis(data).matrix, rtol=0, atol=1e-12)
