@@ -69,7 +69,8 @@ def detect_period(times, hint=None):
     float or None
         The largest period p >= ``MIN_PERIOD`` such that every time is within float64
         rounding (``ULP_TOLERANCE``) of a multiple of p; None when there is none, when
-        there are fewer than two distinct non-zero times, or when the grid would be finer than ``MIN_PERIOD``.
+        there are fewer than two distinct non-zero times, or when the grid would be finer
+        than ``MIN_PERIOD``.
     """
     t = np.ascontiguousarray(times, dtype=np.float64)
     nonzero = t[t != 0]

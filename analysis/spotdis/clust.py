@@ -13,7 +13,7 @@ from ..base import CachedSteps
 from ..spiketrains import Epochs, SpikeTrains
 from .epochs import _PERIOD_KEYS, _RATE_KEYS, GRID_TOLERANCE, _check_data, _Epochs, _positive
 from .graph import knn_distance_matrix, spotdis_knn, spotdis_pairs
-from .matrix import spotdis
+from .matrix import SpotDis, spotdis
 
 __all__ = ["SpotDisClust", "SpotDisClustResult", "rate_vector_dissimilarity", "window_sweep"]
 

@@ -69,7 +69,8 @@ def test_grid_path_through_csv(tmp_path):
                                   n_units=10, epoch_samples=80, pulse_samples=8, seed=6)
     units = np.repeat(np.arange(data.n_units), np.diff(data.offsets))
     path = tmp_path / "spikes.csv"
-    path.write_text("time,unit\n" + "".join(f"{float(t)!r},{u}\n" for t, u in zip(data.times, units)))
+    rows = "".join(f"{float(t)!r},{u}\n" for t, u in zip(data.times, units))
+    path.write_text("time,unit\n" + rows)
     back = load(path, t_stop=data.t_stop).replace(epochs=data.epochs)
     d = spotdis(back)
     assert d.method == "grid"
