@@ -53,7 +53,7 @@ HEADER = "__spikelens_result__"
 # kind (class name) -> module; only these classes are ever built by load_result
 _RESULTS = {"AssetResult": "analysis.asset", "AssemblyResult": "analysis.assembly",
             "SpotDisClustResult": "analysis.spotdis"}
-_NESTED = {"SpotDis": "analysis.spotdis", "SpotDisGraph": "analysis.spotdis_large",
+_NESTED = {"SpotDis": "analysis.spotdis.matrix", "SpotDisGraph": "analysis.spotdis.graph",
            **_RESULTS}
 _TAGS = ("__array__", "__tuple__", "__set__", "__frozenset__", "__dict__", "__dataframe__",
          "__dataclass__", "__repr__", "__sses__")

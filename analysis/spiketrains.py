@@ -311,7 +311,7 @@ class SpikeTrains:
     """
 
     __slots__ = ("times", "offsets", "t_start", "t_stop", "unit_ids", "annotations",
-                 "unit_annotations", "epochs", "truth")
+                 "unit_annotations", "epochs", "truth", "_grid")
 
     def __init__(self, times, offsets, t_start, t_stop, unit_ids=None, annotations=None,
                  unit_annotations=None, epochs=None, truth=None, sort=False, source=None,
@@ -493,13 +493,29 @@ class SpikeTrains:
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
-        fields = {k: getattr(self, k) for k in self.__slots__}
+        fields = {k: getattr(self, k) for k in self.__slots__ if not k.startswith("_")}
         if "times" not in changes:
             fields["copy"] = False  # our own read-only times: no copy
         fields.update(changes)
         return SpikeTrains(**fields)
 
     # ------------------------------------------------------------------ basic properties
+    @property
+    def sampling_period(self):
+        """Seconds per sample when every spike time is a whole multiple of one period, else
+        None: found from the times themselves on first use (``analysis.grid``; an
+        annotation ``sampling_period``/``sample_time`` is tried first), so it holds for
+        data from any file or from neo and survives every save and load."""
+        try:
+            return self._grid[0]
+        except AttributeError:
+            from .grid import detect_period
+            ann = self.annotations
+            hint = next((float(ann[k]) for k in ("sampling_period", "sample_time")
+                         if isinstance(ann.get(k), (int, float))), None)
+            object.__setattr__(self, "_grid", (detect_period(self.times, hint),))
+            return self._grid[0]
+
     @property
     def n_units(self):
         return self.offsets.size - 1

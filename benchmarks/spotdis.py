@@ -14,13 +14,22 @@ Settings:
   (b) sparse: 200 epochs x 1000 neurons, under 1 spike per neuron and epoch
       (``spot_patterns`` with rate_in 0.02, rate_out 0.001: about 0.87 expected).
 
-    python benchmarks/spotdis.py             # both settings (a few minutes)
+  (c) Fig 1 handed in as plain neo SpikeTrains (no annotation): the grid is found from
+      the spike times.
+
+    python benchmarks/spotdis.py             # all settings (a few minutes)
     python benchmarks/spotdis.py --quick     # smaller subsets, a smoke test
+    python benchmarks/spotdis.py --spot PATH # also LGro/spot's code from a local copy
+
+The machine's cache sizes and the load average are printed: the grid kernel's speed
+depends on the first, every timing on the second. LGro/spot's code is never stored in
+this repository nor imported by spikelens; ``--spot`` names a local checkout of it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -32,11 +41,60 @@ from scipy.stats import wasserstein_distance
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis import simulate
-from machine import machine
-from analysis.spotdis import spotdis
+from analysis import simulate  # noqa: E402
+from machine import machine  # noqa: E402
+from analysis.spotdis import spotdis  # noqa: E402
 
 
+def cache_sizes():
+    """The CPU caches as ``L1d 32K, L2 1024K (per core), L3 32768K (shared by 2)``."""
+    out = []
+    base = Path("/sys/devices/system/cpu/cpu0/cache")
+    for d in sorted(base.glob("index*")):
+        try:
+            level, kind, size, shared = ((d / f).read_text().strip() for f in
+                                         ("level", "type", "size", "shared_cpu_list"))
+        except OSError:
+            continue
+        if kind == "Instruction":
+            continue
+        n = sum(int(b) - int(a) + 1 for a, _, b in
+                (r.partition("-") if "-" in r else (r, "", r) for r in shared.split(",")))
+        name = f"L{level}" + ("d" if kind == "Data" else "")
+        out.append(f"{name} {size}" + (" (per core)" if n == 1 else f" (shared by {n})"))
+    return ", ".join(out) or "unknown (no /sys/devices/system/cpu/cpu0/cache)"
+
+
+def load_average():
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def lgro_spot(path):
+    """LGro/spot's SPOTDis function from a local checkout, or a message why not."""
+    root = Path(path)
+    if not (root / "spot").is_dir():
+        return None, (f"--spot {path}: no LGro/spot checkout there (expected a 'spot' "
+                      f"package folder); skipping the comparison")
+    sys.path.insert(0, str(root))
+    try:
+        from spot.dissimilarity import distances   # noqa: PLC0415 (optional, external)
+    except ImportError as exc:
+        return None, f"--spot {path}: cannot import spot.dissimilarity ({exc}); skipping"
+    return distances, None
+
+
+def spot_layout(data):
+    """LGro/spot's input: all spike times and (epochs, neurons, 2) index ranges into them."""
+    M, N = len(data.epochs), data.n_units
+    times, index = [], np.zeros((M, N, 2), dtype=np.int64)
+    pos = 0
+    for k in range(M):
+        t, o = data.epoch_spikes(k)
+        times.append(t)
+        index[k, :, 0] = pos + o[:-1]
+        index[k, :, 1] = pos + o[1:]
+        pos += t.size
+    return np.concatenate(times), index
 
 
 def versions():
@@ -111,17 +169,41 @@ def bench(name, data, n_pairs, seed=0, say=print):
     for method in ("grid", "continuous"):
         say(f"  ratio straightforward (scaled) / spikelens {method:10s}: "
             f"{scaled / rows[method][0]:10.0f}x")
+    say(f"  {load_average()}")
     return {"setting": name, "spikelens_s": auto_s, "kernel": d.method,
-            "straightforward_scaled_s": scaled, "ratio": scaled / auto_s, "diff": diff}
+            "straightforward_scaled_s": scaled, "ratio": scaled / auto_s, "diff": diff,
+            "matrix": d}
 
 
-def main():
+def bench_spot(distances, data, d, auto_s, say=print):
+    """LGro/spot on the same epochs (its normalisation: 2 x epoch length, as spikelens)."""
+    times, index = spot_layout(data)
+    T = float(np.max(data.epochs.duration))
+    t0 = time.perf_counter()
+    out = distances(times, index, window_length=2 * T)
+    secs = time.perf_counter() - t0
+    theirs = out[0] if isinstance(out, tuple) else out
+    diff = np.nanmax(np.abs(np.asarray(theirs) - d.matrix)[~d.undefined])
+    say(f"  LGro/spot: {secs:9.3f} s, max |difference| {diff:.2e}, "
+        f"ratio LGro/spot / spikelens auto: {secs / auto_s:8.1f}x")
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small subsets (smoke test)")
-    args = parser.parse_args()
+    parser.add_argument("--spot", metavar="PATH",
+                        help="a local checkout of LGro/spot to compare against")
+    args = parser.parse_args(argv)
     say = print
+    spot_fn = None
+    if args.spot:
+        spot_fn, why = lgro_spot(args.spot)
+        if why:
+            say(why)
     say("SPOTDis benchmark: spikelens vs a straightforward implementation")
     say(f"  machine: {machine()}")
+    say(f"  caches: {cache_sizes()}")
+    say(f"  {load_average()} (start)")
     say(f"  {versions()}")
     say(f"  spikelens commit: {git_commit()}")
     say(f"  date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
@@ -129,12 +211,22 @@ def main():
     sparse = simulate.spot_patterns(n_patterns=5, epochs_per_pattern=20, n_noise_epochs=100,
                                     n_units=1000, epoch_samples=300, pulse_samples=30,
                                     rate_in=0.02, rate_out=0.001, seed=0)
+    from analysis import SpikeTrains
+    plain = SpikeTrains.from_neo(SpikeTrains(fig1.times, fig1.offsets, fig1.t_start,
+                                             fig1.t_stop, epochs=fig1.epochs).to_neo())
     results = [bench("(a) Fig 1", fig1, 5 if args.quick else 40, say=say),
-               bench("(b) sparse", sparse, 1 if args.quick else 4, say=say)]
+               bench("(b) sparse", sparse, 1 if args.quick else 4, say=say),
+               bench("(c) Fig 1 via neo", plain, 5 if args.quick else 40, say=say)]
+    if spot_fn is not None:
+        for (name, data), r in zip([("(a) Fig 1", fig1), ("(c) Fig 1 via neo", plain)],
+                                   [results[0], results[2]]):
+            say(f"\n== {name} against LGro/spot")
+            bench_spot(spot_fn, data, r["matrix"], r["spikelens_s"], say=say)
     say("\nsetting        kernel       spikelens (s)  straightforward (s, scaled)   ratio")
     for r in results:
         say(f"{r['setting']:14s} {r['kernel']:11s} {r['spikelens_s']:13.3f}  "
             f"{r['straightforward_scaled_s']:27.1f}  {r['ratio']:8.0f}x")
+    say(f"  {load_average()} (end)")
 
 
 if __name__ == "__main__":

@@ -426,8 +426,9 @@ def pair_epoch_lists(act_ptr, act, n_units):
 def _lag_sum(ta, tb, na, nb, l0, l1):
     """sum over lags l0..l1-1 of |ta[l] nb - tb[l] na| (int64).
 
-    A plain loop over slices indexed from 0, which LLVM vectorizes (AVX-512 here: about
-    0.1 ns a lag on one core).
+    A plain loop over slices indexed from 0, which LLVM vectorizes (AVX-512 where there is
+    one). Casting to int32 lanes instead, for sums that fit, was slower here: numba widens
+    integer products to 64 bits and LLVM did not narrow them back.
     """
     # slices indexed from 0 let LLVM drop numba's negative-index wraparound, which
     # otherwise turns the loop into gathers (20x slower)
@@ -440,93 +441,155 @@ def _lag_sum(ta, tb, na, nb, l0, l1):
 
 
 @njit(cache=True)
-def _grid_pair(i, j, eps, samples, ep_offsets, n_units, acc_sum, acc_cnt):
-    """Add pair (i, j)'s W1 (in samples) for all its epoch pairs to the accumulators."""
-    A = eps.shape[0]
-    lo = np.empty(A, dtype=np.int64)
-    hi = np.empty(A, dtype=np.int64)
-    n = np.empty(A, dtype=np.int64)
-    lmin = np.int64(1) << 62
-    lmax = -lmin
-    for a in range(A):
-        k = eps[a]
-        i0 = ep_offsets[k * n_units + i]
-        i1 = ep_offsets[k * n_units + i + 1]
-        j0 = ep_offsets[k * n_units + j]
-        j1 = ep_offsets[k * n_units + j + 1]
-        lo[a] = samples[j0] - samples[i1 - 1]
-        hi[a] = samples[j1 - 1] - samples[i0]
-        n[a] = (i1 - i0) * (j1 - j0)
-        lmin = min(lmin, lo[a])
-        lmax = max(lmax, hi[a])
-    width = lmax - lmin + 1
-    # cumulative delay counts: table[a, l - lmin] = #{delays <= l}
-    table = np.zeros((A, width), dtype=np.int32)
-    for a in range(A):
-        k = eps[a]
-        i0 = ep_offsets[k * n_units + i]
-        i1 = ep_offsets[k * n_units + i + 1]
-        j0 = ep_offsets[k * n_units + j]
-        j1 = ep_offsets[k * n_units + j + 1]
-        row = table[a]
-        for q in range(i0, i1):
-            si = samples[q] + lmin
-            for r in range(j0, j1):
-                row[samples[r] - si] += 1
-        c = np.int32(0)
-        for l in range(lo[a] - lmin, hi[a] - lmin + 1):
-            c += row[l]
-            row[l] = c
-        for l in range(hi[a] - lmin + 1, width):
-            row[l] = c
-    for a in range(A - 1):
-        k = eps[a]
-        ta = table[a]
-        na = n[a]
-        for b in range(a + 1, A):
-            m = eps[b]
-            l0 = min(lo[a], lo[b]) - lmin
-            l1 = max(hi[a], hi[b]) - lmin   # at lag max(hi) both counts are complete
-            nb = n[b]
-            s = _lag_sum(ta, table[b], na, nb, l0, l1)
-            acc_sum[k, m] += s / (na * nb)
-            acc_cnt[k, m] += 1
+def _grid_tile(r0, r1, c0, c1, cand_ptr, cand_m, pair_i, pair_j, samples, ep_offsets,
+               n_units, proto, q0, out_sum, out_cnt):
+    """Exact W1 sums (in samples) of the candidate pairs (k, m), r0 <= k < r1, c0 <= m < c1.
+
+    The tile's epochs are its rows and their partners. Per neuron pair, each of them where
+    both neurons fire gets one row of cumulative delay counts, ``table[e, l - lmin] =
+    #{delays <= l}``, in the dtype of ``proto`` (the narrowest that holds the counts); then
+    every candidate pair of the tile where the neuron pair fires in both epochs adds
+    ``sum_l |C_k(l) n_m - C_m(l) n_k| / (n_k n_m)``. The caller sizes tiles so that these
+    rows stay in cache while all the tile's pairs are walked.
+    """
+    n_rows = r1 - r0
+    # each row's slice of partners in [c0, c1) (partners are sorted)
+    qa = np.empty(n_rows, dtype=np.int64)
+    qb = np.empty(n_rows, dtype=np.int64)
+    n_q = 0
+    for r in range(n_rows):
+        k = r0 + r
+        qa[r] = cand_ptr[k] + np.searchsorted(cand_m[cand_ptr[k]:cand_ptr[k + 1]], c0)
+        qb[r] = cand_ptr[k] + np.searchsorted(cand_m[cand_ptr[k]:cand_ptr[k + 1]], c1)
+        n_q += qb[r] - qa[r]
+    if n_q == 0:
+        return
+    # the tile's epochs, sorted and unique, and the table row of every row and partner
+    eps = np.empty(n_rows + n_q, dtype=np.int64)
+    e = 0
+    for r in range(n_rows):
+        eps[e] = r0 + r
+        e += 1
+        for q in range(qa[r], qb[r]):
+            eps[e] = cand_m[q]
+            e += 1
+    eps = np.unique(eps)
+    E = eps.shape[0]
+    row_slot = np.searchsorted(eps, np.arange(r0, r1))
+    partner_slot = np.empty(n_q, dtype=np.int64)
+    e = 0
+    for r in range(n_rows):
+        for q in range(qa[r], qb[r]):
+            partner_slot[e] = np.searchsorted(eps, cand_m[q])
+            e += 1
+    lo = np.empty(E, dtype=np.int64)
+    hi = np.empty(E, dtype=np.int64)
+    nn = np.zeros(E, dtype=np.int64)
+    buf = np.empty(0, dtype=proto.dtype)
+    for p in range(pair_i.shape[0]):
+        i = pair_i[p]
+        j = pair_j[p]
+        lmin = np.int64(1) << 62
+        lmax = -lmin
+        n_active = 0
+        for s in range(E):
+            k = eps[s]
+            i0 = ep_offsets[k * n_units + i]
+            i1 = ep_offsets[k * n_units + i + 1]
+            j0 = ep_offsets[k * n_units + j]
+            j1 = ep_offsets[k * n_units + j + 1]
+            if i1 == i0 or j1 == j0:
+                nn[s] = 0
+                continue
+            lo[s] = samples[j0] - samples[i1 - 1]
+            hi[s] = samples[j1 - 1] - samples[i0]
+            nn[s] = (i1 - i0) * (j1 - j0)
+            lmin = min(lmin, lo[s])
+            lmax = max(lmax, hi[s])
+            n_active += 1
+        if n_active < 2:
+            continue
+        width = lmax - lmin + 1
+        if buf.shape[0] < E * width:
+            buf = np.empty(E * width, dtype=proto.dtype)
+        table = buf[:E * width].reshape((E, width))
+        for s in range(E):
+            if nn[s] == 0:
+                continue
+            k = eps[s]
+            i0 = ep_offsets[k * n_units + i]
+            i1 = ep_offsets[k * n_units + i + 1]
+            j0 = ep_offsets[k * n_units + j]
+            j1 = ep_offsets[k * n_units + j + 1]
+            row = table[s]
+            row[:] = 0
+            for q in range(i0, i1):
+                si = samples[q] + lmin
+                for r in range(j0, j1):
+                    row[samples[r] - si] += 1
+            for l in range(1, width):
+                row[l] += row[l - 1]
+        e = 0
+        for r in range(n_rows):
+            sk = row_slot[r]
+            nk = nn[sk]
+            if nk == 0:
+                e += qb[r] - qa[r]
+                continue
+            tk = table[sk]
+            for q in range(qa[r], qb[r]):
+                sm = partner_slot[e]
+                e += 1
+                nm = nn[sm]
+                if nm == 0:
+                    continue
+                l0 = min(lo[sk], lo[sm]) - lmin
+                l1 = max(hi[sk], hi[sm]) - lmin   # at lag max(hi) both counts are complete
+                out_sum[q - q0] += _lag_sum(tk, table[sm], nk, nm, l0, l1) / (nk * nm)
+                out_cnt[q - q0] += 1
 
 
 @njit(cache=True, parallel=True)
-def grid_pairs(p0, p1, pair_i, pair_j, ptr, epochs, samples, ep_offsets, n_units,
-               acc_sum, acc_cnt):
-    """Add the W1 (in samples) of neuron pairs p0..p1-1 to per-chunk accumulators.
+def grid_tiles(tiles, cand_ptr, cand_m, pair_i, pair_j, samples, ep_offsets, n_units, proto,
+               q0, out_sum, out_cnt):
+    """The grid kernel: exact W1 sums (in samples) of candidate epoch pairs, tile by tile.
 
     Parameters
     ----------
-    p0, p1 : range of pairs (indices into ``pair_i``/``pair_j``/``ptr``)
-    pair_i, pair_j, ptr, epochs : from ``pair_epoch_lists``
-    samples : int64, relative spike times in samples, laid out like the epoch CSR
+    tiles : int64 (T x 4)
+        Rows ``(r0, r1, c0, c1)``: tile t holds the candidate pairs (k, m) with
+        r0 <= k < r1 and c0 <= m < c1. No two tiles may share a pair.
+    cand_ptr (M + 1), cand_m : candidate partners of each epoch k, ascending, m > k
+        (pair q = (k, cand_m[q]) for cand_ptr[k] <= q < cand_ptr[k + 1])
+    pair_i, pair_j : the neuron pairs to visit (both fire in at least 2 epochs)
+    samples : int64, spike times in samples laid out like the epoch CSR (only differences
+        within an epoch are used, so each epoch may have its own origin)
     ep_offsets : int64 (M N + 1), epoch-major CSR offsets
-    acc_sum : float64 (C x M x M), acc_cnt : int32 (C x M x M); chunk c handles pairs
-        p0 + c, p0 + c + C, ... and adds to ``acc_*[c, k, m]`` (k < m). Sum over chunks;
-        with a fixed C the result does not depend on the number of threads.
+    n_units : N
+    proto : empty array whose dtype holds every epoch's delay count n_i n_j
+    q0 : the first pair of the tiles; ``out_*[q - q0]`` holds pair q
+    out_sum : float64, out_cnt : int32
+        Added to at the tiles' pairs. Each pair belongs to one tile and is summed over the
+        neuron pairs in order, so the result depends neither on the number of threads nor
+        on how tiles are grouped into calls.
     """
-    n_chunks = acc_sum.shape[0]
-    for c in prange(n_chunks):
-        for p in range(p0 + c, p1, n_chunks):
-            _grid_pair(pair_i[p], pair_j[p], epochs[ptr[p]:ptr[p + 1]], samples, ep_offsets,
-                       n_units, acc_sum[c], acc_cnt[c])
+    for t in prange(tiles.shape[0]):
+        _grid_tile(tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3], cand_ptr, cand_m,
+                   pair_i, pair_j, samples, ep_offsets, n_units, proto, q0, out_sum,
+                   out_cnt)
 
 
 # ------------------------------------------------------- candidate epoch pairs (sparse)
-# For tens of thousands of epochs the M x M matrix is out of reach (and so are the
-# continuous kernel's stored delays: 8 bytes x 160,000 delays x 30,000 epochs at the
-# paper's Fig 2 size). These kernels compute exact SPOTDis sums for a given list of epoch
-# pairs only, neuron pair by neuron pair as ``grid_pairs`` does: each neuron pair's delay
-# tables (or sorted delays) are built once for all epochs where it fires and reused by
-# every candidate pair of those epochs. Candidates are in CSR by their first epoch k:
-# partners ``cand_m[cand_ptr[k]:cand_ptr[k + 1]]`` (m > k); sums go to position q.
+# For tens of thousands of epochs the M x M matrix is out of reach, and so are the
+# continuous kernel's stored delays (8 bytes x 160,000 delays x 30,000 epochs at the
+# paper's Fig 2 size). On a grid, ``grid_tiles`` takes any list of candidate pairs; in
+# continuous time ``candidate_pairs`` goes neuron pair by neuron pair: each neuron pair's
+# sorted delays are built once for all epochs where it fires and reused by every
+# candidate pair of those epochs. Candidates are in CSR by their first epoch k: partners
+# ``cand_m[cand_ptr[k]:cand_ptr[k + 1]]`` (m > k); sums go to position q.
 
 @njit(cache=True)
-def _candidate_walk(eps, slot, cand_ptr, cand_m, lo, hi, n, table, lmin, delays, dptr,
-                    grid, acc_sum, acc_cnt):
+def _candidate_walk(eps, slot, cand_ptr, cand_m, delays, dptr, acc_sum, acc_cnt):
     """Add one neuron pair's W1 to every candidate pair where it fires in both epochs."""
     A = eps.shape[0]
     for a in range(A):
@@ -537,63 +600,14 @@ def _candidate_walk(eps, slot, cand_ptr, cand_m, lo, hi, n, table, lmin, delays,
             b = slot[cand_m[q]]
             if b < 0:
                 continue
-            if grid:
-                l0 = min(lo[a], lo[b]) - lmin
-                l1 = max(hi[a], hi[b]) - lmin
-                s = _lag_sum(table[a], table[b], n[a], n[b], l0, l1)
-                acc_sum[q] += s / (n[a] * n[b])
+            x0, x1, y0, y1 = dptr[a], dptr[a + 1], dptr[b], dptr[b + 1]
+            if x1 - x0 == 1 and y1 - y0 == 1:
+                acc_sum[q] += abs(delays[x0] - delays[y0])
             else:
-                x0, x1, y0, y1 = dptr[a], dptr[a + 1], dptr[b], dptr[b + 1]
-                if x1 - x0 == 1 and y1 - y0 == 1:
-                    acc_sum[q] += abs(delays[x0] - delays[y0])
-                else:
-                    acc_sum[q] += w1_sorted(delays, x0, x1, delays, y0, y1)
+                acc_sum[q] += w1_sorted(delays, x0, x1, delays, y0, y1)
             acc_cnt[q] += 1
     for a in range(A):
         slot[eps[a]] = -1
-
-
-@njit(cache=True)
-def _grid_tables(i, j, eps, samples, ep_offsets, n_units, buf):
-    """Cumulative delay counts of pair (i, j) in epochs ``eps`` (see ``_grid_pair``)."""
-    A = eps.shape[0]
-    lo = np.empty(A, dtype=np.int64)
-    hi = np.empty(A, dtype=np.int64)
-    n = np.empty(A, dtype=np.int64)
-    lmin = np.int64(1) << 62
-    lmax = -lmin
-    for a in range(A):
-        k = eps[a]
-        i0 = ep_offsets[k * n_units + i]
-        i1 = ep_offsets[k * n_units + i + 1]
-        j0 = ep_offsets[k * n_units + j]
-        j1 = ep_offsets[k * n_units + j + 1]
-        lo[a] = samples[j0] - samples[i1 - 1]
-        hi[a] = samples[j1 - 1] - samples[i0]
-        n[a] = (i1 - i0) * (j1 - j0)
-        lmin = min(lmin, lo[a])
-        lmax = max(lmax, hi[a])
-    width = lmax - lmin + 1
-    table = buf[:A * width].reshape((A, width))
-    table[:] = 0
-    for a in range(A):
-        k = eps[a]
-        i0 = ep_offsets[k * n_units + i]
-        i1 = ep_offsets[k * n_units + i + 1]
-        j0 = ep_offsets[k * n_units + j]
-        j1 = ep_offsets[k * n_units + j + 1]
-        row = table[a]
-        for q in range(i0, i1):
-            si = samples[q] + lmin
-            for r in range(j0, j1):
-                row[samples[r] - si] += 1
-        c = np.int32(0)
-        for l in range(lo[a] - lmin, hi[a] - lmin + 1):
-            c += row[l]
-            row[l] = c
-        for l in range(hi[a] - lmin + 1, width):
-            row[l] = c
-    return table, lo, hi, n, lmin
 
 
 @njit(cache=True)
@@ -625,43 +639,26 @@ def _sorted_delays(i, j, eps, rel, ep_offsets, n_units):
 
 
 @njit(cache=True, parallel=True)
-def candidate_pairs(p0, p1, pair_i, pair_j, ptr, epochs, rel, samples, ep_offsets, n_units,
-                    cand_ptr, cand_m, grid, max_width, acc_sum, acc_cnt):
-    """Add the W1 of neuron pairs p0..p1-1 to the candidate pairs' chunk accumulators.
+def candidate_pairs(p0, p1, pair_i, pair_j, ptr, epochs, rel, ep_offsets, n_units, cand_ptr,
+                    cand_m, acc_sum, acc_cnt):
+    """Add the W1 (s) of neuron pairs p0..p1-1 to the candidate pairs' chunk accumulators.
 
     Parameters
     ----------
     pair_i, pair_j, ptr, epochs : from ``pair_epoch_lists``
-    rel : float64 relative spike times (s), samples : int64 (in samples; used when grid)
+    rel : float64 spike times relative to their epoch's start (s)
     cand_ptr (M + 1), cand_m : candidate partners of each epoch, m > k
-    grid : bool, exact integer lag sums (W1 in samples) instead of merging float delays
-    max_width : the widest lag range of any pair (2 T / period + 1), sizes the tables
     acc_sum : float64 (C x Q), acc_cnt : int32 (C x Q); chunk c takes the pairs
         p0 + c, p0 + c + C, ..., so the sums do not depend on the number of threads.
     """
     n_chunks = acc_sum.shape[0]
     n_ep = cand_ptr.shape[0] - 1
-    max_a = 0
-    for p in range(p0, p1):
-        max_a = max(max_a, ptr[p + 1] - ptr[p])
     for c in prange(n_chunks):
         slot = np.full(n_ep, -1, dtype=np.int64)
-        buf = np.empty(max_a * max_width if grid else 0, dtype=np.int32)
-        empty_f = np.empty(0, dtype=np.float64)
-        empty_i = np.empty(0, dtype=np.int64)
         for p in range(p0 + c, p1, n_chunks):
             eps = epochs[ptr[p]:ptr[p + 1]]
-            if grid:
-                table, lo, hi, n, lmin = _grid_tables(pair_i[p], pair_j[p], eps, samples,
-                                                      ep_offsets, n_units, buf)
-                _candidate_walk(eps, slot, cand_ptr, cand_m, lo, hi, n, table, lmin,
-                                empty_f, empty_i, True, acc_sum[c], acc_cnt[c])
-            else:
-                delays, dptr = _sorted_delays(pair_i[p], pair_j[p], eps, rel, ep_offsets,
-                                              n_units)
-                table = np.empty((0, 0), dtype=np.int32)
-                _candidate_walk(eps, slot, cand_ptr, cand_m, empty_i, empty_i, empty_i,
-                                table, 0, delays, dptr, False, acc_sum[c], acc_cnt[c])
+            delays, dptr = _sorted_delays(pair_i[p], pair_j[p], eps, rel, ep_offsets, n_units)
+            _candidate_walk(eps, slot, cand_ptr, cand_m, delays, dptr, acc_sum[c], acc_cnt[c])
 
 
 @njit(cache=True, parallel=True)

@@ -6,8 +6,10 @@ import pytest
 from analysis import simulate
 from analysis.assembly import AssemblyNeurons
 from analysis.errors import MemoryBudgetError, available_memory, check_memory
-from analysis.spotdis import SpotDisClust, _Epochs, _matrix_bytes, spotdis
-from analysis.spotdis_large import graph_bytes
+from analysis.spotdis import SpotDisClust, spotdis
+from analysis.spotdis.epochs import _Epochs
+from analysis.spotdis.matrix import _matrix_bytes
+from analysis.spotdis.graph import graph_bytes
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from analysis import parallel, simulate
 from analysis.assembly import AssemblyNeurons
 from analysis.asset import Asset
 from analysis.spotdis import SpotDisClust, spotdis
-from analysis.spotdis_large import spotdis_pairs
+from analysis.spotdis.graph import spotdis_pairs
 
 distributed = pytest.importorskip("distributed")
 

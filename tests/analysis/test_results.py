@@ -18,7 +18,7 @@ from analysis.assembly import AssemblyNeurons, AssemblyResult
 from analysis.asset import Asset, AssetResult
 from analysis.results import load_result, result_table, save_result, save_table
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
-from analysis.spotdis_large import SpotDisGraph
+from analysis.spotdis.graph import SpotDisGraph
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,8 @@ import pytest
 from scipy.stats import wasserstein_distance
 
 from analysis import SpikeTrains, simulate
-from analysis.spotdis import SpotDis, SpotDisClust, _Epochs, detect_sampling_period, spotdis
+from analysis.spotdis import SpotDis, SpotDisClust, detect_sampling_period, spotdis
+from analysis.spotdis.epochs import _Epochs
 
 
 # ----------------------------------------------------------------- plain reference

@@ -6,7 +6,7 @@ import pytest
 
 from analysis import simulate
 from analysis.spotdis import SpotDisClust, spotdis
-from analysis.spotdis_large import (candidate_neighbours, knn_distance_matrix, spotdis_knn,
+from analysis.spotdis.graph import (candidate_neighbours, knn_distance_matrix, spotdis_knn,
                                     spotdis_pairs)
 
 from test_spotdis import brute_spotdis, from_epoch_lists, random_epochs

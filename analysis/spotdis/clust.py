@@ -1,31 +1,5 @@
-"""SPOTDisClust: clustering epochs by their spatio-temporal spike patterns.
-
-Grossberger L, Battaglia FP, Vinck M (2018), "Unsupervised clustering of temporal patterns
-in high-dimensional neuronal ensembles using a novel dissimilarity measure", PLoS Comput
-Biol 14(7): e1006283.
-
-SPOTDis (Methods, "SPOTDis"): M epochs, N neurons, spike times within each epoch. For
-epoch k and neurons i < j, the multiset of all delays ``t_j - t_i`` over the spikes of i
-and j in the epoch, each with mass 1/n (n = n_i n_j). Between epochs k and m, each pair's
-two delay distributions are compared by the earth mover's distance, which on a line is
-the Wasserstein-1 distance, the integral of |F_k - F_m| over the lag. SPOTDis(k, m) is
-the mean of these distances over the pairs in which both neurons fire in both epochs.
-SPOTDisClust then clusters the M x M matrix with HDBSCAN and shows it with t-SNE
-(Methods, "Clustering and visualization").
-
-Choices made here (say so when comparing with other implementations):
-
-* Normalisation: a pair's distance is divided by 2 T, with T the epoch length (the longest
-  epoch when lengths differ), so that 0 <= SPOTDis <= 1 in continuous time: delays lie in
-  (-T, T). This is the scale of the authors' code (LGro/spot, which passes twice the epoch
-  length), where the paper normalises by the number of time bins.
-* Undefined entries: an epoch pair without any neuron pair that fires in both epochs has
-  no SPOTDis. It is counted (``n_undefined``), marked in ``undefined``, and given the
-  largest dissimilarity, 1.0, for clustering and embedding. Epochs without spikes (or with
-  one active neuron) give whole undefined rows; they are allowed and counted.
-* Exactness: both kernels compute the same numbers (to rounding); the sample-grid kernel is
-  used when spike times lie on a sampling grid and that is cheaper (see ``spotdis``).
-"""
+"""SPOTDisClust, the object: SPOTDis, HDBSCAN and t-SNE as cached steps; the rate-vector
+baseline and the analysis-window sweep (Grossberger, Battaglia & Vinck 2018)."""
 
 from __future__ import annotations
 
@@ -35,95 +9,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import param
 
-from .base import CachedSteps
-from .errors import available_memory, check_memory
-from .kernels import spotdis as kernels
-from .parallel import map_blocks
-from .spiketrains import Epochs, SpikeTrains
+from ..base import CachedSteps
+from ..spiketrains import Epochs, SpikeTrains
+from .epochs import _PERIOD_KEYS, _RATE_KEYS, GRID_TOLERANCE, _check_data, _Epochs, _positive
+from .graph import knn_distance_matrix, spotdis_knn, spotdis_pairs
+from .matrix import SpotDis, spotdis
 
-__all__ = ["SpotDisClust", "SpotDis", "SpotDisClustResult", "spotdis", "detect_sampling_period",
-           "GRID_TOLERANCE", "rate_vector_dissimilarity", "window_sweep"]
+__all__ = ["SpotDisClust", "SpotDisClustResult", "rate_vector_dissimilarity", "window_sweep"]
 
-#: Relative tolerance for spike times on a sampling grid (see ``detect_sampling_period``).
-GRID_TOLERANCE = 1e-9
-
-#: Annotation keys that may give the sampling grid: seconds per sample, or Hz.
-_PERIOD_KEYS = ("sample_time", "sampling_period")
-_RATE_KEYS = ("sample_rate", "sampling_rate")
-
-#: Auto mode picks the grid kernel when ``2 T / period < GRID_ADVANTAGE * d``, d the mean
-#: number of delays per active neuron pair and epoch: per neuron pair and epoch pair the grid
-#: kernel walks the lag range (vectorized, about 0.1 ns a lag), the continuous one merges
-#: the two delay lists (a few ns a delay, branchy, plus the lookups). Both kernels took the
-#: same time at 2 T / period = 600 lags and d = 5 on the 2-core development machine; the
-#: choice never changes the result, only the time (and the grid kernel stores no delays).
-GRID_ADVANTAGE = 100.0
-
-_GRID_MAX_UNITS = 65536   # the grid kernel numbers neuron pairs in int32
-_GRID_CHUNKS = 8          # partial M x M sums of the grid kernel, reduced at the end
-_ACCUMULATOR_LIMIT = 1e9  # bytes for those partial sums
 _SPECTRAL_MIN_EPOCHS = 10  # t-SNE: fewer epochs start from a seeded random layout
-
-
-@dataclass
-class SpotDis:
-    """The SPOTDis matrix of a recording's epochs and what is behind each entry.
-
-    Attributes
-    ----------
-    matrix : float64 (M x M)
-        SPOTDis, symmetric, diagonal 0, in [0, 1]; undefined entries are 1.0.
-    counts : int64 (M x M)
-        Number of neuron pairs averaged per entry (firing in both epochs); the diagonal
-        holds each epoch's number of active pairs.
-    undefined : bool (M x M)
-        Entries without any such pair (never on the diagonal).
-    n_undefined : int
-        Undefined epoch pairs (k < m).
-    n_empty_epochs : int
-        Epochs with fewer than two active neurons (their rows are undefined).
-    method : str
-        "grid" or "continuous": the kernel that computed it.
-    sampling_period : float or None
-        Sample grid in seconds used by the grid kernel (None for continuous).
-    normalization : float
-        The divisor of each pair's distance, 2 T (s).
-    seconds : float
-        Wall time of the computation.
-    """
-
-    matrix: np.ndarray
-    counts: np.ndarray
-    undefined: np.ndarray
-    n_undefined: int
-    n_empty_epochs: int
-    method: str
-    sampling_period: float | None
-    normalization: float
-    seconds: float = 0.0
-
-    @property
-    def n_epochs(self):
-        return self.matrix.shape[0]
-
-    def save(self, path):
-        """Write to an ``.npz`` file (``load`` reads it back)."""
-        np.savez_compressed(
-            path, matrix=self.matrix, counts=self.counts, undefined=self.undefined,
-            n_undefined=self.n_undefined, n_empty_epochs=self.n_empty_epochs,
-            method=self.method,
-            sampling_period=np.nan if self.sampling_period is None else self.sampling_period,
-            normalization=self.normalization, seconds=self.seconds)
-
-    @classmethod
-    def load(cls, path):
-        with np.load(path) as z:
-            period = float(z["sampling_period"])
-            return cls(z["matrix"], z["counts"], z["undefined"], int(z["n_undefined"]),
-                       int(z["n_empty_epochs"]), str(z["method"]),
-                       None if np.isnan(period) else period, float(z["normalization"]),
-                       float(z["seconds"]))
-
 
 @dataclass
 class SpotDisClustResult:
@@ -143,335 +37,15 @@ class SpotDisClustResult:
 
     def save(self, path, compress=True):
         """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
-        from .results import save_result
+        from ..results import save_result
         return save_result(self, path, compress=compress)
 
     @classmethod
     def load(cls, path):
         """Read a file written by ``save``; see ``analysis.results.load_result``."""
-        from .results import load_result
+        from ..results import load_result
         return load_result(path, expect=cls)
 
-
-# ============================================================================ data
-def _check_data(data):
-    if data is None:
-        raise ValueError("data: no spike trains given")
-    if not isinstance(data, SpikeTrains):
-        raise ValueError(f"data: expected SpikeTrains, got {type(data).__name__}")
-    if data.epochs is None:
-        raise ValueError("data: the recording has no epochs (SPOTDis compares epochs)")
-    if len(data.epochs) < 2:
-        raise ValueError(f"data: SPOTDis needs at least 2 epochs, got {len(data.epochs)}")
-    if not np.max(data.epochs.duration) > 0:
-        raise ValueError("data: all epochs have zero length")
-
-
-class _Epochs:
-    """Spikes of every epoch, relative to its start, in epoch-major CSR layout."""
-
-    def __init__(self, data):
-        ep = data.epochs
-        self.n_epochs, self.n_units = len(ep), data.n_units
-        starts = np.ascontiguousarray(ep.start, dtype=np.float64)
-        stops = np.ascontiguousarray(ep.stop, dtype=np.float64)
-        closed = stops >= data.t_stop   # as SpikeTrains.epoch_spikes: [start, stop)
-        offsets = np.ascontiguousarray(data.offsets, dtype=np.int64)
-        times = np.ascontiguousarray(data.times, dtype=np.float64)
-        first, counts = kernels.epoch_counts(times, offsets, starts, stops, closed)
-        self.offsets = np.zeros(counts.size + 1, dtype=np.int64)
-        np.cumsum(counts.ravel(), out=self.offsets[1:])
-        self.rel = kernels.gather_epochs(times, first, self.offsets, starts)
-        self._starts = starts
-        self.duration = float(np.max(stops - starts))
-        self.n_active, self.n_pairs, self.n_delays = kernels.epoch_sizes(
-            self.offsets, self.n_epochs, self.n_units)
-        self.counts = counts
-
-    def epoch(self, k):
-        """(times, offsets) of epoch k, like ``SpikeTrains.epoch_spikes``."""
-        o = self.offsets[k * self.n_units:(k + 1) * self.n_units + 1]
-        return self.rel[o[0]:o[-1]], o - o[0]
-
-    def off_grid(self, period):
-        """Number of spikes whose relative time is not a multiple of ``period``."""
-        absolute = self.rel + np.repeat(self._starts, self.counts.sum(axis=1))
-        return int(kernels.off_grid_count(self.rel, absolute, float(period), GRID_TOLERANCE))
-
-
-def detect_sampling_period(data, epochs=None):
-    """The sampling period (s) the spike times lie on, from the recording's annotations.
-
-    Candidates: ``annotations["sample_time"]`` or ``["sampling_period"]`` (s), or
-    ``["sample_rate"]``/``["sampling_rate"]`` (Hz). A candidate is taken when every spike
-    time relative to its epoch's start is a multiple of it: ``|x - round(x)| <= 1e-9 *
-    max(1, |t| / period)`` with ``x = t_rel / period`` and t the absolute spike time, a
-    relative tolerance that absorbs the rounding of ``t - epoch_start``. None otherwise.
-    """
-    epochs = _Epochs(data) if epochs is None else epochs
-    ann = data.annotations or {}
-    candidates = [ann.get(k) for k in _PERIOD_KEYS]
-    candidates += [1.0 / ann[k] if _positive(ann.get(k)) else None for k in _RATE_KEYS]
-    for period in candidates:
-        if _positive(period) and epochs.off_grid(float(period)) == 0:
-            return float(period)
-    return None
-
-
-def _positive(x):
-    try:
-        return x is not None and np.isfinite(float(x)) and float(x) > 0
-    except (TypeError, ValueError):
-        return False
-
-
-# ============================================================================ SPOTDis
-def spotdis(data, sampling_period=None, method="auto", progress=None, scheduler=None,
-            memory_budget=None):
-    """The SPOTDis matrix between all epochs of a recording.
-
-    Grossberger, Battaglia & Vinck (2018), Methods "SPOTDis": the mean, over neuron pairs
-    firing in both epochs, of the Wasserstein-1 distance between the pair's delay
-    distributions in the two epochs, each distance divided by 2 T (T: epoch length, the
-    longest one if they differ; the authors' code's scale), so 0 <= SPOTDis <= 1.
-
-    Parameters
-    ----------
-    data : SpikeTrains with epochs (at least 2)
-        Spikes of epoch k are those in [start, stop) (closed at the recording's end), as in
-        ``SpikeTrains.epoch_spikes``; epochs may differ in length and may overlap.
-    sampling_period : float, optional
-        Seconds per sample when spike times lie on a sample grid (checked; see
-        ``detect_sampling_period``). None: taken from the annotations when they give one
-        that fits the data.
-    method : {"auto", "grid", "continuous"}
-        Kernel. "grid" needs a sampling period (given or detected); "auto" takes the grid
-        kernel when there is a grid and its lag range is short next to the number of
-        delays per neuron pair (``GRID_ADVANTAGE``). Both give the same matrix.
-    progress : callable(fraction, message), optional
-    memory_budget : float, optional
-        Bytes the computation may use (None: a quarter of the available memory). A larger
-        estimate (the M x M matrices and partial sums, the continuous kernel's stored
-        delays) is refused before anything is computed (``MemoryBudgetError``).
-    scheduler : str, optional
-        Address of a dask scheduler (``tcp://host:8786``) that computes the blocks of epoch
-        pairs; None: ``$SPIKELENS_SCHEDULER``, else local (see ``analysis.parallel``). The
-        matrix is the same, bit for bit, on every backend.
-
-    Returns
-    -------
-    SpotDis
-    """
-    t0 = time.perf_counter()
-    report = progress or (lambda f, m: None)
-    report(0.0, "SPOTDis: splitting spikes into epochs")
-    ep, period, use_grid = _prepare(data, sampling_period, method)
-    M = ep.n_epochs
-    budget = available_memory() / 4 if memory_budget is None else float(memory_budget)
-    check_memory(f"the SPOTDis matrix of {M} epochs ({_kernel_name(use_grid)} kernel)",
-                 _matrix_bytes(ep, use_grid), budget,
-                 "use fewer epochs (SpotDisClust works on a nearest-neighbour graph above "
-                 "max_full_epochs) or raise memory_budget")
-    n_empty = int(np.sum(ep.n_active < 2))
-    if n_empty:
-        report(0.02, f"SPOTDis: {n_empty} of {M} epochs have fewer than 2 active neurons "
-                     f"(undefined rows)")
-    if use_grid:
-        total, count = _grid_sums(ep, period, report, scheduler)
-        total = total * period
-    else:
-        total, count = _continuous_sums(ep, report, scheduler)
-    norm = 2.0 * ep.duration
-    iu = np.triu_indices(M, 1)
-    total = total + total.T
-    count = count + count.T
-    undefined = count == 0
-    np.fill_diagonal(undefined, False)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        matrix = np.where(undefined, 1.0, total / np.maximum(count, 1) / norm)
-    np.fill_diagonal(matrix, 0.0)
-    np.fill_diagonal(count, ep.n_pairs)
-    n_undefined = int(np.sum(undefined[iu]))
-    report(1.0, f"SPOTDis: {M} epochs, {n_undefined} undefined epoch pairs")
-    return SpotDis(matrix, count.astype(np.int64), undefined, n_undefined, n_empty,
-                   "grid" if use_grid else "continuous", period if use_grid else None, norm,
-                   time.perf_counter() - t0)
-
-
-def _prepare(data, sampling_period, method):
-    """Check the arguments, split the spikes into epochs and choose the kernel.
-
-    Returns ``(epochs, period, use_grid)``: the sampling period (given and checked, or
-    detected; None in continuous time) and whether the grid kernel is used.
-    """
-    _check_data(data)
-    if method not in ("auto", "grid", "continuous"):
-        raise ValueError(f"method: expected 'auto', 'grid' or 'continuous', got {method!r}")
-    if sampling_period is not None and not _positive(sampling_period):
-        raise ValueError(f"sampling_period: must be > 0 s, got {sampling_period!r}")
-    ep = _Epochs(data)
-    if sampling_period is not None:
-        period = float(sampling_period)
-        bad = ep.off_grid(period)
-        if bad:
-            raise ValueError(f"sampling_period: {bad} spike times are not multiples of "
-                             f"{period} s after their epoch's start")
-    elif method != "continuous":
-        period = detect_sampling_period(data, ep)
-    else:
-        period = None
-    if method == "grid" and period is None:
-        raise ValueError("method: 'grid' needs spike times on a sample grid; give "
-                         "sampling_period (none was found in the annotations)")
-    why_not = None if period is None else _grid_unsuitable(ep, period)
-    if method == "grid" and why_not:
-        raise ValueError(f"method: {why_not}; use 'continuous'")
-    use_grid = method == "grid" or (
-        method == "auto" and period is not None and not why_not
-        and (sampling_period is not None or _grid_cheaper(ep, period)))
-    return ep, period, use_grid
-
-
-def _grid_unsuitable(ep, period):
-    """Why the grid kernel cannot take this recording (None if it can)."""
-    if ep.n_units >= _GRID_MAX_UNITS:
-        return (f"the grid kernel handles fewer than {_GRID_MAX_UNITS} units, the recording "
-                f"has {ep.n_units}")
-    n_max = float(ep.counts.max()) if ep.counts.size else 0.0
-    lags = 2.0 * ep.duration / period + 2
-    # int32 cumulative counts (n_i n_j delays) and int64 sums of lags * n_k * n_m
-    if n_max ** 2 >= 2 ** 31 or lags * n_max ** 4 >= 2 ** 62:
-        return (f"a neuron fires {int(n_max)} times in one epoch, too many for the grid "
-                f"kernel's integer counts")
-    return None
-
-
-def _grid_cheaper(ep, period):
-    """Grid kernel when its lag walk (about 2 T / period lags) costs less than merging."""
-    pairs = int(ep.n_pairs.sum())
-    if pairs == 0:
-        return False
-    mean_delays = float(ep.n_delays.sum()) / pairs
-    lags = 2.0 * ep.duration / period
-    return lags < GRID_ADVANTAGE * mean_delays
-
-
-def _blocks(n, n_blocks):
-    edges = np.linspace(0, n, min(n, n_blocks) + 1).round().astype(np.int64)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-
-
-def _kernel_name(use_grid):
-    return "grid" if use_grid else "continuous"
-
-
-def _delay_bytes(ep):
-    """Bytes the continuous kernel stores: every active pair's delays in every epoch."""
-    n_delays = float(ep.n_delays.sum())
-    off = 4 if n_delays < 2 ** 31 - 1 else 8
-    return 8.0 * n_delays + off * float(ep.n_pairs.sum())
-
-
-def _matrix_bytes(ep, use_grid):
-    """Estimated peak bytes of ``spotdis``: the M x M results and their temporaries (about
-    49 bytes an entry), plus the grid kernel's partial sums (12 bytes an entry per chunk,
-    twice while a block is added) or the continuous kernel's stored delays."""
-    M2 = float(ep.n_epochs) ** 2
-    if use_grid:
-        n_chunks = max(1, min(_GRID_CHUNKS, _ACCUMULATOR_LIMIT // (12 * M2)))
-        return 49.0 * M2 + 2 * 12.0 * n_chunks * M2
-    return 49.0 * M2 + _delay_bytes(ep)
-
-
-def _continuous_sums(ep, report, scheduler=None):
-    M, N = ep.n_epochs, ep.n_units
-    act_ptr = np.zeros(M + 1, dtype=np.int64)
-    np.cumsum(ep.n_active, out=act_ptr[1:])
-    pair_base = np.zeros(M + 1, dtype=np.int64)
-    np.cumsum(ep.n_pairs, out=pair_base[1:])
-    delay_base = np.zeros(M + 1, dtype=np.int64)
-    np.cumsum(ep.n_delays, out=delay_base[1:])
-    n_delays = int(delay_base[-1])
-    off_type = np.int32 if n_delays < 2 ** 31 - 1 else np.int64
-    need = _delay_bytes(ep)   # checked against the memory budget by the caller
-    report(0.03, f"SPOTDis: sorting {n_delays} delays ({need / 1e6:.0f} MB)")
-    act = kernels.epoch_active(ep.offsets, N, act_ptr)
-    pair_off = np.empty(int(pair_base[-1]) + 1, dtype=off_type)
-    delays = np.empty(n_delays, dtype=np.float64)
-    kernels.epoch_delays(ep.rel, ep.offsets, N, act_ptr, act, pair_base, delay_base, pair_off,
-                         delays)
-    # row k has M - 1 - k partners: pair rows (k, M - 1 - k) so every block and thread
-    # gets the same work
-    folded = np.empty(M, dtype=np.int64)
-    folded[0::2] = np.arange((M + 1) // 2)
-    folded[1::2] = M - 1 - np.arange(M // 2)
-    total = np.zeros((M, M))
-    count = np.zeros((M, M), dtype=np.int64)
-
-    def put(acc, result):
-        rows, s, c = result
-        total[rows] = s
-        count[rows] = c
-        return acc
-
-    # each block's rows are complete in itself: the same numbers on every backend
-    blocks = [folded[r0:r1] for r0, r1 in _blocks(M, 20)]
-    map_blocks(_continuous_block, blocks, backend="serial", scheduler=scheduler,
-               shared=dict(n_ep=M, act_ptr=act_ptr, act=act, pair_base=pair_base,
-                           pair_off=pair_off, delays=delays),
-               reduce=put, initial=None, label="epoch-row block",
-               progress=lambda f, m: report(0.05 + 0.95 * f, f"SPOTDis: {m} (continuous "
-                                                             f"kernel)"))
-    return total, count
-
-
-def _continuous_block(rows, n_ep, act_ptr, act, pair_base, pair_off, delays):
-    """SPOTDis sums of epoch rows ``rows`` against all later epochs (one task)."""
-    s, c = kernels.continuous_rows(rows, n_ep, act_ptr, act, pair_base, pair_off, delays)
-    return rows, s, c
-
-
-def _grid_sums(ep, period, report, scheduler=None):
-    M, N = ep.n_epochs, ep.n_units
-    samples = np.rint(ep.rel / period).astype(np.int64)
-    act_ptr = np.zeros(M + 1, dtype=np.int64)
-    np.cumsum(ep.n_active, out=act_ptr[1:])
-    act = kernels.epoch_active(ep.offsets, N, act_ptr)
-    report(0.03, "SPOTDis: neuron pairs per epoch")
-    pair_i, pair_j, ptr, epochs = kernels.pair_epoch_lists(act_ptr, act, N)
-    # a fixed number of accumulators per block (not one per thread) and the blocks' partial
-    # sums added in block order, so the float sums and hence the result depend neither on
-    # the number of threads nor on the backend (local or dask)
-    n_chunks = int(max(1, min(_GRID_CHUNKS, _ACCUMULATOR_LIMIT // (12 * M * M))))
-    n_pairs = pair_i.size
-    out = map_blocks(_grid_block, _blocks(n_pairs, 20), backend="serial",
-                     scheduler=scheduler,
-                     shared=dict(pair_i=pair_i, pair_j=pair_j, ptr=ptr, epochs=epochs,
-                                 samples=samples, ep_offsets=ep.offsets, n_units=N, n_ep=M,
-                                 n_chunks=n_chunks),
-                     reduce=_add_pair, label="neuron-pair block",
-                     progress=lambda f, m: report(0.05 + 0.95 * f,
-                                                  f"SPOTDis: {m} of {n_pairs} neuron pairs "
-                                                  f"(grid kernel)"))
-    if out is None:
-        return np.zeros((M, M)), np.zeros((M, M), dtype=np.int64)
-    return out
-
-
-def _grid_block(block, pair_i, pair_j, ptr, epochs, samples, ep_offsets, n_units, n_ep,
-                n_chunks):
-    """Partial grid sums (in samples) and counts of neuron pairs block[0]..block[1]-1."""
-    p0, p1 = block
-    acc_sum = np.zeros((n_chunks, n_ep, n_ep))
-    acc_cnt = np.zeros((n_chunks, n_ep, n_ep), dtype=np.int32)
-    kernels.grid_pairs(p0, p1, pair_i, pair_j, ptr, epochs, samples, ep_offsets, n_units,
-                       acc_sum, acc_cnt)
-    return acc_sum.sum(axis=0), acc_cnt.sum(axis=0, dtype=np.int64)
-
-
-def _add_pair(acc, part):
-    """Fold two (sums, counts) partials (new arrays: results from dask may be read-only)."""
-    return acc[0] + part[0], acc[1] + part[1]
 
 
 # ============================================================================ baseline
@@ -598,13 +172,13 @@ def window_sweep(data, lengths, offsets=(0.0,), events=None, progress=None, **pa
     if not same:
         truth.pop("epoch_labels", None)
     report = progress or (lambda f, m: None)
-    # window bounds on the sample grid (when the annotations give one) are put exactly on
-    # it, as sample * period like the spike times, so that a spike at a window's stop is
-    # not in or out by rounding
+    # window bounds on the sample grid (the annotations', else the one the times lie on)
+    # are put exactly on it, as sample * period like the spike times, so that a spike at a
+    # window's stop is not in or out by rounding
     ann = data.annotations or {}
     period = next((float(ann[k]) for k in _PERIOD_KEYS if _positive(ann.get(k))),
                   next((1.0 / float(ann[k]) for k in _RATE_KEYS if _positive(ann.get(k))),
-                       None))
+                       data.sampling_period))
     rows = []
     n = lengths.size * offsets.size
     for a, length in enumerate(lengths):
@@ -664,7 +238,7 @@ class SpotDisClust(CachedSteps):
     seed = param.Integer(default=0, bounds=(0, None), doc="Random seed of the t-SNE.")
     max_full_epochs = param.Integer(default=5000, bounds=(2, None), doc="""
         Up to this many epochs the full M x M matrix is computed; above it, exact SPOTDis
-        only to each epoch's candidate neighbours (``analysis.spotdis_large``), and
+        only to each epoch's candidate neighbours (``analysis.spotdis.graph``), and
         HDBSCAN and t-SNE run on that k-nearest-neighbour graph.""")
     n_neighbors = param.Integer(default=None, allow_None=True, bounds=(2, 1000), doc="""
         Graph mode: neighbours kept per epoch. None: 3 x perplexity (what t-SNE uses).""")
@@ -742,11 +316,9 @@ class SpotDisClust(CachedSteps):
     def graph(self):
         """Exact SPOTDis to each epoch's nearest epochs (``SpotDisGraph``), graph mode.
 
-        See ``analysis.spotdis_large.spotdis_knn``; used by ``cluster`` and ``embed``
+        See ``analysis.spotdis.graph.spotdis_knn``; used by ``cluster`` and ``embed``
         above ``max_full_epochs`` epochs (it can be called at any size).
         """
-        from .spotdis_large import spotdis_knn
-
         _check_data(self.data)
         k = self._n_neighbors()
         cand = self.n_candidates
@@ -786,8 +358,6 @@ class SpotDisClust(CachedSteps):
             import hdbscan
 
             if self._use_graph():
-                from .spotdis_large import knn_distance_matrix
-
                 d = knn_distance_matrix(self.graph())
             else:
                 d = self.matrix()
@@ -905,8 +475,6 @@ class SpotDisClust(CachedSteps):
             return float("nan")
 
         def compute():
-            from .spotdis_large import spotdis_pairs
-
             self._report(0.95, f"silhouette on {pick.size} sampled epochs")
             r, c = np.triu_indices(pick.size, 1)
             k, m, v, _ = spotdis_pairs(self.data, pick[r], pick[c], self.sampling_period,
@@ -971,3 +539,4 @@ class SpotDisClust(CachedSteps):
         params.pop("seed")
         return window_sweep(self.data, lengths, offsets, events, progress=self.progress,
                             **params)
+

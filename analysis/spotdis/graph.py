@@ -13,9 +13,10 @@ entries. HDBSCAN and t-SNE need much less: each epoch's nearest neighbours. So:
    neurons' mean times, and ``W1 >= |difference of means|``. Each epoch's
    ``n_candidates`` nearest epochs in that space (exact brute-force search, BLAS in row
    blocks) are its candidates.
-2. **Exact SPOTDis** on the union of candidate pairs (``spotdis_pairs``): the numba kernels
-   ``candidate_pairs`` walk neuron pairs as the full grid kernel does and visit only the
-   candidate epoch pairs; same numbers as ``spotdis`` (to rounding).
+2. **Exact SPOTDis** on the union of candidate pairs (``spotdis_pairs``): the grid kernel
+   takes them in cache-sized tiles of epochs and their candidates (``tiles``), the
+   continuous one walks neuron pairs and visits only the candidate epoch pairs; same
+   numbers as ``spotdis`` (to rounding).
 3. **k-nearest-neighbour graph** of the exact values (each epoch keeps its
    ``n_neighbors`` nearest among its own and its reverse candidates), which
    ``SpotDisClust`` hands to HDBSCAN (a sparse precomputed distance matrix) and to openTSNE
@@ -32,17 +33,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from .errors import available_memory, check_memory
-from .kernels import spotdis as kernels
-from .parallel import map_blocks
+from ..errors import available_memory, check_memory
+from ..kernels import spotdis as kernels
+from ..parallel import map_blocks
+from .epochs import _add_pair, _blocks, _prepare
+from .tiles import CACHE_BUDGET, grid_sums
 
 __all__ = ["SpotDisGraph", "spotdis_pairs", "candidate_neighbours", "spotdis_knn",
            "knn_distance_matrix", "QUARTILES"]
 
 QUARTILES = (0.25, 0.5, 0.75)
-_CHUNKS = 4                  # accumulators of the candidate kernel (fixed: deterministic)
+_CHUNKS = 4                  # accumulators of the continuous candidate kernel (fixed:
+#                              deterministic)
 _SEARCH_BLOCK = 2048         # rows per block of the brute-force candidate search
 _MIN_DISTANCE = 1e-12        # stands in for 0 in sparse matrices (0 would be "no edge")
 
@@ -85,14 +90,6 @@ class SpotDisGraph:
         return self.neighbors.shape[0]
 
 
-def _pair_setup(data, sampling_period, method):
-    """(epochs, period if the grid kernel is used else None), as ``spotdis`` chooses."""
-    from .spotdis import _prepare
-
-    ep, period, use_grid = _prepare(data, sampling_period, method)
-    return ep, (period if use_grid else None)
-
-
 def _candidate_csr(rows, cols, n_ep):
     """Unique pairs (k < m) in CSR by k; returns (ptr, partners, k of each entry)."""
     rows = np.asarray(rows, dtype=np.int64).ravel()
@@ -126,49 +123,53 @@ def spotdis_pairs(data, rows, cols, sampling_period=None, method="auto", progres
     ``$SPIKELENS_SCHEDULER``, else local; see ``analysis.parallel``); same values on every
     backend.
     """
-    from .spotdis import _add_pair, _blocks
-
     report = progress or (lambda f, m: None)
-    ep, period = _setup if _setup is not None else _pair_setup(data, sampling_period, method)
-    M, N = ep.n_epochs, ep.n_units
-    ptr, partners, firsts = _candidate_csr(rows, cols, M)
-    Q = partners.size
-    act_ptr = np.zeros(M + 1, dtype=np.int64)
-    np.cumsum(ep.n_active, out=act_ptr[1:])
-    act = kernels.epoch_active(ep.offsets, N, act_ptr)
-    pair_i, pair_j, pptr, epochs = kernels.pair_epoch_lists(act_ptr, act, N)
-    grid = period is not None
-    samples = np.rint(ep.rel / period).astype(np.int64) if grid else np.empty(0, np.int64)
-    max_width = int(2 * np.ceil(ep.duration / period) + 3) if grid else 0
-    # per block a fixed number of chunk accumulators, summed; the blocks' partial sums are
-    # added in block order: the same numbers locally and on a dask cluster
-    n_np = pair_i.size
-    out = map_blocks(_pairs_block, _blocks(n_np, 20), backend="serial", scheduler=scheduler,
-                     shared=dict(pair_i=pair_i, pair_j=pair_j, pptr=pptr, epochs=epochs,
-                                 rel=ep.rel, samples=samples, ep_offsets=ep.offsets,
-                                 n_units=N, cand_ptr=ptr, partners=partners, grid=grid,
-                                 max_width=max_width),
-                     reduce=_add_pair, label="neuron-pair block",
-                     progress=lambda f, m: report(f, f"SPOTDis: {m} of {n_np} neuron pairs "
-                                                     f"on {Q} candidate epoch pairs"))
-    if out is None:
-        out = np.zeros(Q), np.zeros(Q, dtype=np.int64)
-    acc_sum, count = out
-    total = acc_sum * (period if grid else 1.0)
+    ep, period, samples = _setup if _setup is not None else \
+        _prepare(data, sampling_period, method)
+    ptr, partners, firsts = _candidate_csr(rows, cols, ep.n_epochs)
+    if period is not None:
+        acc_sum, count = grid_sums(ep, period, samples, ptr, partners, False, report,
+                                   scheduler)
+        total = acc_sum * period
+    else:
+        total, count = _continuous_pair_sums(ep, ptr, partners, report, scheduler)
     norm = 2.0 * ep.duration
     values = np.where(count > 0, total / np.maximum(count, 1) / norm, 1.0)
     return firsts, partners, values, count
 
 
-def _pairs_block(block, pair_i, pair_j, pptr, epochs, rel, samples, ep_offsets, n_units,
-                 cand_ptr, partners, grid, max_width):
+def _continuous_pair_sums(ep, ptr, partners, report, scheduler=None):
+    """W1 sums (s) and counts of the candidate pairs, continuous kernel."""
+    M, N = ep.n_epochs, ep.n_units
+    Q = partners.size
+    act_ptr = np.zeros(M + 1, dtype=np.int64)
+    np.cumsum(ep.n_active, out=act_ptr[1:])
+    act = kernels.epoch_active(ep.offsets, N, act_ptr)
+    pair_i, pair_j, pptr, epochs = kernels.pair_epoch_lists(act_ptr, act, N)
+    # per block a fixed number of chunk accumulators, summed; the blocks' partial sums are
+    # added in block order: the same numbers locally and on a dask cluster
+    n_np = pair_i.size
+    out = map_blocks(_pairs_block, _blocks(n_np, 20), backend="serial", scheduler=scheduler,
+                     shared=dict(pair_i=pair_i, pair_j=pair_j, pptr=pptr, epochs=epochs,
+                                 rel=ep.rel, ep_offsets=ep.offsets, n_units=N, cand_ptr=ptr,
+                                 partners=partners),
+                     reduce=_add_pair, label="neuron-pair block",
+                     progress=lambda f, m: report(f, f"SPOTDis: {m} of {n_np} neuron pairs "
+                                                     f"on {Q} candidate epoch pairs"))
+    if out is None:
+        return np.zeros(Q), np.zeros(Q, dtype=np.int64)
+    return out
+
+
+def _pairs_block(block, pair_i, pair_j, pptr, epochs, rel, ep_offsets, n_units, cand_ptr,
+                 partners):
     """Partial sums and counts over the candidate pairs of neuron pairs block[0]..[1]-1."""
     p0, p1 = block
     Q = partners.size
     acc_sum = np.zeros((_CHUNKS, Q))
     acc_cnt = np.zeros((_CHUNKS, Q), dtype=np.int32)
-    kernels.candidate_pairs(p0, p1, pair_i, pair_j, pptr, epochs, rel, samples, ep_offsets,
-                            n_units, cand_ptr, partners, grid, max_width, acc_sum, acc_cnt)
+    kernels.candidate_pairs(p0, p1, pair_i, pair_j, pptr, epochs, rel, ep_offsets, n_units,
+                            cand_ptr, partners, acc_sum, acc_cnt)
     return acc_sum.sum(axis=0), acc_cnt.sum(axis=0, dtype=np.int64)
 
 
@@ -236,8 +237,8 @@ def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
     """
     report = progress or (lambda f, m: None)
     t0 = time.perf_counter()
-    setup = _pair_setup(data, sampling_period, method)
-    ep, period = setup
+    setup = _prepare(data, sampling_period, method)
+    ep, period, _ = setup
     M = ep.n_epochs
     if not isinstance(n_neighbors, (int, np.integer)) or n_neighbors < 1:
         raise ValueError(f"n_neighbors: must be a whole number >= 1, got {n_neighbors!r}")
@@ -272,20 +273,21 @@ def spotdis_knn(data, n_neighbors=90, n_candidates=None, sampling_period=None,
 
 def graph_bytes(ep, n_candidates, period):
     """Estimated peak bytes of ``spotdis_knn``: quartile vectors, the candidate search's
-    row block, the candidate pairs and their per-chunk sums, every epoch's active neuron
-    pairs, and the per-chunk delay tables (grid) or sorted delays (continuous)."""
+    row block, the candidate pairs and their sums, every epoch's active neuron pairs, and
+    the grid kernel's per-tile count rows (within ``CACHE_BUDGET`` per thread) or the
+    continuous kernel's per-chunk sorted delays."""
     M, N = ep.n_epochs, ep.n_units
     Q = float(M) * n_candidates
     features = M * N * len(QUARTILES) * 12.0
     search = _SEARCH_BLOCK * float(M) * 16.0
-    pairs = Q * 40.0 + _CHUNKS * Q * 12.0
     active_pairs = 8.0 * float(ep.n_pairs.sum())
     if period is not None:
-        per_chunk = float(M) * (2 * np.ceil(ep.duration / period) + 3) * 4.0
-    else:
-        per_pair = float(ep.n_delays.sum()) / max(float(ep.n_pairs.sum()), 1.0)
-        per_chunk = float(M) * per_pair * 8.0
-    return features + search + pairs + active_pairs + _CHUNKS * per_chunk
+        return features + search + Q * 40.0 + 2 * Q * 12.0 + active_pairs + \
+            numba.get_num_threads() * float(CACHE_BUDGET)
+    per_pair = float(ep.n_delays.sum()) / max(float(ep.n_pairs.sum()), 1.0)
+    per_chunk = float(M) * per_pair * 8.0
+    return features + search + Q * 40.0 + _CHUNKS * Q * 12.0 + active_pairs + \
+        _CHUNKS * per_chunk
 
 
 def _nearest(first, second, values, M, k):
