@@ -7,13 +7,15 @@ delegate to; the NIX reader and writer of :mod:`analysis.io` go through them too
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import SpikeDataError
 from .spiketrains import NEO_LAYOUT_KEY, Epochs, SpikeTrains, _plain
 
-__all__ = ["from_neo", "to_neo"]
+__all__ = ["BlockRecord", "EpochRecord", "SegmentRecord", "TrainRecord", "from_neo",
+           "from_records", "to_neo"]
 
 
 def to_neo(data):
@@ -210,27 +212,103 @@ def from_neo(obj, source=None, *, cls=None):
     """
     import neo
 
-    cls = SpikeTrains if cls is None else cls
-
     if isinstance(obj, neo.Block):
+        return from_records(BlockRecord.from_neo(obj), source, cls=cls)
+    if isinstance(obj, neo.Segment):
+        return from_records(SegmentRecord.from_neo(obj), source, cls=cls)
+    try:
+        trains = list(obj)
+    except TypeError:
+        trains = None
+    if trains is None or not all(isinstance(t, neo.SpikeTrain) for t in trains):
+        raise SpikeDataError("expected a neo Block, Segment or list of SpikeTrain", source)
+    return from_records([TrainRecord.from_neo(t) for t in trains], source, cls=cls)
+
+
+def from_records(obj, source=None, *, cls=None):
+    """:func:`from_neo` for the plain records of neo objects (:class:`BlockRecord`,
+    :class:`SegmentRecord` or a list of :class:`TrainRecord`), which a file reader can
+    build without neo (see :mod:`analysis.nix_io`)."""
+    cls = SpikeTrains if cls is None else cls
+    if isinstance(obj, BlockRecord):
         if "spikelens_unit_annotations" in obj.annotations:
             return _from_spikelens_neo(cls, obj, source)
         block, segments = obj, list(obj.segments)
         if not segments:
             raise SpikeDataError("contains no segments", source, _block_where(block))
         seg_trains = [list(s.spiketrains) for s in segments]
-    elif isinstance(obj, neo.Segment):
+    elif isinstance(obj, SegmentRecord):
         block, segments, seg_trains = None, [obj], [list(obj.spiketrains)]
     else:
-        try:
-            trains = list(obj)
-        except TypeError:
-            trains = None
-        if trains is None or not all(isinstance(t, neo.SpikeTrain) for t in trains):
-            raise SpikeDataError("expected a neo Block, Segment or list of SpikeTrain",
-                                 source)
-        block, segments, seg_trains = None, [None], [trains]
+        block, segments, seg_trains = None, [None], [list(obj)]
     return _from_foreign_neo(cls, block, segments, seg_trains, source)
+
+
+# ---------------------------------------------------------------------- records
+class TrainRecord(NamedTuple):
+    """What :func:`from_records` uses of a ``neo.SpikeTrain``, in seconds."""
+
+    name: object
+    annotations: dict
+    times: np.ndarray  # s, float64
+    t_start: float  # s
+    t_stop: float  # s
+
+    @classmethod
+    def from_neo(cls, t):
+        return cls(t.name, t.annotations,
+                   np.asarray(t.rescale("s").magnitude, dtype=np.float64).ravel(),
+                   float(t.t_start.rescale("s").magnitude),
+                   float(t.t_stop.rescale("s").magnitude))
+
+
+class EpochRecord(NamedTuple):
+    """What :func:`from_records` uses of a ``neo.Epoch``, in seconds."""
+
+    name: object
+    description: object
+    annotations: dict
+    start: np.ndarray  # s
+    duration: np.ndarray  # s
+    labels: np.ndarray  # empty when the Epoch has no labels
+
+    @classmethod
+    def from_neo(cls, e):
+        return cls(e.name, e.description, e.annotations,
+                   np.asarray(e.times.rescale("s").magnitude, dtype=np.float64).ravel(),
+                   np.asarray(e.durations.rescale("s").magnitude, dtype=np.float64).ravel(),
+                   np.asarray(e.labels))
+
+
+class SegmentRecord(NamedTuple):
+    """A ``neo.Segment``: its spike trains and epochs as records."""
+
+    name: object
+    description: object
+    annotations: dict
+    spiketrains: list
+    epochs: list
+
+    @classmethod
+    def from_neo(cls, s):
+        return cls(s.name, s.description, s.annotations,
+                   [TrainRecord.from_neo(t) for t in s.spiketrains],
+                   [EpochRecord.from_neo(e) for e in s.epochs])
+
+
+class BlockRecord(NamedTuple):
+    """A ``neo.Block``: its segments as records."""
+
+    name: object
+    description: object
+    annotations: dict
+    segments: list
+
+    @classmethod
+    def from_neo(cls, b):
+        return cls(b.name, b.description, b.annotations,
+                   [SegmentRecord.from_neo(s) for s in b.segments])
+
 
 def _from_spikelens_neo(cls, block, source):
     """``from_neo`` for a Block written by the default ``to_neo``: exact."""
@@ -244,12 +322,12 @@ def _from_spikelens_neo(cls, block, source):
     trains = list(seg.spiketrains)
     if not trains:
         raise SpikeDataError("contains no spike trains", source)
-    t_start = min(float(t.t_start.rescale("s").magnitude) for t in trains)
-    t_stop = max(float(t.t_stop.rescale("s").magnitude) for t in trains)
+    t_start = min(t.t_start for t in trains)
+    t_stop = max(t.t_stop for t in trains)
     unit_keys = set(json.loads(block_ann.pop("spikelens_unit_annotations", "[]")))
     ids, _ = _neo_unit_ids(trains)
     unit_ann = {key: [t.annotations.get(key) for t in trains] for key in unit_keys}
-    spike_lists = [np.asarray(t.rescale("s").magnitude, dtype=np.float64) for t in trains]
+    spike_lists = [t.times for t in trains]
     truth = _truth_from_json(block_ann.pop("spikelens_truth", "{}"), source)
     if "spiketrain_ordering" in seg_ann:
         truth["ordering"] = np.asarray(seg_ann.pop("spiketrain_ordering"), dtype=np.int64)
@@ -287,8 +365,7 @@ def _from_foreign_neo(cls, block, segments, seg_trains, source):
                 f"its {n_seg} segments hold different units (segment {k} differs from "
                 f"segment 0); several segments are read only when they are consecutive "
                 f"trials of the same units", source, where)
-    sec = [[(float(t.t_start.rescale("s").magnitude), float(t.t_stop.rescale("s").magnitude))
-            for t in trains] for trains in seg_trains]
+    sec = [[(t.t_start, t.t_stop) for t in trains] for trains in seg_trains]
     seg_bounds = [(min(b[0] for b in s), max(b[1] for b in s)) for s in sec]
     for k in range(1, n_seg):
         if seg_bounds[k][0] < seg_bounds[k - 1][1]:
@@ -300,9 +377,7 @@ def _from_foreign_neo(cls, block, segments, seg_trains, source):
                 f"Segments to from_neo)",
                 source, where)
     n = counts[0]
-    spike_lists = [np.concatenate([np.asarray(trains[i].rescale("s").magnitude,
-                                              dtype=np.float64).ravel()
-                                   for trains in seg_trains]) for i in range(n)]
+    spike_lists = [np.concatenate([trains[i].times for trains in seg_trains]) for i in range(n)]
     t_start, t_stop = seg_bounds[0][0], seg_bounds[-1][1]
 
     # ---- annotations: block, then what every segment shares
@@ -390,8 +465,6 @@ def _from_foreign_neo(cls, block, segments, seg_trains, source):
 
 
 # ---------------------------------------------------------------------- helpers
-
-
 def _block_where(block):
     return f"block {block.name!r}" if getattr(block, "name", None) else "block"
 
@@ -464,13 +537,12 @@ def _epochs_from_neo(epochs_neo):
     """Epochs (s) from neo Epoch objects, and each object's layout record."""
     starts, stops, labels, groups = [], [], [], []
     for e in epochs_neo:
-        start = np.asarray(e.times.rescale("s").magnitude, dtype=np.float64).ravel()
-        dur = np.asarray(e.durations.rescale("s").magnitude, dtype=np.float64).ravel()
+        start, dur = e.start, e.duration
         has_labels = len(e.labels) > 0
         starts.append(start)
         stops.append(start + dur)
         labels.append(np.asarray(e.labels).astype(str) if has_labels
-                      else np.arange(len(e)).astype(str))
+                      else np.arange(start.size).astype(str))
         groups.append({"name": e.name, "description": e.description, "size": int(start.size),
                        "labels": bool(has_labels),
                        "annotations": {k: _plain_deep(v) for k, v in e.annotations.items()
@@ -529,7 +601,7 @@ def _spikes_at(trains, ids, t):
     """``[unit id, count]`` of the trains' spikes at exactly ``t`` seconds."""
     out = []
     for uid, train in zip(ids, trains):
-        c = int(np.count_nonzero(np.asarray(train.rescale("s").magnitude) == t))
+        c = int(np.count_nonzero(train.times == t))
         if c:
             out.append([uid, c])
     return out
