@@ -858,53 +858,118 @@ def _table_columns(data):
 
 # ---------------------------------------------------------------------- CSV
 def _read_csv(path, source, *, sort, t_start, t_stop, budget):
-    meta, skip = None, 0
+    """Read with pyarrow's multithreaded CSV parser: every column as strings, then the
+    times converted in one cast (the values need no Python objects)."""
+    import pyarrow.compute as pc
+
+    meta, skip, header = None, 0, None
     with open(path, "r", encoding="utf-8", newline="") as f:
         for line in f:
             if not line.startswith("#"):
+                header = line
                 break
             skip += 1
             body = line[1:].strip()
             if body.startswith(_META_KEY + ":") and meta is None:
                 meta = _parse_metadata(body[len(_META_KEY) + 1:], source, budget)
-    try:
-        df = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False,
-                         skipinitialspace=True, encoding="utf-8")
-    except pd.errors.EmptyDataError:
+    if header is None or not header.strip():
         raise SpikeDataError("has no header row (expected columns time, unit[, epoch]"
-                             "[, label])", source) from None
-    except pd.errors.ParserError as exc:
-        raise SpikeDataError(f"malformed CSV ({_describe(exc)})", source) from None
-    _check_columns(df.columns, source)
+                             "[, label])", source)
+    raw_names = next(csv.reader([header]))
+    names = [n.strip() for n in raw_names]
+    _check_columns(names, source)
+    # a header written "time, unit" marks a file with spaces after its commas, which
+    # are skipped (pandas' skipinitialspace); elsewhere values are taken as written
+    spaced = any(n != n.lstrip() for n in raw_names[1:])
     first_line = skip + 2  # 1-based line of data row 0: comments, header
 
     def row(r):
         return f"row {r} (line {r + first_line})"
 
-    if meta is None and not len(df):
+    # strings take about the file's size in memory, their offsets 8 bytes a row
+    budget.take(2 * path.stat().st_size, source, "rows")
+    table = _arrow_csv(path, source, skip + 1, names, row)
+    if meta is None and not table.num_rows:
         raise SpikeDataError("contains no spikes (no data rows) and no spikelens metadata",
                              source)
-    raw = df["time"].to_numpy(dtype=object, na_value="")
-    try:
-        times = raw.astype(np.float64)
-    except (TypeError, ValueError):
-        for r, v in enumerate(raw):
-            try:
-                float(v)
-            except (TypeError, ValueError):
-                reason = "time is missing" if str(v).strip() == "" else \
-                    f"time {v!r} is not a number"
-                raise SpikeDataError(reason, source, row(r)) from None
-        raise
-    units = _codes_from_strings(df["unit"].to_numpy(dtype=object, na_value=""))
+
+    def column(name):
+        col = table.column(name)
+        return pc.utf8_ltrim_whitespace(col) if spaced else col
+
+    times = _csv_times(column("time"), source, row)
+    units = _codes_from_arrow(column("unit"), "unit", source)
     # with metadata the epochs come from it and these columns are informative only
-    epoch = _codes_from_strings(df["epoch"].to_numpy(dtype=object, na_value="")) \
-        if "epoch" in df and meta is None else None
-    label = _codes_from_strings(df["label"].to_numpy(dtype=object, na_value="")) \
-        if "label" in df and meta is None else None
+    epoch = _codes_from_arrow(pc.utf8_trim_whitespace(table.column("epoch")), "epoch",
+                              source) if "epoch" in names and meta is None else None
+    label = _codes_from_arrow(column("label"), "label", source) \
+        if "label" in names and meta is None else None
     kwargs = _assemble(times, units, source=source, row=row, sort=sort, t_start=t_start,
                        t_stop=t_stop, meta=meta, epoch=epoch, label=label)
     return SpikeTrains(**kwargs)
+
+
+def _arrow_csv(path, source, skip_rows, names, row):
+    """The data rows of a CSV file as a pyarrow Table of strings; a row with a wrong
+    number of fields is a SpikeDataError naming it."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    bad = []
+
+    def invalid(r):
+        bad.append(r)
+        return "skip"
+
+    def read(threads):
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=skip_rows, column_names=names,
+                                           use_threads=threads),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+
+    try:
+        table = read(True)
+        if bad:  # only a single-threaded parse knows the rows' line numbers
+            bad.clear()
+            read(False)
+    except pa.ArrowInvalid as exc:
+        raise SpikeDataError(f"malformed CSV ({_describe(exc)})", source) from None
+    if bad:
+        first = min(bad, key=lambda r: r.number)
+        r = first.number - (skip_rows + 1)
+        if first.actual_columns < first.expected_columns:
+            missing = names[first.actual_columns]
+            reason = (f"{missing} is missing (the row has {first.actual_columns} of "
+                      f"{first.expected_columns} fields)")
+        else:
+            reason = (f"the row has {first.actual_columns} fields, the header "
+                      f"{first.expected_columns}")
+        raise SpikeDataError(reason, source, row(r))
+    return table
+
+
+def _csv_times(column, source, row):
+    """Seconds (float64) from a CSV's time column of strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for values in (column, pc.utf8_trim_whitespace(column)):
+        try:
+            return pc.cast(values, pa.float64()).to_numpy()
+        except pa.ArrowInvalid:
+            continue
+    # find the first value that is not a number (an error path: Python speed is fine)
+    for r, v in enumerate(column.to_pylist()):
+        try:
+            float(v)
+        except ValueError:
+            reason = "time is missing" if v.strip() == "" else f"time {v!r} is not a number"
+            raise SpikeDataError(reason, source, row(r)) from None
+    raise SpikeDataError("time column cannot be read as numbers", source, "column 'time'")
 
 
 def _write_csv(data, tmp):

@@ -716,6 +716,29 @@ class SpikeTrains:
 
         return from_neo(obj, source, cls=cls)
 
+    # ------------------------------------------------------------------ ecosystem
+    @classmethod
+    def from_spikeinterface(cls, sorting, segment=0):
+        """Build from one segment of a SpikeInterface sorting; see
+        :func:`analysis.ecosystem.from_spikeinterface`."""
+        from .ecosystem import from_spikeinterface
+
+        return from_spikeinterface(sorting, segment, cls=cls)
+
+    @classmethod
+    def from_pynapple(cls, tsgroup, epochs=None):
+        """Build from a pynapple ``TsGroup`` and optional ``IntervalSet`` of epochs; see
+        :func:`analysis.ecosystem.from_pynapple`."""
+        from .ecosystem import from_pynapple
+
+        return from_pynapple(tsgroup, epochs, cls=cls)
+
+    def to_pynapple(self):
+        """``(TsGroup, IntervalSet or None)``; see :func:`analysis.ecosystem.to_pynapple`."""
+        from .ecosystem import to_pynapple
+
+        return to_pynapple(self)
+
 
 #: Annotation holding the layout of the foreign neo object data were read from.
 NEO_LAYOUT_KEY = "neo_layout"
