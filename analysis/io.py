@@ -34,11 +34,14 @@ Formats
     NIX annotations as JSON strings (the metadata keeps them exactly).
 ``nwb`` (``.nwb``)
     The units table (``spike_times`` per unit; ids from a ``unit_name`` column, else from
-    ``id``; other one-value-per-unit columns become unit annotations) and the trials table
-    (``start_time``, ``stop_time``, optional ``label``) as epochs. ``t_start`` is the earliest
-    ``obs_intervals`` start when that column exists, else 0 s; ``t_stop`` is the latest of
-    spikes, trials and ``obs_intervals``. Recording annotations and ground truth are not
-    stored in NWB.
+    ``id``; other one-value-per-unit columns, such as ``quality``, become unit annotations;
+    an ``electrodes`` region gives each unit's first electrode row as ``electrode`` (-1:
+    none) and that electrode's ``location`` and group name (``electrode_group``), for
+    selection) and one interval table as epochs: ``trials`` by default, any other with
+    ``load(..., epochs="stimulus")``, labelled by its ``label`` column or the one named by
+    ``epoch_label=``. ``t_start`` is the earliest ``obs_intervals`` start when that column
+    exists, else 0 s; ``t_stop`` is the latest of spikes, epochs and ``obs_intervals``.
+    Recording annotations and ground truth are not stored in NWB.
 ``phy`` (a folder)
     Kilosort/phy output: ``spike_times.npy`` (sample indices), ``spike_clusters.npy`` (or
     ``spike_templates.npy``), ``params.py`` (``sample_rate``; parsed, never executed) and,
@@ -117,7 +120,7 @@ _TEMP_RE = re.compile(r"^\..+\.(\d{1,9})\.[0-9a-f]{12}\.tmp(\.[^.]+)?$")
 
 # ====================================================================== public API
 def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=None,
-         within=None):
+         within=None, epochs=None, epoch_label=None):
     """Read spike data from a file or a Kilosort/phy folder.
 
     Parameters
@@ -143,6 +146,14 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         A folder that every file read must resolve into (``os.path.realpath``): ``path``
         itself and, for a phy folder, each file in it. A symbolic link that leads out of it
         is refused and never read through. For uploads into a server's folder.
+    epochs : str, optional
+        NWB only: the name of the interval table (``TimeIntervals`` in the file's
+        ``intervals``: ``"trials"``, ``"epochs"``, or any other) whose rows become the
+        epochs. Default: ``"trials"`` when the file has that table.
+    epoch_label : str, optional
+        NWB only: the column of that table that labels the epochs (numbers become strings,
+        a ragged column such as ``tags`` is joined with ``","``). Default: ``"label"``
+        when the table has it, else the rows' positions.
 
     Returns
     -------
@@ -173,6 +184,9 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
     write the file with :func:`save`, which stores the metadata.
     """
     fmt = _check_format(format)
+    for name, value in (("epochs", epochs), ("epoch_label", epoch_label)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name}: must be a column or table name, got {value!r}")
     t_start = _check_bound(t_start, "t_start")
     t_stop = _check_bound(t_stop, "t_stop")
     budget = _Budget(max_bytes)
@@ -211,6 +225,11 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
 
     reader = _READERS[fmt]
     folder_only = {"within": within} if fmt == "phy" else {}
+    if fmt == "nwb":
+        folder_only = {"epochs": epochs, "epoch_label": epoch_label}
+    elif epochs is not None or epoch_label is not None:
+        raise ValueError(f"epochs/epoch_label: only NWB files have interval tables, not "
+                         f"{_NAMES[fmt]}")
     try:
         return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
                       budget=budget, **folder_only)
@@ -1447,7 +1466,7 @@ _NWB_RESERVED = {"spike_times", "obs_intervals", "electrodes", "electrode_group"
                  "waveform_mean", "waveform_sd", "waveforms", "unit_name"}
 
 
-def _read_nwb(path, source, *, sort, t_start, t_stop, budget):
+def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch_label=None):
     from hdmf.common.table import DynamicTableRegion, VectorIndex
     from pynwb import NWBHDF5IO
 
@@ -1482,14 +1501,9 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget):
             if vals.dtype.kind in "OS":
                 vals = np.asarray([_nwb_str(v) for v in vals], dtype=str)
             unit_ann[col] = vals
-        epochs = None
-        trials = nwb.trials
-        if trials is not None and len(trials):
-            start = np.asarray(trials["start_time"].data[:], dtype=np.float64)
-            stop = np.asarray(trials["stop_time"].data[:], dtype=np.float64)
-            label = ([_nwb_str(v) for v in trials["label"].data[:]]
-                     if "label" in trials.colnames else np.arange(start.size).astype(str))
-            epochs = Epochs(start, stop, np.asarray(label, dtype=str))
+        unit_ann.update({k: v for k, v in _nwb_electrodes(units, n, source).items()
+                         if k not in unit_ann})
+        epochs = _nwb_epochs(nwb, epochs, epoch_label, source)
     if ends.size != n or (n and (ends[-1] != times.size or np.any(np.diff(ends) < 0))):
         raise SpikeDataError("spike_times_index does not match spike_times", source, "units")
     offsets = np.concatenate([[0], ends]).astype(np.int64)
@@ -1515,6 +1529,75 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget):
     return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=ids,
                        unit_annotations=unit_ann, epochs=epochs, sort=sort, source=source,
                        copy=False)
+
+
+def _nwb_epochs(nwb, table_name, label, source):
+    """Epochs from an interval table of the file (see :func:`load`), or None."""
+    tables = dict(nwb.intervals) if nwb.intervals is not None else {}
+    if table_name is None:
+        table_name = "trials"
+        if table_name not in tables:
+            return None
+    if table_name not in tables:
+        raise SpikeDataError(f"has no interval table {table_name!r} (tables: "
+                             f"{', '.join(map(repr, sorted(tables))) or 'none'})", source,
+                             "intervals")
+    table = tables[table_name]
+    where = f"intervals/{table_name}"
+    if not len(table):
+        return None
+    start = np.asarray(table["start_time"].data[:], dtype=np.float64)
+    stop = np.asarray(table["stop_time"].data[:], dtype=np.float64)
+    if label is None and "label" in table.colnames:
+        label = "label"
+    if label is None:
+        labels = np.arange(start.size).astype(str)
+    elif label not in table.colnames:
+        raise SpikeDataError(f"has no column {label!r} (columns: "
+                             f"{', '.join(map(repr, table.colnames))})", source, where)
+    else:
+        values = table[label][:]  # a ragged column gives one list per row
+        labels = [",".join(map(_nwb_str, v)) if isinstance(v, (list, np.ndarray))
+                  else _nwb_str(v) for v in values]
+    try:
+        return Epochs(start, stop, np.asarray(labels, dtype=str))
+    except SpikeDataError as exc:
+        raise SpikeDataError(exc.reason, source, where) from None
+
+
+def _nwb_electrodes(units, n, source):
+    """Per unit, its first electrode (row of the electrodes table, -1 if none) and that
+    electrode's ``location`` and ``group_name`` (as ``electrode_group``)."""
+    from hdmf.common.table import VectorIndex
+
+    if "electrodes" not in units.colnames:
+        return {}
+    column = units["electrodes"]
+    if isinstance(column, VectorIndex):  # several electrodes per unit
+        ends = np.asarray(column.data[:], dtype=np.int64)
+        rows = np.asarray(column.target.data[:], dtype=np.int64)
+        table = column.target.table
+    else:
+        rows = np.asarray(column.data[:], dtype=np.int64)
+        ends = np.arange(1, rows.size + 1)
+        table = column.table
+    if ends.size != n or (n and ends[-1] != rows.size) or np.any(np.diff(ends) < 0):
+        raise SpikeDataError("electrodes index does not match its electrodes", source,
+                             "units/electrodes")
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    has = ends > starts
+    first = np.full(n, -1, dtype=np.int64)
+    first[has] = rows[starts[has]]
+    n_rows = len(table)
+    if np.any(first >= n_rows) or np.any(rows < 0):
+        raise SpikeDataError(f"refers to electrode rows outside the electrodes table "
+                             f"({n_rows} rows)", source, "units/electrodes")
+    out = {"electrode": first}
+    for col, key in (("location", "location"), ("group_name", "electrode_group")):
+        if col in table.colnames:
+            values = np.asarray([_nwb_str(v) for v in table[col].data[:]] + [""], dtype=str)
+            out[key] = values[first]  # -1: the "" appended
+    return out
 
 
 def _nwb_str(v):
