@@ -1,6 +1,6 @@
 """NWB interval tables as epochs and electrode information as unit annotations."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ def nwb_file(tmp_path_factory):
     from pynwb.epoch import TimeIntervals
 
     nwb = NWBFile(session_description="tables", identifier="t",
-                  session_start_time=datetime(2026, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2026, 1, 1, tzinfo=UTC))
     device = nwb.create_device("probe")
     groups = [nwb.create_electrode_group(f"shank{k}", "shank", area, device)
               for k, area in enumerate(["CA1", "V1"])]
