@@ -21,8 +21,11 @@ refused (h5py would read other files through them); soft links stay inside the f
 Formats
 -------
 ``nix`` (``.nix``)
-    neo's :class:`neo.io.NixIO`, one Block, via ``SpikeTrains.to_neo`` /
-    ``SpikeTrains.from_neo``: one Segment, or several that are consecutive trials of the same
+    neo's NixIO layout, one Block: written by :class:`neo.io.NixIO` via
+    ``SpikeTrains.to_neo``, read with h5py by :mod:`analysis.nix_io` (every NIX format
+    version, the file unchanged) into records that :func:`analysis.neo_io.from_records`
+    turns into SpikeTrains as ``SpikeTrains.from_neo`` would: one Segment, or several that
+    are consecutive trials of the same
     units (joined, each segment an epoch; others are refused). Quantities in any time unit
     (ms, s) are converted to seconds. A segment annotation ``spiketrain_ordering``
     (Elephant's ASSET tutorial data) becomes ``truth['ordering']``; spike-train annotations
