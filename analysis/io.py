@@ -10,7 +10,7 @@ Hostile files
 -------------
 ``load(..., max_bytes=)`` is a memory budget (default: half of the memory available): each
 reader counts the *expanded* size the file declares -- NPZ members' uncompressed sizes and
-``.npy`` headers, every HDF5 dataset and attribute (shape x itemsize, so a chunked dataset
+``.npy`` headers, every HDF5 dataset (shape x itemsize, so a chunked dataset
 that declares gigabytes it never wrote counts in full), Parquet rows, the arrays of the
 JSON metadata, phy ``.npy`` files -- and refuses the file before allocating past the
 budget. HDF5 files (NWB, NIX) are walked with h5py before pynwb or neo open them: external
@@ -21,8 +21,11 @@ refused (h5py would read other files through them); soft links stay inside the f
 Formats
 -------
 ``nix`` (``.nix``)
-    neo's :class:`neo.io.NixIO`, one Block, via ``SpikeTrains.to_neo`` /
-    ``SpikeTrains.from_neo``: one Segment, or several that are consecutive trials of the same
+    neo's NixIO layout, one Block: written by :class:`neo.io.NixIO` via
+    ``SpikeTrains.to_neo``, read with h5py by :mod:`analysis.nix_io` (every NIX format
+    version, the file unchanged) into records that :func:`analysis.neo_io.from_records`
+    turns into SpikeTrains as ``SpikeTrains.from_neo`` would: one Segment, or several that
+    are consecutive trials of the same
     units (joined, each segment an epoch; others are refused). Quantities in any time unit
     (ms, s) are converted to seconds. A segment annotation ``spiketrain_ordering``
     (Elephant's ASSET tutorial data) becomes ``truth['ordering']``; spike-train annotations
@@ -34,11 +37,14 @@ Formats
     NIX annotations as JSON strings (the metadata keeps them exactly).
 ``nwb`` (``.nwb``)
     The units table (``spike_times`` per unit; ids from a ``unit_name`` column, else from
-    ``id``; other one-value-per-unit columns become unit annotations) and the trials table
-    (``start_time``, ``stop_time``, optional ``label``) as epochs. ``t_start`` is the earliest
-    ``obs_intervals`` start when that column exists, else 0 s; ``t_stop`` is the latest of
-    spikes, trials and ``obs_intervals``. Recording annotations and ground truth are not
-    stored in NWB.
+    ``id``; other one-value-per-unit columns, such as ``quality``, become unit annotations;
+    an ``electrodes`` region gives each unit's first electrode row as ``electrode`` (-1:
+    none) and that electrode's ``location`` and group name (``electrode_group``), for
+    selection) and one interval table as epochs: ``trials`` by default, any other with
+    ``load(..., epochs="stimulus")``, labelled by its ``label`` column or the one named by
+    ``epoch_label=``. ``t_start`` is the earliest ``obs_intervals`` start when that column
+    exists, else 0 s; ``t_stop`` is the latest of spikes, epochs and ``obs_intervals``.
+    Recording annotations and ground truth are not stored in NWB.
 ``phy`` (a folder)
     Kilosort/phy output: ``spike_times.npy`` (sample indices), ``spike_clusters.npy`` (or
     ``spike_templates.npy``), ``params.py`` (``sample_rate``; parsed, never executed) and,
@@ -117,7 +123,7 @@ _TEMP_RE = re.compile(r"^\..+\.(\d{1,9})\.[0-9a-f]{12}\.tmp(\.[^.]+)?$")
 
 # ====================================================================== public API
 def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=None,
-         within=None):
+         within=None, epochs=None, epoch_label=None):
     """Read spike data from a file or a Kilosort/phy folder.
 
     Parameters
@@ -143,6 +149,14 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         A folder that every file read must resolve into (``os.path.realpath``): ``path``
         itself and, for a phy folder, each file in it. A symbolic link that leads out of it
         is refused and never read through. For uploads into a server's folder.
+    epochs : str, optional
+        NWB only: the name of the interval table (``TimeIntervals`` in the file's
+        ``intervals``: ``"trials"``, ``"epochs"``, or any other) whose rows become the
+        epochs. Default: ``"trials"`` when the file has that table.
+    epoch_label : str, optional
+        NWB only: the column of that table that labels the epochs (numbers become strings,
+        a ragged column such as ``tags`` is joined with ``","``). Default: ``"label"``
+        when the table has it, else the rows' positions.
 
     Returns
     -------
@@ -173,6 +187,9 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
     write the file with :func:`save`, which stores the metadata.
     """
     fmt = _check_format(format)
+    for name, value in (("epochs", epochs), ("epoch_label", epoch_label)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name}: must be a column or table name, got {value!r}")
     t_start = _check_bound(t_start, "t_start")
     t_stop = _check_bound(t_stop, "t_stop")
     budget = _Budget(max_bytes)
@@ -211,6 +228,11 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
 
     reader = _READERS[fmt]
     folder_only = {"within": within} if fmt == "phy" else {}
+    if fmt == "nwb":
+        folder_only = {"epochs": epochs, "epoch_label": epoch_label}
+    elif epochs is not None or epoch_label is not None:
+        raise ValueError(f"epochs/epoch_label: only NWB files have interval tables, not "
+                         f"{_NAMES[fmt]}")
     try:
         return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
                       budget=budget, **folder_only)
@@ -858,53 +880,118 @@ def _table_columns(data):
 
 # ---------------------------------------------------------------------- CSV
 def _read_csv(path, source, *, sort, t_start, t_stop, budget):
-    meta, skip = None, 0
+    """Read with pyarrow's multithreaded CSV parser: every column as strings, then the
+    times converted in one cast (the values need no Python objects)."""
+    import pyarrow.compute as pc
+
+    meta, skip, header = None, 0, None
     with open(path, "r", encoding="utf-8", newline="") as f:
         for line in f:
             if not line.startswith("#"):
+                header = line
                 break
             skip += 1
             body = line[1:].strip()
             if body.startswith(_META_KEY + ":") and meta is None:
                 meta = _parse_metadata(body[len(_META_KEY) + 1:], source, budget)
-    try:
-        df = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False,
-                         skipinitialspace=True, encoding="utf-8")
-    except pd.errors.EmptyDataError:
+    if header is None or not header.strip():
         raise SpikeDataError("has no header row (expected columns time, unit[, epoch]"
-                             "[, label])", source) from None
-    except pd.errors.ParserError as exc:
-        raise SpikeDataError(f"malformed CSV ({_describe(exc)})", source) from None
-    _check_columns(df.columns, source)
+                             "[, label])", source)
+    raw_names = next(csv.reader([header]))
+    names = [n.strip() for n in raw_names]
+    _check_columns(names, source)
+    # a header written "time, unit" marks a file with spaces after its commas, which
+    # are skipped (pandas' skipinitialspace); elsewhere values are taken as written
+    spaced = any(n != n.lstrip() for n in raw_names[1:])
     first_line = skip + 2  # 1-based line of data row 0: comments, header
 
     def row(r):
         return f"row {r} (line {r + first_line})"
 
-    if meta is None and not len(df):
+    # strings take about the file's size in memory, their offsets 8 bytes a row
+    budget.take(2 * path.stat().st_size, source, "rows")
+    table = _arrow_csv(path, source, skip + 1, names, row)
+    if meta is None and not table.num_rows:
         raise SpikeDataError("contains no spikes (no data rows) and no spikelens metadata",
                              source)
-    raw = df["time"].to_numpy(dtype=object, na_value="")
-    try:
-        times = raw.astype(np.float64)
-    except (TypeError, ValueError):
-        for r, v in enumerate(raw):
-            try:
-                float(v)
-            except (TypeError, ValueError):
-                reason = "time is missing" if str(v).strip() == "" else \
-                    f"time {v!r} is not a number"
-                raise SpikeDataError(reason, source, row(r)) from None
-        raise
-    units = _codes_from_strings(df["unit"].to_numpy(dtype=object, na_value=""))
+
+    def column(name):
+        col = table.column(name)
+        return pc.utf8_ltrim_whitespace(col) if spaced else col
+
+    times = _csv_times(column("time"), source, row)
+    units = _codes_from_arrow(column("unit"), "unit", source)
     # with metadata the epochs come from it and these columns are informative only
-    epoch = _codes_from_strings(df["epoch"].to_numpy(dtype=object, na_value="")) \
-        if "epoch" in df and meta is None else None
-    label = _codes_from_strings(df["label"].to_numpy(dtype=object, na_value="")) \
-        if "label" in df and meta is None else None
+    epoch = _codes_from_arrow(pc.utf8_trim_whitespace(table.column("epoch")), "epoch",
+                              source) if "epoch" in names and meta is None else None
+    label = _codes_from_arrow(column("label"), "label", source) \
+        if "label" in names and meta is None else None
     kwargs = _assemble(times, units, source=source, row=row, sort=sort, t_start=t_start,
                        t_stop=t_stop, meta=meta, epoch=epoch, label=label)
     return SpikeTrains(**kwargs)
+
+
+def _arrow_csv(path, source, skip_rows, names, row):
+    """The data rows of a CSV file as a pyarrow Table of strings; a row with a wrong
+    number of fields is a SpikeDataError naming it."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    bad = []
+
+    def invalid(r):
+        bad.append(r)
+        return "skip"
+
+    def read(threads):
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=skip_rows, column_names=names,
+                                           use_threads=threads),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+
+    try:
+        table = read(True)
+        if bad:  # only a single-threaded parse knows the rows' line numbers
+            bad.clear()
+            read(False)
+    except pa.ArrowInvalid as exc:
+        raise SpikeDataError(f"malformed CSV ({_describe(exc)})", source) from None
+    if bad:
+        first = min(bad, key=lambda r: r.number)
+        r = first.number - (skip_rows + 1)
+        if first.actual_columns < first.expected_columns:
+            missing = names[first.actual_columns]
+            reason = (f"{missing} is missing (the row has {first.actual_columns} of "
+                      f"{first.expected_columns} fields)")
+        else:
+            reason = (f"the row has {first.actual_columns} fields, the header "
+                      f"{first.expected_columns}")
+        raise SpikeDataError(reason, source, row(r))
+    return table
+
+
+def _csv_times(column, source, row):
+    """Seconds (float64) from a CSV's time column of strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for values in (column, pc.utf8_trim_whitespace(column)):
+        try:
+            return pc.cast(values, pa.float64()).to_numpy()
+        except pa.ArrowInvalid:
+            continue
+    # find the first value that is not a number (an error path: Python speed is fine)
+    for r, v in enumerate(column.to_pylist()):
+        try:
+            float(v)
+        except ValueError:
+            reason = "time is missing" if v.strip() == "" else f"time {v!r} is not a number"
+            raise SpikeDataError(reason, source, row(r)) from None
+    raise SpikeDataError("time column cannot be read as numbers", source, "column 'time'")
 
 
 def _write_csv(data, tmp):
@@ -1189,51 +1276,65 @@ def _check_hdf5(path, source, budget):
     Every link is visited before pynwb or neo open the file: external and user-defined
     links, datasets with external raw storage and virtual datasets are refused (h5py would
     read other files through them); soft links are paths inside this file, whose every link
-    is visited here. Each object's datasets and attributes count with their declared size
-    (a chunked dataset can declare gigabytes it never wrote).
+    is visited here. Each dataset counts with its declared size (a chunked dataset can
+    declare gigabytes it never wrote). Attributes have no chunking and no fill value: their
+    data lie in the file in full, so the file's bytes outside the datasets' storage bound
+    them, and count once for all.
     """
     import h5py
-    from h5py import h5l
+    from h5py import h5d, h5g, h5l, h5o
 
     seen = set()
+    stored = [0]  # bytes of the datasets' raw storage
 
-    def check(obj, where):
-        if obj.id in seen:  # one object under several hard links
+    # h5py's low-level calls: its high-level objects (and h5o.get_info) cost several
+    # times more per object, which made this walk take seconds on a NIX file of a few
+    # hundred spike trains (thousands of small objects)
+    def check(name):
+        stat = h5g.get_objinfo(f.id, name)
+        if stat.objno in seen:  # one object under several hard links
             return
-        seen.add(obj.id)
-        if isinstance(obj, h5py.Dataset):
-            if obj.is_virtual:
-                raise SpikeDataError("is a virtual dataset (data from other files is refused)",
-                                     source, where)
-            if obj.external:
-                raise SpikeDataError("keeps its data in an external file (refused)", source,
-                                     where)
-            budget.take(_h5_nbytes(obj.shape, obj.dtype), source, where)
-        for key in obj.attrs:
-            attr = obj.attrs.get_id(key)
-            budget.take(_h5_nbytes(attr.shape, attr.dtype), source,
-                        f"{where}, attribute {_one_line(key)!r}")
+        seen.add(stat.objno)
+        if stat.type != h5g.DATASET:
+            return
+        oid = h5o.open(f.id, name)
+        plist = oid.get_create_plist()
+        if plist.get_layout() == h5d.VIRTUAL:
+            raise SpikeDataError("is a virtual dataset (data from other files is refused)",
+                                 source, _h5_where(name))
+        if plist.get_external_count():
+            raise SpikeDataError("keeps its data in an external file (refused)", source,
+                                 _h5_where(name))
+        nbytes = _h5_nbytes(oid.shape, oid.dtype)
+        if nbytes > budget.left:
+            budget.take(nbytes, source, _h5_where(name))
+        budget.left -= nbytes
+        stored[0] += oid.get_storage_size()
 
-    def visit(name):  # returns the error, which stops the visit (raising here cannot)
-        where = "/" + _one_line(name.decode("utf-8", errors="replace"))
-        kind = f.id.links.get_info(name).type
+    def visit(name, link):  # returns the error, which stops the visit (raising here cannot)
+        kind = link.type
         try:
             if kind == h5l.TYPE_EXTERNAL:
                 raise SpikeDataError("is an external link to another file (refused)", source,
-                                     where)
+                                     _h5_where(name))
             if kind == h5l.TYPE_HARD:
-                check(f[name], where)
+                check(name)
             elif kind != h5l.TYPE_SOFT:
-                raise SpikeDataError("is a user-defined link (refused)", source, where)
+                raise SpikeDataError("is a user-defined link (refused)", source,
+                                     _h5_where(name))
         except SpikeDataError as exc:
             return exc
         return None
 
     with h5py.File(path, "r") as f:
-        check(f, "/")
-        error = f.id.links.visit(visit)
+        error = f.id.links.visit(visit, info=True)
     if error is not None:
         raise error
+    budget.take(max(os.path.getsize(path) - stored[0], 0), source, "attributes")
+
+
+def _h5_where(name):
+    return "/" + _one_line(name.decode("utf-8", errors="replace"))
 
 
 def _h5_nbytes(shape, dtype):
@@ -1243,17 +1344,28 @@ def _h5_nbytes(shape, dtype):
 
 # ---------------------------------------------------------------------- NIX (neo)
 def _read_nix(path, source, *, sort, t_start, t_stop, budget):
-    from neo.io import NixIO
+    import h5py
+
+    from .neo_io import from_records
+    from .nix_io import NEWEST_VERSION, file_version, read_block
 
     _check_hdf5(path, source, budget)
-    io = NixIO(str(path), mode="ro")
-    try:
-        blocks = io.read_all_blocks()
-    finally:
-        io.close()
-    if len(blocks) != 1:
-        raise SpikeDataError(f"contains {len(blocks)} blocks; expected one", source, "block")
-    block = blocks[0]
+    with h5py.File(path, "r") as f:
+        version = file_version(f)
+        try:
+            block = read_block(f, source)
+        except SpikeDataError:
+            raise
+        except MemoryError:
+            raise
+        except Exception as exc:
+            if version is None or version >= NEWEST_VERSION:
+                raise
+            # an older format with something this reader does not know: nixio's upgrade
+            raise SpikeDataError(
+                f"cannot read NIX format {'.'.join(map(str, version))} ({_describe(exc)}); "
+                f"upgrade a copy with 'nixio upgrade COPY' and load the copy", source) \
+                from exc
     raw_meta = block.annotations.pop(_NIX_META_KEY, None)
     meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
     if meta is not None:
@@ -1262,7 +1374,7 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
     trains = [t for seg in block.segments for t in seg.spiketrains]
     for seg_no, seg in enumerate(block.segments):
         for k, t in enumerate(seg.spiketrains):
-            mag = np.asarray(t.magnitude)
+            mag = t.times
             if not sort and mag.size > 1 and np.any(np.diff(mag) < 0):
                 s = int(np.flatnonzero(np.diff(mag) < 0)[0]) + 1
                 name = t.annotations.get("unit_id", t.name if t.name else k)
@@ -1276,7 +1388,7 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
         st = SpikeTrains(np.empty(0), [0], meta.t_start, meta.t_stop, unit_ids=[],
                          source=source)
     else:
-        st = SpikeTrains.from_neo(block, source=source)
+        st = from_records(block, source=source)
     changes = {}
     if meta is not None:
         if len(meta.unit_ids) != st.n_units:
@@ -1357,7 +1469,7 @@ _NWB_RESERVED = {"spike_times", "obs_intervals", "electrodes", "electrode_group"
                  "waveform_mean", "waveform_sd", "waveforms", "unit_name"}
 
 
-def _read_nwb(path, source, *, sort, t_start, t_stop, budget):
+def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch_label=None):
     from hdmf.common.table import DynamicTableRegion, VectorIndex
     from pynwb import NWBHDF5IO
 
@@ -1392,14 +1504,9 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget):
             if vals.dtype.kind in "OS":
                 vals = np.asarray([_nwb_str(v) for v in vals], dtype=str)
             unit_ann[col] = vals
-        epochs = None
-        trials = nwb.trials
-        if trials is not None and len(trials):
-            start = np.asarray(trials["start_time"].data[:], dtype=np.float64)
-            stop = np.asarray(trials["stop_time"].data[:], dtype=np.float64)
-            label = ([_nwb_str(v) for v in trials["label"].data[:]]
-                     if "label" in trials.colnames else np.arange(start.size).astype(str))
-            epochs = Epochs(start, stop, np.asarray(label, dtype=str))
+        unit_ann.update({k: v for k, v in _nwb_electrodes(units, n, source).items()
+                         if k not in unit_ann})
+        epochs = _nwb_epochs(nwb, epochs, epoch_label, source)
     if ends.size != n or (n and (ends[-1] != times.size or np.any(np.diff(ends) < 0))):
         raise SpikeDataError("spike_times_index does not match spike_times", source, "units")
     offsets = np.concatenate([[0], ends]).astype(np.int64)
@@ -1425,6 +1532,75 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget):
     return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=ids,
                        unit_annotations=unit_ann, epochs=epochs, sort=sort, source=source,
                        copy=False)
+
+
+def _nwb_epochs(nwb, table_name, label, source):
+    """Epochs from an interval table of the file (see :func:`load`), or None."""
+    tables = dict(nwb.intervals) if nwb.intervals is not None else {}
+    if table_name is None:
+        table_name = "trials"
+        if table_name not in tables:
+            return None
+    if table_name not in tables:
+        raise SpikeDataError(f"has no interval table {table_name!r} (tables: "
+                             f"{', '.join(map(repr, sorted(tables))) or 'none'})", source,
+                             "intervals")
+    table = tables[table_name]
+    where = f"intervals/{table_name}"
+    if not len(table):
+        return None
+    start = np.asarray(table["start_time"].data[:], dtype=np.float64)
+    stop = np.asarray(table["stop_time"].data[:], dtype=np.float64)
+    if label is None and "label" in table.colnames:
+        label = "label"
+    if label is None:
+        labels = np.arange(start.size).astype(str)
+    elif label not in table.colnames:
+        raise SpikeDataError(f"has no column {label!r} (columns: "
+                             f"{', '.join(map(repr, table.colnames))})", source, where)
+    else:
+        values = table[label][:]  # a ragged column gives one list per row
+        labels = [",".join(map(_nwb_str, v)) if isinstance(v, (list, np.ndarray))
+                  else _nwb_str(v) for v in values]
+    try:
+        return Epochs(start, stop, np.asarray(labels, dtype=str))
+    except SpikeDataError as exc:
+        raise SpikeDataError(exc.reason, source, where) from None
+
+
+def _nwb_electrodes(units, n, source):
+    """Per unit, its first electrode (row of the electrodes table, -1 if none) and that
+    electrode's ``location`` and ``group_name`` (as ``electrode_group``)."""
+    from hdmf.common.table import VectorIndex
+
+    if "electrodes" not in units.colnames:
+        return {}
+    column = units["electrodes"]
+    if isinstance(column, VectorIndex):  # several electrodes per unit
+        ends = np.asarray(column.data[:], dtype=np.int64)
+        rows = np.asarray(column.target.data[:], dtype=np.int64)
+        table = column.target.table
+    else:
+        rows = np.asarray(column.data[:], dtype=np.int64)
+        ends = np.arange(1, rows.size + 1)
+        table = column.table
+    if ends.size != n or (n and ends[-1] != rows.size) or np.any(np.diff(ends) < 0):
+        raise SpikeDataError("electrodes index does not match its electrodes", source,
+                             "units/electrodes")
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    has = ends > starts
+    first = np.full(n, -1, dtype=np.int64)
+    first[has] = rows[starts[has]]
+    n_rows = len(table)
+    if np.any(first >= n_rows) or np.any(rows < 0):
+        raise SpikeDataError(f"refers to electrode rows outside the electrodes table "
+                             f"({n_rows} rows)", source, "units/electrodes")
+    out = {"electrode": first}
+    for col, key in (("location", "location"), ("group_name", "electrode_group")):
+        if col in table.colnames:
+            values = np.asarray([_nwb_str(v) for v in table[col].data[:]] + [""], dtype=str)
+            out[key] = values[first]  # -1: the "" appended
+    return out
 
 
 def _nwb_str(v):
