@@ -736,7 +736,8 @@ def epoch_start_labels(data, events):
 def grid_period(data, chosen=None):
     """The sample period (s) window bounds are put on: ``chosen`` (the page's sampling
     period), else the recording's ``sample_time``/``sampling_period`` (s) or
-    ``sample_rate``/``sampling_rate`` (Hz) annotation; None without one."""
+    ``sample_rate``/``sampling_rate`` (Hz) annotation, else the grid the spike times lie
+    on (``SpikeTrains.sampling_period``); None without one."""
     if chosen:
         return float(chosen)
     ann = (data.annotations or {}) if data is not None else {}
@@ -748,7 +749,7 @@ def grid_period(data, chosen=None):
             continue
         if np.isfinite(value) and value > 0:
             return 1.0 / value if invert else value
-    return None
+    return data.sampling_period if data is not None else None
 
 
 def true_labels(data):
