@@ -35,7 +35,6 @@ import json
 import os
 import zipfile
 import zlib
-from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +49,10 @@ FORMAT = "spikelens-result"
 FORMAT_VERSION = 1
 HEADER = "__spikelens_result__"
 
-# kind (class name) -> module; only these classes are ever built by load_result
-_RESULTS = {"AssetResult": "analysis.asset", "AssemblyResult": "analysis.assembly",
-            "SpotDisClustResult": "analysis.spotdis"}
-_NESTED = {"SpotDis": "analysis.spotdis.matrix", "SpotDisGraph": "analysis.spotdis.graph",
-           **_RESULTS}
+# classes load_result may build besides the methods' result classes (analysis.methods):
+# parts of a result; no other class is ever built
+_NESTED = {"SpotDis": "analysis.spotdis.matrix:SpotDis",
+           "SpotDisGraph": "analysis.spotdis.graph:SpotDisGraph"}
 _TAGS = ("__array__", "__tuple__", "__set__", "__frozenset__", "__dict__", "__dataframe__",
          "__dataclass__", "__repr__", "__sses__")
 
@@ -67,8 +65,22 @@ def _spikelens_version():
         return "unknown"
 
 
+def _result_kinds():
+    """Result class name -> its "module:Class", for every registered method."""
+    from . import methods
+
+    return {m.result_name: m.result for m in methods.methods()}
+
+
+def _buildable():
+    """Class name -> "module:Class" of every class load_result may build."""
+    return {**_NESTED, **_result_kinds()}
+
+
 def _class(name):
-    return getattr(import_module(_NESTED[name]), name)
+    from .methods import resolve
+
+    return resolve(_buildable()[name])
 
 
 # ============================================================================ encoding
@@ -119,7 +131,7 @@ class _Encoder:
                                   self(x, f"{path}.{i}", lenient)]
                                  for i, (k, x) in enumerate(v.items())]}
         if dataclasses.is_dataclass(v) and not isinstance(v, type) \
-                and type(v).__name__ in _NESTED and type(v) is _class(type(v).__name__):
+                and type(v).__name__ in _buildable() and type(v) is _class(type(v).__name__):
             return self.dataclass(v, path)
         if type(v).__name__ == "DataFrame" and type(v).__module__.startswith("pandas"):
             return self.frame(v, path)
@@ -250,7 +262,7 @@ class _Decoder:
         return self.dataclass(body, v.get("fields"))
 
     def dataclass(self, name, fields):
-        if name not in _NESTED or not isinstance(fields, dict):
+        if name not in _buildable() or not isinstance(fields, dict):
             raise _Corrupt(f"unknown object type {name!r}")
         cls = _class(name)
         known = {f.name for f in dataclasses.fields(cls)}
@@ -311,9 +323,9 @@ def _hashable(k):
 # ============================================================================ public API
 def _kind(result):
     name = type(result).__name__
-    if name in _RESULTS and type(result) is _class(name):
+    if name in _result_kinds() and type(result) is _class(name):
         return name
-    raise TypeError(f"result: expected one of {', '.join(_RESULTS)}, got "
+    raise TypeError(f"result: expected one of {', '.join(_result_kinds())}, got "
                     f"{type(result).__name__}")
 
 
@@ -449,7 +461,7 @@ def load_result(path, expect=None, *, max_bytes=None):
                              f"{header.get('spikelens_version', '?')}, update spikelens",
                              source)
     kind = header.get("kind")
-    if kind not in _RESULTS:
+    if kind not in _result_kinds():
         raise SpikeDataError(f"unknown result kind {kind!r}", source)
     if expect is not None and kind != expect.__name__:
         raise SpikeDataError(f"holds a {kind}, not a {expect.__name__}", source)

@@ -5,33 +5,28 @@ from __future__ import annotations
 import holoviews as hv
 import panel as pn
 
-from .assembly_page import AssemblyPage
-from .asset_page import AssetPage
+from analysis import methods
+
 from .data_page import DataPage
-from .placeholder import PlannedPage
-from .spotdis_page import SpotDisPage
 from .state import Session
 from .text import Markdown, escape_html, escape_markdown
 
 pn.extension("filedropper", "tabulator", notifications=True, sizing_mode="stretch_width")
 hv.extension("bokeh", logo=False)
 
-PAGE_NAMES = ["Data", "ASSET", "Assembly neurons", "SPOTDis"]
+DATA_PAGE = "Data"
 
-# pages whose analysis has not landed yet: name -> description (none at the moment)
-_PLANNED = {}
+
+def page_names():
+    """The navigation: the Data page, then one page per registered method."""
+    return [DATA_PAGE] + [m.page_title for m in methods.methods() if m.page is not None]
 
 
 def _make_page(name, session):
-    if name == "Data":
+    if name == DATA_PAGE:
         return DataPage(session=session)
-    if name == "ASSET":
-        return AssetPage(session=session)
-    if name == "Assembly neurons":
-        return AssemblyPage(session=session)
-    if name == "SPOTDis":
-        return SpotDisPage(session=session)
-    return PlannedPage(session=session, title=name, description=_PLANNED[name])
+    method = next(m for m in methods.methods() if m.page_title == name)
+    return method.load("page")(session=session)
 
 
 def create_app(session=None, load_demo=True):
@@ -55,7 +50,7 @@ def create_app(session=None, load_demo=True):
         session.source = f"demo '{demo.DEFAULT}'"
         session.data = demo.load_demo(demo.DEFAULT)
     pages = {}
-    nav = pn.widgets.RadioButtonGroup(options=PAGE_NAMES, value="Data",
+    nav = pn.widgets.RadioButtonGroup(options=page_names(), value=DATA_PAGE,
                                       orientation="vertical", color="primary",
                                       variant="outline", sizing_mode="stretch_width")
     main = pn.Column(sizing_mode="stretch_both")

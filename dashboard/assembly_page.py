@@ -189,6 +189,16 @@ class AssemblyPage(Viewer):
                             self._results, self._sweep_box, sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
+    def report_section(self):
+        """This page's result as a report section (``dashboard.report``)."""
+        from .report import Section
+
+        section = Section("assembly", self.detector, self.result, self.detector.data,
+                          getattr(self, "_elapsed", None))
+        if self.evaluation:
+            section.extra["evaluation"] = self.evaluation
+        return section
+
     def __panel__(self):
         return self._layout
 

@@ -165,7 +165,7 @@ def cmd_report(args):
 
     from . import report
 
-    methods = list(report.METHODS) if args.method == "all" else [args.method]
+    chosen = report.method_keys() if args.method == "all" else [args.method]
     try:  # settings first: a typo fails before any slow work
         params = report.merge(report.read_config(args.config) if args.config else {},
                               report.parse_overrides(args.param))
@@ -173,7 +173,7 @@ def cmd_report(args):
         if saved and len(args.inputs) > 1:
             raise report.ReportError("--results: saved results belong to one recording; "
                                      "give one INPUT")
-        for method in methods:
+        for method in chosen:
             report.make_analysis(method, params.get(method),
                                  where=args.config or "--param")
         out = pathlib.Path(args.output)
@@ -199,7 +199,7 @@ def cmd_report(args):
     for spec, target in zip(args.inputs, targets):
         try:
             data, source = report.load_input(spec)
-            sections = report.run_analyses(data, methods, params, progress=_bars(spec),
+            sections = report.run_analyses(data, chosen, params, progress=_bars(spec),
                                            results=saved)
             text = report.report_html(data, source, sections)
             report.write_report(text, target)
@@ -212,7 +212,7 @@ def cmd_report(args):
             print(f"spikelens report: error: {message}", file=sys.stderr)
             status = 1
             continue
-        done = ", ".join(f"{report.TITLES[s.method]} " + (
+        done = ", ".join(f"{report.method_title(s.method)} " + (
             "skipped" if s.result is None else "loaded" if s.elapsed is None
             else f"{s.elapsed:.1f} s") for s in sections)
         print(f"wrote {target} ({done})")
@@ -268,9 +268,13 @@ def build_parser():
                     "with NAME one of synfire, sip, pulse, poisson) and write one HTML "
                     "report that opens offline. See docs/reports.md.", epilog=EPILOG)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="data file(s) or demo:NAME")
-    p.add_argument("--method", choices=["asset", "assembly", "spotdis", "all"], default="all",
-                   help="analysis to run (default all; spotdis is skipped on data without "
-                        "epochs unless it is the only method)")
+    from analysis import methods
+
+    keys = [m.key for m in methods.methods()]
+    p.add_argument("--method", choices=[*keys, "all"], default="all",
+                   help="analysis to run (default all; a method that compares epochs, such "
+                        "as spotdis, is skipped on data without epochs unless it is the only "
+                        "method)")
     p.add_argument("--config", metavar="FILE",
                    help="TOML or YAML file with sections [asset], [assembly], [spotdis] of "
                         "parameter = value")

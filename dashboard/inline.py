@@ -19,9 +19,7 @@ are not computed again, and the page's widgets then change that copy, not ``obj`
 
 from __future__ import annotations
 
-from analysis.assembly import AssemblyNeurons
-from analysis.asset import Asset
-from analysis.spotdis import SpotDisClust
+from analysis import methods
 
 from .state import Session
 
@@ -29,21 +27,16 @@ _SKIP = ("name", "data", "progress")
 
 
 def _page_class(obj):
-    from .assembly_page import AssemblyPage
-    from .asset_page import AssetPage
-    from .spotdis_page import SpotDisPage
-
-    for kind, page, attr in ((Asset, AssetPage, "asset"),
-                             (AssemblyNeurons, AssemblyPage, "detector"),
-                             (SpotDisClust, SpotDisPage, "clust")):
-        if isinstance(obj, kind):
-            return page, attr
-    raise TypeError(f"obj: expected an Asset, AssemblyNeurons or SpotDisClust, got "
-                    f"{type(obj).__name__}")
+    for method in methods.methods():
+        if method.page is not None and isinstance(obj, method.load("analysis")):
+            return method.load("page"), method.page_attr
+    names = ", ".join(m.analysis_name for m in methods.methods() if m.page is not None)
+    raise TypeError(f"obj: expected one of {names}, got {type(obj).__name__}")
 
 
 def page_for(obj, source="notebook"):
-    """The dashboard page for ``obj`` (Asset, AssemblyNeurons or SpotDisClust), not run."""
+    """The dashboard page for ``obj`` (an analysis object of a registered method, e.g.
+    Asset, AssemblyNeurons or SpotDisClust), not run."""
     import holoviews as hv
     import holoviews.plotting.bokeh  # noqa: F401  (registers the renderer the pages use)
 

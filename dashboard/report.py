@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import param
 
+from analysis import methods as _methods
+
 from .text import Alert, Markdown, escape_markdown
 
-METHODS = ("asset", "assembly", "spotdis")
-TITLES = {"asset": "ASSET", "assembly": "Assembly neurons", "spotdis": "SPOTDisClust"}
 # parameters a config cannot set: the data and the progress callback
 _NOT_SETTABLE = ("name", "data", "data_j", "progress")
 # pixel sizes of the rasterized (datashaded) figures: (width, height)
@@ -53,12 +53,17 @@ def _one_line(text):
 
 
 # ====================================================================== parameters
-def analysis_classes():
-    from analysis.assembly import AssemblyNeurons
-    from analysis.asset import Asset
-    from analysis.spotdis import SpotDisClust
+def method_keys():
+    """The methods a report can hold (``analysis.methods``), in order."""
+    return [m.key for m in _methods.methods()]
 
-    return {"asset": Asset, "assembly": AssemblyNeurons, "spotdis": SpotDisClust}
+
+def method_title(method):
+    return _methods.get(method).title
+
+
+def analysis_classes():
+    return {m.key: m.load("analysis") for m in _methods.methods()}
 
 
 def settable(method):
@@ -144,9 +149,9 @@ def read_config(path):
         raise ReportError(f"{path}: expected sections [asset], [assembly], [spotdis]")
     out = {}
     for method, values in raw.items():
-        if method not in METHODS:
+        if method not in method_keys():
             raise ReportError(f"{path}: unknown section [{method}] "
-                              f"(sections: {', '.join(METHODS)})")
+                              f"(sections: {', '.join(method_keys())})")
         if values is None:
             continue
         if not isinstance(values, dict):
@@ -167,9 +172,9 @@ def parse_overrides(pairs):
         if not sep or not dot:
             raise ReportError(f"--param {pair!r}: expected method.name=value, "
                               f"e.g. asset.bin_size=0.005")
-        if method not in METHODS:
+        if method not in method_keys():
             raise ReportError(f"--param {pair!r}: unknown method {method!r} "
-                              f"(methods: {', '.join(METHODS)})")
+                              f"(methods: {', '.join(method_keys())})")
         if name not in settable(method):
             raise _unknown(method, name, "--param")
         out.setdefault(method, {})[name] = coerce(method, name, value)
@@ -253,11 +258,6 @@ def has_epochs(data):
     return data is not None and data.epochs is not None and len(data.epochs) >= 2
 
 
-#: result class name (``analysis.results``) -> report method
-RESULT_METHODS = {"AssetResult": "asset", "AssemblyResult": "assembly",
-                  "SpotDisClustResult": "spotdis"}
-
-
 def load_results(paths):
     """Saved results (``analysis.results.save_result`` files) by method; ReportError when a
     file is not one or two files hold the same method."""
@@ -270,9 +270,10 @@ def load_results(paths):
             result = load_result(path)
         except SpikeDataError as exc:
             raise ReportError(_one_line(exc)) from None
-        method = RESULT_METHODS.get(type(result).__name__)
-        if method is None:
+        found = _methods.by_result(result)
+        if found is None:
             raise ReportError(f"{path}: not a result spikelens can report")
+        method = found.key
         if method in out:
             raise ReportError(f"{path}: a second {method} result (one per method)")
         out[method] = (path, result)
@@ -310,15 +311,16 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
             _add_evaluation(section, data)
             sections.append(section)
             continue
-        if method == "spotdis" and not has_epochs(data):
-            why = ("the recording has fewer than 2 epochs (SPOTDis compares epochs): "
-                   "load data with epochs, or cut them around events in the dashboard")
-            if list(methods) == ["spotdis"]:
-                raise ReportError(f"spotdis: {why}")
+        if _methods.get(method).needs_epochs and not has_epochs(data):
+            why = (f"the recording has fewer than 2 epochs ({method_title(method)} compares "
+                   f"epochs): load data with epochs, or cut them around events in the "
+                   f"dashboard")
+            if list(methods) == [method]:
+                raise ReportError(f"{method}: {why}")
             sections.append(Section(method, obj, note=f"Skipped: {why}."))
             continue
         if log is not None:
-            log(f"{TITLES[method]}...")
+            log(f"{method_title(method)}...")
         obj.data = data
         if progress is not None:
             obj.progress = progress(method)
@@ -348,24 +350,21 @@ def _add_evaluation(section, data):
 
 
 def sections_from_pages(pages):
-    """Sections for the dashboard pages (name -> page) that have a result."""
+    """Sections for the dashboard pages (navigation title -> page) that have a result, in
+    the registry's order. A page may describe its result itself (``report_section()``:
+    extra tables, the data the result belongs to); otherwise its analysis object, result,
+    data and ``_elapsed`` make the section."""
     sections = []
-    asset, assembly, spot = (pages.get(n) for n in ("ASSET", "Assembly neurons", "SPOTDis"))
-    if asset is not None and asset.result is not None:
-        sections.append(Section("asset", asset.asset, asset.result, asset.asset.data,
-                                getattr(asset, "_elapsed", None)))
-    if assembly is not None and assembly.result is not None:
-        s = Section("assembly", assembly.detector, assembly.result, assembly.detector.data,
-                    getattr(assembly, "_elapsed", None))
-        if assembly.evaluation:
-            s.extra["evaluation"] = assembly.evaluation
-        sections.append(s)
-    if spot is not None and spot.result is not None:
-        data = getattr(spot, "_result_data", None) or spot.clust.data
-        s = Section("spotdis", spot.clust, spot.result, data, getattr(spot, "_elapsed", None))
-        if getattr(spot, "_epochs_text", ""):
-            s.extra["epochs"] = spot._epochs_text
-        sections.append(s)
+    for method in _methods.methods():
+        page = pages.get(method.page_title)
+        if page is None or getattr(page, "result", None) is None:
+            continue
+        if hasattr(page, "report_section"):
+            sections.append(page.report_section())
+            continue
+        obj = getattr(page, method.page_attr)
+        sections.append(Section(method.key, obj, page.result, obj.data,
+                                getattr(page, "_elapsed", None)))
     return sections
 
 
@@ -589,7 +588,6 @@ def spotdis_parts(section):
     return parts
 
 
-PARTS = {"asset": asset_parts, "assembly": assembly_parts, "spotdis": spotdis_parts}
 
 
 def versions():
@@ -614,7 +612,7 @@ def build_report(data, source, sections, title=None):
     rw, rh = RESOLUTION["raster"]
     mw, mh = RESOLUTION["asset_matrix"]
     sw, sh = RESOLUTION["spotdis_matrix"]
-    methods = ", ".join(TITLES[s.method] for s in sections) or "none"
+    methods = ", ".join(method_title(s.method) for s in sections) or "none"
     parts = [
         _md(f"# {escape_markdown(title)}"),
         _md(f"Written {now} by spikelens {versions().get('spikelens', '?')} · methods: "
@@ -630,7 +628,7 @@ def build_report(data, source, sections, title=None):
         *data_section(data, source),
     ]
     for section in sections:
-        parts.append(_md(f"## {TITLES[section.method]}"))
+        parts.append(_md(f"## {method_title(section.method)}"))
         if section.result is None:
             parts.append(Alert(escape_markdown(section.note or "Not run."), alert_type="warning",
                                        sizing_mode="stretch_width"))
@@ -639,9 +637,9 @@ def build_report(data, source, sections, title=None):
             parts.append(_md(f"*Run time {section.elapsed:.1f} s.*"))
         if section.note:
             parts.append(_md(f"*{escape_markdown(section.note)}*"))
-        parts += PARTS[section.method](section)
+        parts += _methods.get(section.method).load("report")(section)
         parts.append(pn.layout.Card(*_table(_params_table(section.obj)),
-                                    title=f"Parameters of {TITLES[section.method]}",
+                                    title=f"Parameters of {method_title(section.method)}",
                                     collapsed=False, sizing_mode="stretch_width"))
     frame = pd.DataFrame({"package": list(versions()), "version": list(versions().values())})
     parts += [_md("## Software"), *_table(frame),

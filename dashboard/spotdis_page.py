@@ -200,6 +200,18 @@ class SpotDisPage(Viewer):
                             self._extra, sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
+    def report_section(self):
+        """This page's result as a report section (``dashboard.report``), with the epochs
+        it was computed on."""
+        from .report import Section
+
+        data = getattr(self, "_result_data", None) or self.clust.data
+        section = Section("spotdis", self.clust, self.result, data,
+                          getattr(self, "_elapsed", None))
+        if getattr(self, "_epochs_text", ""):
+            section.extra["epochs"] = self._epochs_text
+        return section
+
     def __panel__(self):
         return self._layout
 

@@ -305,8 +305,8 @@ def test_new_data_resets_the_page(ran):
 
 
 def test_app_shows_the_assembly_page():
-    from dashboard.app import _PLANNED, _make_page
+    from dashboard.app import _make_page, page_names
 
-    assert "Assembly neurons" not in _PLANNED
+    assert "Assembly neurons" in page_names()
     session = Session(data=simulate.poisson(n_units=5, t_stop=1.0, seed=1))
     assert isinstance(_make_page("Assembly neurons", session), AssemblyPage)

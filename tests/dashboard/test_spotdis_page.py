@@ -208,9 +208,9 @@ def test_new_data_resets_the_page(patterns):
 
 
 def test_app_makes_the_spotdis_page(patterns):
-    from dashboard.app import _PLANNED, _make_page
+    from dashboard.app import _make_page, page_names
 
-    assert "SPOTDis" not in _PLANNED
+    assert "SPOTDis" in page_names()
     assert isinstance(_make_page("SPOTDis", Session(data=patterns)), SpotDisPage)
     assert isinstance(pn.panel(SpotDisPage(session=Session(data=patterns))), pn.Row)
 
