@@ -16,10 +16,15 @@ Settings:
 
   (c) Fig 1 handed in as plain neo SpikeTrains (no annotation): the grid is found from
       the spike times.
+  (d) with ``--spot PATH``, against LGro/spot's ``spot.spot.distances`` (its default
+      metric "SPOTD_xcorr", divided by 2 x epoch length like spikelens): 120 epochs
+      (4 patterns x 15 + 60 noise) x 30 neurons on a 1 ms grid as plain neo SpikeTrains,
+      then Fig 1 via neo (skipped with --quick: about 10 CPU-minutes for LGro/spot).
 
     python benchmarks/spotdis.py             # all settings (a few minutes)
     python benchmarks/spotdis.py --quick     # smaller subsets, a smoke test
     python benchmarks/spotdis.py --spot PATH # also LGro/spot's code from a local copy
+    python benchmarks/spotdis.py --spot PATH --spot-only   # only (d)
 
 The machine's cache sizes and the load average are printed: the grid kernel's speed
 depends on the first, every timing on the second. LGro/spot's code is never stored in
@@ -70,16 +75,16 @@ def load_average():
 
 
 def lgro_spot(path):
-    """LGro/spot's SPOTDis function from a local checkout, or a message why not."""
-    root = Path(path)
-    if not (root / "spot").is_dir():
-        return None, (f"--spot {path}: no LGro/spot checkout there (expected a 'spot' "
-                      f"package folder); skipping the comparison")
+    """LGro/spot's ``spot.spot.distances`` from a local checkout, or a message why not."""
+    root = Path(path).resolve()
+    if not (root / "spot" / "spot.py").is_file():
+        return None, (f"--spot {path}: no LGro/spot checkout there (expected "
+                      f"spot/spot.py); skipping the comparison")
     sys.path.insert(0, str(root))
     try:
-        from spot.dissimilarity import distances   # noqa: PLC0415 (optional, external)
+        from spot.spot import distances   # noqa: PLC0415 (optional, external)
     except ImportError as exc:
-        return None, f"--spot {path}: cannot import spot.dissimilarity ({exc}); skipping"
+        return None, f"--spot {path}: cannot import spot.spot ({exc}); skipping"
     return distances, None
 
 
@@ -95,6 +100,14 @@ def spot_layout(data):
         index[k, :, 1] = pos + o[1:]
         pos += t.size
     return np.concatenate(times), index
+
+
+def via_neo(data):
+    """The same spikes and epochs as plain neo SpikeTrains would hand them in: no
+    annotation, so any sampling grid must be found from the spike times."""
+    from analysis import SpikeTrains
+    return SpikeTrains.from_neo(SpikeTrains(data.times, data.offsets, data.t_start,
+                                            data.t_stop, epochs=data.epochs).to_neo())
 
 
 def versions():
@@ -171,21 +184,42 @@ def bench(name, data, n_pairs, seed=0, say=print):
             f"{scaled / rows[method][0]:10.0f}x")
     say(f"  {load_average()}")
     return {"setting": name, "spikelens_s": auto_s, "kernel": d.method,
-            "straightforward_scaled_s": scaled, "ratio": scaled / auto_s, "diff": diff,
-            "matrix": d}
+            "straightforward_scaled_s": scaled, "ratio": scaled / auto_s, "diff": diff}
 
 
-def bench_spot(distances, data, d, auto_s, say=print):
-    """LGro/spot on the same epochs (its normalisation: 2 x epoch length, as spikelens)."""
-    times, index = spot_layout(data)
+def bench_spot(distances, name, data, say=print):
+    """spikelens (auto) and LGro/spot on the same epochs, both timed after a warm-up.
+
+    LGro/spot takes all spike times in one array and, per epoch and neuron, the index
+    range of its spikes ((epochs, neurons, 2)); it divides by 2 x ``epoch_length``, as
+    spikelens does, and leaves NaN where no neuron pair fires in both epochs.
+    """
+    M, N = len(data.epochs), data.n_units
+    say(f"\n== {name} against LGro/spot: {M} epochs x {N} neurons, {data.n_spikes} spikes")
     T = float(np.max(data.epochs.duration))
+    times, index = spot_layout(data)
+    warm = spot_layout(data.replace(epochs=type(data.epochs)(
+        data.epochs.start[:4], data.epochs.stop[:4], data.epochs.label[:4]), truth={}))
+    distances(*warm, epoch_length=T)                 # numba compilation (not cached)
+    spotdis(data.replace(epochs=type(data.epochs)(
+        data.epochs.start[:4], data.epochs.stop[:4], data.epochs.label[:4]), truth={}))
     t0 = time.perf_counter()
-    out = distances(times, index, window_length=2 * T)
+    d = spotdis(data)
+    ours = time.perf_counter() - t0
+    say(f"  spikelens auto ({d.method} kernel, sampling period "
+        f"{d.sampling_period}): {ours:9.3f} s   {load_average()}")
+    t0 = time.perf_counter()
+    theirs = np.asarray(distances(times, index, epoch_length=T))
     secs = time.perf_counter() - t0
-    theirs = out[0] if isinstance(out, tuple) else out
-    diff = np.nanmax(np.abs(np.asarray(theirs) - d.matrix)[~d.undefined])
-    say(f"  LGro/spot: {secs:9.3f} s, max |difference| {diff:.2e}, "
-        f"ratio LGro/spot / spikelens auto: {secs / auto_s:8.1f}x")
+    say(f"  LGro/spot (SPOTD_xcorr):        {secs:9.3f} s   {load_average()}")
+    defined = ~d.undefined
+    diff = np.max(np.abs(theirs - d.matrix)[defined])
+    nan_agree = bool(np.all(np.isnan(theirs[~defined])))
+    say(f"  max |difference| {diff:.2e} over {int(defined.sum())} entries; LGro/spot NaN "
+        f"exactly where spikelens is undefined: {nan_agree}")
+    say(f"  ratio LGro/spot / spikelens auto: {secs / ours:8.1f}x")
+    return {"setting": name, "spikelens_s": ours, "spot_s": secs, "ratio": secs / ours,
+            "diff": diff}
 
 
 def main(argv=None):
@@ -193,6 +227,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small subsets (smoke test)")
     parser.add_argument("--spot", metavar="PATH",
                         help="a local checkout of LGro/spot to compare against")
+    parser.add_argument("--spot-only", action="store_true",
+                        help="with --spot: only the comparison against LGro/spot")
     args = parser.parse_args(argv)
     say = print
     spot_fn = None
@@ -211,17 +247,24 @@ def main(argv=None):
     sparse = simulate.spot_patterns(n_patterns=5, epochs_per_pattern=20, n_noise_epochs=100,
                                     n_units=1000, epoch_samples=300, pulse_samples=30,
                                     rate_in=0.02, rate_out=0.001, seed=0)
-    from analysis import SpikeTrains
-    plain = SpikeTrains.from_neo(SpikeTrains(fig1.times, fig1.offsets, fig1.t_start,
-                                             fig1.t_stop, epochs=fig1.epochs).to_neo())
+    plain = via_neo(fig1)
+    if spot_fn is not None:
+        small = via_neo(simulate.spot_patterns(n_patterns=4, epochs_per_pattern=15,
+                                               n_noise_epochs=60, n_units=30, seed=0))
+        cases = [("(d) 120 x 30 via neo", small)]
+        if not args.quick:
+            cases.append(("(d) Fig 1 via neo", plain))
+        spot_results = [bench_spot(spot_fn, name, data, say=say) for name, data in cases]
+        say("\nsetting               spikelens (s)   LGro/spot (s)     ratio   max |diff|")
+        for r in spot_results:
+            say(f"{r['setting']:21s} {r['spikelens_s']:13.3f}   {r['spot_s']:13.3f}  "
+                f"{r['ratio']:7.1f}x   {r['diff']:.1e}")
+        if args.spot_only:
+            say(f"  {load_average()} (end)")
+            return
     results = [bench("(a) Fig 1", fig1, 5 if args.quick else 40, say=say),
                bench("(b) sparse", sparse, 1 if args.quick else 4, say=say),
                bench("(c) Fig 1 via neo", plain, 5 if args.quick else 40, say=say)]
-    if spot_fn is not None:
-        for (name, data), r in zip([("(a) Fig 1", fig1), ("(c) Fig 1 via neo", plain)],
-                                   [results[0], results[2]]):
-            say(f"\n== {name} against LGro/spot")
-            bench_spot(spot_fn, data, r["matrix"], r["spikelens_s"], say=say)
     say("\nsetting        kernel       spikelens (s)  straightforward (s, scaled)   ratio")
     for r in results:
         say(f"{r['setting']:14s} {r['kernel']:11s} {r['spikelens_s']:13.3f}  "

@@ -27,3 +27,28 @@ def test_cache_sizes_and_load_are_described():
     bench = _bench()
     assert "L" in bench.cache_sizes() or "unknown" in bench.cache_sizes()
     assert bench.load_average().startswith("load average ")
+
+
+def test_spot_checkout_gives_spot_spot_distances(tmp_path, monkeypatch):
+    (tmp_path / "spot").mkdir()
+    (tmp_path / "spot" / "__init__.py").write_text("")
+    (tmp_path / "spot" / "spot.py").write_text(
+        "def distances(spike_times, ii_spike_times, epoch_length=1.0, "
+        "metric='SPOTD_xcorr'):\n    return 'stand-in'\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in ("spot", "spot.spot"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    fn, why = _bench().lgro_spot(tmp_path)
+    assert why is None and fn([], []) == "stand-in"
+
+
+def test_spot_layout_index_ranges_select_each_epochs_unit_spikes():
+    from analysis import simulate
+    data = simulate.spot_patterns(n_patterns=1, epochs_per_pattern=3, n_noise_epochs=2,
+                                  n_units=4, seed=1)
+    times, index = _bench().spot_layout(data)
+    assert index.shape == (5, 4, 2)
+    for k in range(5):
+        t, o = data.epoch_spikes(k)
+        for i in range(4):
+            assert list(times[index[k, i, 0]:index[k, i, 1]]) == list(t[o[i]:o[i + 1]])
