@@ -73,10 +73,23 @@ def create_app(session=None, load_demo=True):
     export = export_button(session, pages)
     template = pn.template.BootstrapTemplate(
         title="spikelens", sidebar=[nav, pn.layout.Divider(), status, export], main=[main],
-        sidebar_width=250, header_background="#1f4e79")
+        header=[activity_indicator(session)], sidebar_width=250,
+        header_background="#1f4e79")
     template.session = session  # handy in notebooks and tests
     template.pages = pages  # name -> page, for the pages opened so far
     return template
+
+
+def activity_indicator(session):
+    """The header's spinner and the name of the long step that runs (any page's)."""
+    text = pn.bind(lambda busy, what: f"running: {escape_html(what)}" if busy and what
+                   else "", session.param.busy, session.param.activity)
+    return pn.Row(
+        pn.indicators.LoadingSpinner(value=session.param.busy, size=22, color="light",
+                                     bgcolor="dark", margin=(12, 6)),
+        pn.pane.HTML(text, styles={"color": "white", "font-size": "0.95em"},
+                     margin=(14, 4)),
+        align="center")
 
 
 def export_button(session, pages):

@@ -16,8 +16,6 @@ the Cancel button is pressed, which stops the computation between two batches of
 from __future__ import annotations
 
 import io as _io
-import logging
-import threading
 import time
 
 import holoviews as hv
@@ -26,18 +24,12 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
-from panel.viewable import Viewer
 
 from analysis.assembly import AssemblyNeurons, AssemblyResult, evaluate, sweep
-from analysis.errors import SpikeDataError
 
-from . import widgets, workers
-from .state import Session
-from .text import Alert, Markdown, escape_html, escape_markdown
-from .workers import Cancelled, TimeLimitExceeded
+from .page_base import AnalysisPage
+from .text import Alert, Markdown, escape_markdown
 from .widgets import milliseconds_input
-
-log = logging.getLogger(__name__)
 
 # the page is built after the first render (on navigation), so the table's JavaScript must be
 # declared up front, when the app module imports this one
@@ -77,19 +69,15 @@ class OptionalChoice(pn.widgets.RadioButtonGroup):
         return params
 
 
-class AssemblyPage(Viewer):
+class AssemblyPage(AnalysisPage):
     """Assembly-neuron identification on the session's data."""
 
-    session = param.ClassSelector(class_=Session)
     result = param.ClassSelector(class_=AssemblyResult, allow_None=True, precedence=-1, doc="""
         The last run's result for the session's current data (None before a run).""")
     evaluation = param.Dict(default=None, allow_None=True, precedence=-1, doc="""
         The result against the data's ground-truth assembly membership (None without it).""")
     sweep_table = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="""
         Detections per baseline of the last sweep.""")
-    state = param.Selector(default="idle", objects=["idle", "running", "done", "cancelled",
-                                                    "failed"], precedence=-1, doc="""
-        What the last run or sweep did.""")
     top_k = param.Integer(default=50, bounds=(1, None), label="Units shown (best rank first)",
                           doc="How many units the box plot shows, in rank-score order.")
     sweep_values = param.List(default=SWEEP_BASELINES, item_type=float, doc="""
@@ -98,21 +86,10 @@ class AssemblyPage(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.detector = AssemblyNeurons(data=self.session.data, progress=self._on_progress)
-        self._cancel = threading.Event()
-        self._running = False
         self._pending = False
-        self._elapsed = 0.0
-
-        controls = widgets.run_controls("Run")
-        self._status, self._stale, self._summary = (controls.status, controls.stale,
-                                                    controls.summary)
+        self._init_run_controls("Run")
         self._evaluation = Markdown("", visible=False, sizing_mode="stretch_width")
-        self._run_button = controls.run_button
         self._run_button.on_click(self._run)
-        self._cancel_button = pn.widgets.Button(label="Cancel", color="danger",
-                                                variant="outline", disabled=True,
-                                                sizing_mode="stretch_width")
-        self._cancel_button.on_click(self.cancel)
         self._sweep_button = pn.widgets.Button(
             label="Sweep baseline", color="primary", variant="outline",
             sizing_mode="stretch_width",
@@ -120,7 +97,7 @@ class AssemblyPage(Viewer):
                 format_baseline(v) for v in self.sweep_values) + " (inf: uniform), other "
                 "settings as above.")
         self._sweep_button.on_click(self._sweep)
-        self._progress, self._progress_text = controls.progress, controls.progress_text
+        self._job_buttons.append(self._sweep_button)
         self._top_k = pn.widgets.IntSlider.from_param(self.param.top_k, start=1, end=100,
                                                       sizing_mode="stretch_width")
         self._plot = pn.Column(sizing_mode="stretch_width")
@@ -180,8 +157,7 @@ class AssemblyPage(Viewer):
             "**Surrogates**",
             group(["surrogate", "baseline", "trial_length", "n_surrogates", "seed"]),
             "**Significance**", group(["alpha", "correction"]),
-            pn.Row(self._run_button, self._cancel_button, sizing_mode="stretch_width"),
-            self._progress, self._progress_text,
+            self._run_row(),
             self._sweep_button,
             width=300,
         )
@@ -231,57 +207,9 @@ class AssemblyPage(Viewer):
         if self._pending and self.result is not None:
             await self._run()
 
-    def cancel(self, event=None):
-        """Stop the running computation at its next progress report."""
-        if self._running:
-            self._cancel.set()
-            self._progress_text.object = "cancelling..."
-
     async def _in_worker(self, label, compute):
-        """``compute()`` in a worker thread with progress and Cancel; None if it did not
-        finish (cancelled, failed, or the data changed meanwhile)."""
-        self._running = True
-        self._cancel.clear()
-        self.state = "running"
-        self.session.busy = True
-        self._run_button.disabled = self._sweep_button.disabled = True
-        self._cancel_button.disabled = False
-        self._status.visible = False
-        self._progress.value, self._progress.active = 0, True
-        self._progress.visible = self._progress_text.visible = True
-        self._progress_text.object = "starting..."
         data = self.detector.data
-        try:
-            try:
-                out = await workers.run(self.session.jobs, compute, cancel=self._cancel)
-            except TimeLimitExceeded as exc:
-                self._show_error(f"{label}: {exc}")
-                return
-            except Cancelled:
-                self.state = "cancelled"
-                self._show_message(f"{label} cancelled: no new results.", "info")
-                if pn.state.notifications is not None:
-                    pn.state.notifications.info(f"{label} cancelled.", duration=4000)
-                return None
-            except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
-                self._show_error(f"{label}: {exc}")
-                return None
-            except Exception as exc:  # unexpected: one line here, details in the log
-                log.exception("%s failed", label)
-                self._show_error(f"{label} failed: {type(exc).__name__}: {exc}")
-                return None
-            if self.detector.data is not data:  # new data meanwhile: _on_data reset the page
-                self.state = "idle"
-                return None
-            self.state = "done"
-            return out
-        finally:
-            self._running = False
-            self.session.busy = False
-            self._run_button.disabled = self._sweep_button.disabled = False
-            self._cancel_button.disabled = True
-            self._progress.active = False
-            self._progress.visible = self._progress_text.visible = False
+        return await super()._in_worker(label, compute, data, lambda: self.detector.data)
 
     def _compute(self):
         """Worker thread: all steps (the surrogates come from the cache when they can)."""
@@ -317,25 +245,6 @@ class AssemblyPage(Viewer):
             raise ValueError("no baseline could be run (" + "; ".join(
                 f"{format_baseline(v)}: {why}" for v, why in skipped) + ")")
         return pd.concat(frames, ignore_index=True), skipped
-
-    def _on_progress(self, fraction, message):
-        # called from the worker thread: raising here stops the detector between batches
-        workers.checkpoint()
-        self._progress.value = round(100 * fraction)
-        self._progress_text.object = message
-
-    def _show_message(self, text, kind):
-        self.session.message = text
-        self._status.object = escape_markdown(text)
-        self._status.alert_type = kind
-        self._status.visible = True
-
-    def _show_error(self, text):
-        text = one_line(text)
-        self._show_message(text, "danger")
-        self.state = "failed"
-        if pn.state.notifications is not None:
-            pn.state.notifications.error(escape_html(text), duration=8000)
 
     def _on_slow_change(self, *events):
         if self.result is not None:

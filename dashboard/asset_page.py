@@ -15,7 +15,6 @@ wait for the Run button.
 
 from __future__ import annotations
 
-import logging
 import time
 
 import holoviews as hv
@@ -24,18 +23,13 @@ import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
 from holoviews.operation.datashader import rasterize
-from panel.viewable import Viewer
 
 from analysis.asset import Asset, AssetResult
-from analysis.errors import SpikeDataError
 from analysis.spiketrains import bin_indices
 
-from . import views, widgets, workers
-from .state import Session
+from . import views, widgets
+from .page_base import AnalysisPage
 from .text import Markdown
-from .workers import Cancelled, TimeLimitExceeded
-
-log = logging.getLogger(__name__)
 
 # the page is built after the first render (on navigation), so the SSE table's JavaScript
 # must be declared up front, when the app module imports this one
@@ -95,10 +89,9 @@ so the chain shows as a diagonal in the close-ups."""
 CLOSEUP_MARGIN = 0.03  # s of context either side of an SSE in the close-up rasters
 
 
-class AssetPage(Viewer):
+class AssetPage(AnalysisPage):
     """ASSET on the session's data: set parameters, run, and look at matrices and SSEs."""
 
-    session = param.ClassSelector(class_=Session)
     result = param.ClassSelector(class_=AssetResult, allow_None=True, precedence=-1, doc="""
         The last run's result for the session's current data (None before a run).""")
     cluster = param.Integer(default=0, label="Highlight SSE", doc="""
@@ -112,21 +105,15 @@ class AssetPage(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.asset = Asset(data=self.session.data, progress=self._on_progress)
-        self._running = False
         self._pending = False
-        self._elapsed = 0.0
         # Pipes feeding the shown plots: a cheap rerun or a new selection redraws through
         # them, keeping the zoom; new plots get new pipes, so old plots are not fed
         self._matrix_stream = self._matrix_marks = self._raster_marks = None
         self._shown_matrices = None  # (shape, zoom window) of the shown matrix plots
         self._shown_order = None
 
-        controls = widgets.run_controls("Run ASSET")
-        self._status, self._stale, self._summary = (controls.status, controls.stale,
-                                                    controls.summary)
-        self._run_button = controls.run_button
+        self._init_run_controls("Run ASSET")
         self._run_button.on_click(self._run)
-        self._progress, self._progress_text = controls.progress, controls.progress_text
         self._cluster_select = pn.widgets.Select(label=self.param.cluster.label,
                                                  options={"none": 0}, width=280)
         self._cluster_select.param.watch(lambda e: setattr(self, "cluster", e.new), "value")
@@ -180,9 +167,10 @@ class AssetPage(Viewer):
                              "chain shows as stripes parallel to the diagonal.",
                              styles={"font-size": "0.9em"}),
             "**Binning**",
-            *[widgets.milliseconds_input(asset, n, on_error=self._show_error) for n in MS_PARAMETERS],
+            *[widgets.milliseconds_input(asset, n, on_error=self._show_error)
+              for n in MS_PARAMETERS],
             *groups,
-            self._run_button, self._progress, self._progress_text,
+            self._run_row(),
             width=280,
         )
         results = pn.Column(self._status, self._stale, self._summary, self._sse_box,
@@ -198,48 +186,24 @@ class AssetPage(Viewer):
         if self._running:
             self._pending = True  # settings changed during the run: run again afterwards
             return
-        self._running = True
-        self.session.busy = True
-        self._run_button.disabled = True
-        self._status.visible = False
-        self._progress.value, self._progress.active = 0, True
-        self._progress.visible = self._progress_text.visible = True
         started = time.perf_counter()
-        try:
-            while True:
-                self._pending = False
-                data = self.asset.data
-                try:
-                    result = await workers.run(self.session.jobs, self._compute)
-                except TimeLimitExceeded as exc:
-                    self._show_error(f"ASSET: {exc}")
-                    return
-                except Cancelled:  # the session ended
-                    return
-                except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
-                    self._show_error(f"ASSET: {exc}")
-                    return
-                except Exception as exc:  # unexpected: one line here, details in the log
-                    log.exception("ASSET failed")
-                    self._show_error(f"ASSET failed: {type(exc).__name__}: {exc}")
-                    return
+        while True:
+            self._pending = False
+            data = self.asset.data
+            result = await self._in_worker("ASSET", self._compute, data,
+                                           lambda: self.asset.data)
+            if result is None:
                 if self.asset.data is not data:
-                    # the data changed meanwhile: drop this result, and the cache, whose
-                    # steps may have read the old data under new keys
+                    # the data changed meanwhile: drop the cache too, whose steps may have
+                    # read the old data under new keys
                     self.asset.clear_cache()
-                    return
-                if not self._pending:
-                    break
-            self._stale.visible = False
-            self._elapsed = time.perf_counter() - started
-            self.result = result
-            self._show_result()
-        finally:
-            self._running = False
-            self.session.busy = False
-            self._run_button.disabled = False
-            self._progress.active = False
-            self._progress.visible = self._progress_text.visible = False
+                return
+            if not self._pending:
+                break
+        self._stale.visible = False
+        self._elapsed = time.perf_counter() - started
+        self.result = result
+        self._show_result()
 
     def _compute(self):
         """The worker-thread part of a run: check the size, then all steps (cached)."""
@@ -256,15 +220,6 @@ class AssetPage(Viewer):
                 f"ASSET on at most {self.max_bins} bins (each matrix has bins x bins "
                 f"entries): use larger bins or a shorter recording")
         return asset.run()
-
-    def _on_progress(self, fraction, message):
-        # called from the worker thread; Panel forwards widget changes to the browser
-        workers.checkpoint()  # stops the run here once its session has ended
-        self._progress.value = int(round(100 * fraction))
-        self._progress_text.object = message
-
-    def _show_error(self, text):
-        widgets.show_error(self.session, self._status, text)
 
     def _on_slow_change(self, *events):
         if self.result is not None:

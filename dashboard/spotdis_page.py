@@ -22,7 +22,6 @@ perplexity only the t-SNE. Settings are applied by the Run button.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 
@@ -31,28 +30,17 @@ import numpy as np
 import panel as pn
 import param
 from holoviews.operation.datashader import rasterize
-from panel.viewable import Viewer
 
 from analysis.errors import SpikeDataError
 from analysis.spiketrains import Epochs
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
 
-from . import widgets, workers
-from .state import Session
+from .page_base import AnalysisPage
 from .text import Alert, Markdown
-from .workers import Cancelled, TimeLimitExceeded
-
-log = logging.getLogger(__name__)
 
 # parameters shown as widgets (sampling_period gets its own ms input: it may be None)
 PARAMETERS = ["method", "min_cluster_size", "min_samples", "cluster_selection", "perplexity",
-              "seed"]
-# optional parts of the analysis API (shown only where SpotDisClust has them)
-HAS_DISSIMILARITY = "dissimilarity" in SpotDisClust.param
-HAS_BASELINE = hasattr(SpotDisClust, "baseline")
-HAS_SWEEP = hasattr(SpotDisClust, "window_sweep")
-if HAS_DISSIMILARITY:
-    PARAMETERS.append("dissimilarity")
+              "seed", "dissimilarity"]
 # where the epochs come from
 RECORDING = "recording's epochs"
 EVENTS = "events + window"
@@ -70,14 +58,11 @@ NOISE_COLOUR = "#b0b0b0"
 N_DELAY_BINS = 81
 
 
-class SpotDisPage(Viewer):
+class SpotDisPage(AnalysisPage):
     """SPOTDisClust on the session's data."""
 
-    session = param.ClassSelector(class_=Session)
     result = param.ClassSelector(class_=SpotDisClustResult, allow_None=True, precedence=-1,
                                  doc="The last run's result for the current data (or None).")
-    state = param.Selector(default="idle", objects=["idle", "running", "done", "failed"],
-                           precedence=-1, doc="What the last run did.")
     epoch_source = param.Selector(default=RECORDING, objects=[RECORDING, EVENTS],
                                   label="Epochs from", doc="""
         The recording's own epochs, or windows cut around event times (events + window).""")
@@ -101,19 +86,13 @@ class SpotDisPage(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.clust = SpotDisClust(data=None, progress=self._on_progress)
-        self._running = False
-        self._elapsed = 0.0
         self._map_epochs = np.empty(0, dtype=np.int64)  # map row -> epoch
         self._result_data = None   # the data (with its epochs) the shown result belongs to
         self._cut = None           # (recording, epochs, recording with those epochs)
         self._epochs_text = ""
 
-        controls = widgets.run_controls("Run")
-        self._status, self._stale, self._summary = (controls.status, controls.stale,
-                                                    controls.summary)
-        self._run_button = controls.run_button
+        self._init_run_controls("Run")
         self._run_button.on_click(self._run)
-        self._progress, self._progress_text = controls.progress, controls.progress_text
         self._period = pn.widgets.FloatInput(
             label=self.clust.param.sampling_period.label, value=None, step=0.1,
             placeholder="auto", start=0, sizing_mode="stretch_width",
@@ -185,12 +164,12 @@ class SpotDisPage(Viewer):
                              styles={"font-size": "0.9em"}),
             "**Epochs**", self._source, self._events_box,
             "**Dissimilarity**",
-            *([group(["dissimilarity"])] if HAS_DISSIMILARITY else []),
+            group(["dissimilarity"]),
             self._period, group(["method"]),
             "**Clustering (HDBSCAN)**",
             group(["min_cluster_size", "min_samples", "cluster_selection"]),
             "**Map (t-SNE)**", group(["perplexity", "seed"]),
-            self._run_button, self._progress, self._progress_text,
+            self._run_row(),
             *self._extra_controls(),
             "**Matrix colours**", self._scale,
             "**Map colours**", self._colour,
@@ -216,29 +195,29 @@ class SpotDisPage(Viewer):
         return self._layout
 
     def _extra_controls(self):
-        """Buttons for the rate-vector baseline and the window sweep, where available."""
+        """Buttons for the rate-vector baseline and the window sweep."""
         self._baseline_box = pn.Column(sizing_mode="stretch_width")
         self._sweep_box = pn.Column(sizing_mode="stretch_width")
         self._extra = pn.Column(self._baseline_box, self._sweep_box,
                                 sizing_mode="stretch_width")
         self._baseline_button = pn.widgets.Button(
             label="Compare with rate baseline", color="primary", variant="outline",
-            visible=HAS_BASELINE, sizing_mode="stretch_width",
+            sizing_mode="stretch_width",
             description="Cluster the rate-vector dissimilarity (no timing) with the same "
                         "settings and compare ARI and silhouette.")
         self._baseline_button.on_click(self._baseline)
         self._lengths = pn.widgets.TextInput(
-            label="Window lengths (ms)", value="100, 200, 300", visible=HAS_SWEEP,
+            label="Window lengths (ms)", value="100, 200, 300",
             sizing_mode="stretch_width",
             description="Comma-separated window lengths from each epoch's start (with "
                         "events + window: from each window's start); the sweep reports the "
                         "silhouette (no ground truth needed) of each.")
         self._sweep_button = pn.widgets.Button(
             label="Sweep window length", color="primary", variant="outline",
-            visible=HAS_SWEEP, sizing_mode="stretch_width")
+            sizing_mode="stretch_width")
         self._sweep_button.on_click(self._sweep)
-        title = ["**Comparisons**"] if HAS_BASELINE or HAS_SWEEP else []
-        return [*title, self._baseline_button, self._lengths, self._sweep_button]
+        self._job_buttons += [self._baseline_button, self._sweep_button]
+        return ["**Comparisons**", self._baseline_button, self._lengths, self._sweep_button]
 
     def _epoch_controls(self):
         """The epoch source and, for events + window, the events and the window."""
@@ -297,7 +276,8 @@ class SpotDisPage(Viewer):
         data = self.session.data
         usable = data is not None and (has_epochs(data) or self.epoch_source == EVENTS)
         self._run_button.disabled = self._running or not usable
-        self._baseline_button.disabled = self._sweep_button.disabled = not usable
+        self._baseline_button.disabled = self._sweep_button.disabled = \
+            self._running or not usable
 
     # ------------------------------------------------------------------ epochs
     def _apply_epochs(self):
@@ -360,49 +340,15 @@ class SpotDisPage(Viewer):
         """Run SPOTDisClust in a worker thread and show the result (or why not)."""
         if self._running:
             return
-        try:
-            data, epochs_text = self._apply_epochs()
-        except (SpikeDataError, ValueError) as exc:
-            self._show_error(str(exc))
-            return
-        self._running = True
-        self.state = "running"
-        self.session.busy = True
-        self._run_button.disabled = True
-        self._status.visible = False
-        self._progress.value, self._progress.active = 0, True
-        self._progress.visible = self._progress_text.visible = True
-        self._progress_text.object = "starting..."
         started = time.perf_counter()
-        try:
-            try:
-                result = await workers.run(self.session.jobs, self._compute)
-            except TimeLimitExceeded as exc:
-                self._show_error(f"SPOTDis: {exc}")
-                return
-            except Cancelled:  # the session ended
-                return
-            except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
-                self._show_error(f"SPOTDis: {exc}")
-                return
-            except Exception as exc:  # unexpected: one line here, details in the log
-                log.exception("SPOTDis failed")
-                self._show_error(f"SPOTDis failed: {type(exc).__name__}: {exc}")
-                return
-            if self.clust.data is not data:  # new data meanwhile: _on_data reset the page
-                self.state = "idle"
-                return
-            self._elapsed = time.perf_counter() - started
-            self.state = "done"
-            self._stale.visible = False
-            self._epochs_text = epochs_text
-            self._show_result(result, data)
-        finally:
-            self._running = False
-            self.session.busy = False
-            self._enable_buttons()
-            self._progress.active = False
-            self._progress.visible = self._progress_text.visible = False
+        out = await self._in_worker("SPOTDis", self._compute)
+        if out is None:
+            return
+        result, data, epochs_text = out
+        self._elapsed = time.perf_counter() - started
+        self._stale.visible = False
+        self._epochs_text = epochs_text
+        self._show_result(result, data)
 
     async def _baseline(self, event=None):
         out = await self._in_worker("Rate baseline", self.clust.baseline)
@@ -427,43 +373,18 @@ class SpotDisPage(Viewer):
             self._sweep_box[:] = ["### Window sweep", sweep_view(out)]
 
     async def _in_worker(self, label, compute):
-        """``compute()`` in a worker thread with progress; None if it failed."""
+        """``compute()`` on the epochs the page's settings give; None if it did not run."""
         if self._running:
             return None
         try:
-            data, _ = self._apply_epochs()
+            data, epochs_text = self._apply_epochs()
         except (SpikeDataError, ValueError) as exc:
             self._show_error(f"{label}: {exc}")
             return None
-        self._running = True
-        self.session.busy = True
-        self._run_button.disabled = True
-        self._status.visible = False
-        self._progress.value, self._progress.active = 0, True
-        self._progress.visible = self._progress_text.visible = True
-        self._progress_text.object = "starting..."
-        try:
-            try:
-                out = await workers.run(self.session.jobs, compute)
-            except TimeLimitExceeded as exc:
-                self._show_error(f"{label}: {exc}")
-                return None
-            except Cancelled:  # the session ended
-                return None
-            except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
-                self._show_error(f"{label}: {exc}")
-                return None
-            except Exception as exc:
-                log.exception("%s failed", label)
-                self._show_error(f"{label} failed: {type(exc).__name__}: {exc}")
-                return None
-            return out if self.clust.data is data else None
-        finally:
-            self._running = False
-            self.session.busy = False
-            self._enable_buttons()
-            self._progress.active = False
-            self._progress.visible = self._progress_text.visible = False
+        out = await super()._in_worker(label, compute, data, lambda: self.clust.data)
+        if out is None or compute != self._compute:
+            return out
+        return out, data, epochs_text
 
     def _compute(self):
         """Worker thread: all steps (cached where the settings allow)."""
@@ -475,16 +396,6 @@ class SpotDisPage(Viewer):
                 f"SPOTDis matrix of at most {self.clust.max_full_epochs} epochs. For more, "
                 f"use SpotDisClust in Python or a notebook (graph mode, docs/spotdis.md)")
         return self.clust.run()
-
-    def _on_progress(self, fraction, message):
-        workers.checkpoint()  # stops the run here once its session has ended
-        self._progress.value = int(round(100 * fraction))
-        self._progress_text.object = message
-
-    def _show_error(self, text):
-        self._status.alert_type = "danger"
-        widgets.show_error(self.session, self._status, one_line(text))
-        self.state = "failed"
 
     def _on_period(self, event):
         value = None if event.new in (None, 0) else event.new / 1e3

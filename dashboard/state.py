@@ -17,6 +17,7 @@ class Session(param.Parameterized):
     data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="The loaded recording.")
     source = param.String(default="", doc="Where the data came from (demo, simulator, file).")
     busy = param.Boolean(default=False, doc="True while a long step runs.")
+    activity = param.String(default="", doc="What the long step that runs is (the header shows it).")
     message = param.String(default="", doc="The last error or status line shown to the user.")
 
     def __init__(self, **params):

@@ -9,8 +9,7 @@ import pytest
 
 from analysis import simulate
 from analysis.spiketrains import SpikeTrains
-from dashboard.spotdis_page import (EVENTS, HAS_BASELINE, HAS_DISSIMILARITY, HAS_SWEEP,
-                                    RECORDING, SpotDisPage, cluster_blocks, cluster_order,
+from dashboard.spotdis_page import (EVENTS, RECORDING, SpotDisPage, cluster_blocks, cluster_order,
                                     contrast_range, cross_correlation, delay_order,
                                     epoch_raster, format_events, map_points, matrix_image,
                                     parse_events)
@@ -215,7 +214,6 @@ def test_app_makes_the_spotdis_page(patterns):
     assert isinstance(pn.panel(SpotDisPage(session=Session(data=patterns))), pn.Row)
 
 
-@pytest.mark.skipif(not HAS_BASELINE, reason="SpotDisClust.baseline not available")
 def test_rate_baseline_comparison(ran):
     asyncio.run(ran._baseline())
     assert ran.state == "done", ran._status.object
@@ -223,7 +221,6 @@ def test_rate_baseline_comparison(ran):
     assert "Rate vectors (no timing)" in text and "this run" in text
 
 
-@pytest.mark.skipif(not HAS_SWEEP, reason="SpotDisClust.window_sweep not available")
 def test_window_sweep_section(patterns):
     page = SpotDisPage(session=Session(data=patterns))
     page.clust.min_cluster_size = 8
@@ -239,7 +236,6 @@ def test_window_sweep_section(patterns):
     assert "\n" not in page._status.object
 
 
-@pytest.mark.skipif(not HAS_DISSIMILARITY, reason="no rate-vector dissimilarity")
 def test_run_on_the_rate_baseline(patterns):
     page = SpotDisPage(session=Session(data=patterns))
     page.clust.min_cluster_size = 8
@@ -363,7 +359,7 @@ def test_bad_events_or_window_give_one_line_errors(ran, patterns, events, start,
     asyncio.run(page._run())
     text = page.session.message
     assert page.state == "failed" and page._status.visible
-    assert text.startswith(f"{field}: ") and reason in text and "\n" not in text
+    assert text.startswith(f"SPOTDis: {field}: ") and reason in text and "\n" not in text
     assert page.result is None and page._status.object == escape_markdown(text)
     assert not page._run_button.disabled         # the user can fix it and run again
 
@@ -387,9 +383,8 @@ def test_bad_events_after_a_run_keep_the_result_marked_stale(patterns):
     page._on_tap([int(np.flatnonzero(page._map_epochs == k)[0])])
     assert page.epoch == k and len(page._epoch_view) == 1
     # the comparisons check the epochs too
-    if HAS_BASELINE:
-        asyncio.run(page._baseline())
-        assert page._status.object.startswith("Rate baseline: Window length (ms): ")
+    asyncio.run(page._baseline())
+    assert page._status.object.startswith("Rate baseline: Window length (ms): ")
 
 
 def test_new_data_with_epochs_goes_back_to_the_recordings_epochs(patterns):

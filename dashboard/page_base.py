@@ -1,0 +1,153 @@
+"""The run lifecycle every analysis page shares, written once.
+
+An analysis page runs long computations (a method's steps, its comparisons and sweeps) in
+the server's worker pools (``dashboard.workers``). :class:`AnalysisPage` owns what every
+such run needs: the Run and Cancel buttons, the progress bar and its text, the error and
+"stale settings" alerts, the ``state`` a test or the UI can watch, the session's busy flag
+(shown in the header), one run at a time, and dropping a result whose data changed while
+it ran. A page builds its own controls and views around these and calls
+:meth:`AnalysisPage._in_worker` with the work to do. The last results stay on the page
+during a run and after a cancelled or failed one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from analysis.errors import SpikeDataError
+
+from . import widgets, workers
+from .state import Session
+from .text import escape_html, escape_markdown
+from .workers import Cancelled, TimeLimitExceeded
+
+log = logging.getLogger(__name__)
+
+
+class AnalysisPage(Viewer):
+    """Base of the analysis pages: the run lifecycle (see the module docstring)."""
+
+    session = param.ClassSelector(class_=Session)
+    state = param.Selector(default="idle", objects=["idle", "running", "done", "cancelled",
+                                                    "failed"], precedence=-1, doc="""
+        What the last run did.""")
+
+    def _init_run_controls(self, run_label):
+        """Build the shared controls; call from the subclass's ``__init__``."""
+        controls = widgets.run_controls(run_label)
+        self._status, self._stale, self._summary = (controls.status, controls.stale,
+                                                    controls.summary)
+        self._run_button = controls.run_button
+        self._progress, self._progress_text = controls.progress, controls.progress_text
+        self._cancel_button = pn.widgets.Button(
+            label="Cancel", color="danger", variant="outline", disabled=True,
+            sizing_mode="stretch_width",
+            description="Stop the running computation; the last results stay.")
+        self._cancel_button.on_click(self.cancel)
+        self._cancel = threading.Event()
+        self._running = False
+        self._elapsed = 0.0
+        self._job_buttons = [self._run_button]  # disabled while a run goes on
+
+    def _run_row(self):
+        """Run and Cancel side by side, with the progress right under them."""
+        return pn.Column(pn.Row(self._run_button, self._cancel_button,
+                                sizing_mode="stretch_width"),
+                         self._progress, self._progress_text, sizing_mode="stretch_width")
+
+    @property
+    def running(self):
+        return self._running
+
+    def cancel(self, event=None):
+        """Stop the running computation at its next progress report."""
+        if self._running:
+            self._cancel.set()
+            self._progress_text.object = "cancelling..."
+
+    async def _in_worker(self, label, compute, data=None, current=None):
+        """``compute()`` in a worker thread with progress, Cancel and one-line errors.
+
+        ``current()`` (optional) returns the data the page shows now; when it is no longer
+        ``data`` at the end, the result belongs to old data and is dropped. Returns the
+        result, or None when the run did not finish (cancelled, failed, data changed).
+        """
+        if self._running:
+            return None
+        self._running = True
+        self._cancel.clear()
+        self.state = "running"
+        self.session.busy = True
+        self.session.activity = label
+        for button in self._job_buttons:
+            button.disabled = True
+        self._cancel_button.disabled = False
+        self._status.visible = False
+        self._progress.value, self._progress.active = 0, True
+        self._progress.visible = self._progress_text.visible = True
+        self._progress_text.object = "starting..."
+        try:
+            try:
+                out = await workers.run(self.session.jobs, compute, cancel=self._cancel)
+            except TimeLimitExceeded as exc:
+                self._show_error(f"{label}: {exc}")
+                return None
+            except Cancelled:
+                if self.session.jobs.ended.is_set():
+                    return None  # nobody is looking any more
+                self.state = "cancelled"
+                self._show_message(f"{label} cancelled: the results shown are from the "
+                                   f"last finished run.", "info")
+                if pn.state.notifications is not None:
+                    pn.state.notifications.info(escape_html(f"{label} cancelled."),
+                                                duration=4000)
+                return None
+            except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
+                self._show_error(f"{label}: {exc}")
+                return None
+            except Exception as exc:  # unexpected: one line here, details in the log
+                log.exception("%s failed", label)
+                self._show_error(f"{label} failed: {type(exc).__name__}: {exc}")
+                return None
+            if current is not None and current() is not data:
+                self.state = "idle"  # new data meanwhile: the page was reset for it
+                return None
+            self.state = "done"
+            return out
+        finally:
+            self._running = False
+            self.session.busy = False
+            self.session.activity = ""
+            self._enable_buttons()
+            self._cancel_button.disabled = True
+            self._progress.active = False
+            self._progress.visible = self._progress_text.visible = False
+
+    def _enable_buttons(self):
+        """After a run: the buttons that start work (a page may keep some disabled)."""
+        for button in self._job_buttons:
+            button.disabled = False
+
+    def _on_progress(self, fraction, message):
+        # called from the worker thread: raising here (Cancel, or the session ended) stops
+        # the computation between two blocks of work
+        workers.checkpoint()
+        self._progress.value = int(round(100 * fraction))
+        self._progress_text.object = message
+
+    def _show_message(self, text, kind):
+        """One line of plain text in the page's alert (escaped here)."""
+        self.session.message = text
+        self._status.object = escape_markdown(text)
+        self._status.alert_type = kind
+        self._status.visible = True
+
+    def _show_error(self, text):
+        widgets.show_error(self.session, self._status, " ".join(str(text).split()))
+        self._status.alert_type = "danger"
+        self.state = "failed"
