@@ -83,6 +83,7 @@ a first line ``# spikelens: {...}``; NIX: block annotation ``spikelens_meta``) w
 from __future__ import annotations
 
 import ast
+import bisect
 import csv
 import errno
 import json
@@ -90,7 +91,9 @@ import math
 import os
 import re
 import shutil
+import struct
 import uuid
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -123,7 +126,7 @@ _TEMP_RE = re.compile(r"^\..+\.(\d{1,9})\.[0-9a-f]{12}\.tmp(\.[^.]+)?$")
 
 # ====================================================================== public API
 def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=None,
-         within=None, epochs=None, epoch_label=None):
+         within=None, epochs=None, epoch_label=None, window=None, units=None):
     """Read spike data from a file or a Kilosort/phy folder.
 
     Parameters
@@ -157,6 +160,16 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         NWB only: the column of that table that labels the epochs (numbers become strings,
         a ragged column such as ``tags`` is joined with ``","``). Default: ``"label"``
         when the table has it, else the rows' positions.
+    window : (float, float), optional
+        Load only the spikes with ``t0 <= t <= t1`` (seconds); the result's ``t_start`` and
+        ``t_stop`` become the window, clipped to the recording's bounds, and only the epochs
+        that lie fully inside it are kept (as :meth:`SpikeTrains.time_slice` does). A window
+        that does not overlap the recording is an error.
+    units : sequence of str or int, optional
+        Load only these units, in this order, by their ids as they appear in the file
+        (``3`` and ``"3"`` name the same unit); per-unit annotations and ground truth follow
+        them (as :meth:`SpikeTrains.select_units` does). An id the file does not have is an
+        error.
 
     Returns
     -------
@@ -192,6 +205,7 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
             raise ValueError(f"{name}: must be a column or table name, got {value!r}")
     t_start = _check_bound(t_start, "t_start")
     t_stop = _check_bound(t_stop, "t_stop")
+    request = _Request(_check_window(window), _check_units(units))
     budget = _Budget(max_bytes)
     if t_start is not None and t_stop is not None and t_stop < t_start:
         raise ValueError(f"t_start/t_stop: need t_start <= t_stop, got [{t_start}, {t_stop}]")
@@ -227,15 +241,18 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         raise SpikeDataError("file is empty (0 bytes)", source)
 
     reader = _READERS[fmt]
-    folder_only = {"within": within} if fmt == "phy" else {}
+    extra = {"within": within} if fmt == "phy" else {}
     if fmt == "nwb":
-        folder_only = {"epochs": epochs, "epoch_label": epoch_label}
+        extra = {"epochs": epochs, "epoch_label": epoch_label}
     elif epochs is not None or epoch_label is not None:
         raise ValueError(f"epochs/epoch_label: only NWB files have interval tables, not "
                          f"{_NAMES[fmt]}")
+    if fmt in _RESTRICTED and request.asked and not sort:
+        extra["request"] = request
     try:
-        return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
-                      budget=budget, **folder_only)
+        data = reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
+                      budget=budget, **extra)
+        return _restrict(data, request, source)
     except SpikeDataError as exc:
         if exc.source not in (None, "") and _is_one_line(exc):
             raise
@@ -418,6 +435,82 @@ def _check_bound(value, name):
     if not math.isfinite(value):
         raise ValueError(f"{name}: must be finite, got {value}")
     return value
+
+
+def _check_window(window):
+    if window is None:
+        return None
+    try:
+        t0, t1 = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window: must be a pair (t0, t1) of seconds, got {window!r}") \
+            from None
+    if not (math.isfinite(t0) and math.isfinite(t1)):
+        raise ValueError(f"window: must be finite, got ({t0}, {t1})")
+    if t1 < t0:
+        raise ValueError(f"window: need t0 <= t1, got ({t0}, {t1})")
+    return t0, t1
+
+
+def _check_units(units):
+    if units is None:
+        return None
+    if isinstance(units, (str, bytes)) or not hasattr(units, "__iter__"):
+        raise ValueError(f"units: must be a list of unit ids, got {units!r}")
+    ids = []
+    for u in units:
+        if isinstance(u, (bool, np.bool_)) or not isinstance(u, (str, int, np.integer)):
+            raise ValueError(f"units: unit ids are strings or integers, got {u!r}")
+        ids.append(str(u))
+    if len(set(ids)) != len(ids):
+        twice = next(u for u in ids if ids.count(u) > 1)
+        raise ValueError(f"units: unit id {_one_line(twice)!r} is given twice")
+    return ids
+
+
+class _Request(NamedTuple):
+    """What ``load(..., window=, units=)`` asks for: (t0, t1) in s and unit ids, or None."""
+
+    window: tuple | None
+    units: list | None
+
+    @property
+    def asked(self):
+        return self.window is not None or self.units is not None
+
+
+def _unit_index(unit_ids, request, source):
+    """Indices of the asked units among the file's ``unit_ids`` (all units: None)."""
+    if request.units is None:
+        return None
+    pos = {str(u): i for i, u in enumerate(unit_ids)}
+    missing = next((u for u in request.units if u not in pos), None)
+    if missing is not None:
+        raise SpikeDataError(f"unit id {_one_line(missing)!r} is not in the file (it has "
+                             f"{len(pos)} units)", source, "units")
+    return np.array([pos[u] for u in request.units], dtype=np.int64)
+
+
+def _window_in(request, t_start, t_stop, source):
+    """The asked window clipped to the recording [t_start, t_stop] (all of it: None)."""
+    if request.window is None:
+        return None
+    t0, t1 = request.window
+    if t1 < t_start or t0 > t_stop:
+        raise SpikeDataError(f"window [{t0}, {t1}] s does not overlap the recording "
+                             f"[{t_start}, {t_stop}] s", source, "window")
+    return max(t0, t_start), min(t1, t_stop)
+
+
+def _restrict(data, request, source):
+    """``data`` restricted to the asked units and window (see :func:`load`)."""
+    index = _unit_index(data.unit_ids, request, source)
+    if index is not None:
+        data = data.select_units(index)
+    window = _window_in(request, data.t_start, data.t_stop, source)
+    if window is not None:
+        data = data.time_slice(*window)
+    return data
 
 
 class _Budget:
@@ -1107,15 +1200,17 @@ def _check_npy_size(shape, dtype, available, source, where):
                              f"(truncated or corrupted)", source, where)
 
 
-def _check_npz_members(zf, source, budget):
+def _check_npz_members(zf, source, budget, partial=()):
     """Check an NPZ archive (a ``zipfile.ZipFile``) before reading any member.
 
     The members' declared uncompressed sizes (zipfile never yields more) must fit the
     budget together, and every ``.npy`` header must fit its member, so that neither a
-    compressed member nor a header can make a reader allocate more than the budget."""
+    compressed member nor a header can make a reader allocate more than the budget.
+    Members named in ``partial`` are read in part: their reader counts what it reads."""
     for info in zf.infolist():
         where = _one_line(info.filename.removesuffix(".npy"))
-        budget.take(info.file_size, source, where)
+        if info.filename not in partial:
+            budget.take(info.file_size, source, where)
         if not info.filename.endswith(".npy"):
             continue
         try:
@@ -1129,12 +1224,15 @@ def _check_npz_members(zf, source, budget):
         _check_npy_size(shape, dtype, info.file_size - head, source, where)
 
 
-def _read_npz(path, source, *, sort, t_start, t_stop, budget):
-    with np.load(path, allow_pickle=False) as z:
-        _check_npz_members(z.zip, source, budget)
+def _read_npz(path, source, *, sort, t_start, t_stop, budget, request=None):
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
         keys = set(z.files)
+        if request is not None and not {"times", "offsets", "t_stop"} <= keys:
+            request = None  # the asked part cannot be found without reading all times
+        _check_npz_members(z.zip, source, budget, ("times.npy",) if request else ())
         if {"times", "offsets"} <= keys:
-            return _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget)
+            return _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget,
+                                 request and _NpzPart(path, request))
         for (tk, uk) in _NPZ_FLAT:
             if {tk, uk} <= keys:
                 return _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop)
@@ -1164,9 +1262,11 @@ def _npz_scalar(z, key, source):
     return float(a.ravel()[0])
 
 
-def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget):
-    times = _npz_array(z, "times", source, "iuf").ravel()
+def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget, part=None):
+    """SpikeTrains from the CSR layout; with ``part`` (an :class:`_NpzPart`) only the
+    asked units' spikes in the asked window (all units kept, the others empty)."""
     offsets = _npz_array(z, "offsets", source, "iu").ravel()
+    times = _npz_array(z, "times", source, "iuf").ravel() if part is None else None
     if t_start is None:
         t_start = _npz_scalar(z, "t_start", source) if "t_start" in keys else 0.0
     if t_stop is None:
@@ -1177,6 +1277,9 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget):
         unit_ids = _npz_array(z, "unit_ids", source, "USiu").ravel()
         if unit_ids.dtype.kind == "S":
             unit_ids = np.char.decode(unit_ids, "utf-8")
+    if part is not None:
+        ids = unit_ids if unit_ids is not None else np.arange(offsets.size - 1).astype(str)
+        times, offsets = part.read(z.zip, offsets, ids, t_start, t_stop, source, budget)
     meta = {}
     if "meta" in keys:
         meta = _json_object(str(_npz_array(z, "meta", source, "U").ravel()[0]), source,
@@ -1206,6 +1309,132 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget):
                        annotations=meta.get("annotations") or {}, unit_annotations=unit_ann,
                        epochs=epochs, truth=truth, sort=sort, source=source,
                        copy=False)  # read from the file: ours to take over
+
+
+class _NpzPart:
+    """Reads the asked part of the ``times`` member of a spikelens NPZ file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The NPZ file.
+    request : _Request
+        The asked units and window.
+
+    Notes
+    -----
+    A stored (uncompressed) member, as :func:`save` writes it, is read in place: two
+    binary searches per asked unit find its spikes in the window (about 2 log2(n) reads of
+    one value, unbuffered so that each reads only its value), then one read per unit takes
+    them. A compressed member cannot be entered in
+    the middle: it is streamed in chunks of at most ``CHUNK`` values (fewer when half the
+    budget left cannot hold them), of which only the asked ones are kept.
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path, request):
+        self.path = path
+        self.request = request
+
+    def read(self, zf, offsets, unit_ids, t_start, t_stop, source, budget):
+        """The asked times (float64, grouped by unit as in the file) and their offsets
+        (one unit per unit of the file, the units not asked empty)."""
+        info = zf.getinfo("times.npy")
+        with zf.open(info) as fp:
+            shape, dtype, head = _npy_header(fp)
+            size = math.prod(shape)
+            if sum(d != 1 for d in shape) > 1 or dtype.kind not in "iuf":
+                raise SpikeDataError(f"must be a one-dimensional array of numbers to be read "
+                                     f"in part, got shape {tuple(shape)} of {dtype}", source,
+                                     "times")
+            if offsets.size == 0 or offsets[0] != 0 or offsets[-1] != size \
+                    or np.any(np.diff(offsets) < 0):
+                raise SpikeDataError(f"offsets must rise from 0 to the number of spikes "
+                                     f"({size})", source, "offsets")
+            n = offsets.size - 1
+            index = _unit_index(unit_ids, self.request, source)
+            asked = np.ones(n, dtype=bool)
+            if index is not None:
+                asked[:] = False
+                asked[index] = True
+            window = _window_in(self.request, t_start, t_stop, source)
+            if info.compress_type == zipfile.ZIP_STORED:
+                return self._in_place(info, head, dtype, offsets, asked, window, source,
+                                      budget)
+            return self._streamed(fp, size, dtype, offsets, asked, window, source, budget)
+
+    def _in_place(self, info, head, dtype, offsets, asked, window, source, budget):
+        with open(self.path, "rb", buffering=0) as f:
+            return self._read_in_place(f, info, head, dtype, offsets, asked, window, source,
+                                       budget)
+
+    @staticmethod
+    def _read_in_place(f, info, head, dtype, offsets, asked, window, source, budget):
+        f.seek(info.header_offset)
+        local = f.read(30)  # the member's local header: its name and extra field follow
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise SpikeDataError("zip member header is damaged", source, "times")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        values = _StoredValues(f, info.header_offset + 30 + name_len + extra_len + head,
+                               dtype)
+        lo, hi = offsets[:-1].copy(), offsets[1:].copy()
+        hi[~asked] = lo[~asked]
+        if window is not None:
+            for i in np.flatnonzero(asked):
+                lo[i] = bisect.bisect_left(values, window[0], lo[i], hi[i])
+                hi[i] = bisect.bisect_right(values, window[1], lo[i], hi[i])
+        counts = hi - lo
+        budget.take(8 * int(counts.sum()), source, "times")
+        times = np.empty(int(counts.sum()), dtype=np.float64)
+        at = 0
+        for i in np.flatnonzero(counts):
+            times[at:at + counts[i]] = values.read(lo[i], hi[i])
+            at += counts[i]
+        return times, np.concatenate([[0], np.cumsum(counts)])
+
+    def _streamed(self, fp, size, dtype, offsets, asked, window, source, budget):
+        per_value = dtype.itemsize + 17  # the value, its unit (int64), the mask
+        chunk = max(1, min(self.CHUNK, size, budget.left // (2 * per_value)))
+        budget.take(chunk * per_value, source, "times")
+        pieces, counts = [], np.zeros(offsets.size - 1, dtype=np.int64)
+        for start in range(0, size, chunk):
+            m = min(chunk, size - start)
+            raw = fp.read(m * dtype.itemsize)
+            if len(raw) != m * dtype.itemsize:
+                raise SpikeDataError("member ends early (truncated)", source, "times")
+            v = np.frombuffer(raw, dtype=dtype)
+            unit = np.searchsorted(offsets, np.arange(start, start + m), side="right") - 1
+            keep = asked[unit]
+            if window is not None:  # NaN stays, for SpikeTrains to name it
+                keep &= ~((v < window[0]) | (v > window[1]))
+            kept = v[keep].astype(np.float64)
+            budget.take(kept.nbytes, source, "times")
+            pieces.append(kept)
+            counts += np.bincount(unit[keep], minlength=counts.size)
+        times = np.concatenate(pieces) if pieces else np.empty(0)
+        return times, np.concatenate([[0], np.cumsum(counts)])
+
+
+class _StoredValues:
+    """The values of an uncompressed ``.npy`` array inside a file, read where they lie.
+
+    ``values[k]`` reads value ``k`` (what :mod:`bisect` needs); :meth:`read` reads a range.
+    """
+
+    def __init__(self, f, start, dtype):
+        self.f, self.start, self.dtype = f, start, dtype
+
+    def __getitem__(self, k):
+        return float(self.read(k, k + 1)[0])
+
+    def read(self, lo, hi):
+        nbytes = (hi - lo) * self.dtype.itemsize
+        self.f.seek(self.start + lo * self.dtype.itemsize)
+        raw = self.f.read(nbytes)
+        if len(raw) != nbytes:
+            raise SpikeDataError("member ends early (truncated)", where="times")
+        return np.frombuffer(raw, dtype=self.dtype)
 
 
 def _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop):
@@ -1788,6 +2017,8 @@ def _phy_column(series):
     return np.asarray(["" if pd.isna(v) else str(v) for v in series], dtype=str)
 
 
+#: formats whose reader reads only the part that ``load(..., window=, units=)`` asks for
+_RESTRICTED = ("npz",)
 _READERS = {"nix": _read_nix, "nwb": _read_nwb, "phy": _read_phy, "csv": _read_csv,
             "parquet": _read_parquet, "npz": _read_npz}
 _WRITERS = {"nix": _write_nix, "nwb": _write_nwb, "csv": _write_csv,
