@@ -1109,22 +1109,37 @@ def _write_csv(data, tmp):
 
 
 # ---------------------------------------------------------------------- Parquet
-def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
+def _read_parquet(path, source, *, sort, t_start, t_stop, budget, request=None):
+    """Read a Parquet spike table; with ``request`` (and spikelens metadata, which names
+    every unit and the bounds) only the row groups whose statistics may hold asked rows,
+    and of those only the asked rows are kept."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    info = pq.ParquetFile(path).metadata  # declared sizes: pages compress very well
-    budget.take(8 * info.num_rows * info.num_columns
-                + sum(info.row_group(i).total_byte_size for i in range(info.num_row_groups)),
-                source, "rows")
-    table = pq.read_table(path)
-    raw_meta = (table.schema.metadata or {}).get(_META_KEY.encode())
-    meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
-    names = [c for c in table.column_names if not c.startswith("__index_level_")]
-    _check_columns(names, source)
+    with open(path, "rb") as f:
+        pf = pq.ParquetFile(f)
+        info = pf.metadata  # declared sizes: pages compress very well
+        raw_meta = (pf.schema_arrow.metadata or {}).get(_META_KEY.encode())
+        meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
+        names = [c for c in pf.schema_arrow.names if not c.startswith("__index_level_")]
+        _check_columns(names, source)
+        groups = list(range(info.num_row_groups))
+        if request is not None and meta is not None:
+            _unit_index(meta.unit_ids, request, source)  # unknown ids: before reading
+            window = _window_in(request, meta.t_start if t_start is None else t_start,
+                                meta.t_stop if t_stop is None else t_stop, source)
+            groups = _parquet_groups(info, window, request.units)
+        else:
+            request = None
+        budget.take(sum(8 * info.row_group(g).num_rows * info.num_columns
+                        + info.row_group(g).total_byte_size for g in groups), source, "rows")
+        table = pf.read_row_groups(groups)
+        first_rows = np.cumsum([0] + [info.row_group(g).num_rows
+                                      for g in range(info.num_row_groups)])
+    file_rows = None  # the rows read, when not all: their numbers in the file
 
     def row(r):
-        return f"row {r}"
+        return f"row {r if file_rows is None else file_rows[r]}"
 
     if meta is None and table.num_rows == 0:
         raise SpikeDataError("contains no spikes (no rows) and no spikelens metadata", source)
@@ -1134,6 +1149,17 @@ def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
                              "column 'time'")
     times = np.asarray(tcol.to_numpy(), dtype=np.float64)
     units = _codes_from_arrow(table.column("unit"), "unit", source)
+    if request is not None:  # the asked rows of the groups read (missing units stay)
+        keep = np.ones(times.size, dtype=bool)
+        if window is not None:
+            keep &= ~((times < window[0]) | (times > window[1]))
+        if request.units is not None:
+            asked = np.append(np.isin(units.values, request.units), True)
+            keep &= asked[units.codes]
+        times = times[keep]
+        units = units._replace(codes=units.codes[keep])
+        file_rows = np.concatenate([np.arange(first_rows[g], first_rows[g + 1])
+                                    for g in groups] + [np.empty(0, np.int64)])[keep]
     # with metadata the epochs come from it and these columns are informative only
     epoch = _codes_from_arrow(table.column("epoch"), "epoch", source) \
         if "epoch" in names and meta is None else None
@@ -1142,6 +1168,33 @@ def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
     kwargs = _assemble(times, units, source=source, row=row, sort=sort, t_start=t_start,
                        t_stop=t_stop, meta=meta, epoch=epoch, label=label)
     return SpikeTrains(**kwargs)
+
+
+#: rows per row group in the Parquet files :func:`save` writes (see docs/data.md)
+_PARQUET_ROW_GROUP = 1 << 16
+
+
+def _parquet_groups(info, window, unit_ids):
+    """Row groups of a Parquet file (its ``FileMetaData``) whose column statistics may hold
+    rows with a time in ``window`` and a unit among ``unit_ids`` (None: any)."""
+    names = [info.schema.column(i).path for i in range(info.num_columns)]
+    t_col, u_col = names.index("time"), names.index("unit")
+    as_int = [int(u) for u in unit_ids or () if _INT_RE.match(u)]
+    groups = []
+    for g in range(info.num_row_groups):
+        rg = info.row_group(g)
+        st = rg.column(t_col).statistics
+        if window is not None and st is not None and st.has_min_max \
+                and (st.max < window[0] or st.min > window[1]):
+            continue
+        st = rg.column(u_col).statistics
+        if unit_ids is not None and st is not None and st.has_min_max:
+            values = unit_ids if isinstance(st.min, str) else \
+                as_int if isinstance(st.min, int) else None
+            if values is not None and not any(st.min <= u <= st.max for u in values):
+                continue
+        groups.append(g)
+    return groups
 
 
 def _write_parquet(data, tmp):
@@ -1165,7 +1218,8 @@ def _write_parquet(data, tmp):
             pa.array(uniq.tolist(), type=pa.string()))
     table = pa.table(arrays).replace_schema_metadata(
         {_META_KEY.encode(): json.dumps(_metadata(data), allow_nan=True).encode()})
-    pq.write_table(table, str(tmp))
+    # row groups of bounded size: readers of a window or a few units skip the others
+    pq.write_table(table, str(tmp), row_group_size=_PARQUET_ROW_GROUP)
 
 
 # ---------------------------------------------------------------------- NPZ
@@ -1499,7 +1553,7 @@ def _write_npz(data, tmp):
 
 
 # ---------------------------------------------------------------------- HDF5 (NIX, NWB)
-def _check_hdf5(path, source, budget):
+def _check_hdf5(path, source, budget, partial=()):
     """Refuse an HDF5 file that reaches outside itself or declares more data than the budget.
 
     Every link is visited before pynwb or neo open the file: external and user-defined
@@ -1508,7 +1562,8 @@ def _check_hdf5(path, source, budget):
     is visited here. Each dataset counts with its declared size (a chunked dataset can
     declare gigabytes it never wrote). Attributes have no chunking and no fill value: their
     data lie in the file in full, so the file's bytes outside the datasets' storage bound
-    them, and count once for all.
+    them, and count once for all. Datasets named in ``partial`` (paths without the leading
+    ``/``) are read in part: their reader counts what it reads.
     """
     import h5py
     from h5py import h5d, h5g, h5l, h5o
@@ -1534,7 +1589,7 @@ def _check_hdf5(path, source, budget):
         if plist.get_external_count():
             raise SpikeDataError("keeps its data in an external file (refused)", source,
                                  _h5_where(name))
-        nbytes = _h5_nbytes(oid.shape, oid.dtype)
+        nbytes = 0 if name in partial else _h5_nbytes(oid.shape, oid.dtype)
         if nbytes > budget.left:
             budget.take(nbytes, source, _h5_where(name))
         budget.left -= nbytes
@@ -1698,11 +1753,14 @@ _NWB_RESERVED = {"spike_times", "obs_intervals", "electrodes", "electrode_group"
                  "waveform_mean", "waveform_sd", "waveforms", "unit_name"}
 
 
-def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch_label=None):
+def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch_label=None,
+              request=None):
+    """Read the units table; with ``request`` only the asked units' ranges of
+    ``spike_times`` in the asked window (all units kept, the others empty)."""
     from hdmf.common.table import DynamicTableRegion, VectorIndex
     from pynwb import NWBHDF5IO
 
-    _check_hdf5(path, source, budget)
+    _check_hdf5(path, source, budget, (b"units/spike_times",) if request else ())
     with NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()
         units = nwb.units
@@ -1711,8 +1769,10 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch
         n = len(units)
         if "spike_times" not in units.colnames:
             raise SpikeDataError("has no spike_times column", source, "units")
-        times = np.asarray(units.spike_times.data[:], dtype=np.float64).ravel()
+        spike_times = units.spike_times.data
         ends = np.asarray(units.spike_times_index.data[:], dtype=np.int64).ravel()
+        times = (np.asarray(spike_times[:], dtype=np.float64).ravel() if request is None
+                 else None)
         if "unit_name" in units.colnames:
             ids = [_nwb_str(v) for v in units["unit_name"].data[:]]
         else:
@@ -1736,9 +1796,21 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch
         unit_ann.update({k: v for k, v in _nwb_electrodes(units, n, source).items()
                          if k not in unit_ann})
         epochs = _nwb_epochs(nwb, epochs, epoch_label, source)
-    if ends.size != n or (n and (ends[-1] != times.size or np.any(np.diff(ends) < 0))):
-        raise SpikeDataError("spike_times_index does not match spike_times", source, "units")
-    offsets = np.concatenate([[0], ends]).astype(np.int64)
+        size = spike_times.shape[0] if request else times.size
+        if ends.size != n or (n and (ends[-1] != size or np.any(np.diff(ends) < 0))):
+            raise SpikeDataError("spike_times_index does not match spike_times", source,
+                                 "units")
+        offsets = np.concatenate([[0], ends]).astype(np.int64)
+        if request is not None:
+            if t_start is None:
+                t_start = float(obs[:, 0].min()) if obs is not None and obs.size else 0.0
+            if t_stop is None:  # the last spike of each unit (sorted) stands for all
+                last = offsets[1:][np.diff(offsets) > 0] - 1
+                budget.take(8 * last.size, source, "units/spike_times")
+                times = np.asarray(spike_times[last] if last.size else [], dtype=np.float64)
+            t_stop = _nwb_t_stop(t_stop, t_start, times, epochs, obs)
+            times, offsets = _nwb_part(spike_times, offsets, ids, request, t_start, t_stop,
+                                       source, budget)
     if t_start is None:
         t_start = float(obs[:, 0].min()) if obs is not None and obs.size else 0.0
         neg = np.flatnonzero(times < t_start)
@@ -1750,17 +1822,59 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch
                       f"time {float(times[k])!r} s is before the first observation interval "
                       f"({t_start} s)")
             raise SpikeDataError(reason, source, f"unit {ids[i]}, spike {k - offsets[i]}")
-    if t_stop is None:
-        finite = times[np.isfinite(times)]
-        candidates = [t_start] + ([finite.max()] if finite.size else [])
-        if epochs is not None and len(epochs):
-            candidates.append(epochs.stop.max())
-        if obs is not None and obs.size:
-            candidates.append(obs[:, 1].max())
-        t_stop = float(max(candidates))
+    t_stop = _nwb_t_stop(t_stop, t_start, times, epochs, obs)
     return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=ids,
                        unit_annotations=unit_ann, epochs=epochs, sort=sort, source=source,
                        copy=False)
+
+
+def _nwb_t_stop(t_stop, t_start, times, epochs, obs):
+    """``t_stop`` if given, else the latest of the spikes, epochs and observation intervals."""
+    if t_stop is not None:
+        return t_stop
+    finite = times[np.isfinite(times)]
+    candidates = [t_start] + ([finite.max()] if finite.size else [])
+    if epochs is not None and len(epochs):
+        candidates.append(epochs.stop.max())
+    if obs is not None and obs.size:
+        candidates.append(obs[:, 1].max())
+    return float(max(candidates))
+
+
+def _nwb_part(spike_times, offsets, unit_ids, request, t_start, t_stop, source, budget):
+    """The asked spikes of an NWB ``spike_times`` dataset (h5py, read by slices) and their
+    offsets (one unit per unit of the file, the units not asked empty): the window is found
+    by a binary search in each asked unit's range (times sorted within a unit)."""
+    n = offsets.size - 1
+    index = _unit_index(unit_ids, request, source)
+    window = _window_in(request, t_start, t_stop, source)
+    lo, hi = offsets[:-1].copy(), offsets[1:].copy()
+    if index is not None:
+        asked = np.zeros(n, dtype=bool)
+        asked[index] = True
+        hi[~asked] = lo[~asked]
+    if window is not None:
+        values = _H5Values(spike_times)
+        for i in np.flatnonzero(hi > lo):
+            lo[i] = bisect.bisect_left(values, window[0], lo[i], hi[i])
+            hi[i] = bisect.bisect_right(values, window[1], lo[i], hi[i])
+    counts = hi - lo
+    budget.take(8 * int(counts.sum()), source, "units/spike_times")
+    parts = [np.asarray(spike_times[lo[i]:hi[i]], dtype=np.float64).ravel()
+             for i in np.flatnonzero(counts)]
+    times = np.concatenate(parts) if parts else np.empty(0)
+    return times, np.concatenate([[0], np.cumsum(counts)])
+
+
+class _H5Values:
+    """``values[k]``: value ``k`` of a one-dimensional h5py dataset, read alone (for
+    :mod:`bisect`)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __getitem__(self, k):
+        return float(self.dataset[k])
 
 
 def _nwb_epochs(nwb, table_name, label, source):
@@ -2018,7 +2132,7 @@ def _phy_column(series):
 
 
 #: formats whose reader reads only the part that ``load(..., window=, units=)`` asks for
-_RESTRICTED = ("npz",)
+_RESTRICTED = ("npz", "parquet", "nwb")
 _READERS = {"nix": _read_nix, "nwb": _read_nwb, "phy": _read_phy, "csv": _read_csv,
             "parquet": _read_parquet, "npz": _read_npz}
 _WRITERS = {"nix": _write_nix, "nwb": _write_nwb, "csv": _write_csv,

@@ -135,3 +135,50 @@ def test_budget_counts_only_what_is_read(tmp_path, fmt):
 def test_sort_reads_everything_then_restricts(files):
     got = load(files["npz"], sort=True, window=(3.0, 5.0))
     assert got.equals(expected(load(files["npz"]), window=(3.0, 5.0)))
+
+
+def test_parquet_reads_only_the_row_groups_asked(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(aio, "_PARQUET_ROW_GROUP", 5_000)
+    path = big(tmp_path, "parquet")  # 20 units x 20,000 rows: 80 row groups, 4 a unit
+    read = []
+    original = pq.ParquetFile.read_row_groups
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups",
+                        lambda self, groups, **kw: read.append(list(groups)) or
+                        original(self, groups, **kw))
+    full = load(path)
+    assert len(read[-1]) == 80
+    got = load(path, units=["4", "17"])
+    assert got.equals(expected(full, units=["4", "17"]))
+    assert len(read[-1]) <= 10  # 4 groups a unit, one more where a unit starts mid-group
+    # grouped by unit, each group spans a quarter of the recording: a window skips 3/4
+    got = load(path, window=(50.0, 51.0))
+    assert got.equals(expected(full, window=(50.0, 51.0)))
+    assert len(read[-1]) <= 40
+    counter = [0]
+    monkeypatch.setattr(aio, "open", counting_open(counter), raising=False)
+    load(path, units=["4"], window=(50.0, 51.0))
+    assert counter[0] < path.stat().st_size / 20
+
+
+def test_parquet_budget_counts_only_the_groups_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(aio, "_PARQUET_ROW_GROUP", 5_000)
+    path = big(tmp_path, "parquet")
+    with pytest.raises(SpikeDataError, match="max_bytes"):
+        load(path, max_bytes=2_000_000)
+    assert load(path, max_bytes=2_000_000, units=["3"]).n_spikes == 20_000
+
+
+def test_nwb_reads_only_the_asked_ranges(tmp_path, monkeypatch):
+    path = big(tmp_path, "nwb")
+    with pytest.raises(SpikeDataError, match="max_bytes"):
+        load(path, max_bytes=2_000_000)
+    sliced = []
+    original = aio._H5Values.__getitem__
+    monkeypatch.setattr(aio._H5Values, "__getitem__",
+                        lambda self, k: sliced.append(k) or original(self, k))
+    got = load(path, max_bytes=2_000_000, window=(50.0, 51.0), units=["2", "5"])
+    assert got.equals(expected(load(path), window=(50.0, 51.0), units=["2", "5"]))
+    assert got.n_spikes > 0
+    assert len(sliced) <= 2 * 2 * 16  # two binary searches of 20,000 values per unit
