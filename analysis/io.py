@@ -83,7 +83,6 @@ a first line ``# spikelens: {...}``; NIX: block annotation ``spikelens_meta``) w
 from __future__ import annotations
 
 import ast
-import bisect
 import csv
 import errno
 import json
@@ -1378,9 +1377,9 @@ class _NpzPart:
     Notes
     -----
     A stored (uncompressed) member, as :func:`save` writes it, is read in place: two
-    binary searches per asked unit find its spikes in the window (about 2 log2(n) reads of
-    one value, unbuffered so that each reads only its value), then one read per unit takes
-    them. A compressed member cannot be entered in
+    binary searches per asked unit find its spikes in the window (:func:`_search_window`;
+    the file unbuffered so that each read takes only what it asks), then one read per unit
+    takes them. A compressed member cannot be entered in
     the middle: it is streamed in chunks of at most ``CHUNK`` values (fewer when half the
     budget left cannot hold them), of which only the asked ones are kept.
     """
@@ -1436,8 +1435,7 @@ class _NpzPart:
         hi[~asked] = lo[~asked]
         if window is not None:
             for i in np.flatnonzero(asked):
-                lo[i] = bisect.bisect_left(values, window[0], lo[i], hi[i])
-                hi[i] = bisect.bisect_right(values, window[1], lo[i], hi[i])
+                lo[i], hi[i] = _search_window(values, window, lo[i], hi[i])
         counts = hi - lo
         budget.take(8 * int(counts.sum()), source, "times")
         times = np.empty(int(counts.sum()), dtype=np.float64)
@@ -1470,10 +1468,36 @@ class _NpzPart:
         return times, np.concatenate([[0], np.cumsum(counts)])
 
 
-class _StoredValues:
-    """The values of an uncompressed ``.npy`` array inside a file, read where they lie.
+#: a range of at most this many values is read whole, then searched in memory
+_SEARCH_BLOCK = 512
 
-    ``values[k]`` reads value ``k`` (what :mod:`bisect` needs); :meth:`read` reads a range.
+
+def _search_window(values, window, lo, hi):
+    """The range ``[lo', hi')`` of the sorted ``values[lo:hi]`` that lies in ``window``
+    (inclusive bounds), reading few values: binary search by single values until a range
+    holds at most ``_SEARCH_BLOCK`` values (a 4 KiB page of float64), which is read whole.
+
+    ``values`` is a :class:`_StoredValues` or :class:`_H5Values`.
+    """
+    start = _search(values, window[0], "left", lo, hi)
+    return start, _search(values, window[1], "right", start, hi)
+
+
+def _search(values, x, side, lo, hi):
+    """``lo + np.searchsorted(values[lo:hi], x, side)``, reading few of the values."""
+    while hi - lo > _SEARCH_BLOCK:
+        mid = (lo + hi) // 2
+        v = values[mid]
+        if v < x or (side == "right" and v == x):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo + int(np.searchsorted(values.read(lo, hi), x, side))
+
+
+class _StoredValues:
+    """The values of an uncompressed ``.npy`` array inside a file, read where they lie:
+    ``values[k]`` one value, :meth:`read` a range (for :func:`_search_window`).
     """
 
     def __init__(self, f, start, dtype):
@@ -1856,8 +1880,7 @@ def _nwb_part(spike_times, offsets, unit_ids, request, t_start, t_stop, source, 
     if window is not None:
         values = _H5Values(spike_times)
         for i in np.flatnonzero(hi > lo):
-            lo[i] = bisect.bisect_left(values, window[0], lo[i], hi[i])
-            hi[i] = bisect.bisect_right(values, window[1], lo[i], hi[i])
+            lo[i], hi[i] = _search_window(values, window, lo[i], hi[i])
     counts = hi - lo
     budget.take(8 * int(counts.sum()), source, "units/spike_times")
     parts = [np.asarray(spike_times[lo[i]:hi[i]], dtype=np.float64).ravel()
@@ -1867,14 +1890,17 @@ def _nwb_part(spike_times, offsets, unit_ids, request, t_start, t_stop, source, 
 
 
 class _H5Values:
-    """``values[k]``: value ``k`` of a one-dimensional h5py dataset, read alone (for
-    :mod:`bisect`)."""
+    """The values of a one-dimensional h5py dataset, read by ranges (h5py reads only
+    those): ``values[k]`` one value, :meth:`read` a range (for :func:`_search_window`)."""
 
     def __init__(self, dataset):
         self.dataset = dataset
 
     def __getitem__(self, k):
         return float(self.dataset[k])
+
+    def read(self, lo, hi):
+        return np.asarray(self.dataset[lo:hi]).ravel()
 
 
 def _nwb_epochs(nwb, table_name, label, source):

@@ -181,4 +181,16 @@ def test_nwb_reads_only_the_asked_ranges(tmp_path, monkeypatch):
     got = load(path, max_bytes=2_000_000, window=(50.0, 51.0), units=["2", "5"])
     assert got.equals(expected(load(path), window=(50.0, 51.0), units=["2", "5"]))
     assert got.n_spikes > 0
-    assert len(sliced) <= 2 * 2 * 16  # two binary searches of 20,000 values per unit
+    assert len(sliced) <= 2 * 2 * 6  # two searches in 20,000 values, to 512, per unit
+
+
+@pytest.mark.parametrize("fmt", ["npz", "nwb"])
+def test_search_by_single_values_keeps_ties_and_bounds(tmp_path, monkeypatch, fmt):
+    monkeypatch.setattr(aio, "_SEARCH_BLOCK", 2)  # search by single values down to 2
+    trains = [[0.5, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 4.0, 4.0, 4.0, 5.0], [1.0] * 9, [6.0]]
+    data = SpikeTrains.from_lists(trains, t_start=0.0, t_stop=6.0)
+    path = save(data, tmp_path / f"ties.{fmt}")
+    full = load(path)
+    for window in [(1.0, 4.0), (1.0, 1.0), (0.0, 0.5), (4.0, 6.0), (1.5, 1.9), (2.0, 2.0)]:
+        got = load(path, window=window)
+        assert got.equals(expected(full, window=window)), window
