@@ -1217,8 +1217,10 @@ def _write_parquet(data, tmp):
             pa.array(uniq.tolist(), type=pa.string()))
     table = pa.table(arrays).replace_schema_metadata(
         {_META_KEY.encode(): json.dumps(_metadata(data), allow_nan=True).encode()})
-    # row groups of bounded size: readers of a window or a few units skip the others
-    pq.write_table(table, str(tmp), row_group_size=_PARQUET_ROW_GROUP)
+    # row groups of bounded size: readers of a window or a few units skip the others;
+    # times plain (a dictionary of distinct floats per small row group is larger)
+    pq.write_table(table, str(tmp), row_group_size=_PARQUET_ROW_GROUP,
+                   use_dictionary=["unit", "label"])
 
 
 # ---------------------------------------------------------------------- NPZ
