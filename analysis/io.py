@@ -183,9 +183,13 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         not a phy folder, or an unknown extension. The message names the file, the location
         and the reason.
         A file that would need more memory than ``max_bytes`` or, for NWB and NIX, reaches
-        outside itself is refused the same way (see the module docstring).
+        outside itself is refused the same way (see the module docstring). A ``window``
+        that does not overlap the recording, or a unit id in ``units`` that the file does
+        not have, is refused naming ``window`` or ``units``.
     ValueError
-        For a bad argument (unknown ``format``, non-numeric bounds or ``max_bytes``).
+        For a bad argument (unknown ``format``, non-numeric bounds or ``max_bytes``, a
+        ``window`` that is not two finite numbers with ``t0 <= t1``, ``units`` that are not
+        a list of distinct ids).
 
     Notes
     -----
@@ -1382,8 +1386,8 @@ class _NpzPart:
     binary searches per asked unit find its spikes in the window (:func:`_search_window`;
     the file unbuffered so that each read takes only what it asks), then one read per unit
     takes them. A compressed member cannot be entered in
-    the middle: it is streamed in chunks of at most ``CHUNK`` values (fewer when half the
-    budget left cannot hold them), of which only the asked ones are kept.
+    the middle: it is streamed in chunks of at most ``CHUNK`` values (fewer, down to 4096,
+    when half the budget left cannot hold them), of which only the asked ones are kept.
     """
 
     CHUNK = 1 << 20
@@ -1449,7 +1453,7 @@ class _NpzPart:
 
     def _streamed(self, fp, size, dtype, offsets, asked, window, source, budget):
         per_value = dtype.itemsize + 17  # the value, its unit (int64), the mask
-        chunk = max(1, min(self.CHUNK, size, budget.left // (2 * per_value)))
+        chunk = max(1, min(size, max(4096, min(self.CHUNK, budget.left // (2 * per_value)))))
         budget.take(chunk * per_value, source, "times")
         pieces, counts = [], np.zeros(offsets.size - 1, dtype=np.int64)
         for start in range(0, size, chunk):

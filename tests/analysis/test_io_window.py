@@ -43,8 +43,9 @@ def files(tmp_path_factory):
     return out
 
 
-ASKS = [dict(window=(3.0, 5.0)), dict(units=["a", 12]), dict(window=(4.2, 20.0), units=[40, "7", "3"]),
-        dict(window=(-5.0, 0.5)), dict(window=(2.5, 2.5)), dict(units=[])]
+ASKS = [dict(window=(3.0, 5.0)), dict(units=["a", 12]),
+        dict(window=(4.2, 20.0), units=[40, "7", "3"]), dict(window=(-5.0, 0.5)),
+        dict(window=(2.5, 2.5)), dict(units=[])]
 
 
 @pytest.mark.parametrize("fmt", [*ALL_FORMATS, "npz-compressed"])
@@ -194,3 +195,18 @@ def test_search_by_single_values_keeps_ties_and_bounds(tmp_path, monkeypatch, fm
     for window in [(1.0, 4.0), (1.0, 1.0), (0.0, 0.5), (4.0, 6.0), (1.5, 1.9), (2.0, 2.0)]:
         got = load(path, window=window)
         assert got.equals(expected(full, window=window)), window
+
+
+def test_unknown_unit_is_named(files):
+    with pytest.raises(SpikeDataError, match=r"units: unit id 'nope' is not in the file"):
+        load(files["npz"], units=["3", "nope"])
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_npz_without_spikes(tmp_path, compress):
+    data = SpikeTrains.from_lists([[], []], t_start=0.0, t_stop=2.0)
+    path = save(data, tmp_path / "empty.npz")
+    if compress:
+        np.savez_compressed(path, **dict(np.load(path)))
+    got = load(path, window=(0.5, 1.0), units=[1])
+    assert got.equals(expected(data, window=(0.5, 1.0), units=[1]))
