@@ -90,7 +90,9 @@ import math
 import os
 import re
 import shutil
+import struct
 import uuid
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -123,7 +125,7 @@ _TEMP_RE = re.compile(r"^\..+\.(\d{1,9})\.[0-9a-f]{12}\.tmp(\.[^.]+)?$")
 
 # ====================================================================== public API
 def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=None,
-         within=None, epochs=None, epoch_label=None):
+         within=None, epochs=None, epoch_label=None, window=None, units=None):
     """Read spike data from a file or a Kilosort/phy folder.
 
     Parameters
@@ -157,6 +159,16 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         NWB only: the column of that table that labels the epochs (numbers become strings,
         a ragged column such as ``tags`` is joined with ``","``). Default: ``"label"``
         when the table has it, else the rows' positions.
+    window : (float, float), optional
+        Load only the spikes with ``t0 <= t <= t1`` (seconds); the result's ``t_start`` and
+        ``t_stop`` become the window, clipped to the recording's bounds, and only the epochs
+        that lie fully inside it are kept (as :meth:`SpikeTrains.time_slice` does). A window
+        that does not overlap the recording is an error.
+    units : sequence of str or int, optional
+        Load only these units, in this order, by their ids as they appear in the file
+        (``3`` and ``"3"`` name the same unit); per-unit annotations and ground truth follow
+        them (as :meth:`SpikeTrains.select_units` does). An id the file does not have is an
+        error.
 
     Returns
     -------
@@ -171,9 +183,13 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         not a phy folder, or an unknown extension. The message names the file, the location
         and the reason.
         A file that would need more memory than ``max_bytes`` or, for NWB and NIX, reaches
-        outside itself is refused the same way (see the module docstring).
+        outside itself is refused the same way (see the module docstring). A ``window``
+        that does not overlap the recording, or a unit id in ``units`` that the file does
+        not have, is refused naming ``window`` or ``units``.
     ValueError
-        For a bad argument (unknown ``format``, non-numeric bounds or ``max_bytes``).
+        For a bad argument (unknown ``format``, non-numeric bounds or ``max_bytes``, a
+        ``window`` that is not two finite numbers with ``t0 <= t1``, ``units`` that are not
+        a list of distinct ids).
 
     Notes
     -----
@@ -192,6 +208,7 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
             raise ValueError(f"{name}: must be a column or table name, got {value!r}")
     t_start = _check_bound(t_start, "t_start")
     t_stop = _check_bound(t_stop, "t_stop")
+    request = _Request(_check_window(window), _check_units(units))
     budget = _Budget(max_bytes)
     if t_start is not None and t_stop is not None and t_stop < t_start:
         raise ValueError(f"t_start/t_stop: need t_start <= t_stop, got [{t_start}, {t_stop}]")
@@ -227,15 +244,18 @@ def load(path, *, sort=False, t_start=None, t_stop=None, format=None, max_bytes=
         raise SpikeDataError("file is empty (0 bytes)", source)
 
     reader = _READERS[fmt]
-    folder_only = {"within": within} if fmt == "phy" else {}
+    extra = {"within": within} if fmt == "phy" else {}
     if fmt == "nwb":
-        folder_only = {"epochs": epochs, "epoch_label": epoch_label}
+        extra = {"epochs": epochs, "epoch_label": epoch_label}
     elif epochs is not None or epoch_label is not None:
         raise ValueError(f"epochs/epoch_label: only NWB files have interval tables, not "
                          f"{_NAMES[fmt]}")
+    if fmt in _RESTRICTED and request.asked and not sort:
+        extra["request"] = request
     try:
-        return reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
-                      budget=budget, **folder_only)
+        data = reader(path, source, sort=bool(sort), t_start=t_start, t_stop=t_stop,
+                      budget=budget, **extra)
+        return _restrict(data, request, source)
     except SpikeDataError as exc:
         if exc.source not in (None, "") and _is_one_line(exc):
             raise
@@ -418,6 +438,82 @@ def _check_bound(value, name):
     if not math.isfinite(value):
         raise ValueError(f"{name}: must be finite, got {value}")
     return value
+
+
+def _check_window(window):
+    if window is None:
+        return None
+    try:
+        t0, t1 = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window: must be a pair (t0, t1) of seconds, got {window!r}") \
+            from None
+    if not (math.isfinite(t0) and math.isfinite(t1)):
+        raise ValueError(f"window: must be finite, got ({t0}, {t1})")
+    if t1 < t0:
+        raise ValueError(f"window: need t0 <= t1, got ({t0}, {t1})")
+    return t0, t1
+
+
+def _check_units(units):
+    if units is None:
+        return None
+    if isinstance(units, (str, bytes)) or not hasattr(units, "__iter__"):
+        raise ValueError(f"units: must be a list of unit ids, got {units!r}")
+    ids = []
+    for u in units:
+        if isinstance(u, (bool, np.bool_)) or not isinstance(u, (str, int, np.integer)):
+            raise ValueError(f"units: unit ids are strings or integers, got {u!r}")
+        ids.append(str(u))
+    if len(set(ids)) != len(ids):
+        twice = next(u for u in ids if ids.count(u) > 1)
+        raise ValueError(f"units: unit id {_one_line(twice)!r} is given twice")
+    return ids
+
+
+class _Request(NamedTuple):
+    """What ``load(..., window=, units=)`` asks for: (t0, t1) in s and unit ids, or None."""
+
+    window: tuple | None
+    units: list | None
+
+    @property
+    def asked(self):
+        return self.window is not None or self.units is not None
+
+
+def _unit_index(unit_ids, request, source):
+    """Indices of the asked units among the file's ``unit_ids`` (all units: None)."""
+    if request.units is None:
+        return None
+    pos = {str(u): i for i, u in enumerate(unit_ids)}
+    missing = next((u for u in request.units if u not in pos), None)
+    if missing is not None:
+        raise SpikeDataError(f"unit id {_one_line(missing)!r} is not in the file (it has "
+                             f"{len(pos)} units)", source, "units")
+    return np.array([pos[u] for u in request.units], dtype=np.int64)
+
+
+def _window_in(request, t_start, t_stop, source):
+    """The asked window clipped to the recording [t_start, t_stop] (all of it: None)."""
+    if request.window is None:
+        return None
+    t0, t1 = request.window
+    if t1 < t_start or t0 > t_stop:
+        raise SpikeDataError(f"window [{t0}, {t1}] s does not overlap the recording "
+                             f"[{t_start}, {t_stop}] s", source, "window")
+    return max(t0, t_start), min(t1, t_stop)
+
+
+def _restrict(data, request, source):
+    """``data`` restricted to the asked units and window (see :func:`load`)."""
+    index = _unit_index(data.unit_ids, request, source)
+    if index is not None:
+        data = data.select_units(index)
+    window = _window_in(request, data.t_start, data.t_stop, source)
+    if window is not None:
+        data = data.time_slice(*window)
+    return data
 
 
 class _Budget:
@@ -1016,22 +1112,37 @@ def _write_csv(data, tmp):
 
 
 # ---------------------------------------------------------------------- Parquet
-def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
+def _read_parquet(path, source, *, sort, t_start, t_stop, budget, request=None):
+    """Read a Parquet spike table; with ``request`` (and spikelens metadata, which names
+    every unit and the bounds) only the row groups whose statistics may hold asked rows,
+    and of those only the asked rows are kept."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    info = pq.ParquetFile(path).metadata  # declared sizes: pages compress very well
-    budget.take(8 * info.num_rows * info.num_columns
-                + sum(info.row_group(i).total_byte_size for i in range(info.num_row_groups)),
-                source, "rows")
-    table = pq.read_table(path)
-    raw_meta = (table.schema.metadata or {}).get(_META_KEY.encode())
-    meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
-    names = [c for c in table.column_names if not c.startswith("__index_level_")]
-    _check_columns(names, source)
+    with open(path, "rb") as f:
+        pf = pq.ParquetFile(f)
+        info = pf.metadata  # declared sizes: pages compress very well
+        raw_meta = (pf.schema_arrow.metadata or {}).get(_META_KEY.encode())
+        meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
+        names = [c for c in pf.schema_arrow.names if not c.startswith("__index_level_")]
+        _check_columns(names, source)
+        groups = list(range(info.num_row_groups))
+        if request is not None and meta is not None:
+            _unit_index(meta.unit_ids, request, source)  # unknown ids: before reading
+            window = _window_in(request, meta.t_start if t_start is None else t_start,
+                                meta.t_stop if t_stop is None else t_stop, source)
+            groups = _parquet_groups(info, window, request.units)
+        else:
+            request = None
+        budget.take(sum(8 * info.row_group(g).num_rows * info.num_columns
+                        + info.row_group(g).total_byte_size for g in groups), source, "rows")
+        table = pf.read_row_groups(groups)
+        first_rows = np.cumsum([0] + [info.row_group(g).num_rows
+                                      for g in range(info.num_row_groups)])
+    file_rows = None  # the rows read, when not all: their numbers in the file
 
     def row(r):
-        return f"row {r}"
+        return f"row {r if file_rows is None else file_rows[r]}"
 
     if meta is None and table.num_rows == 0:
         raise SpikeDataError("contains no spikes (no rows) and no spikelens metadata", source)
@@ -1041,6 +1152,17 @@ def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
                              "column 'time'")
     times = np.asarray(tcol.to_numpy(), dtype=np.float64)
     units = _codes_from_arrow(table.column("unit"), "unit", source)
+    if request is not None:  # the asked rows of the groups read (missing units stay)
+        keep = np.ones(times.size, dtype=bool)
+        if window is not None:
+            keep &= ~((times < window[0]) | (times > window[1]))
+        if request.units is not None:
+            asked = np.append(np.isin(units.values, request.units), True)
+            keep &= asked[units.codes]
+        times = times[keep]
+        units = units._replace(codes=units.codes[keep])
+        file_rows = np.concatenate([np.arange(first_rows[g], first_rows[g + 1])
+                                    for g in groups] + [np.empty(0, np.int64)])[keep]
     # with metadata the epochs come from it and these columns are informative only
     epoch = _codes_from_arrow(table.column("epoch"), "epoch", source) \
         if "epoch" in names and meta is None else None
@@ -1049,6 +1171,33 @@ def _read_parquet(path, source, *, sort, t_start, t_stop, budget):
     kwargs = _assemble(times, units, source=source, row=row, sort=sort, t_start=t_start,
                        t_stop=t_stop, meta=meta, epoch=epoch, label=label)
     return SpikeTrains(**kwargs)
+
+
+#: rows per row group in the Parquet files :func:`save` writes (see docs/data.md)
+_PARQUET_ROW_GROUP = 1 << 16
+
+
+def _parquet_groups(info, window, unit_ids):
+    """Row groups of a Parquet file (its ``FileMetaData``) whose column statistics may hold
+    rows with a time in ``window`` and a unit among ``unit_ids`` (None: any)."""
+    names = [info.schema.column(i).path for i in range(info.num_columns)]
+    t_col, u_col = names.index("time"), names.index("unit")
+    as_int = [int(u) for u in unit_ids or () if _INT_RE.match(u)]
+    groups = []
+    for g in range(info.num_row_groups):
+        rg = info.row_group(g)
+        st = rg.column(t_col).statistics
+        if window is not None and st is not None and st.has_min_max \
+                and (st.max < window[0] or st.min > window[1]):
+            continue
+        st = rg.column(u_col).statistics
+        if unit_ids is not None and st is not None and st.has_min_max:
+            values = unit_ids if isinstance(st.min, str) else \
+                as_int if isinstance(st.min, int) else None
+            if values is not None and not any(st.min <= u <= st.max for u in values):
+                continue
+        groups.append(g)
+    return groups
 
 
 def _write_parquet(data, tmp):
@@ -1072,7 +1221,10 @@ def _write_parquet(data, tmp):
             pa.array(uniq.tolist(), type=pa.string()))
     table = pa.table(arrays).replace_schema_metadata(
         {_META_KEY.encode(): json.dumps(_metadata(data), allow_nan=True).encode()})
-    pq.write_table(table, str(tmp))
+    # row groups of bounded size: readers of a window or a few units skip the others;
+    # times plain (a dictionary of distinct floats per small row group is larger)
+    pq.write_table(table, str(tmp), row_group_size=_PARQUET_ROW_GROUP,
+                   use_dictionary=["unit", "label"])
 
 
 # ---------------------------------------------------------------------- NPZ
@@ -1107,15 +1259,17 @@ def _check_npy_size(shape, dtype, available, source, where):
                              f"(truncated or corrupted)", source, where)
 
 
-def _check_npz_members(zf, source, budget):
+def _check_npz_members(zf, source, budget, partial=()):
     """Check an NPZ archive (a ``zipfile.ZipFile``) before reading any member.
 
     The members' declared uncompressed sizes (zipfile never yields more) must fit the
     budget together, and every ``.npy`` header must fit its member, so that neither a
-    compressed member nor a header can make a reader allocate more than the budget."""
+    compressed member nor a header can make a reader allocate more than the budget.
+    Members named in ``partial`` are read in part: their reader counts what it reads."""
     for info in zf.infolist():
         where = _one_line(info.filename.removesuffix(".npy"))
-        budget.take(info.file_size, source, where)
+        if info.filename not in partial:
+            budget.take(info.file_size, source, where)
         if not info.filename.endswith(".npy"):
             continue
         try:
@@ -1129,12 +1283,15 @@ def _check_npz_members(zf, source, budget):
         _check_npy_size(shape, dtype, info.file_size - head, source, where)
 
 
-def _read_npz(path, source, *, sort, t_start, t_stop, budget):
-    with np.load(path, allow_pickle=False) as z:
-        _check_npz_members(z.zip, source, budget)
+def _read_npz(path, source, *, sort, t_start, t_stop, budget, request=None):
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
         keys = set(z.files)
+        if request is not None and not {"times", "offsets", "t_stop"} <= keys:
+            request = None  # the asked part cannot be found without reading all times
+        _check_npz_members(z.zip, source, budget, ("times.npy",) if request else ())
         if {"times", "offsets"} <= keys:
-            return _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget)
+            return _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget,
+                                 request and _NpzPart(path, request))
         for (tk, uk) in _NPZ_FLAT:
             if {tk, uk} <= keys:
                 return _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop)
@@ -1164,9 +1321,11 @@ def _npz_scalar(z, key, source):
     return float(a.ravel()[0])
 
 
-def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget):
-    times = _npz_array(z, "times", source, "iuf").ravel()
+def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget, part=None):
+    """SpikeTrains from the CSR layout; with ``part`` (an :class:`_NpzPart`) only the
+    asked units' spikes in the asked window (all units kept, the others empty)."""
     offsets = _npz_array(z, "offsets", source, "iu").ravel()
+    times = _npz_array(z, "times", source, "iuf").ravel() if part is None else None
     if t_start is None:
         t_start = _npz_scalar(z, "t_start", source) if "t_start" in keys else 0.0
     if t_stop is None:
@@ -1177,6 +1336,9 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget):
         unit_ids = _npz_array(z, "unit_ids", source, "USiu").ravel()
         if unit_ids.dtype.kind == "S":
             unit_ids = np.char.decode(unit_ids, "utf-8")
+    if part is not None:
+        ids = unit_ids if unit_ids is not None else np.arange(offsets.size - 1).astype(str)
+        times, offsets = part.read(z.zip, offsets, ids, t_start, t_stop, source, budget)
     meta = {}
     if "meta" in keys:
         meta = _json_object(str(_npz_array(z, "meta", source, "U").ravel()[0]), source,
@@ -1206,6 +1368,157 @@ def _read_npz_csr(z, keys, source, sort, t_start, t_stop, budget):
                        annotations=meta.get("annotations") or {}, unit_annotations=unit_ann,
                        epochs=epochs, truth=truth, sort=sort, source=source,
                        copy=False)  # read from the file: ours to take over
+
+
+class _NpzPart:
+    """Reads the asked part of the ``times`` member of a spikelens NPZ file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The NPZ file.
+    request : _Request
+        The asked units and window.
+
+    Notes
+    -----
+    A stored (uncompressed) member, as :func:`save` writes it, is read in place: two
+    binary searches per asked unit find its spikes in the window (:func:`_search_window`;
+    the file unbuffered so that each read takes only what it asks), then one read per unit
+    takes them. A compressed member cannot be entered in
+    the middle: it is streamed in chunks of at most ``CHUNK`` values (fewer, down to 4096,
+    when half the budget left cannot hold them), of which only the asked ones are kept.
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path, request):
+        self.path = path
+        self.request = request
+
+    def read(self, zf, offsets, unit_ids, t_start, t_stop, source, budget):
+        """The asked times (float64, grouped by unit as in the file) and their offsets
+        (one unit per unit of the file, the units not asked empty)."""
+        info = zf.getinfo("times.npy")
+        with zf.open(info) as fp:
+            shape, dtype, head = _npy_header(fp)
+            size = math.prod(shape)
+            if sum(d != 1 for d in shape) > 1 or dtype.kind not in "iuf":
+                raise SpikeDataError(f"must be a one-dimensional array of numbers to be read "
+                                     f"in part, got shape {tuple(shape)} of {dtype}", source,
+                                     "times")
+            if offsets.size == 0 or offsets[0] != 0 or offsets[-1] != size \
+                    or np.any(np.diff(offsets) < 0):
+                raise SpikeDataError(f"offsets must rise from 0 to the number of spikes "
+                                     f"({size})", source, "offsets")
+            n = offsets.size - 1
+            index = _unit_index(unit_ids, self.request, source)
+            asked = np.ones(n, dtype=bool)
+            if index is not None:
+                asked[:] = False
+                asked[index] = True
+            window = _window_in(self.request, t_start, t_stop, source)
+            if info.compress_type == zipfile.ZIP_STORED:
+                return self._in_place(info, head, dtype, offsets, asked, window, source,
+                                      budget)
+            return self._streamed(fp, size, dtype, offsets, asked, window, source, budget)
+
+    def _in_place(self, info, head, dtype, offsets, asked, window, source, budget):
+        with open(self.path, "rb", buffering=0) as f:
+            return self._read_in_place(f, info, head, dtype, offsets, asked, window, source,
+                                       budget)
+
+    @staticmethod
+    def _read_in_place(f, info, head, dtype, offsets, asked, window, source, budget):
+        f.seek(info.header_offset)
+        local = f.read(30)  # the member's local header: its name and extra field follow
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise SpikeDataError("zip member header is damaged", source, "times")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        values = _StoredValues(f, info.header_offset + 30 + name_len + extra_len + head,
+                               dtype)
+        lo, hi = offsets[:-1].copy(), offsets[1:].copy()
+        hi[~asked] = lo[~asked]
+        if window is not None:
+            for i in np.flatnonzero(asked):
+                lo[i], hi[i] = _search_window(values, window, lo[i], hi[i])
+        counts = hi - lo
+        budget.take(8 * int(counts.sum()), source, "times")
+        times = np.empty(int(counts.sum()), dtype=np.float64)
+        at = 0
+        for i in np.flatnonzero(counts):
+            times[at:at + counts[i]] = values.read(lo[i], hi[i])
+            at += counts[i]
+        return times, np.concatenate([[0], np.cumsum(counts)])
+
+    def _streamed(self, fp, size, dtype, offsets, asked, window, source, budget):
+        per_value = dtype.itemsize + 17  # the value, its unit (int64), the mask
+        chunk = max(1, min(size, max(4096, min(self.CHUNK, budget.left // (2 * per_value)))))
+        budget.take(chunk * per_value, source, "times")
+        pieces, counts = [], np.zeros(offsets.size - 1, dtype=np.int64)
+        for start in range(0, size, chunk):
+            m = min(chunk, size - start)
+            raw = fp.read(m * dtype.itemsize)
+            if len(raw) != m * dtype.itemsize:
+                raise SpikeDataError("member ends early (truncated)", source, "times")
+            v = np.frombuffer(raw, dtype=dtype)
+            unit = np.searchsorted(offsets, np.arange(start, start + m), side="right") - 1
+            keep = asked[unit]
+            if window is not None:  # NaN stays, for SpikeTrains to name it
+                keep &= ~((v < window[0]) | (v > window[1]))
+            kept = v[keep].astype(np.float64)
+            budget.take(kept.nbytes, source, "times")
+            pieces.append(kept)
+            counts += np.bincount(unit[keep], minlength=counts.size)
+        times = np.concatenate(pieces) if pieces else np.empty(0)
+        return times, np.concatenate([[0], np.cumsum(counts)])
+
+
+#: a range of at most this many values is read whole, then searched in memory
+_SEARCH_BLOCK = 512
+
+
+def _search_window(values, window, lo, hi):
+    """The range ``[lo', hi')`` of the sorted ``values[lo:hi]`` that lies in ``window``
+    (inclusive bounds), reading few values: binary search by single values until a range
+    holds at most ``_SEARCH_BLOCK`` values (a 4 KiB page of float64), which is read whole.
+
+    ``values`` is a :class:`_StoredValues` or :class:`_H5Values`.
+    """
+    start = _search(values, window[0], "left", lo, hi)
+    return start, _search(values, window[1], "right", start, hi)
+
+
+def _search(values, x, side, lo, hi):
+    """``lo + np.searchsorted(values[lo:hi], x, side)``, reading few of the values."""
+    while hi - lo > _SEARCH_BLOCK:
+        mid = (lo + hi) // 2
+        v = values[mid]
+        if v < x or (side == "right" and v == x):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo + int(np.searchsorted(values.read(lo, hi), x, side))
+
+
+class _StoredValues:
+    """The values of an uncompressed ``.npy`` array inside a file, read where they lie:
+    ``values[k]`` one value, :meth:`read` a range (for :func:`_search_window`).
+    """
+
+    def __init__(self, f, start, dtype):
+        self.f, self.start, self.dtype = f, start, dtype
+
+    def __getitem__(self, k):
+        return float(self.read(k, k + 1)[0])
+
+    def read(self, lo, hi):
+        nbytes = (hi - lo) * self.dtype.itemsize
+        self.f.seek(self.start + lo * self.dtype.itemsize)
+        raw = self.f.read(nbytes)
+        if len(raw) != nbytes:
+            raise SpikeDataError("member ends early (truncated)", where="times")
+        return np.frombuffer(raw, dtype=self.dtype)
 
 
 def _read_npz_flat(z, keys, tk, uk, source, sort, t_start, t_stop):
@@ -1270,7 +1583,7 @@ def _write_npz(data, tmp):
 
 
 # ---------------------------------------------------------------------- HDF5 (NIX, NWB)
-def _check_hdf5(path, source, budget):
+def _check_hdf5(path, source, budget, partial=()):
     """Refuse an HDF5 file that reaches outside itself or declares more data than the budget.
 
     Every link is visited before pynwb or neo open the file: external and user-defined
@@ -1279,7 +1592,8 @@ def _check_hdf5(path, source, budget):
     is visited here. Each dataset counts with its declared size (a chunked dataset can
     declare gigabytes it never wrote). Attributes have no chunking and no fill value: their
     data lie in the file in full, so the file's bytes outside the datasets' storage bound
-    them, and count once for all.
+    them, and count once for all. Datasets named in ``partial`` (paths without the leading
+    ``/``) are read in part: their reader counts what it reads.
     """
     import h5py
     from h5py import h5d, h5g, h5l, h5o
@@ -1305,7 +1619,7 @@ def _check_hdf5(path, source, budget):
         if plist.get_external_count():
             raise SpikeDataError("keeps its data in an external file (refused)", source,
                                  _h5_where(name))
-        nbytes = _h5_nbytes(oid.shape, oid.dtype)
+        nbytes = 0 if name in partial else _h5_nbytes(oid.shape, oid.dtype)
         if nbytes > budget.left:
             budget.take(nbytes, source, _h5_where(name))
         budget.left -= nbytes
@@ -1469,11 +1783,14 @@ _NWB_RESERVED = {"spike_times", "obs_intervals", "electrodes", "electrode_group"
                  "waveform_mean", "waveform_sd", "waveforms", "unit_name"}
 
 
-def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch_label=None):
+def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch_label=None,
+              request=None):
+    """Read the units table; with ``request`` only the asked units' ranges of
+    ``spike_times`` in the asked window (all units kept, the others empty)."""
     from hdmf.common.table import DynamicTableRegion, VectorIndex
     from pynwb import NWBHDF5IO
 
-    _check_hdf5(path, source, budget)
+    _check_hdf5(path, source, budget, (b"units/spike_times",) if request else ())
     with NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()
         units = nwb.units
@@ -1482,8 +1799,10 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch
         n = len(units)
         if "spike_times" not in units.colnames:
             raise SpikeDataError("has no spike_times column", source, "units")
-        times = np.asarray(units.spike_times.data[:], dtype=np.float64).ravel()
+        spike_times = units.spike_times.data
         ends = np.asarray(units.spike_times_index.data[:], dtype=np.int64).ravel()
+        times = (np.asarray(spike_times[:], dtype=np.float64).ravel() if request is None
+                 else None)
         if "unit_name" in units.colnames:
             ids = [_nwb_str(v) for v in units["unit_name"].data[:]]
         else:
@@ -1507,9 +1826,21 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch
         unit_ann.update({k: v for k, v in _nwb_electrodes(units, n, source).items()
                          if k not in unit_ann})
         epochs = _nwb_epochs(nwb, epochs, epoch_label, source)
-    if ends.size != n or (n and (ends[-1] != times.size or np.any(np.diff(ends) < 0))):
-        raise SpikeDataError("spike_times_index does not match spike_times", source, "units")
-    offsets = np.concatenate([[0], ends]).astype(np.int64)
+        size = spike_times.shape[0] if request else times.size
+        if ends.size != n or (n and (ends[-1] != size or np.any(np.diff(ends) < 0))):
+            raise SpikeDataError("spike_times_index does not match spike_times", source,
+                                 "units")
+        offsets = np.concatenate([[0], ends]).astype(np.int64)
+        if request is not None:
+            if t_start is None:
+                t_start = float(obs[:, 0].min()) if obs is not None and obs.size else 0.0
+            if t_stop is None:  # the last spike of each unit (sorted) stands for all
+                last = offsets[1:][np.diff(offsets) > 0] - 1
+                budget.take(8 * last.size, source, "units/spike_times")
+                times = np.asarray(spike_times[last] if last.size else [], dtype=np.float64)
+            t_stop = _nwb_t_stop(t_stop, t_start, times, epochs, obs)
+            times, offsets = _nwb_part(spike_times, offsets, ids, request, t_start, t_stop,
+                                       source, budget)
     if t_start is None:
         t_start = float(obs[:, 0].min()) if obs is not None and obs.size else 0.0
         neg = np.flatnonzero(times < t_start)
@@ -1521,17 +1852,61 @@ def _read_nwb(path, source, *, sort, t_start, t_stop, budget, epochs=None, epoch
                       f"time {float(times[k])!r} s is before the first observation interval "
                       f"({t_start} s)")
             raise SpikeDataError(reason, source, f"unit {ids[i]}, spike {k - offsets[i]}")
-    if t_stop is None:
-        finite = times[np.isfinite(times)]
-        candidates = [t_start] + ([finite.max()] if finite.size else [])
-        if epochs is not None and len(epochs):
-            candidates.append(epochs.stop.max())
-        if obs is not None and obs.size:
-            candidates.append(obs[:, 1].max())
-        t_stop = float(max(candidates))
+    t_stop = _nwb_t_stop(t_stop, t_start, times, epochs, obs)
     return SpikeTrains(times, offsets, t_start, t_stop, unit_ids=ids,
                        unit_annotations=unit_ann, epochs=epochs, sort=sort, source=source,
                        copy=False)
+
+
+def _nwb_t_stop(t_stop, t_start, times, epochs, obs):
+    """``t_stop`` if given, else the latest of the spikes, epochs and observation intervals."""
+    if t_stop is not None:
+        return t_stop
+    finite = times[np.isfinite(times)]
+    candidates = [t_start] + ([finite.max()] if finite.size else [])
+    if epochs is not None and len(epochs):
+        candidates.append(epochs.stop.max())
+    if obs is not None and obs.size:
+        candidates.append(obs[:, 1].max())
+    return float(max(candidates))
+
+
+def _nwb_part(spike_times, offsets, unit_ids, request, t_start, t_stop, source, budget):
+    """The asked spikes of an NWB ``spike_times`` dataset (h5py, read by slices) and their
+    offsets (one unit per unit of the file, the units not asked empty): the window is found
+    by a binary search in each asked unit's range (times sorted within a unit)."""
+    n = offsets.size - 1
+    index = _unit_index(unit_ids, request, source)
+    window = _window_in(request, t_start, t_stop, source)
+    lo, hi = offsets[:-1].copy(), offsets[1:].copy()
+    if index is not None:
+        asked = np.zeros(n, dtype=bool)
+        asked[index] = True
+        hi[~asked] = lo[~asked]
+    if window is not None:
+        values = _H5Values(spike_times)
+        for i in np.flatnonzero(hi > lo):
+            lo[i], hi[i] = _search_window(values, window, lo[i], hi[i])
+    counts = hi - lo
+    budget.take(8 * int(counts.sum()), source, "units/spike_times")
+    parts = [np.asarray(spike_times[lo[i]:hi[i]], dtype=np.float64).ravel()
+             for i in np.flatnonzero(counts)]
+    times = np.concatenate(parts) if parts else np.empty(0)
+    return times, np.concatenate([[0], np.cumsum(counts)])
+
+
+class _H5Values:
+    """The values of a one-dimensional h5py dataset, read by ranges (h5py reads only
+    those): ``values[k]`` one value, :meth:`read` a range (for :func:`_search_window`)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __getitem__(self, k):
+        return float(self.dataset[k])
+
+    def read(self, lo, hi):
+        return np.asarray(self.dataset[lo:hi]).ravel()
 
 
 def _nwb_epochs(nwb, table_name, label, source):
@@ -1788,6 +2163,8 @@ def _phy_column(series):
     return np.asarray(["" if pd.isna(v) else str(v) for v in series], dtype=str)
 
 
+#: formats whose reader reads only the part that ``load(..., window=, units=)`` asks for
+_RESTRICTED = ("npz", "parquet", "nwb")
 _READERS = {"nix": _read_nix, "nwb": _read_nwb, "phy": _read_phy, "csv": _read_csv,
             "parquet": _read_parquet, "npz": _read_npz}
 _WRITERS = {"nix": _write_nix, "nwb": _write_nwb, "csv": _write_csv,

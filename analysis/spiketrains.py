@@ -643,10 +643,8 @@ class SpikeTrains:
             raise ValueError(f"time_slice: [{t_start}, {t_stop}] is not inside the recording "
                              f"[{self.t_start}, {self.t_stop}]")
         keep = (self.times >= t_start) & (self.times <= t_stop)
-        counts = np.add.reduceat(keep, self.offsets[:-1]) if self.n_spikes else \
-            np.zeros(self.n_units, dtype=np.int64)
-        counts = np.where(self.spike_counts == 0, 0, counts)
-        offsets = np.concatenate([[0], np.cumsum(counts)])
+        # kept spikes before each unit's first; np.add.reduceat fails on trailing silent units
+        offsets = np.concatenate([[0], np.cumsum(keep)])[self.offsets]
         epochs, truth = self.epochs, dict(self.truth)
         if epochs is not None:
             inside = (epochs.start >= t_start) & (epochs.stop <= t_stop)

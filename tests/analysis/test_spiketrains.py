@@ -598,3 +598,9 @@ def test_annotations_can_be_dumped_with_yaml_safe_dump():
     # nested inside a plain dict too (as in a report config)
     assert yaml.safe_load(yaml.safe_dump({"data": st.annotations})) == {
         "data": {"experiment": "demo", "n": [1, 2]}}
+
+
+def test_time_slice_with_a_silent_last_unit():
+    st = SpikeTrains.from_lists([[1.0], [0.5, 2.0], []], t_start=0.0, t_stop=3.0)
+    part = st.time_slice(0.0, 1.0)
+    assert part.offsets.tolist() == [0, 1, 2, 2] and part.times.tolist() == [1.0, 0.5]
