@@ -51,6 +51,18 @@ __all__ = ["Asset", "AssetResult", "intersection_matrix", "probability_matrix_an
 NORMALIZATIONS = (None, "intersection", "mean", "union")
 
 
+class _OwnParameter:
+    """Default of an Elephant-style argument whose None is a value of its own."""
+
+    def __repr__(self):
+        return "<the Asset's parameter>"
+
+
+#: ``Asset.intersection_matrix(normalization=None)`` means no normalization, as in Elephant;
+#: left out, the call uses the object's ``normalization``
+OWN_PARAMETER = _OwnParameter()
+
+
 # ============================================================================ matrices
 def intersection_matrix(binned_x, binned_y=None, normalization=None):
     """Number of neurons spiking in both bin i (of x) and bin j (of y).
@@ -619,17 +631,22 @@ class Asset(CachedSteps):
             return intersection_matrix(*self._coincidence_inputs())
         return self._cached("counts", self._binned_key() + (self.binary,), compute)
 
-    def intersection_matrix(self, normalization=None):
+    def intersection_matrix(self, normalization=OWN_PARAMETER):
         """Entry (i, j): neurons spiking in bin i and bin j (normalized if asked).
 
-        ``normalization``, if given, sets the parameter first (Elephant's call).
+        ``normalization`` defaults to the ``normalization`` parameter (this is the step
+        ``run()`` uses, cached); given, as in Elephant's call, it is used for this call
+        only (None: not normalized), and a value other than the parameter's is not cached.
         """
-        self._set(normalization=normalization)
-        if self.normalization is None:
+        if normalization is OWN_PARAMETER:
+            normalization = self.normalization
+        if normalization is None:
             return self._counts()
 
         def compute():
-            return intersection_matrix(*self._coincidence_inputs(), self.normalization)
+            return intersection_matrix(*self._coincidence_inputs(), normalization)
+        if normalization != self.normalization:
+            return compute()
         return self._cached("imat", self._binned_key() + (self.binary, self.normalization),
                             compute)
 
@@ -648,51 +665,58 @@ class Asset(CachedSteps):
         return self._cached("probabilities", self._binned_key() + (self.kernel_width,),
                             compute)
 
-    def _set(self, **overrides):
-        """Set the parameters given (not None): Elephant-style keyword calls.
+    def _with(self, **arguments):
+        """The Asset an Elephant-style call computes with, for the arguments given.
 
-        Quantities (``50 * pq.ms``) are converted to seconds. The values are set together;
-        if one is refused, the ones already set are set back, so a bad value leaves the
-        parameters as they were (watchers do see the change and its undo).
+        This object itself when every argument given (not None) equals its parameter, so
+        the call reuses and fills the steps' cache; otherwise a copy with those values,
+        which starts from this object's cache (sharing its arrays) and keeps what it
+        computes to itself: the call never changes this object's parameters or the
+        cached results its own steps use. Quantities (``50 * pq.ms``) are converted to
+        seconds; the copy's parameters check the values (``ValueError``).
         """
         given = {}
-        for name, value in overrides.items():
+        for name, value in arguments.items():
             if value is None:
                 continue
             if hasattr(value, "rescale"):  # a quantities.Quantity, as Elephant takes
                 value = float(value.rescale("s").magnitude)
             elif isinstance(value, np.ndarray):
                 raise ValueError(f"{name}: expected a number, got an array")
-            given[name] = value
+            if name == "filter_shape":
+                value = tuple(value)
+            if value != getattr(self, name):
+                given[name] = value
         if not given:
-            return
-        old = {name: getattr(self, name) for name in given}
-        try:
-            self.param.update(**given)
-        except Exception:
-            self.param.update(**old)
-            raise
+            return self
+        values = {k: v for k, v in self.param.values().items() if k != "name"}
+        copy = type(self)(**{**values, **given})
+        copy._cache = dict(self._cache)
+        return copy
 
     def probability_matrix_analytical(self, imat=None, firing_rates_x="estimate",
                                       firing_rates_y="estimate", kernel_width=None):
         """P(overlap < observed) for every pair of bins (Le Cam's Poisson approximation).
 
-        Elephant's call: ``kernel_width`` (seconds or a quantity), if given, sets the
-        parameter first. ``imat``, if given, must be this object's own (unnormalized)
-        intersection matrix, from which the probabilities are computed anyway; rates are
-        always estimated from the data (``firing_rates_x/y`` other than ``"estimate"`` are
-        refused).
+        Elephant's call: ``kernel_width`` (seconds or a quantity; default: the parameter)
+        is used for this call only, and the parameters stay as they are (see ``_with``).
+        ``imat``, if given, must be this object's own (unnormalized) intersection matrix,
+        from which the probabilities are computed anyway; rates are always estimated from
+        the data (``firing_rates_x/y`` other than ``"estimate"`` are refused).
         """
         for name, rates in (("firing_rates_x", firing_rates_x),
                             ("firing_rates_y", firing_rates_y)):
             if not (isinstance(rates, str) and rates == "estimate"):
                 raise ValueError(f"{name}: Asset estimates rates from the data (kernel_width); "
                                  f"only 'estimate' is accepted")
-        if imat is not None and not np.array_equal(imat, self._counts()):
+        target = self._with(kernel_width=kernel_width)
+        if imat is not None and not np.array_equal(imat, target._counts()):
             raise ValueError("imat: differs from this Asset's own intersection matrix "
                              "(unnormalized), from which the probability matrix is computed")
-        self._set(kernel_width=kernel_width)
+        return target._probability_matrix()
 
+    def _probability_matrix(self):
+        """The analytical probability matrix of this object's parameters, cached."""
         def compute():
             self._report(0.05, "probability matrix")
             px, py = self.spike_probabilities()
@@ -769,20 +793,30 @@ class Asset(CachedSteps):
                                  min_p_value=None, precision=None, tolerance=None):
         """Joint significance of the n_largest probabilities in the band filter.
 
-        Elephant's call: ``filter_shape``, ``n_largest`` and ``min_p_value``, if given, set
-        the parameters first. ``pmat`` defaults to this object's analytical probability
-        matrix (cached with it); another one (a Monte Carlo estimate) gives a jmat computed
-        from it and not cached. ``precision`` and ``tolerance`` are accepted and ignored:
-        the computation is exact in float64.
+        Elephant's call: ``filter_shape``, ``n_largest`` and ``min_p_value`` (default: the
+        parameters) are used for this call only, and the parameters stay as they are (see
+        ``_with``). ``pmat`` defaults to the analytical probability matrix of those values;
+        given, the jmat is computed from it (cached only when it is that matrix, as cached
+        by an earlier call, so a Monte Carlo estimate gives a jmat that is not cached).
+        ``precision`` and ``tolerance`` are accepted and ignored: the computation is exact
+        in float64.
         """
-        self._set(filter_shape=None if filter_shape is None else tuple(filter_shape),
-                  n_largest=n_largest, min_p_value=min_p_value)
-        if pmat is not None and pmat is not self.probability_matrix_analytical() \
-                and not np.array_equal(pmat, self.probability_matrix_analytical()):
-            return joint_probability_matrix(
-                np.asarray(pmat, dtype=np.float64), self.filter_shape, self.n_largest,
-                self.min_p_value, symmetric=self.symmetric, scheduler=self.scheduler)
+        target = self._with(filter_shape=filter_shape, n_largest=n_largest,
+                            min_p_value=min_p_value)
+        if pmat is None or target._is_cached_pmat(pmat):
+            return target._joint_probability_matrix()
+        return joint_probability_matrix(
+            np.asarray(pmat, dtype=np.float64), target.filter_shape, target.n_largest,
+            target.min_p_value, symmetric=self.symmetric, scheduler=self.scheduler)
 
+    def _is_cached_pmat(self, pmat):
+        # looks only at the cache: computing the analytical pmat just to compare it with a
+        # given one would cost more than the jmat it might save
+        own = self._cached_value("pmat", self._pmat_key())
+        return own is not None and (pmat is own or np.array_equal(pmat, own))
+
+    def _joint_probability_matrix(self):
+        """The joint-probability matrix of this object's parameters, cached."""
         def compute():
             pmat = self.probability_matrix_analytical()
             self._report(0.3, "joint-probability matrix")
@@ -828,13 +862,15 @@ class Asset(CachedSteps):
 
     def cluster_matrix_entries(self, mask, max_distance=None, min_neighbors=None,
                                stretch=None):
-        """Elephant's call: cluster a given mask (arguments, if given, set the parameters).
+        """Elephant's call: cluster a given mask with the arguments (default: the
+        parameters), which are used for this call only (see ``_with``).
 
         ``cluster_matrix()`` does the same on this object's own mask, cached.
         """
-        self._set(max_distance=max_distance, min_neighbors=min_neighbors, stretch=stretch)
-        return cluster_matrix_entries(mask, self.max_distance, self.min_neighbors,
-                                      self.stretch, symmetric=self.symmetric)
+        target = self._with(max_distance=max_distance, min_neighbors=min_neighbors,
+                            stretch=stretch)
+        return cluster_matrix_entries(mask, target.max_distance, target.min_neighbors,
+                                      target.stretch, symmetric=self.symmetric)
 
     def extract_synchronous_events(self, cmat=None, ids=None):
         """Elephant's call: SSEs of a cluster matrix (default: this object's own).

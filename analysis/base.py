@@ -48,6 +48,11 @@ class CachedSteps(param.Parameterized):
         self.computations[name] = self.computations.get(name, 0) + 1
         return value
 
+    def _cached_value(self, name, key):
+        """The value cached for step ``name`` under ``key``, or None; computes nothing."""
+        hit = self._cache.get(name)
+        return hit[1] if hit is not None and _same_key(hit[0], key) else None
+
     def _report(self, fraction, message):
         if self.progress is not None:
             self.progress(float(min(max(fraction, 0.0), 1.0)), message)

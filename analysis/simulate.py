@@ -25,7 +25,9 @@ spot_patterns  epochs of pulse patterns and noise (Grossberger, Battaglia & Vinc
 
 from __future__ import annotations
 
+import inspect
 import numbers
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -709,17 +711,252 @@ def synfire_chain(n_units=500, n_groups=10, group_size=50, t_stop=5.0, rate=15.0
 
 
 # ====================================================================== 4. SPOTDis patterns
-#: Variants of :func:`spot_patterns` and their options with defaults.
-SPOT_VARIANTS = {
-    None: {},
-    "bimodal": {"mode_prob": 0.5},
-    "deactivation": {"active_rate": 0.1},
-    "coarse_fine": {"n_coarse": 2, "fine_shift": None},
-    "sync_subsets": {"subset_fraction": 0.6, "n_subsets": 3},
-    "rate_scaling_global": {"scale_range": (0.5, 2.0)},
-    "rate_scaling_group": {"scale_range": (0.5, 2.0), "n_groups": 2},
-    "jittered_onset": {"pattern_samples": None},
+@dataclass(frozen=True)
+class _SpotLayout:
+    """The settings of a spot_patterns call that every variant reads (validated)."""
+
+    n_units: int
+    n_patterns: int
+    epochs_per_pattern: int
+    n_noise_epochs: int
+    epoch_samples: int
+    pulse_samples: int
+    rate_in: float
+    rate_out: float
+    noise: str
+    sample_time: float
+
+    @property
+    def n_pattern_epochs(self):
+        return self.n_patterns * self.epochs_per_pattern
+
+    @property
+    def n_epochs(self):
+        return self.n_pattern_epochs + self.n_noise_epochs
+
+    @property
+    def labels(self):
+        """Pattern id of each epoch in canonical order (pattern 0's epochs first, ...,
+        noise last as -1)."""
+        return np.concatenate([np.repeat(np.arange(self.n_patterns), self.epochs_per_pattern),
+                               np.full(self.n_noise_epochs, -1)]).astype(np.int64)
+
+    @property
+    def patterned_noise(self):
+        return self.noise == "patterned" and self.n_noise_epochs > 0
+
+    @property
+    def structured(self):
+        """Epochs with pulse structure: all but homogeneous noise epochs."""
+        structured = np.ones(self.n_epochs, dtype=bool)
+        if self.noise == "homogeneous":
+            structured[self.n_pattern_epochs:] = False
+        return structured
+
+
+@dataclass
+class _SpotPlan:
+    """What a variant draws, epochs in canonical order: each neuron's pulse onset (sample)
+    and spike probabilities inside and outside the pulse (epochs x neurons), the patterns'
+    onsets (patterns x neurons), the variant's options as used, its annotations, and its
+    per-epoch annotations (lists in canonical order, put in time order by the caller)."""
+
+    onset: np.ndarray
+    p_in: np.ndarray
+    p_out: np.ndarray
+    pattern_onsets: np.ndarray
+    options: dict
+    annotations: dict = field(default_factory=dict)
+    epoch_annotations: dict = field(default_factory=dict)
+
+
+def _uniform_onsets(rng, spot, k, span=None):
+    """Onsets of k patterns: each neuron's pulse lies uniformly inside ``span`` samples
+    (default: the epoch)."""
+    span = spot.epoch_samples if span is None else span
+    return rng.integers(0, span - spot.pulse_samples + 1, size=(k, spot.n_units))
+
+
+def _epoch_rows(spot, patterns, draw_noise, fills=None):
+    """The patterns' arrays (patterns x neurons each) per epoch (epochs x neurons): each
+    pattern epoch gets its pattern's row; each noise epoch, for patterned noise, the row of
+    a fresh pattern from ``draw_noise(k)`` (a tuple like ``patterns``), else ``fills``
+    (default 0)."""
+    noise = draw_noise(spot.n_noise_epochs) if spot.patterned_noise else None
+    labels = spot.labels[:spot.n_pattern_epochs]
+    rows = []
+    for k, (values, fill) in enumerate(zip(patterns, fills or (0,) * len(patterns))):
+        row = np.full((spot.n_epochs, spot.n_units), fill, dtype=np.int64)
+        row[:spot.n_pattern_epochs] = values[labels]
+        if noise is not None:
+            row[spot.n_pattern_epochs:] = noise[k]
+        rows.append(row)
+    return rows
+
+
+def _rates(spot, p_in=None, p_out=None):
+    """Spike probabilities (epochs x neurons; default rate_in and rate_out) in which a
+    homogeneous-noise epoch has each neuron's mean per-sample probability over the pattern
+    epochs, so noise differs from the patterns in timing only."""
+    shape = (spot.n_epochs, spot.n_units)
+    p_in = np.full(shape, spot.rate_in) if p_in is None else p_in
+    p_out = np.full(shape, spot.rate_out) if p_out is None else p_out
+    structured = spot.structured
+    if not structured.all():
+        n, L, S = spot.n_pattern_epochs, spot.pulse_samples, spot.epoch_samples
+        mean = ((L * p_in[:n] + (S - L) * p_out[:n]) / S).mean(axis=0)
+        p_in[~structured] = mean
+        p_out[~structured] = mean
+    return p_in, p_out
+
+
+# Variants: ``_<name>(rng, spot, *, options)``, described in spot_patterns' docstring. Each
+# checks its options, then draws in a fixed order (the order fixes what a seed gives).
+def _basic(rng, spot):
+    def draw(k):
+        return (_uniform_onsets(rng, spot, k),)
+    onsets, = draw(spot.n_patterns)
+    onset, = _epoch_rows(spot, (onsets,), draw)
+    return _SpotPlan(onset, *_rates(spot), onsets, {})
+
+
+def _bimodal(rng, spot, *, mode_prob=0.5):
+    mode_prob = _number("mode_prob", mode_prob, lo=0, hi=1)
+
+    def draw(k):
+        return _uniform_onsets(rng, spot, k), _uniform_onsets(rng, spot, k)
+    first, second = draw(spot.n_patterns)
+    onset, alt = _epoch_rows(spot, (first, second), draw)
+    use_first = rng.random(onset.shape) < mode_prob
+    return _SpotPlan(np.where(use_first, onset, alt), *_rates(spot), first,
+                     {"mode_prob": mode_prob}, {"pattern_onsets_alt": second.tolist()})
+
+
+def _deactivation(rng, spot, *, active_rate=0.1):
+    active_rate = _number("active_rate", active_rate, "per sample", lo=0, hi=1)
+    plan = _basic(rng, spot)
+    shape = plan.onset.shape
+    plan.p_in, plan.p_out = _rates(spot, np.zeros(shape), np.full(shape, active_rate, float))
+    plan.options = {"active_rate": active_rate}
+    return plan
+
+
+def _coarse_fine(rng, spot, *, n_coarse=2, fine_shift=None):
+    n_coarse = _count("n_coarse", n_coarse, 1)
+    L, S, N = spot.pulse_samples, spot.epoch_samples, spot.n_units
+    fs = _count("fine_shift", L // 2 if fine_shift is None else fine_shift, 0)
+    if S - L - 2 * fs < 0:
+        raise ValueError(f"fine_shift: pulses of {L} samples shifted by up to +-{fs} "
+                         f"do not fit in epochs of {S} samples")
+    # uniform onsets drawn and not used: they keep the random stream (and so what a seed
+    # gives) as it was when every variant started from the basic patterns' draw
+    _uniform_onsets(rng, spot, spot.n_patterns)
+    coarse = rng.integers(fs, S - L - fs + 1, size=(n_coarse, N))
+    coarse_of = np.arange(spot.n_patterns) % n_coarse
+    onsets = coarse[coarse_of] + rng.integers(-fs, fs + 1, size=(spot.n_patterns, N))
+    # patterned noise: fresh uniform patterns, unrelated to the coarse ones
+    onset, = _epoch_rows(spot, (onsets,), lambda k: (_uniform_onsets(rng, spot, k),))
+    labels = spot.labels
+    return _SpotPlan(onset, *_rates(spot), onsets, {"n_coarse": n_coarse, "fine_shift": fs},
+                     {"coarse_of_pattern": coarse_of.tolist(),
+                      "coarse_onsets": coarse.tolist()},
+                     {"epoch_coarse_labels": np.where(
+                         labels < 0, -1, coarse_of[np.maximum(labels, 0)]).tolist()})
+
+
+def _sync_subsets(rng, spot, *, subset_fraction=0.6, n_subsets=3):
+    subset_fraction = _number("subset_fraction", subset_fraction, lo=0, hi=1)
+    G = _count("n_subsets", n_subsets, 1)
+    L, S, N = spot.pulse_samples, spot.epoch_samples, spot.n_units
+
+    def draw(k):
+        _uniform_onsets(rng, spot, k)  # not used: keeps what a seed gives (see coarse_fine)
+        group = np.where(rng.random((k, N)) < subset_fraction,
+                         rng.integers(0, G, size=(k, N)), -1)
+        times = rng.integers(0, S - L + 1, size=(k, G))
+        return np.take_along_axis(times, np.maximum(group, 0), axis=1), group
+    onsets, groups = draw(spot.n_patterns)
+    onset, member = _epoch_rows(spot, (onsets, groups), draw, fills=(0, -1))
+    p_in = np.where(member >= 0, spot.rate_in, spot.rate_out)
+    return _SpotPlan(onset, *_rates(spot, p_in), onsets,
+                     {"subset_fraction": subset_fraction, "n_subsets": G},
+                     {"pattern_subsets": groups.tolist()})
+
+
+def _scale_range(spot, scale_range):
+    try:
+        lo, hi = scale_range
+    except (TypeError, ValueError):
+        raise ValueError(f"scale_range: must be a pair (low, high), "
+                         f"got {scale_range!r}") from None
+    lo = _number("scale_range", lo, lo=0)
+    hi = _number("scale_range", hi, lo=lo)
+    top = max(spot.rate_in, spot.rate_out)
+    if top * hi > 1:
+        raise ValueError(f"scale_range: the largest factor ({hi:g}) times the largest "
+                         f"rate ({top:g}) exceeds 1 per sample")
+    return [lo, hi]
+
+
+def _rate_scaling_global(rng, spot, *, scale_range=(0.5, 2.0)):
+    scale_range = _scale_range(spot, scale_range)
+    plan = _basic(rng, spot)
+    # drawn for every epoch, noise included, so the scale is no cue for telling them apart
+    scale = rng.uniform(*scale_range, size=spot.n_epochs)
+    plan.p_in, plan.p_out = plan.p_in * scale[:, None], plan.p_out * scale[:, None]
+    plan.options = {"scale_range": scale_range}
+    plan.epoch_annotations["epoch_scale"] = scale.tolist()
+    return plan
+
+
+def _rate_scaling_group(rng, spot, *, scale_range=(0.5, 2.0), n_groups=2):
+    scale_range = _scale_range(spot, scale_range)
+    G = _count("n_groups", n_groups, 1, spot.n_units)
+    plan = _basic(rng, spot)
+    group = np.arange(spot.n_units) * G // spot.n_units
+    scale = rng.uniform(*scale_range, size=(spot.n_epochs, G))
+    plan.p_in, plan.p_out = plan.p_in * scale[:, group], plan.p_out * scale[:, group]
+    plan.options = {"scale_range": scale_range, "n_groups": G}
+    plan.annotations["neuron_groups"] = group.tolist()
+    plan.epoch_annotations["epoch_scale"] = scale.tolist()
+    return plan
+
+
+def _jittered_onset(rng, spot, *, pattern_samples=None):
+    S = spot.epoch_samples
+    span = _count("pattern_samples", S // 2 if pattern_samples is None else pattern_samples,
+                  spot.pulse_samples, S)
+
+    def draw(k):
+        return (_uniform_onsets(rng, spot, k, span),)
+    onsets, = draw(spot.n_patterns)
+    onset, = _epoch_rows(spot, (onsets,), draw)
+    start = rng.integers(0, S - span + 1, size=spot.n_epochs)
+    return _SpotPlan(onset + start[:, None], *_rates(spot), onsets,
+                     {"pattern_samples": span},
+                     {"pattern_length": span * spot.sample_time},
+                     {"pattern_onset": [float(s * spot.sample_time) if structured else None
+                                        for s, structured in zip(start, spot.structured)]})
+
+
+#: variant name -> the function that draws it
+SPOT_VARIANT_FUNCTIONS = {
+    None: _basic,
+    "bimodal": _bimodal,
+    "deactivation": _deactivation,
+    "coarse_fine": _coarse_fine,
+    "sync_subsets": _sync_subsets,
+    "rate_scaling_global": _rate_scaling_global,
+    "rate_scaling_group": _rate_scaling_group,
+    "jittered_onset": _jittered_onset,
 }
+
+#: Variants of :func:`spot_patterns` and their options with defaults (from the functions'
+#: keyword-only arguments).
+SPOT_VARIANTS = {
+    name: {p.name: p.default for p in inspect.signature(func).parameters.values()
+           if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    for name, func in SPOT_VARIANT_FUNCTIONS.items()}
 
 
 def spot_patterns(n_patterns=5, epochs_per_pattern=30, n_noise_epochs=150, n_units=50,
@@ -846,136 +1083,44 @@ def spot_patterns(n_patterns=5, epochs_per_pattern=30, n_noise_epochs=150, n_uni
         key = sorted(unknown)[0]
         known = ", ".join(SPOT_VARIANTS[variant]) or "none"
         raise ValueError(f"{key}: not an option of variant {variant!r} (options: {known})")
-    opts = {**SPOT_VARIANTS[variant], **variant_options}
-    N, P = n_units, n_patterns
-    n_pat_epochs = P * epochs_per_pattern
-    E = n_pat_epochs + n_noise_epochs
-    extra = {}
-
-    # ---- options
-    Lp = S                                            # span in which pulses are placed
-    if variant == "bimodal":
-        opts["mode_prob"] = _number("mode_prob", opts["mode_prob"], lo=0, hi=1)
-    elif variant == "deactivation":
-        opts["active_rate"] = _number("active_rate", opts["active_rate"], "per sample",
-                                      lo=0, hi=1)
-    elif variant == "coarse_fine":
-        opts["n_coarse"] = _count("n_coarse", opts["n_coarse"], 1)
-        fs = L // 2 if opts["fine_shift"] is None else opts["fine_shift"]
-        fs = opts["fine_shift"] = _count("fine_shift", fs, 0)
-        if S - L - 2 * fs < 0:
-            raise ValueError(f"fine_shift: pulses of {L} samples shifted by up to +-{fs} "
-                             f"do not fit in epochs of {S} samples")
-    elif variant == "sync_subsets":
-        opts["subset_fraction"] = _number("subset_fraction", opts["subset_fraction"],
-                                          lo=0, hi=1)
-        opts["n_subsets"] = _count("n_subsets", opts["n_subsets"], 1)
-    elif variant in ("rate_scaling_global", "rate_scaling_group"):
-        try:
-            lo, hi = opts["scale_range"]
-        except (TypeError, ValueError):
-            raise ValueError(f"scale_range: must be a pair (low, high), "
-                             f"got {opts['scale_range']!r}") from None
-        lo = _number("scale_range", lo, lo=0)
-        hi = _number("scale_range", hi, lo=lo)
-        if max(rate_in, rate_out) * hi > 1:
-            raise ValueError(f"scale_range: the largest factor ({hi:g}) times the largest "
-                             f"rate ({max(rate_in, rate_out):g}) exceeds 1 per sample")
-        opts["scale_range"] = [lo, hi]
-        if variant == "rate_scaling_group":
-            opts["n_groups"] = _count("n_groups", opts["n_groups"], 1, N)
-    elif variant == "jittered_onset":
-        ps = S // 2 if opts["pattern_samples"] is None else opts["pattern_samples"]
-        Lp = opts["pattern_samples"] = _count("pattern_samples", ps, L, S)
-
+    spot = _SpotLayout(n_units, n_patterns, epochs_per_pattern, n_noise_epochs, S, L,
+                       rate_in, rate_out, noise, sample_time)
     rng = _rng(seed)
-    labels = np.concatenate([np.repeat(np.arange(P), epochs_per_pattern),
-                             np.full(n_noise_epochs, -1)]).astype(np.int64)
-
-    # ---- patterns: onsets (patterns x neurons), drawn as "pattern-like" rows
-    def draw_patterns(k):
-        """Onsets of k patterns (and variant extras)."""
-        out = {"onset": rng.integers(0, Lp - L + 1, size=(k, N))}
-        if variant == "bimodal":
-            out["alt"] = rng.integers(0, Lp - L + 1, size=(k, N))
-        elif variant == "sync_subsets":
-            G = opts["n_subsets"]
-            group = np.where(rng.random((k, N)) < opts["subset_fraction"],
-                             rng.integers(0, G, size=(k, N)), -1)
-            times = rng.integers(0, S - L + 1, size=(k, G))
-            out["onset"] = np.take_along_axis(times, np.maximum(group, 0), axis=1)
-            out["member"] = group
-        return out
-
-    pats = draw_patterns(P)
-    if variant == "coarse_fine":
-        fs, nc = opts["fine_shift"], opts["n_coarse"]
-        coarse = rng.integers(fs, S - L - fs + 1, size=(nc, N))
-        coarse_of = np.arange(P) % nc
-        pats["onset"] = coarse[coarse_of] + rng.integers(-fs, fs + 1, size=(P, N))
-        extra["coarse_of_pattern"] = coarse_of.tolist()
-        extra["coarse_onsets"] = coarse.tolist()
-
-    # per-epoch onsets and pattern of each epoch (noise epochs "patterned": own pattern)
-    onset = np.zeros((E, N), dtype=np.int64)
-    alt = None
-    onset[:n_pat_epochs] = pats["onset"][labels[:n_pat_epochs]]
-    if variant == "bimodal":
-        alt = np.zeros((E, N), dtype=np.int64)
-        alt[:n_pat_epochs] = pats["alt"][labels[:n_pat_epochs]]
-    member = None
-    if variant == "sync_subsets":
-        member = np.full((E, N), -1, dtype=np.int64)
-        member[:n_pat_epochs] = pats["member"][labels[:n_pat_epochs]]
-        extra["pattern_subsets"] = pats["member"].tolist()
-    if noise == "patterned" and n_noise_epochs:
-        npat = draw_patterns(n_noise_epochs)
-        onset[n_pat_epochs:] = npat["onset"]
-        if alt is not None:
-            alt[n_pat_epochs:] = npat["alt"]
-        if member is not None:
-            member[n_pat_epochs:] = npat["member"]
-    structured = np.ones(E, dtype=bool)
-    if noise == "homogeneous":
-        structured[n_pat_epochs:] = False
-
-    if variant == "bimodal":
-        use_first = rng.random((E, N)) < opts["mode_prob"]
-        onset = np.where(use_first, onset, alt)
-    if variant == "jittered_onset":
-        start = rng.integers(0, S - Lp + 1, size=E)
-        onset = onset + start[:, None]
-
-    p_in = np.full((E, N), rate_in)
-    p_out = np.full((E, N), rate_out)
-    if variant == "deactivation":
-        p_in[:] = 0.0
-        p_out[:] = opts["active_rate"]
-    elif variant == "sync_subsets":
-        p_in = np.where(member >= 0, rate_in, rate_out)
-    # homogeneous noise: each neuron's mean per-sample probability over pattern epochs
-    if not structured.all():
-        mean = ((L * p_in[:n_pat_epochs] + (S - L) * p_out[:n_pat_epochs]) / S).mean(axis=0)
-        p_in[~structured] = mean
-        p_out[~structured] = mean
-    if variant == "rate_scaling_global":
-        scale = rng.uniform(*opts["scale_range"], size=E)
-        p_in, p_out = p_in * scale[:, None], p_out * scale[:, None]
-    elif variant == "rate_scaling_group":
-        G = opts["n_groups"]
-        ngroup = np.arange(N) * G // N
-        scale = rng.uniform(*opts["scale_range"], size=(E, G))
-        p_in, p_out = p_in * scale[:, ngroup], p_out * scale[:, ngroup]
-        extra["neuron_groups"] = ngroup.tolist()
+    plan = SPOT_VARIANT_FUNCTIONS[variant](rng, spot, **variant_options)
 
     # ---- lay the epochs out in time
+    E = spot.n_epochs
     slot_of = rng.permutation(E) if shuffle else np.arange(E)   # canonical epoch -> slot
     by_slot = np.argsort(slot_of)                               # slot -> canonical epoch
-    onset, p_in, p_out = onset[by_slot], p_in[by_slot], p_out[by_slot]
-    slot_labels = labels[by_slot]
+    slot_labels = spot.labels[by_slot]
+    ep, un, sa = _pulse_spikes(rng, plan.onset[by_slot], plan.p_in[by_slot],
+                               plan.p_out[by_slot], L, S)
+    times = (ep * S + sa) * sample_time
+    starts = np.arange(E) * S * sample_time
+    stops = (np.arange(E) + 1) * S * sample_time
+    epochs = Epochs(starts, stops,
+                    np.where(slot_labels < 0, "noise", slot_labels.astype(str)))
 
-    # ---- Bernoulli spikes, in blocks of epochs
+    annotations = {"simulator": "spot_patterns", "n_patterns": n_patterns,
+                   "epochs_per_pattern": epochs_per_pattern, "n_noise_epochs": n_noise_epochs,
+                   "n_units": n_units, "epoch_samples": S, "pulse_samples": L,
+                   "rate_in": rate_in, "rate_out": rate_out, "noise": noise,
+                   "variant": variant, "variant_options": plan.options,
+                   "sample_time": sample_time, "shuffle": bool(shuffle),
+                   "epoch_duration": S * sample_time,
+                   "pattern_onsets": plan.pattern_onsets.tolist(), "seed": _seed_note(seed),
+                   **plan.annotations}
+    for name, values in plan.epoch_annotations.items():
+        annotations[name] = [values[k] for k in by_slot]
+    return _build(times, un, n_units, 0.0, E * S * sample_time, presorted=True,
+                  annotations=annotations, epochs=epochs, truth={"epoch_labels": slot_labels})
+
+
+def _pulse_spikes(rng, onset, p_in, p_out, L, S):
+    """Bernoulli spikes of epochs laid end to end, drawn in blocks of epochs: (epoch, unit,
+    sample) of each spike, sorted by unit (epochs in order within a unit)."""
     samples = np.arange(S)
+    E, N = onset.shape
     chunk = max(1, _BLOCK // (N * S))
     ep_list, unit_list, samp_list = [], [], []
     for e0 in range(0, E, chunk):
@@ -989,39 +1134,7 @@ def spot_patterns(n_patterns=5, epochs_per_pattern=30, n_noise_epochs=150, n_uni
         samp_list.append(s)
     ep, un, sa = (np.concatenate(x) for x in (ep_list, unit_list, samp_list))
     order = np.argsort(un, kind="stable")       # nonzero is (epoch, unit, sample)-ordered
-    ep, un, sa = ep[order], un[order], sa[order]
-    times = (ep * S + sa) * sample_time
-    starts = np.arange(E) * S * sample_time
-    stops = (np.arange(E) + 1) * S * sample_time
-    t_stop = E * S * sample_time
-    epochs = Epochs(starts, stops,
-                    np.where(slot_labels < 0, "noise", slot_labels.astype(str)))
-
-    if variant == "rate_scaling_global":
-        extra["epoch_scale"] = scale[by_slot].tolist()
-    elif variant == "rate_scaling_group":
-        extra["epoch_scale"] = scale[by_slot].tolist()
-    elif variant == "coarse_fine":
-        extra["epoch_coarse_labels"] = np.where(
-            slot_labels < 0, -1, coarse_of[np.maximum(slot_labels, 0)]).tolist()
-    elif variant == "jittered_onset":
-        st = start[by_slot] * sample_time
-        extra["pattern_onset"] = [None if not structured[by_slot][k] else float(st[k])
-                                  for k in range(E)]
-        extra["pattern_length"] = Lp * sample_time
-    if variant == "bimodal":
-        extra["pattern_onsets_alt"] = pats["alt"].tolist()
-
-    annotations = {"simulator": "spot_patterns", "n_patterns": P,
-                   "epochs_per_pattern": epochs_per_pattern, "n_noise_epochs": n_noise_epochs,
-                   "n_units": N, "epoch_samples": S, "pulse_samples": L,
-                   "rate_in": rate_in, "rate_out": rate_out, "noise": noise,
-                   "variant": variant, "variant_options": opts, "sample_time": sample_time,
-                   "shuffle": bool(shuffle), "epoch_duration": S * sample_time,
-                   "pattern_onsets": pats["onset"].tolist(), "seed": _seed_note(seed)}
-    annotations.update(extra)
-    return _build(times, un, N, 0.0, t_stop, presorted=True, annotations=annotations,
-                  epochs=epochs, truth={"epoch_labels": slot_labels})
+    return ep[order], un[order], sa[order]
 
 
 SIMULATORS = {

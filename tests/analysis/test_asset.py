@@ -1211,11 +1211,17 @@ def test_montecarlo_jitter_keeps_each_spike_in_its_window():
         obj.probability_matrix_montecarlo(n_surrogates=5, method="shuffle")
 
 
+#: parameters of the Elephant-style call tests: SSEs on _chain(1) at a small filter
+ELEPHANT_STYLE = dict(bin_size=0.003, kernel_width=0.04, filter_shape=(5, 2), n_largest=2,
+                      alpha_p=0.9, alpha_j=0.9, max_distance=3.0, min_neighbors=3, stretch=5.0)
+
+
 def test_elephant_style_calls_give_the_run_results():
     """The call sequence of Elephant's docstring and tutorial (positional imat and pmat,
-    quantities) works on Asset, gives run()'s results and fills run()'s cache."""
+    quantities) works on Asset; with arguments equal to the parameters it gives run()'s
+    results and fills run()'s cache."""
     data = _chain(1)
-    asset = Asset(data=data, bin_size=0.003)
+    asset = Asset(data=data, **ELEPHANT_STYLE)
     imat = asset.intersection_matrix()
     pmat = asset.probability_matrix_analytical(imat, kernel_width=40 * pq.ms)
     jmat = asset.joint_probability_matrix(pmat, filter_shape=(5, 2), n_largest=2,
@@ -1223,11 +1229,7 @@ def test_elephant_style_calls_give_the_run_results():
     mask = Asset.mask_matrices([pmat, jmat], [0.9, 0.9])
     cmat = asset.cluster_matrix_entries(mask, max_distance=3, min_neighbors=3, stretch=5)
     sses = asset.extract_synchronous_events(cmat)
-    assert (asset.kernel_width, tuple(asset.filter_shape), asset.n_largest) == \
-        (pytest.approx(0.04), (5, 2), 2)
-    ref = Asset(data=data, bin_size=0.003, kernel_width=0.04, filter_shape=(5, 2),
-                n_largest=2, alpha_p=0.9, alpha_j=0.9, max_distance=3.0, min_neighbors=3,
-                stretch=5.0).run(tiled=False)
+    ref = Asset(data=data, **ELEPHANT_STYLE).run(tiled=False)
     np.testing.assert_array_equal(imat, ref.imat)
     np.testing.assert_array_equal(pmat, ref.pmat)
     np.testing.assert_array_equal(jmat, ref.jmat)
@@ -1235,8 +1237,6 @@ def test_elephant_style_calls_give_the_run_results():
     np.testing.assert_array_equal(cmat, ref.cmat)
     assert len(sses) > 0 and _sse_set(sses) == _sse_set(ref.sses)
     # the same object's run() reuses the matrices of those calls
-    asset.param.update(alpha_p=0.9, alpha_j=0.9, max_distance=3.0, min_neighbors=3,
-                       stretch=5.0)
     own = asset.run(tiled=False)
     assert asset.computations["jmat"] == 1 and asset.computations["pmat"] == 1
     np.testing.assert_array_equal(own.cmat, ref.cmat)
@@ -1245,6 +1245,87 @@ def test_elephant_style_calls_give_the_run_results():
     named = asset.extract_synchronous_events(cmat, ids=ids)
     assert {c: {px: frozenset(f"n{k}" for k in m) for px, m in sse.items()}
             for c, sse in sses.items()} == named
+
+
+def _equal_results(a, b):
+    if isinstance(a, dict):  # SSEs
+        return _sse_set(a) == _sse_set(b)
+    return np.array_equal(a, b)
+
+
+_OTHER_CLUSTERING = dict(max_distance=2.0, min_neighbors=2, stretch=3.0)
+
+#: name: (parameters of a fresh Asset, the Elephant-style call with those values as
+#: arguments on an Asset of ELEPHANT_STYLE, the fresh Asset's own step)
+ELEPHANT_STYLE_CALLS = {
+    "normalization": (dict(normalization="mean"),
+                      lambda a: a.intersection_matrix(normalization="mean"),
+                      lambda a: a.intersection_matrix()),
+    "kernel_width": (dict(kernel_width=0.03),
+                     lambda a: a.probability_matrix_analytical(kernel_width=30 * pq.ms),
+                     lambda a: a.probability_matrix_analytical()),
+    "imat and kernel_width": (dict(kernel_width=0.03),
+                              lambda a: a.probability_matrix_analytical(
+                                  a.intersection_matrix(), kernel_width=0.03),
+                              lambda a: a.probability_matrix_analytical()),
+    "jmat arguments": (dict(filter_shape=(5, 1), n_largest=3, min_p_value=1e-4),
+                       lambda a: a.joint_probability_matrix(filter_shape=[5, 1], n_largest=3,
+                                                            min_p_value=1e-4),
+                       lambda a: a.joint_probability_matrix()),
+    "pmat of another kernel_width": (
+        dict(kernel_width=0.03, filter_shape=(5, 1)),
+        lambda a: a.joint_probability_matrix(
+            a.probability_matrix_analytical(kernel_width=0.03), filter_shape=(5, 1)),
+        lambda a: a.joint_probability_matrix()),
+    "monte carlo": (dict(bin_size=0.003),
+                    lambda a: a.probability_matrix_montecarlo(
+                        8, surrogate_dt=6 * pq.ms, seed=2, backend="serial"),
+                    lambda a: a.probability_matrix_montecarlo(8, dither=0.006, seed=2,
+                                                              backend="serial")),
+    "clustering": (_OTHER_CLUSTERING,
+                   lambda a: a.cluster_matrix_entries(a.mask_matrix(), **_OTHER_CLUSTERING),
+                   lambda a: a.cluster_matrix()),
+    "synchronous events": (_OTHER_CLUSTERING,
+                           lambda a: a.extract_synchronous_events(a.cluster_matrix_entries(
+                               a.mask_matrix(), 2, 2, 3)),
+                           lambda a: a.synchronous_events()),
+}
+
+
+@pytest.mark.parametrize("case", list(ELEPHANT_STYLE_CALLS))
+def test_elephant_style_calls_leave_the_object_as_it_was(case):
+    """An Elephant-style call with arguments other than the parameters returns what a fresh
+    Asset with those parameters computes, and changes neither the parameters nor what
+    run() returns or recomputes."""
+    params, call, own_step = ELEPHANT_STYLE_CALLS[case]
+    data = _chain(1)
+    asset = Asset(data=data, **ELEPHANT_STYLE)
+    before = asset.run(tiled=False)
+    values = asset.param.values()
+    computations = dict(asset.computations)
+    got = call(asset)
+    assert asset.param.values() == values
+    after = asset.run(tiled=False)
+    assert asset.computations == computations  # the steps' own cache is untouched
+    for name in ("imat", "pmat", "jmat", "mask", "cmat"):
+        np.testing.assert_array_equal(getattr(after, name), getattr(before, name))
+    assert _sse_set(after.sses) == _sse_set(before.sses)
+    expected = own_step(Asset(data=data, **{**ELEPHANT_STYLE, **params}))
+    assert _equal_results(got, expected)
+    # the arguments matter: the object's own step gives something else (Monte Carlo takes
+    # no parameter of the object, only its data)
+    assert case == "monte carlo" or not _equal_results(got, own_step(asset))
+
+
+def test_intersection_matrix_normalization_none_means_none():
+    """As in Elephant, normalization=None asks for the counts; left out, the parameter."""
+    asset = Asset(data=_chain(1), bin_size=0.003, normalization="union")
+    np.testing.assert_array_equal(asset.intersection_matrix(normalization=None),
+                                  Asset(data=_chain(1), bin_size=0.003).intersection_matrix())
+    np.testing.assert_array_equal(
+        asset.intersection_matrix(),
+        Asset(data=_chain(1), bin_size=0.003, normalization="union").intersection_matrix())
+    assert asset.normalization == "union"
 
 
 def test_elephant_style_jmat_of_a_monte_carlo_pmat_and_refused_inputs():
@@ -1289,13 +1370,10 @@ def test_jitter_windows_keep_every_spike_in_its_own_window():
                                   np.floor(moved / 0.025 + 1e-9).astype(int))
 
 
-def test_elephant_style_calls_take_quantities_and_check_before_setting():
-    pq_ms = pq.ms
+def test_elephant_style_calls_check_their_arguments():
     asset = Asset(data=_chain(1), bin_size=0.003)
-    asset.probability_matrix_analytical(kernel_width=50 * pq_ms)
-    assert asset.kernel_width == pytest.approx(0.05)
     with pytest.raises(ValueError):
         asset.joint_probability_matrix(filter_shape=(7, 2), n_largest=0)
-    # a bad value leaves every parameter as it was
+    with pytest.raises(ValueError, match="^kernel_width: expected a number"):
+        asset.probability_matrix_analytical(kernel_width=np.ones(2))
     assert tuple(asset.filter_shape) == (11, 3) and asset.n_largest == 3
-

@@ -601,3 +601,138 @@ def test_invalid_parameters_raise_value_error_naming_the_parameter(func, kwargs,
 def test_error_message_format():
     with pytest.raises(ValueError, match=r"^rate: must be >= 0 Hz, got -1$"):
         sim.poisson(rate=-1)
+
+
+# ====================================================================== spot variants, frozen
+#: small spot_patterns runs: every variant with both kinds of noise, and with options other
+#: than the defaults
+_SPOT_SMALL = dict(n_patterns=3, epochs_per_pattern=4, n_noise_epochs=5, n_units=12,
+                   epoch_samples=100, pulse_samples=10)
+_SPOT_OPTIONS = {"bimodal": dict(mode_prob=0.3), "deactivation": dict(active_rate=0.2),
+                 "coarse_fine": dict(n_coarse=3, fine_shift=3),
+                 "sync_subsets": dict(subset_fraction=0.8, n_subsets=2),
+                 "rate_scaling_global": dict(scale_range=(0.8, 1.5)),
+                 "rate_scaling_group": dict(scale_range=(0.8, 1.5), n_groups=3),
+                 "jittered_onset": dict(pattern_samples=60)}
+SPOT_RUNS = ([(variant, noise, seed, {}) for variant in sim.SPOT_VARIANTS
+              for noise in ("homogeneous", "patterned") for seed in (0, 1)]
+             + [(variant, noise, 0, options) for variant, options in _SPOT_OPTIONS.items()
+                for noise in ("homogeneous", "patterned")])
+
+
+def _spot_digest(variant, noise, seed, options):
+    """sha256 of everything spot_patterns returns: spikes, epochs, truth, annotations."""
+    import hashlib
+
+    data = sim.spot_patterns(**_SPOT_SMALL, noise=noise, variant=variant, seed=seed,
+                             **options)
+    h = hashlib.sha256()
+    for array in (data.times, data.offsets, data.epochs.start, data.epochs.stop,
+                  data.epochs.label.astype("U"), *(data.truth[k] for k in sorted(data.truth))):
+        h.update(np.ascontiguousarray(array).tobytes())
+    h.update(json.dumps(data.annotations, sort_keys=True, default=repr).encode())
+    return h.hexdigest()
+
+
+#: _spot_digest of each run of SPOT_RUNS, recorded from spot_patterns before its variants
+#: became separate functions (issue 13): the refactoring must not change a single spike
+SPOT_DIGESTS = [
+    ((None, 'homogeneous', 0, {}),
+     '5d2a2b2703f5284df6406bfb39625a840b45868ecb8bc0c6c8f57a8640e7b2c6'),
+    ((None, 'homogeneous', 1, {}),
+     '7930d021d961f469f2f049a3813e8363a84a7832ed4430dd1f149d636a790d39'),
+    ((None, 'patterned', 0, {}),
+     '8148a4b6f7310c3c47832f4fcdfac8937d416e405767e29bcb3f86da2826ce2a'),
+    ((None, 'patterned', 1, {}),
+     'cc3cee766eac6763c8d479bcbdd523d3644caf388a9d16e381f9ba065af6dce9'),
+    (('bimodal', 'homogeneous', 0, {}),
+     '85dffa9b3e137964d11c4d4a21f3c103e6ff4990e42b40c968f1aa680e355c1a'),
+    (('bimodal', 'homogeneous', 1, {}),
+     '355f320fb85fc22d1d88de9353f0cc15134758d0516b4bca658b807b5b4a6a78'),
+    (('bimodal', 'patterned', 0, {}),
+     '457d8052184b00f79a71ba70026f2255d10a3d16bd7958868634305179b038e3'),
+    (('bimodal', 'patterned', 1, {}),
+     '7a41d0487d9aecced280508fcc35e8fa86007c861aae225047c7d849e21c7b9f'),
+    (('deactivation', 'homogeneous', 0, {}),
+     '205ff59902917c5fdb5256cdb89b2dd627ed42a97445ec88a912c169d25af458'),
+    (('deactivation', 'homogeneous', 1, {}),
+     '5af4d09c1c1ed880f58c18979f8d55a10ca6c9a9440beec2faad6710a0df8111'),
+    (('deactivation', 'patterned', 0, {}),
+     'd0adfa64582b3278961135f0057a2a4cce7326a92ccc5d38e7fd6b4fa0b8a3d7'),
+    (('deactivation', 'patterned', 1, {}),
+     '33256b5d7a88728bdd47606b2861f189ebdf9e6da8f8abd54ce26fd94256a439'),
+    (('coarse_fine', 'homogeneous', 0, {}),
+     '4f6ea03784b47d87e07745ed02fe0b1158dc6b1c375db313a93a2e723e3466c1'),
+    (('coarse_fine', 'homogeneous', 1, {}),
+     '1b465ff832c6be8ae4cd89234a1b1cc27a22a6e793c677cd8e1b8c5783af9934'),
+    (('coarse_fine', 'patterned', 0, {}),
+     '8591ab92571dc318b6fbe47d8ee496b3d7477b500e44c933d8052109d3115c67'),
+    (('coarse_fine', 'patterned', 1, {}),
+     'ced3f9c2ca15238c612e5139f8699805371ee97184a83cd9d06de19b15e3210a'),
+    (('sync_subsets', 'homogeneous', 0, {}),
+     '8340aab705cc304864f1148f9b1dfaf1bb833668c30c49a6255bc7e54de9113c'),
+    (('sync_subsets', 'homogeneous', 1, {}),
+     'a5b47cc54bbc35031d6c3628313e25df9f931abb2604b4242eaccbf96a8476af'),
+    (('sync_subsets', 'patterned', 0, {}),
+     '03b941a3d6480ef91f4fbe07ebf26d2dd02a9a02d65ab1afc06f863c678914d8'),
+    (('sync_subsets', 'patterned', 1, {}),
+     '31c9bcd6876a48297a07443857cf2166a6d8683caba0e9c7f06efa092395d061'),
+    (('rate_scaling_global', 'homogeneous', 0, {}),
+     '1f7ac3b38223f55186fec05c815d7851a64be68fe714c9d0cd2cc22fe2f6fbc1'),
+    (('rate_scaling_global', 'homogeneous', 1, {}),
+     '0af2f2231dca310ee9f4754bbe71032b1cc8a27a42caea00f578047423ceb4ed'),
+    (('rate_scaling_global', 'patterned', 0, {}),
+     '815f11da55b6832e38ab190496412460d468af5bf0bc8f333ae94902ad373094'),
+    (('rate_scaling_global', 'patterned', 1, {}),
+     '009057c8210d097c982dda8994d3a3d0b52fe29e91798ffe4b788f4cfd56ed46'),
+    (('rate_scaling_group', 'homogeneous', 0, {}),
+     '621fef8da9ec43f7904d85259b13dc97321cea7b4e4ca21c372d202661da5b1b'),
+    (('rate_scaling_group', 'homogeneous', 1, {}),
+     '332d0058312ca8f81ac280149babfb6955ebedfb78ab00c22bc32b6a876feecd'),
+    (('rate_scaling_group', 'patterned', 0, {}),
+     'f7eaf67f1b3b23afb197de78ada7b8caad6c70bf0e24556ddfed585869f63e4e'),
+    (('rate_scaling_group', 'patterned', 1, {}),
+     '5215ceea1f96861a861d127562d56f4c5e8e877c7b1d0d70d91b861e0de239d7'),
+    (('jittered_onset', 'homogeneous', 0, {}),
+     'ac2e4bf269cdb9b4745523c3c7f90299b6acb74575241336d663967073545446'),
+    (('jittered_onset', 'homogeneous', 1, {}),
+     '52cb6a76514b0c76b8b4ed6532863fcc19f0be55705d19f9fa6d1ab0c7f8f172'),
+    (('jittered_onset', 'patterned', 0, {}),
+     'f2301e0ea795694f2a9e22ebb4d57aaacbd0528c2d800b49a62b1eaf374cd2e7'),
+    (('jittered_onset', 'patterned', 1, {}),
+     'f2963a244c867e27f0278d4989346747848fcd61096c6e3e1394d3380f6994d5'),
+    (('bimodal', 'homogeneous', 0, {'mode_prob': 0.3}),
+     '4985870c1957fea96dafe9fabf8e1fc6ed0202431213c19078897c26d861d6d6'),
+    (('bimodal', 'patterned', 0, {'mode_prob': 0.3}),
+     '766af6242970adb1aaf3d3c556c36016a5436a2a7fd13e3a7aa50b2b3a2ebaa5'),
+    (('deactivation', 'homogeneous', 0, {'active_rate': 0.2}),
+     '0e577cbf0482d13807fc976b011f2035ae2f7954f8fe24abdc3218a95d44a20a'),
+    (('deactivation', 'patterned', 0, {'active_rate': 0.2}),
+     '468b8748934838346b02d3830380d0ad7491e3e576c5c7746d0e22a7227f0ff6'),
+    (('coarse_fine', 'homogeneous', 0, {'n_coarse': 3, 'fine_shift': 3}),
+     'f3b6873fabbb5dba6a42781bf2670b9850d94cd74e78197ffeb748120999df04'),
+    (('coarse_fine', 'patterned', 0, {'n_coarse': 3, 'fine_shift': 3}),
+     '3dae2d3cb9ac22410bc05e58a7ed086f5fae3cf57ff472590f34c301943d9582'),
+    (('sync_subsets', 'homogeneous', 0, {'subset_fraction': 0.8, 'n_subsets': 2}),
+     '08f857de9f56b869dca335a14c4945f52b1c0230483a5f35fb8d1921ef04df7b'),
+    (('sync_subsets', 'patterned', 0, {'subset_fraction': 0.8, 'n_subsets': 2}),
+     'a985e28964135e1b73bf77f4f99e088171402c751b2af61102722c6990eae410'),
+    (('rate_scaling_global', 'homogeneous', 0, {'scale_range': (0.8, 1.5)}),
+     'c6ea0409543970a24c084c620ad3ac543c9262001d0af6e362d714cdd068501a'),
+    (('rate_scaling_global', 'patterned', 0, {'scale_range': (0.8, 1.5)}),
+     '3328ee7c44fcdff30f00414bf68d387b65d8ad93ee23219bf9429ecdd5c4cacb'),
+    (('rate_scaling_group', 'homogeneous', 0, {'scale_range': (0.8, 1.5), 'n_groups': 3}),
+     '720c5fa5dfbb01c1e56ff78bc0e73cabe3717483f6ce49cef394eb9ac01d1d4e'),
+    (('rate_scaling_group', 'patterned', 0, {'scale_range': (0.8, 1.5), 'n_groups': 3}),
+     'f74502ef33156e74c9dda6b77a703eaba13bc7966c3f46805a480235ec48f664'),
+    (('jittered_onset', 'homogeneous', 0, {'pattern_samples': 60}),
+     'b973feda4d79af44e5ab5d634164636f54e2bd81b4172ee0b8a67032b03de231'),
+    (('jittered_onset', 'patterned', 0, {'pattern_samples': 60}),
+     '900eab12e6cd0fe9f4af4d84ecffff981961e55a5a3e22b912eed60dcba5bd1d'),
+]
+
+
+@pytest.mark.parametrize("run, digest", SPOT_DIGESTS,
+                         ids=[" ".join(map(str, run)) for run, _ in SPOT_DIGESTS])
+def test_spot_patterns_variants_give_the_recorded_results(run, digest):
+    assert _spot_digest(*run) == digest
