@@ -29,7 +29,8 @@ exceeds alpha is refused (``ValueError`` naming ``trial_length``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,11 @@ class AssemblyResult:
     #: trial shuffling used every trial order other than the recorded one once (k! - 1
     #: surrogates for k trials): an exact permutation test
     all_trial_orders: bool = False
+    #: the data of the run (``analysis.base.data_summary``, with ``bins``); empty in
+    #: files saved before results recorded it
+    data_summary: dict = field(default_factory=dict)
+    #: seconds the run took; None in files saved before results recorded it
+    elapsed: float | None = None
 
     @property
     def n_surrogates(self):
@@ -337,6 +343,7 @@ class AssemblyNeurons(CachedSteps):
             For bad parameters, naming the parameter; for trial shuffling with too few
             trials to reach ``alpha`` (1 / k! > alpha), naming ``trial_length``.
         """
+        started = time.perf_counter()
         self._check()
         if self.surrogate == "trial":
             self._check_trial_alpha()
@@ -366,10 +373,8 @@ class AssemblyNeurons(CachedSteps):
         table["significant"] = np.nan_to_num(p_adj, nan=1.0) <= self.alpha
         all_orders = self.surrogate == "trial" and _all_orders(self._n_trials(),
                                                                 self.n_surrogates)
-        return AssemblyResult(table, surr, self.statistic,
-                              {k: getattr(self, k) for k in self.param
-                               if k not in ("name", "data", "progress", "scheduler")},
-                              all_orders)
+        return AssemblyResult(table, surr, self.statistic, all_trial_orders=all_orders,
+                              **self._provenance(started, bins=int(self.binned().shape[1])))
 
 
 def _all_orders(n_trials, n_surrogates):
