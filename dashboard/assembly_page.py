@@ -28,7 +28,8 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 from panel.viewable import Viewer
 
-from analysis.assembly import AssemblyNeurons, AssemblyResult, evaluate, sweep
+from analysis.assembly import (AssemblyNeurons, AssemblyResult, assembly_membership, evaluate,
+                               ranked, sweep)
 from analysis.errors import SpikeDataError
 
 from . import widgets, workers
@@ -491,35 +492,6 @@ def surrogate_label(det):
     if det.surrogate == "trial":
         return f"trial-shuffled ({det.trial_length:g} s trials)"
     return "uniform"
-
-
-def assembly_membership(data):
-    """Per-unit ground-truth membership (any assembly) as bools, or None without it."""
-    if data is None or not data.truth or "assembly_membership" not in data.truth:
-        return None
-    member = np.asarray(data.truth["assembly_membership"], dtype=bool)
-    if member.ndim == 2:
-        member = member.any(axis=0)
-    return member if member.shape == (data.n_units,) else None
-
-
-def ranked(table):
-    """``table`` sorted by rank score, best first.
-
-    A unit's rank score is NaN when its surrogates have no width (q99 == q01) or it has
-    no spikes. Such units go before the ranked ones if significant (their statistic lies
-    outside a degenerate surrogate distribution) and after them otherwise; among
-    themselves (and between equal scores) by p-value, then in table order, so the order
-    is always the same.
-    """
-    score = table["rank_score"].to_numpy(dtype=float)
-    unscored = np.isnan(score)
-    significant = table["significant"].to_numpy(dtype=bool)
-    group = np.where(unscored, np.where(significant, 0, 2), 1)
-    p = table["p_value"].to_numpy(dtype=float)
-    order = np.lexsort((np.arange(len(table)), np.where(np.isnan(p), np.inf, p),
-                        np.where(unscored, 0.0, -score), group))
-    return table.iloc[order]
 
 
 def evaluation_text(ev):

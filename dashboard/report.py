@@ -341,9 +341,8 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
 
 def _add_evaluation(section, data):
     if section.method == "assembly":
-        from analysis.assembly import evaluate
+        from analysis.assembly import assembly_membership, evaluate
 
-        from .assembly_page import assembly_membership
         membership = assembly_membership(data)
         if membership is not None:
             section.extra["evaluation"] = evaluate(section.result, membership)
@@ -498,12 +497,12 @@ def asset_parts(section):
 
 
 def assembly_parts(section):
+    from analysis.assembly import assembly_membership, ranked
+
     from .assembly_page import (
         PLOT_CAPTION,
-        assembly_membership,
         box_plot,
         evaluation_text,
-        ranked,
         statistic_label,
         surrogate_label,
     )

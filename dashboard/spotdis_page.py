@@ -36,6 +36,7 @@ from panel.viewable import Viewer
 from analysis.errors import SpikeDataError
 from analysis.spiketrains import Epochs
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
+from analysis.spotdis.epochs import cross_correlation
 
 from . import widgets, workers
 from .state import Session
@@ -67,7 +68,6 @@ NO_EPOCHS = ("this recording has no epochs: SPOTDis compares epochs, so this pag
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
 NOISE_COLOUR = "#b0b0b0"
-N_DELAY_BINS = 81
 
 
 class SpotDisPage(Viewer):
@@ -901,34 +901,6 @@ def most_active(data, epochs):
         active += counts > 0
         spikes += counts
     return int(np.lexsort((-spikes, -active))[0])
-
-
-def cross_correlation(data, epochs, reference, n_bins=N_DELAY_BINS):
-    """Cluster-average cross-correlation of neuron ``reference`` against every neuron.
-
-    For each epoch in ``epochs`` and each neuron j, all delays t_j - t_i (i = ``reference``)
-    between their spikes go into a histogram over [-T, T] (T: the longest epoch); the counts
-    are divided by the number of epochs. Row ``reference`` is left at zero.
-
-    Returns (bin centres in s, counts as an array neurons x bins).
-    """
-    T = float(np.max(data.epochs.stop - data.epochs.start))
-    edges = np.linspace(-T, T, n_bins + 1)
-    hist = np.zeros((data.n_units, n_bins))
-    for k in epochs:
-        times, offsets = data.epoch_spikes(int(k))
-        ti = times[offsets[reference]:offsets[reference + 1]]
-        if ti.size == 0:
-            continue
-        for j in range(data.n_units):
-            if j == reference:
-                continue
-            tj = times[offsets[j]:offsets[j + 1]]
-            if tj.size:
-                hist[j] += np.histogram((tj[:, None] - ti[None, :]).ravel(), edges)[0]
-    if len(epochs):
-        hist /= len(epochs)
-    return 0.5 * (edges[:-1] + edges[1:]), hist
 
 
 def delay_order(centres, hist, reference):

@@ -11,7 +11,8 @@ import pytest
 
 from analysis import simulate
 from analysis.spiketrains import SpikeTrains
-from dashboard.assembly_page import AssemblyPage, box_plot, ranked, sweep_plot
+from analysis.assembly import ranked
+from dashboard.assembly_page import AssemblyPage, box_plot, sweep_plot
 from dashboard.state import Session
 
 hv.extension("bokeh", logo=False)  # the app does this; the page's views need it

@@ -9,9 +9,10 @@ import pytest
 
 from analysis import simulate
 from analysis.spiketrains import SpikeTrains
+from analysis.spotdis.epochs import cross_correlation
 from dashboard.spotdis_page import (EVENTS, HAS_BASELINE, HAS_DISSIMILARITY, HAS_SWEEP,
                                     RECORDING, SpotDisPage, cluster_blocks, cluster_order,
-                                    contrast_range, cross_correlation, delay_order,
+                                    contrast_range, delay_order,
                                     epoch_raster, format_events, map_points, matrix_image,
                                     parse_events)
 from dashboard.state import Session
