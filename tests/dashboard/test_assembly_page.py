@@ -10,8 +10,8 @@ import panel as pn
 import pytest
 
 from analysis import simulate
-from analysis.spiketrains import SpikeTrains
 from analysis.assembly import ranked
+from analysis.spiketrains import SpikeTrains
 from dashboard.assembly_page import AssemblyPage, box_plot, sweep_plot
 from dashboard.state import Session
 
