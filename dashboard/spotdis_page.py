@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 
 import holoviews as hv
 import numpy as np
@@ -102,7 +101,6 @@ class SpotDisPage(Viewer):
         super().__init__(**params)
         self.clust = SpotDisClust(data=None, progress=self._on_progress)
         self._running = False
-        self._elapsed = 0.0
         self._map_epochs = np.empty(0, dtype=np.int64)  # map row -> epoch
         self._result_data = None   # the data (with its epochs) the shown result belongs to
         self._cut = None           # (recording, epochs, recording with those epochs)
@@ -206,8 +204,7 @@ class SpotDisPage(Viewer):
         from .report import Section
 
         data = getattr(self, "_result_data", None) or self.clust.data
-        section = Section("spotdis", self.clust, self.result, data,
-                          getattr(self, "_elapsed", None))
+        section = Section("spotdis", self.result, data)
         if getattr(self, "_epochs_text", ""):
             section.extra["epochs"] = self._epochs_text
         return section
@@ -373,7 +370,6 @@ class SpotDisPage(Viewer):
         self._progress.value, self._progress.active = 0, True
         self._progress.visible = self._progress_text.visible = True
         self._progress_text.object = "starting..."
-        started = time.perf_counter()
         try:
             try:
                 result = await workers.run(self.session.jobs, self._compute)
@@ -392,7 +388,6 @@ class SpotDisPage(Viewer):
             if self.clust.data is not data:  # new data meanwhile: _on_data reset the page
                 self.state = "idle"
                 return
-            self._elapsed = time.perf_counter() - started
             self.state = "done"
             self._stale.visible = False
             self._epochs_text = epochs_text
@@ -502,6 +497,7 @@ class SpotDisPage(Viewer):
         """New data: forget results; settings stay."""
         self.clust.clear_cache()
         self.clust.data = data = self.session.data
+        self.clust.source = self.session.source
         self.result = self._result_data = self._cut = None
         self.state = "idle"
         self._status.visible = self._stale.visible = self._results.visible = False
@@ -576,13 +572,13 @@ class SpotDisPage(Viewer):
         head = (f"**{sc['n_clusters']} clusters**, {sc['n_noise']} noise epochs of {M} · "
                 f"ARI **{ari}** · silhouette **{sil}** · ")
         if d is None:  # the rate-vector baseline was clustered
-            return (head + f"rate-vector dissimilarity (no timing) · {self._elapsed:.1f} s"
+            return (head + f"rate-vector dissimilarity (no timing) · {r.elapsed:.1f} s"
                     + epochs)
         kernel = d.method + (f", {d.sampling_period * 1e3:g} ms grid"
                              if d.sampling_period else "")
         return head + (f"undefined epoch pairs **{d.n_undefined}** of {M * (M - 1) // 2} · "
                        f"epochs with < 2 active neurons: {d.n_empty_epochs} · {kernel} "
-                       f"kernel · {self._elapsed:.1f} s{epochs}")
+                       f"kernel · {r.elapsed:.1f} s{epochs}")
 
     def _draw_matrix(self):
         r = self.result
