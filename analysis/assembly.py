@@ -29,7 +29,8 @@ exceeds alpha is refused (``ValueError`` naming ``trial_length``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,8 @@ from .kernels import assembly as kernels
 from .parallel import map_blocks
 from .spiketrains import SpikeTrains, _floor_with_tolerance
 
-__all__ = ["AssemblyNeurons", "AssemblyResult", "adjust_p_values", "evaluate", "sweep"]
+__all__ = ["AssemblyNeurons", "AssemblyResult", "adjust_p_values", "assembly_membership", "evaluate",
+           "ranked", "sweep"]
 
 QUANTILES = (0.01, 0.05, 0.5, 0.95, 0.99)
 
@@ -87,6 +89,11 @@ class AssemblyResult:
     #: trial shuffling used every trial order other than the recorded one once (k! - 1
     #: surrogates for k trials): an exact permutation test
     all_trial_orders: bool = False
+    #: the data of the run (``analysis.base.data_summary``, with ``bins``); empty in
+    #: files saved before results recorded it
+    data_summary: dict = field(default_factory=dict)
+    #: seconds the run took; None in files saved before results recorded it
+    elapsed: float | None = None
 
     @property
     def n_surrogates(self):
@@ -337,6 +344,7 @@ class AssemblyNeurons(CachedSteps):
             For bad parameters, naming the parameter; for trial shuffling with too few
             trials to reach ``alpha`` (1 / k! > alpha), naming ``trial_length``.
         """
+        started = time.perf_counter()
         self._check()
         if self.surrogate == "trial":
             self._check_trial_alpha()
@@ -366,10 +374,8 @@ class AssemblyNeurons(CachedSteps):
         table["significant"] = np.nan_to_num(p_adj, nan=1.0) <= self.alpha
         all_orders = self.surrogate == "trial" and _all_orders(self._n_trials(),
                                                                 self.n_surrogates)
-        return AssemblyResult(table, surr, self.statistic,
-                              {k: getattr(self, k) for k in self.param
-                               if k not in ("name", "data", "progress", "scheduler")},
-                              all_orders)
+        return AssemblyResult(table, surr, self.statistic, all_trial_orders=all_orders,
+                              **self._provenance(started, bins=int(self.binned().shape[1])))
 
 
 def _all_orders(n_trials, n_surrogates):
@@ -462,3 +468,55 @@ def sweep(values, name, data=None, make_data=None, seeds=(0,), **detector):
                             if k != "missed"})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def assembly_membership(data):
+    """Per-unit ground-truth membership in any assembly.
+
+    Parameters
+    ----------
+    data : SpikeTrains or None
+        Spike trains whose ``truth`` may hold ``assembly_membership`` (assemblies x units,
+        or one row per unit).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Bool per unit, True for a member of any assembly; None without that ground truth
+        (or when its shape does not fit the units).
+    """
+    if data is None or not data.truth or "assembly_membership" not in data.truth:
+        return None
+    member = np.asarray(data.truth["assembly_membership"], dtype=bool)
+    if member.ndim == 2:
+        member = member.any(axis=0)
+    return member if member.shape == (data.n_units,) else None
+
+
+def ranked(table):
+    """``table`` sorted by rank score, best first.
+
+    A unit's rank score is NaN when its surrogates have no width (q99 == q01) or it has
+    no spikes. Such units go before the ranked ones if significant (their statistic lies
+    outside a degenerate surrogate distribution) and after them otherwise; among
+    themselves (and between equal scores) by p-value, then in table order, so the order
+    is always the same (Berger et al. 2010 rank the units by this score).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        An ``AssemblyResult.table`` (columns ``rank_score``, ``significant``, ``p_value``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows, reordered.
+    """
+    score = table["rank_score"].to_numpy(dtype=float)
+    unscored = np.isnan(score)
+    significant = table["significant"].to_numpy(dtype=bool)
+    group = np.where(unscored, np.where(significant, 0, 2), 1)
+    p = table["p_value"].to_numpy(dtype=float)
+    order = np.lexsort((np.arange(len(table)), np.where(np.isnan(p), np.inf, p),
+                        np.where(unscored, 0.0, -score), group))
+    return table.iloc[order]

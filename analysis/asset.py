@@ -30,6 +30,7 @@ Differences from Elephant 1.2.1, on purpose:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -475,6 +476,14 @@ class AssetResult:
     score: float | None = None
     significant: dict = field(default_factory=dict)
     t_start_j: float | None = None  # start of the j axis (None: same as t_start)
+    #: the parameter values of the run (``Asset.run_params``); empty in files saved
+    #: before results recorded them
+    params: dict = field(default_factory=dict)
+    #: the data of the run (``analysis.base.data_summary``, with ``bins``); empty in
+    #: files saved before results recorded it
+    data_summary: dict = field(default_factory=dict)
+    #: seconds the run took; None in files saved before results recorded it
+    elapsed: float | None = None
 
     def save(self, path, compress=True):
         """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
@@ -615,6 +624,11 @@ class Asset(CachedSteps):
     def n_bins(self):
         bx, by = self.binned()
         return bx.shape[1], (bx if by is None else by).shape[1]
+
+    def _bins_summary(self):
+        """A result's bin counts: ``bins`` (i axis), and ``bins_j`` with ``data_j``."""
+        nx, ny = self.n_bins
+        return {"bins": int(nx)} if self.symmetric else {"bins": int(nx), "bins_j": int(ny)}
 
     # -------------------------------------------------------------- steps
     def _coincidence_inputs(self):
@@ -949,6 +963,7 @@ class Asset(CachedSteps):
             Before anything large is computed, when the run (tiled: its units x bins
             arrays and smallest tile) needs more than ``memory_budget``.
         """
+        started = time.perf_counter()
         self._check_data()
         budget = self._budget()
         if tiled is None:
@@ -958,7 +973,7 @@ class Asset(CachedSteps):
         if tiled:
             check_memory(f"{what} in row tiles", self.memory_needed(tiled=True), budget,
                          "use a larger bin_size, fewer units or a larger memory_budget")
-            return self._run_tiled(tile_bytes=budget - self._base_bytes())
+            return self._run_tiled(tile_bytes=budget - self._base_bytes(), started=started)
         check_memory(what, self.memory_needed(), budget, "run it in tiles (tiled=True), "
                      "use a larger bin_size or a larger memory_budget")
         self._report(0.0, "binning")
@@ -975,7 +990,8 @@ class Asset(CachedSteps):
         self._report(1.0, "done")
         return AssetResult(imat, pmat, jmat, mask, cmat, sses, order, n_found,
                            self.bin_size, self.data.t_start, self.symmetric, score,
-                           t_start_j=self._t_start_j())
+                           t_start_j=self._t_start_j(),
+                           **self._provenance(started, **self._bins_summary()))
 
 
     # -------------------------------------------------------------- tiled run
@@ -1024,7 +1040,7 @@ class Asset(CachedSteps):
             return {k: np.concatenate(v) if v else np.empty(0) for k, v in found.items()}
         return self._cached("significant", self._mask_key(), compute)
 
-    def _run_tiled(self, tile_bytes):
+    def _run_tiled(self, tile_bytes, started):
         self._report(0.0, "binning")
         sig = self.significant_entries(tile_bytes)
         _check_clustering(self.max_distance, self.min_neighbors, self.stretch)
@@ -1042,7 +1058,8 @@ class Asset(CachedSteps):
         return AssetResult(None, None, None, None, None, sses, order, n_found,
                            self.bin_size, self.data.t_start, self.symmetric, score,
                            significant={**sig, "labels": labels},
-                           t_start_j=self._t_start_j())
+                           t_start_j=self._t_start_j(),
+                           **self._provenance(started, **self._bins_summary()))
 
 
 def _tile_block(tile, cxt, cy, px, py, nx, ny, length, half, symmetric, ka, kb, alpha_p,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import param
+
+#: what a result's ``params`` leaves out: the data, where it came from, and the plumbing
+#: that does not change the result (progress reports, the dask scheduler)
+NOT_RESULT_PARAMS = ("name", "data", "data_j", "source", "progress", "scheduler")
 
 
 class CachedSteps(param.Parameterized):
@@ -21,6 +27,10 @@ class CachedSteps(param.Parameterized):
         kernels' blocks; None: the ``SPIKELENS_SCHEDULER`` environment variable, else local
         threads; "local" forces local. Results do not depend on it (see
         ``analysis.parallel`` and docs/cluster.md).""")
+
+    source = param.String(default=None, allow_None=True, precedence=-1, doc="""
+        Where ``data`` came from (a file, a demo name), recorded in the results'
+        ``data_summary``; None: not known.""")
 
     memory_budget = param.Number(default=None, allow_None=True, bounds=(0, None), doc="""
         Bytes the large steps may use; a step that would need more is refused before it
@@ -57,6 +67,19 @@ class CachedSteps(param.Parameterized):
         if self.progress is not None:
             self.progress(float(min(max(fraction, 0.0), 1.0)), message)
 
+    def run_params(self):
+        """The parameter values a run computes with: every parameter except those in
+        ``NOT_RESULT_PARAMS``; a result stores them as its ``params``."""
+        return {k: getattr(self, k) for k in self.param if k not in NOT_RESULT_PARAMS}
+
+    def _provenance(self, started, **summary):
+        """The fields every result carries: ``params``, ``data_summary`` (see
+        :func:`data_summary`, with ``summary``'s entries added) and ``elapsed``, the
+        seconds since ``started`` (a ``time.perf_counter()`` value)."""
+        return {"params": self.run_params(),
+                "data_summary": data_summary(self.data, self.source, **summary),
+                "elapsed": time.perf_counter() - started}
+
     def clear_cache(self):
         self._cache.clear()
 
@@ -74,3 +97,26 @@ def _same_key(a, b):
         elif x is not y:  # data objects: the same object, not an equal one
             return False
     return True
+
+
+def data_summary(data, source=None, **extra):
+    """A small dict describing the spike trains a result was computed on.
+
+    Parameters
+    ----------
+    data : SpikeTrains
+    source : str, optional
+        Where the data came from (a file, a demo name).
+    **extra
+        Further entries, e.g. ``bins`` (number of bins of a binned method).
+
+    Returns
+    -------
+    dict
+        ``units``, ``spikes``, ``duration`` (s), ``epochs`` (number; 0 without epochs),
+        ``source`` and the ``extra`` entries, as plain Python values.
+    """
+    return {"units": int(data.n_units), "spikes": int(data.n_spikes),
+            "duration": float(data.duration),
+            "epochs": 0 if data.epochs is None else len(data.epochs),
+            "source": source, **extra}

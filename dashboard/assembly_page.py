@@ -16,7 +16,6 @@ the Cancel button is pressed, which stops the computation between two batches of
 from __future__ import annotations
 
 import io as _io
-import time
 
 import holoviews as hv
 import numpy as np
@@ -25,7 +24,8 @@ import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
 
-from analysis.assembly import AssemblyNeurons, AssemblyResult, evaluate, sweep
+from analysis.assembly import (AssemblyNeurons, AssemblyResult, assembly_membership, evaluate,
+                               ranked, sweep)
 
 from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
@@ -169,8 +169,7 @@ class AssemblyPage(AnalysisPage):
         """This page's result as a report section (``dashboard.report``)."""
         from .report import Section
 
-        section = Section("assembly", self.detector, self.result, self.detector.data,
-                          getattr(self, "_elapsed", None))
+        section = Section("assembly", self.result, self.detector.data)
         if self.evaluation:
             section.extra["evaluation"] = self.evaluation
         return section
@@ -184,7 +183,6 @@ class AssemblyPage(AnalysisPage):
         if self._running:
             self._pending = True  # settings changed meanwhile: run again afterwards
             return
-        started = time.perf_counter()
         while True:
             self._pending = False
             out = await self._in_worker("Assembly neurons", self._compute)
@@ -192,7 +190,6 @@ class AssemblyPage(AnalysisPage):
                 return
             if not self._pending:
                 break
-        self._elapsed = time.perf_counter() - started
         self._stale.visible = False
         self._show_result(*out)
 
@@ -262,6 +259,7 @@ class AssemblyPage(AnalysisPage):
             self._cancel.set()
         self.detector.clear_cache()
         self.detector.data = data = self.session.data
+        self.detector.source = self.session.source
         self.result = self.evaluation = self.sweep_table = None
         self.state = "idle"
         self._status.visible = self._stale.visible = False
@@ -309,15 +307,15 @@ class AssemblyPage(AnalysisPage):
         return table.reset_index(drop=True)
 
     def _summary_text(self):
-        r, det = self.result, self.detector
+        r, p = self.result, self.result.params
         n_sig = int(r.table["significant"].sum())
         correction = {None: "no correction", "holm": "Holm", "bh": "Benjamini-Hochberg"}[
-            det.correction]
+            p["correction"]]
         n_surr = r.n_surrogates  # fewer than asked with trial shuffling: all orders
-        text = (f"**{n_sig} of {len(r.table)} units significant** · {statistic_label(det)} "
-                f"· α = {det.alpha:g}, {correction} · {n_surr} "
-                f"{surrogate_label(det)} surrogates · {det.bin_size * 1e3:g} ms bins · "
-                f"{self._elapsed:.1f} s")
+        text = (f"**{n_sig} of {len(r.table)} units significant** · {statistic_label(p)} "
+                f"· α = {p['alpha']:g}, {correction} · {n_surr} "
+                f"{surrogate_label(p)} surrogates · {p['bin_size'] * 1e3:g} ms bins · "
+                f"{r.elapsed:.1f} s")
         # p-values cannot go below 1 / (surrogates + 1): say so when that hides detections
         smallest = 1.0 / (1 + n_surr)
         at_floor = int(np.sum(r.table["p_value"].to_numpy() <= smallest * (1 + 1e-9)))
@@ -326,7 +324,7 @@ class AssemblyPage(AnalysisPage):
             more = "use more (shorter) trials"
             text += (f"  \nTrial shuffling: all {n_surr} trial orders other than the "
                      f"recorded one were used (exact test).")
-        if smallest > det.alpha:
+        if smallest > p["alpha"]:
             text += (f"  \nWith {n_surr} surrogates no p-value is below "
                      f"{smallest:.2g} > α: {more}.")
         elif n_sig == 0 and at_floor:
@@ -338,14 +336,14 @@ class AssemblyPage(AnalysisPage):
     def _draw_plot(self):
         if self.result is None:
             return
-        det = self.detector
-        title = (f"{statistic_label(det)} against {self.result.n_surrogates} "
-                 f"{surrogate_label(det)} "
+        det, p = self.detector, self.result.params
+        title = (f"{statistic_label(p)} against {self.result.n_surrogates} "
+                 f"{surrogate_label(p)} "
                  f"surrogates: top {min(self.top_k, len(self.result.table))} of "
                  f"{len(self.result.table)} units by rank score")
         plot = box_plot(self.result.table, self.top_k,
                         membership=assembly_membership(det.data),
-                        ylabel=statistic_label(det), title=title)
+                        ylabel=statistic_label(p), title=title)
         # a new pane: a reused Bokeh figure would keep the previous axis ranges
         self._plot[:] = [pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=470),
                          Markdown(PLOT_CAPTION, styles={"font-size": "0.85em"})]
@@ -354,7 +352,8 @@ class AssemblyPage(AnalysisPage):
         frame = self.sweep_table
         det = self.detector
         title = (f"Detections against the baseline (weighted shuffling, "
-                 f"{statistic_label(det)}, {det.n_surrogates} surrogates, α = {det.alpha:g})")
+                 f"{statistic_label(det.param.values())}, {det.n_surrogates} surrogates, "
+                 f"α = {det.alpha:g})")
         members = assembly_membership(det.data)
         n_members = int(members.sum()) if members is not None else None
         parts = [pn.pane.HoloViews(sweep_plot(frame, n_members, title=title),
@@ -388,47 +387,20 @@ def format_baseline(value):
     return "inf" if np.isinf(value) else f"{value:g}"
 
 
-def statistic_label(det):
-    name = det.statistic.upper()
-    extra = ", normalized" if det.statistic == "csf" and det.normalized else ""
-    return f"{name} (r = {det.power:g}{extra})"
+def statistic_label(params):
+    """"CPC (r = 2)": the statistic of ``params`` (a result's ``params``)."""
+    name = params["statistic"].upper()
+    extra = ", normalized" if params["statistic"] == "csf" and params["normalized"] else ""
+    return f"{name} (r = {params['power']:g}{extra})"
 
 
-def surrogate_label(det):
-    if det.surrogate == "weighted":
-        return f"weighted (b = {format_baseline(det.baseline)})"
-    if det.surrogate == "trial":
-        return f"trial-shuffled ({det.trial_length:g} s trials)"
+def surrogate_label(params):
+    """The surrogate method of ``params`` (a result's ``params``) in words."""
+    if params["surrogate"] == "weighted":
+        return f"weighted (b = {format_baseline(params['baseline'])})"
+    if params["surrogate"] == "trial":
+        return f"trial-shuffled ({params['trial_length']:g} s trials)"
     return "uniform"
-
-
-def assembly_membership(data):
-    """Per-unit ground-truth membership (any assembly) as bools, or None without it."""
-    if data is None or not data.truth or "assembly_membership" not in data.truth:
-        return None
-    member = np.asarray(data.truth["assembly_membership"], dtype=bool)
-    if member.ndim == 2:
-        member = member.any(axis=0)
-    return member if member.shape == (data.n_units,) else None
-
-
-def ranked(table):
-    """``table`` sorted by rank score, best first.
-
-    A unit's rank score is NaN when its surrogates have no width (q99 == q01) or it has
-    no spikes. Such units go before the ranked ones if significant (their statistic lies
-    outside a degenerate surrogate distribution) and after them otherwise; among
-    themselves (and between equal scores) by p-value, then in table order, so the order
-    is always the same.
-    """
-    score = table["rank_score"].to_numpy(dtype=float)
-    unscored = np.isnan(score)
-    significant = table["significant"].to_numpy(dtype=bool)
-    group = np.where(unscored, np.where(significant, 0, 2), 1)
-    p = table["p_value"].to_numpy(dtype=float)
-    order = np.lexsort((np.arange(len(table)), np.where(np.isnan(p), np.inf, p),
-                        np.where(unscored, 0.0, -score), group))
-    return table.iloc[order]
 
 
 def evaluation_text(ev):

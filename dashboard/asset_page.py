@@ -15,7 +15,6 @@ wait for the Run button.
 
 from __future__ import annotations
 
-import time
 
 import holoviews as hv
 import numpy as np
@@ -186,7 +185,6 @@ class AssetPage(AnalysisPage):
         if self._running:
             self._pending = True  # settings changed during the run: run again afterwards
             return
-        started = time.perf_counter()
         while True:
             self._pending = False
             data = self.asset.data
@@ -201,7 +199,6 @@ class AssetPage(AnalysisPage):
             if not self._pending:
                 break
         self._stale.visible = False
-        self._elapsed = time.perf_counter() - started
         self.result = result
         self._show_result()
 
@@ -234,6 +231,7 @@ class AssetPage(AnalysisPage):
         """New data: clear the results (and the Asset cache, to free the old matrices)."""
         self.asset.clear_cache()
         self.asset.data = self.session.data
+        self.asset.source = self.session.source
         self.result = None
         self.cluster = 0
         self._status.visible = self._stale.visible = False
@@ -284,7 +282,7 @@ class AssetPage(AnalysisPage):
         self._on_cluster()
 
     def _summary_text(self):
-        r, data, a = self.result, self.asset.data, self.asset
+        r, data = self.result, self.asset.data
         parts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**"]
         if r.mask is not None:
             n_sig = int(np.count_nonzero(r.mask))
@@ -293,8 +291,8 @@ class AssetPage(AnalysisPage):
             parts.append(f"{r.n_found} of {data.n_units} units ordered by the largest SSE")
         if r.score is not None:
             parts.append(f"ordering score against the ground truth: **{r.score:.3f}**")
-        parts.append(f"{data.n_bins(a.bin_size)} bins of {a.bin_size * 1e3:g} ms")
-        parts.append(f"run {self._elapsed:.1f} s")
+        parts.append(bins_text(r))
+        parts.append(f"run {r.elapsed:.1f} s")
         text = " · ".join(parts)
         missing = [n for n in MATRICES if getattr(r, n) is None]
         if missing:
@@ -355,7 +353,7 @@ class AssetPage(AnalysisPage):
         return matrix_axes(self.result, n_rows, n_cols)
 
     def _matrix_image(self, name, result):
-        return matrix_image(name, result, self.asset)
+        return matrix_image(name, result)
 
     def _matrix_grid(self, window=None):
         """The five matrices, one pane each: Panel links the axes of panes with the same
@@ -481,20 +479,30 @@ def matrix_axes(r, n_rows, n_cols):
     return centres(n_cols), centres(n_rows), tj, ti
 
 
-def matrix_image(name, result, asset):
+def bins_text(result):
+    """"200 bins of 5 ms": the binning of an ``AssetResult`` (its bin count where it
+    records one)."""
+    bins = result.data_summary.get("bins")
+    size = f"{result.bin_size * 1e3:g} ms"
+    return f"{bins} bins of {size}" if bins is not None else f"{size} bins"
+
+
+def matrix_image(name, result):
     """One matrix as an image: x = time of bin j, y = time of bin i (origin bottom left).
 
+    Titles and labels state the parameters ``result`` was computed with (its ``params``).
     ``hv.Image((xs, ys, z))`` puts z[0] at the bottom; ``hv.Image(z)`` would flip it.
     """
     matrix = getattr(result, name)
     xs, ys, tj, ti = matrix_axes(result, *matrix.shape)
-    a = asset
+    p = result.params
     if name == "imat":
         z = np.asarray(matrix, dtype=np.float64)
         # the diagonal (a bin with itself) would set the colour scale: leave it out
         off = z[~np.eye(*z.shape, dtype=bool)] if result.symmetric else z
         hi = float(off.max()) if off.size and off.max() > 0 else 1.0
-        label = "neurons" if a.normalization is None else f"{a.normalization} overlap"
+        normalization = p.get("normalization")
+        label = "neurons" if normalization is None else f"{normalization} overlap"
         vdim = hv.Dimension("imat", label=label, range=(0, hi))
         title = "intersection matrix"
     elif name in ("pmat", "jmat"):
@@ -504,7 +512,8 @@ def matrix_image(name, result, asset):
     elif name == "mask":
         z = np.where(matrix, 1.0, np.nan)
         vdim = hv.Dimension("mask", label="significant", range=(0, 1))
-        title = f"mask: pmat > {a.alpha_p:g} and jmat > {a.alpha_j:g}"
+        title = (f"mask: pmat > {p['alpha_p']:g} and jmat > {p['alpha_j']:g}"
+                 if "alpha_p" in p else "mask: significant entries")
     else:  # clusters: ids cycle through the palette, noise 0 (grey), others transparent
         z = np.where(matrix > 0, (matrix - 1) % len(CLUSTER_COLORS) + 1.0, np.nan)
         z[matrix < 0] = 0.0

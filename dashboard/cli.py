@@ -200,7 +200,7 @@ def cmd_report(args):
         try:
             data, source = report.load_input(spec)
             sections = report.run_analyses(data, chosen, params, progress=_bars(spec),
-                                           results=saved)
+                                           results=saved, source=source)
             text = report.report_html(data, source, sections)
             report.write_report(text, target)
         except Exception as exc:  # one line per failed input, never a traceback
@@ -213,8 +213,8 @@ def cmd_report(args):
             status = 1
             continue
         done = ", ".join(f"{report.method_title(s.method)} " + (
-            "skipped" if s.result is None else "loaded" if s.elapsed is None
-            else f"{s.elapsed:.1f} s") for s in sections)
+            "skipped" if s.result is None else "loaded" if s.loaded
+            else f"{s.result.elapsed:.1f} s") for s in sections)
         print(f"wrote {target} ({done})")
     return status
 

@@ -51,7 +51,6 @@ class AnalysisPage(Viewer):
         self._cancel_button.on_click(self.cancel)
         self._cancel = threading.Event()
         self._running = False
-        self._elapsed = 0.0
         self._job_buttons = [self._run_button]  # disabled while a run goes on
 
     def _run_row(self):

@@ -23,7 +23,6 @@ import pathlib
 import platform
 import re
 import tempfile
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,8 +32,8 @@ from analysis import methods as _methods
 
 from .text import Alert, Markdown, escape_markdown
 
-# parameters a config cannot set: the data and the progress callback
-_NOT_SETTABLE = ("name", "data", "data_j", "progress")
+# parameters a config cannot set: the data, where it came from, the progress callback
+_NOT_SETTABLE = ("name", "data", "data_j", "source", "progress")
 # pixel sizes of the rasterized (datashaded) figures: (width, height)
 RESOLUTION = {"raster": (900, 300), "asset_matrix": (320, 320), "spotdis_matrix": (600, 600)}
 ASSEMBLY_TOP_K = 50
@@ -242,16 +241,15 @@ def output_name(spec):
 # ====================================================================== running
 @dataclass
 class Section:
-    """One method's part of a report: its object (parameters), result or the reason why
-    there is none."""
+    """One method's part of a report: its result (which carries its parameters, data
+    summary and run time) or the reason why there is none."""
 
     method: str
-    obj: object
     result: object = None
     data: object = None        # the data the result belongs to (SPOTDis: with its epochs)
-    elapsed: float | None = None
     note: str = ""
     extra: dict = field(default_factory=dict)
+    loaded: bool = False       # read from a results file, not computed for this report
 
 
 def has_epochs(data):
@@ -280,14 +278,16 @@ def load_results(paths):
     return out
 
 
-def run_analyses(data, methods, params=None, log=None, progress=None, results=None):
+def run_analyses(data, methods, params=None, log=None, progress=None, results=None,
+                 source=None):
     """Run ``methods`` on ``data`` headless; a list of ``Section``.
 
     SPOTDis needs epochs: on data without them it is skipped with a note, or, when it is the
     only method asked for, a ReportError. ``progress(method)`` may return a callback
     ``(fraction, message)`` for that method's run. ``results``: method -> (path, result)
-    from ``load_results``; those methods are not recomputed (their parameters come from
-    the saved result where it keeps them).
+    from ``load_results``; those methods are not recomputed (the report shows the
+    parameters the saved result records). ``source``: where ``data`` came from, recorded
+    in the results' data summary.
     """
     params = params or {}
     results = results or {}
@@ -296,13 +296,7 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
         obj = make_analysis(method, params.get(method))
         if method in results:
             path, result = results[method]
-            saved = dict(getattr(result, "params", None) or {})
-            if method == "asset":
-                saved["bin_size"] = result.bin_size
-            obj.param.update({k: v for k, v in saved.items()
-                              if k in obj.param and k not in _NOT_SETTABLE + ("scheduler",)})
-            obj.data = data
-            section = Section(method, obj, result, data, None,
+            section = Section(method, result, data, loaded=True,
                               note=f"Result loaded from {os.path.basename(str(path))}, not "
                                    f"recomputed.")
             if method == "spotdis" and result.labels.shape[0] != len(data.epochs or []):
@@ -317,14 +311,14 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
                    f"dashboard")
             if list(methods) == [method]:
                 raise ReportError(f"{method}: {why}")
-            sections.append(Section(method, obj, note=f"Skipped: {why}."))
+            sections.append(Section(method, note=f"Skipped: {why}."))
             continue
         if log is not None:
             log(f"{method_title(method)}...")
         obj.data = data
+        obj.source = source
         if progress is not None:
             obj.progress = progress(method)
-        started = time.perf_counter()
         try:
             result = obj.run()
         except MemoryError:
@@ -333,7 +327,7 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
             raise ReportError(f"{method}: {_one_line(exc)}") from None
         finally:
             obj.progress = None
-        section = Section(method, obj, result, data, time.perf_counter() - started)
+        section = Section(method, result, data)
         _add_evaluation(section, data)
         sections.append(section)
     return sections
@@ -341,9 +335,8 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
 
 def _add_evaluation(section, data):
     if section.method == "assembly":
-        from analysis.assembly import evaluate
+        from analysis.assembly import assembly_membership, evaluate
 
-        from .assembly_page import assembly_membership
         membership = assembly_membership(data)
         if membership is not None:
             section.extra["evaluation"] = evaluate(section.result, membership)
@@ -352,8 +345,8 @@ def _add_evaluation(section, data):
 def sections_from_pages(pages):
     """Sections for the dashboard pages (navigation title -> page) that have a result, in
     the registry's order. A page may describe its result itself (``report_section()``:
-    extra tables, the data the result belongs to); otherwise its analysis object, result,
-    data and ``_elapsed`` make the section."""
+    extra tables, the data the result belongs to); otherwise its result and its analysis
+    object's data make the section."""
     sections = []
     for method in _methods.methods():
         page = pages.get(method.page_title)
@@ -363,8 +356,7 @@ def sections_from_pages(pages):
             sections.append(page.report_section())
             continue
         obj = getattr(page, method.page_attr)
-        sections.append(Section(method.key, obj, page.result, obj.data,
-                                getattr(page, "_elapsed", None)))
+        sections.append(Section(method.key, page.result, obj.data))
     return sections
 
 
@@ -415,13 +407,20 @@ def _value_text(value):
     return str(value)
 
 
-def _params_table(obj):
+def _params_table(section):
+    """The parameters ``section``'s result was computed with, described from its analysis
+    class; a note where the result does not record them (files saved before)."""
     import pandas as pd
 
-    rows = [{"parameter": n, "value": _value_text(getattr(obj, n)),
-             "description": _one_line(obj.param[n].doc or "")}
-            for n in obj.param if n not in _NOT_SETTABLE]
-    return pd.DataFrame(rows)
+    cls = analysis_classes()[section.method]
+    params = section.result.params
+    if not params:
+        return [_md("*This result does not record its parameters (saved by an earlier "
+                    "spikelens).*")]
+    return _table(pd.DataFrame(
+        [{"parameter": n, "value": _value_text(v),
+          "description": _one_line(cls.param[n].doc or "") if n in cls.param else ""}
+         for n, v in params.items()]))
 
 
 def raster_plot(data, order=None, title=""):
@@ -450,14 +449,13 @@ def data_section(data, source):
 def asset_parts(section):
     from holoviews.operation.datashader import rasterize
 
-    from .asset_page import MATRICES, MATRIX_STYLES, matrix_image
+    from .asset_page import MATRICES, MATRIX_STYLES, bins_text, matrix_image
 
-    r, data, a = section.result, section.data, section.obj
+    r, data = section.result, section.data
     w, h = RESOLUTION["asset_matrix"]
     parts = []
     n_sig = int(np.count_nonzero(r.mask)) if r.mask is not None else None
-    facts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**",
-             f"{data.n_bins(a.bin_size)} bins of {a.bin_size * 1e3:g} ms"]
+    facts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**", bins_text(r)]
     if n_sig is not None:
         facts.append(f"{n_sig // 2 if r.symmetric else n_sig:,} significant entries")
     if r.n_found:
@@ -470,7 +468,7 @@ def asset_parts(section):
         if getattr(r, name) is None:
             continue
         style = dict(MATRIX_STYLES[name])
-        image = matrix_image(name, r, a)
+        image = matrix_image(name, r)
         plot = rasterize(image, aggregator=style.pop("aggregator"), dynamic=False,
                          width=w, height=h).opts(
             frame_width=w, frame_height=h, tools=["hover"],
@@ -498,28 +496,28 @@ def asset_parts(section):
 
 
 def assembly_parts(section):
+    from analysis.assembly import assembly_membership, ranked
+
     from .assembly_page import (
         PLOT_CAPTION,
-        assembly_membership,
         box_plot,
         evaluation_text,
-        ranked,
         statistic_label,
         surrogate_label,
     )
 
-    r, det, data = section.result, section.obj, section.data
+    r, p, data = section.result, section.result.params, section.data
     n_sig = int(r.table["significant"].sum())
-    parts = [_md(f"**{n_sig} of {len(r.table)} units significant** · {statistic_label(det)} · "
-                 f"α = {det.alpha:g} · {r.n_surrogates} {surrogate_label(det)} surrogates · "
-                 f"{det.bin_size * 1e3:g} ms bins")]
+    parts = [_md(f"**{n_sig} of {len(r.table)} units significant** · {statistic_label(p)} · "
+                 f"α = {p['alpha']:g} · {r.n_surrogates} {surrogate_label(p)} surrogates · "
+                 f"{p['bin_size'] * 1e3:g} ms bins")]
     if section.extra.get("evaluation"):
         parts.append(_md(evaluation_text(section.extra["evaluation"])))
     k = min(ASSEMBLY_TOP_K, len(r.table))
-    title = (f"{statistic_label(det)} against {r.n_surrogates} {surrogate_label(det)} "
+    title = (f"{statistic_label(p)} against {r.n_surrogates} {surrogate_label(p)} "
              f"surrogates: top {k} of {len(r.table)} units by rank score")
     plot = box_plot(r.table, ASSEMBLY_TOP_K, membership=assembly_membership(data),
-                    ylabel=statistic_label(det), title=title).opts(responsive=False,
+                    ylabel=statistic_label(p), title=title).opts(responsive=False,
                                                                    width=980, height=470)
     parts += [_pane(plot, 1000, 480), _md(PLOT_CAPTION.replace(
         " Drag to pan, scroll to zoom, hover for values.", ""), styles={"font-size": "0.85em"})]
@@ -633,12 +631,12 @@ def build_report(data, source, sections, title=None):
             parts.append(Alert(escape_markdown(section.note or "Not run."), alert_type="warning",
                                        sizing_mode="stretch_width"))
             continue
-        if section.elapsed is not None:
-            parts.append(_md(f"*Run time {section.elapsed:.1f} s.*"))
+        if section.result.elapsed is not None:
+            parts.append(_md(f"*Run time {section.result.elapsed:.1f} s.*"))
         if section.note:
             parts.append(_md(f"*{escape_markdown(section.note)}*"))
         parts += _methods.get(section.method).load("report")(section)
-        parts.append(pn.layout.Card(*_table(_params_table(section.obj)),
+        parts.append(pn.layout.Card(*_params_table(section),
                                     title=f"Parameters of {method_title(section.method)}",
                                     collapsed=False, sizing_mode="stretch_width"))
     frame = pd.DataFrame({"package": list(versions()), "version": list(versions().values())})

@@ -23,7 +23,6 @@ perplexity only the t-SNE. Settings are applied by the Run button.
 from __future__ import annotations
 
 import re
-import time
 
 import holoviews as hv
 import numpy as np
@@ -34,6 +33,7 @@ from holoviews.operation.datashader import rasterize
 from analysis.errors import SpikeDataError
 from analysis.spiketrains import Epochs
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
+from analysis.spotdis.epochs import cross_correlation
 
 from .page_base import AnalysisPage
 from .text import Alert, Markdown
@@ -55,7 +55,6 @@ NO_EPOCHS = ("this recording has no epochs: SPOTDis compares epochs, so this pag
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
 NOISE_COLOUR = "#b0b0b0"
-N_DELAY_BINS = 81
 
 
 class SpotDisPage(AnalysisPage):
@@ -185,8 +184,7 @@ class SpotDisPage(AnalysisPage):
         from .report import Section
 
         data = getattr(self, "_result_data", None) or self.clust.data
-        section = Section("spotdis", self.clust, self.result, data,
-                          getattr(self, "_elapsed", None))
+        section = Section("spotdis", self.result, data)
         if getattr(self, "_epochs_text", ""):
             section.extra["epochs"] = self._epochs_text
         return section
@@ -340,12 +338,10 @@ class SpotDisPage(AnalysisPage):
         """Run SPOTDisClust in a worker thread and show the result (or why not)."""
         if self._running:
             return
-        started = time.perf_counter()
         out = await self._in_worker("SPOTDis", self._compute)
         if out is None:
             return
         result, data, epochs_text = out
-        self._elapsed = time.perf_counter() - started
         self._stale.visible = False
         self._epochs_text = epochs_text
         self._show_result(result, data)
@@ -413,6 +409,7 @@ class SpotDisPage(AnalysisPage):
         """New data: forget results; settings stay."""
         self.clust.clear_cache()
         self.clust.data = data = self.session.data
+        self.clust.source = self.session.source
         self.result = self._result_data = self._cut = None
         self.state = "idle"
         self._status.visible = self._stale.visible = self._results.visible = False
@@ -487,13 +484,13 @@ class SpotDisPage(AnalysisPage):
         head = (f"**{sc['n_clusters']} clusters**, {sc['n_noise']} noise epochs of {M} · "
                 f"ARI **{ari}** · silhouette **{sil}** · ")
         if d is None:  # the rate-vector baseline was clustered
-            return (head + f"rate-vector dissimilarity (no timing) · {self._elapsed:.1f} s"
+            return (head + f"rate-vector dissimilarity (no timing) · {r.elapsed:.1f} s"
                     + epochs)
         kernel = d.method + (f", {d.sampling_period * 1e3:g} ms grid"
                              if d.sampling_period else "")
         return head + (f"undefined epoch pairs **{d.n_undefined}** of {M * (M - 1) // 2} · "
                        f"epochs with < 2 active neurons: {d.n_empty_epochs} · {kernel} "
-                       f"kernel · {self._elapsed:.1f} s{epochs}")
+                       f"kernel · {r.elapsed:.1f} s{epochs}")
 
     def _draw_matrix(self):
         r = self.result
@@ -812,34 +809,6 @@ def most_active(data, epochs):
         active += counts > 0
         spikes += counts
     return int(np.lexsort((-spikes, -active))[0])
-
-
-def cross_correlation(data, epochs, reference, n_bins=N_DELAY_BINS):
-    """Cluster-average cross-correlation of neuron ``reference`` against every neuron.
-
-    For each epoch in ``epochs`` and each neuron j, all delays t_j - t_i (i = ``reference``)
-    between their spikes go into a histogram over [-T, T] (T: the longest epoch); the counts
-    are divided by the number of epochs. Row ``reference`` is left at zero.
-
-    Returns (bin centres in s, counts as an array neurons x bins).
-    """
-    T = float(np.max(data.epochs.stop - data.epochs.start))
-    edges = np.linspace(-T, T, n_bins + 1)
-    hist = np.zeros((data.n_units, n_bins))
-    for k in epochs:
-        times, offsets = data.epoch_spikes(int(k))
-        ti = times[offsets[reference]:offsets[reference + 1]]
-        if ti.size == 0:
-            continue
-        for j in range(data.n_units):
-            if j == reference:
-                continue
-            tj = times[offsets[j]:offsets[j + 1]]
-            if tj.size:
-                hist[j] += np.histogram((tj[:, None] - ti[None, :]).ravel(), edges)[0]
-    if len(epochs):
-        hist /= len(epochs)
-    return 0.5 * (edges[:-1] + edges[1:]), hist
 
 
 def delay_order(centres, hist, reference):

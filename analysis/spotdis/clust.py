@@ -34,6 +34,11 @@ class SpotDisClustResult:
     #: above ``max_full_epochs``: the exact k-nearest-neighbour graph that was clustered
     #: and embedded instead of a matrix (``spotdis`` and ``dissimilarity`` are None)
     graph: object | None = None
+    #: the data of the run (``analysis.base.data_summary``); empty in files saved before
+    #: results recorded it
+    data_summary: dict = field(default_factory=dict)
+    #: seconds the run took; None in files saved before results recorded it
+    elapsed: float | None = None
 
     def save(self, path, compress=True):
         """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
@@ -491,6 +496,7 @@ class SpotDisClust(CachedSteps):
 
     def run(self):
         """All steps: ``SpotDisClustResult`` (each step cached)."""
+        started = time.perf_counter()
         self._report(0.0, "SPOTDis" if self.dissimilarity == "spotdis" else "rate vectors")
         graph = self._use_graph()
         d = self.spotdis() if self.dissimilarity == "spotdis" and not graph else None
@@ -499,10 +505,9 @@ class SpotDisClust(CachedSteps):
         sc = self.scores(labels)
         self._report(1.0, "done")
         return SpotDisClustResult(d, labels, emb, sc,
-                                  {k: getattr(self, k) for k in self.param
-                                   if k not in ("name", "data", "progress", "scheduler")},
-                                  None if graph else self.matrix(),
-                                  self.graph() if graph else None)
+                                  dissimilarity=None if graph else self.matrix(),
+                                  graph=self.graph() if graph else None,
+                                  **self._provenance(started))
 
     def _params(self):
         return {k: getattr(self, k) for k in

@@ -26,6 +26,9 @@ _RATE_KEYS = ("sample_rate", "sampling_rate")
 #: choice never changes the result, only the time (and the grid kernel stores no delays).
 GRID_ADVANTAGE = 100.0
 
+#: delay bins of ``cross_correlation`` over [-T, T]
+N_DELAY_BINS = 81
+
 _GRID_MAX_UNITS = 65536   # the grid kernel numbers neuron pairs in int32
 
 def _check_data(data):
@@ -188,3 +191,49 @@ def _kernel_name(use_grid):
 def _add_pair(acc, part):
     """Fold two (sums, counts) partials (new arrays: results from dask may be read-only)."""
     return acc[0] + part[0], acc[1] + part[1]
+
+
+def cross_correlation(data, epochs, reference, n_bins=N_DELAY_BINS):
+    """Cluster-average cross-correlation of neuron ``reference`` against every neuron.
+
+    For each epoch in ``epochs`` and each neuron j, all delays t_j - t_i (i = ``reference``)
+    between their spikes go into a histogram over [-T, T] (T: the longest epoch); the counts
+    are divided by the number of epochs. Row ``reference`` is left at zero. These are the
+    pairwise delay distributions SPOTDis compares (Grossberger et al. 2018, Methods,
+    "SPOTDis"), averaged over a cluster's epochs.
+
+    Parameters
+    ----------
+    data : SpikeTrains
+        Spike trains with epochs.
+    epochs : sequence of int
+        The epochs to average over (e.g. one cluster's members).
+    reference : int
+        Index of the reference neuron.
+    n_bins : int
+        Delay bins over [-T, T].
+
+    Returns
+    -------
+    centres : numpy.ndarray
+        Bin centres in seconds (``n_bins``).
+    hist : numpy.ndarray
+        Mean counts per epoch, neurons x ``n_bins``.
+    """
+    T = float(np.max(data.epochs.stop - data.epochs.start))
+    edges = np.linspace(-T, T, n_bins + 1)
+    hist = np.zeros((data.n_units, n_bins))
+    for k in epochs:
+        times, offsets = data.epoch_spikes(int(k))
+        ti = times[offsets[reference]:offsets[reference + 1]]
+        if ti.size == 0:
+            continue
+        for j in range(data.n_units):
+            if j == reference:
+                continue
+            tj = times[offsets[j]:offsets[j + 1]]
+            if tj.size:
+                hist[j] += np.histogram((tj[:, None] - ti[None, :]).ravel(), edges)[0]
+    if len(epochs):
+        hist /= len(epochs)
+    return 0.5 * (edges[:-1] + edges[1:]), hist

@@ -125,6 +125,55 @@ def test_loaded_results_behave_like_the_originals(runs, tmp_path):
     assert graph.seconds == runs["spotdis-graph"].graph.seconds
 
 
+def test_results_carry_their_parameters_data_and_run_time(runs, patterns):
+    asset, tiled = runs["asset"], runs["asset-tiled"]
+    for r in (asset, tiled):
+        assert r.params["alpha_p"] == 0.9 and r.params["filter_shape"] == (5, 2)
+        assert not {"name", "data", "data_j", "source", "progress", "scheduler"} & set(r.params)
+        assert r.data_summary == {"units": 60, "spikes": r.data_summary["spikes"],
+                                  "duration": 1.0, "epochs": 0, "source": None,
+                                  "bins": asset.imat.shape[0]}
+        assert r.data_summary["spikes"] > 0 and r.elapsed > 0
+    assert set(asset.params) == set(Asset().run_params())
+    assembly = runs["assembly"]
+    assert assembly.params["n_surrogates"] == 20 and assembly.params["statistic"] == "csf"
+    assert set(assembly.params) == set(AssemblyNeurons().run_params())
+    assert assembly.data_summary["units"] == 25 and assembly.data_summary["bins"] == 4000
+    spot = runs["spotdis"]
+    assert spot.params["min_cluster_size"] == 5 and spot.params["perplexity"] == 5.0
+    assert set(spot.params) == set(SpotDisClust().run_params())
+    assert spot.data_summary["epochs"] == len(patterns.epochs) == len(spot.labels)
+    assert spot.data_summary["spikes"] == patterns.n_spikes
+    assert all(runs[k].elapsed > 0 for k in KINDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_files_saved_before_results_kept_their_provenance_still_load(runs, kind, tmp_path):
+    """Files written before results had ``data_summary`` and ``elapsed`` (and, for ASSET,
+    ``params``) load with the fields' defaults."""
+    result = runs[kind]
+    dropped = ["data_summary", "elapsed"] + (["params"] if kind.startswith("asset") else [])
+
+    def old(header, arrays):
+        fields = header["result"]["fields"]
+        for name in dropped:
+            fields.pop(name)
+        # the params' and summary's array entries (NumPy scalars) go with them
+        used = json.dumps(fields)
+        for key in [k for k in arrays if k != results.HEADER and f'"{k}"' not in used]:
+            del arrays[key]
+
+    back = load_result(_rewrite(save_result(result, tmp_path / "new.npz"),
+                                tmp_path / "old.npz", old))
+    assert back.data_summary == {} and back.elapsed is None
+    if kind.startswith("asset"):
+        assert back.params == {}
+        assert_identical(dataclasses.replace(result, params={}, data_summary={}, elapsed=None),
+                         back)
+    else:
+        assert_identical(result.params, back.params)
+
+
 def test_file_is_plain_npz_with_json_header(runs, tmp_path):
     result = runs["spotdis"]
     path = save_result(result, tmp_path / "r.npz")

@@ -10,8 +10,9 @@ import panel as pn
 import pytest
 
 from analysis import simulate
+from analysis.assembly import ranked
 from analysis.spiketrains import SpikeTrains
-from dashboard.assembly_page import AssemblyPage, box_plot, ranked, sweep_plot
+from dashboard.assembly_page import AssemblyPage, box_plot, sweep_plot
 from dashboard.state import Session
 
 hv.extension("bokeh", logo=False)  # the app does this; the page's views need it

@@ -311,3 +311,90 @@ def test_saved_results_are_shown_not_recomputed(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not an analysis result" in err and err.count("\n") == 1
     assert not (tmp_path / "x.html").exists()
+
+
+# ---------------------------------------------------------------------- parameters of results
+def _texts(section):
+    """The text of every Markdown and table pane of a section's report part."""
+    import panel as pn
+
+    parts = report._methods.get(section.method).load("report")(section)
+    out = []
+    for part in parts:
+        for obj in [part, *getattr(part, "objects", [])]:
+            if hasattr(obj, "object") and not isinstance(obj, pn.pane.HoloViews):
+                out.append(str(obj.object))
+    return "\n".join(out)
+
+
+def _asset_titles(section):
+    from dashboard.asset_page import matrix_image
+
+    return [matrix_image(n, section.result).label for n in ("mask", "imat")]
+
+
+def test_saved_asset_result_reports_its_own_parameters(tmp_path):
+    """A saved ASSET run with alpha_p=0.95 shows 0.95 (not the default 0.99) in the
+    parameter table and the mask title, read through --results."""
+    from analysis.asset import Asset
+
+    data = simulate.synfire_chain(n_units=40, n_groups=4, group_size=6, t_stop=1.0, seed=2)
+    Asset(data=data, alpha_p=0.95, filter_shape=(5, 2), max_distance=3.0,
+          min_neighbors=3).run().save(tmp_path / "asset.npz")
+    sections = report.run_analyses(data, ["asset"],
+                                   results=report.load_results([tmp_path / "asset.npz"]))
+    table = report._params_table(sections[0])[0].object
+    assert table.set_index("parameter").loc["alpha_p", "value"] == "0.95"
+    assert _asset_titles(sections[0])[0] == "mask: pmat > 0.95 and jmat > 0.99"
+    text = report.report_html(data, "chain", sections)
+    assert "pmat &gt; 0.95" in text or "pmat > 0.95" in text
+    assert "pmat &gt; 0.99" not in text and "pmat > 0.99" not in text
+
+
+def test_report_from_pages_shows_the_run_not_later_settings():
+    """ASSET at 5 ms, then 10 ms without running: the report states the 5 ms run; the same
+    for assembly (n_surrogates changed) and SPOTDis (min_cluster_size changed)."""
+    from dashboard.asset_page import AssetPage
+    from dashboard.assembly_page import AssemblyPage
+    from dashboard.spotdis_page import SpotDisPage
+    from dashboard.state import Session
+
+    report._hv()
+    chain = simulate.synfire_chain(n_units=40, n_groups=4, group_size=6, t_stop=1.0, seed=2)
+    session = Session(data=chain, source="chain")
+    asset = AssetPage(session=session)
+    asset.asset.param.update(bin_size=0.005, filter_shape=(5, 2), max_distance=3.0,
+                             min_neighbors=3)
+    asyncio.run(asset._run())
+    assert asset.result.imat.shape == (200, 200)
+    asset.asset.bin_size = 0.01
+    section, = report.sections_from_pages({"ASSET": asset})
+    assert "200 bins of 5 ms" in _texts(section)
+    assert section.result.params["bin_size"] == 0.005
+    assert "200 bins of 5 ms" in asset._summary_text()
+    html = report.report_from_pages(session, {"ASSET": asset})
+    assert "200 bins of 5 ms" in html and "100 bins of 10 ms" not in html
+
+    sip = simulate.sip(n_units=15, assembly_size=5, t_stop=4.0, seed=1)
+    assembly = AssemblyPage(session=Session(data=sip, source="sip"))
+    assembly.detector.n_surrogates = 30
+    asyncio.run(assembly._run())
+    assembly.detector.n_surrogates = 200  # marks the result stale; no run
+    section, = report.sections_from_pages({"Assembly neurons": assembly})
+    text = _texts(section)
+    assert "30 uniform surrogates" in text and "200 uniform" not in text
+    table = report._params_table(section)[0].object.set_index("parameter")
+    assert table.loc["n_surrogates", "value"] == "30"
+    assert "30 uniform surrogates" in assembly._summary_text()
+
+    patterns = simulate.spot_patterns(n_patterns=2, epochs_per_pattern=8, n_noise_epochs=4,
+                                      epoch_samples=100, pulse_samples=10, seed=4)
+    spot = SpotDisPage(session=Session(data=patterns, source="patterns"))
+    spot.clust.param.update(min_cluster_size=4, perplexity=5.0)
+    asyncio.run(spot._run())
+    spot.clust.min_cluster_size = 7
+    section, = report.sections_from_pages({"SPOTDis": spot})
+    table = report._params_table(section)[0].object.set_index("parameter")
+    assert table.loc["min_cluster_size", "value"] == "4"
+    assert section.result.data_summary["epochs"] == 20
+    assert section.result.data_summary["source"] == "patterns"

@@ -9,8 +9,9 @@ import pytest
 
 from analysis import simulate
 from analysis.spiketrains import SpikeTrains
+from analysis.spotdis.epochs import cross_correlation
 from dashboard.spotdis_page import (EVENTS, RECORDING, SpotDisPage, cluster_blocks, cluster_order,
-                                    contrast_range, cross_correlation, delay_order,
+                                    contrast_range, delay_order,
                                     epoch_raster, format_events, map_points, matrix_image,
                                     parse_events)
 from dashboard.state import Session
