@@ -18,10 +18,13 @@ from analysis.results import load_result, save_result
 
 @dataclass
 class ToyResult:
-    """Spike count per unit."""
+    """Spike count per unit, with what every result carries: its parameters, a summary of
+    its data and its run time."""
 
     counts: np.ndarray
     params: dict
+    data_summary: dict
+    elapsed: float
 
 
 class ToyAnalysis(param.Parameterized):
@@ -32,7 +35,8 @@ class ToyAnalysis(param.Parameterized):
     _cache = {}
 
     def run(self):
-        return ToyResult(np.diff(self.data.offsets) * self.scale, {"scale": self.scale})
+        return ToyResult(np.diff(self.data.offsets) * self.scale, {"scale": self.scale},
+                         {"units": self.data.n_units}, 0.0)
 
 
 class ToyPage(Viewer):
