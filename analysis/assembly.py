@@ -37,7 +37,7 @@ import pandas as pd
 import param
 import scipy.sparse as sp
 
-from .base import CachedSteps
+from .base import CachedSteps, SavedResult
 from .errors import check_memory
 from .kernels import assembly as kernels
 from .parallel import map_blocks
@@ -79,7 +79,7 @@ def adjust_p_values(p, method):
 
 
 @dataclass
-class AssemblyResult:
+class AssemblyResult(SavedResult):
     """Per-neuron table and the surrogate distributions behind it."""
 
     table: pd.DataFrame
@@ -104,17 +104,6 @@ class AssemblyResult:
     @property
     def significant_units(self):
         return self.table.index[self.table["significant"]].to_numpy()
-
-    def save(self, path, compress=True):
-        """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
-        from .results import save_result
-        return save_result(self, path, compress=compress)
-
-    @classmethod
-    def load(cls, path):
-        """Read a file written by ``save``; see ``analysis.results.load_result``."""
-        from .results import load_result
-        return load_result(path, expect=cls)
 
 
 class AssemblyNeurons(CachedSteps):

@@ -37,7 +37,7 @@ import numpy as np
 import param
 import scipy.sparse as sp
 
-from .base import CachedSteps
+from .base import CachedSteps, SavedResult
 from .kernels import asset as kernels
 from .errors import available_memory  # noqa: F401  (re-exported)
 from .errors import check_memory
@@ -459,7 +459,7 @@ def ordering_score(order, n_found, chain_group):
 
 # ============================================================================ the object
 @dataclass
-class AssetResult:
+class AssetResult(SavedResult):
     """The outcome of ``Asset.run()``; matrices are bins x bins arrays (None when tiled)."""
 
     imat: np.ndarray | None
@@ -484,17 +484,6 @@ class AssetResult:
     data_summary: dict = field(default_factory=dict)
     #: seconds the run took; None in files saved before results recorded it
     elapsed: float | None = None
-
-    def save(self, path, compress=True):
-        """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
-        from .results import save_result
-        return save_result(self, path, compress=compress)
-
-    @classmethod
-    def load(cls, path):
-        """Read a file written by ``save``; see ``analysis.results.load_result``."""
-        from .results import load_result
-        return load_result(path, expect=cls)
 
     def sse_table(self, unit_ids=None):
         """One row per SSE: cluster, entries, neurons, first/last bin and time (s)."""

@@ -11,6 +11,22 @@ import param
 NOT_RESULT_PARAMS = ("name", "data", "data_j", "source", "progress", "scheduler")
 
 
+class SavedResult:
+    """Base of the result dataclasses: each saves to one ``.npz`` file and reopens from it
+    without recomputing (``analysis.results``)."""
+
+    def save(self, path, compress=True):
+        """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
+        from .results import save_result
+        return save_result(self, path, compress=compress)
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by ``save``; see ``analysis.results.load_result``."""
+        from .results import load_result
+        return load_result(path, expect=cls)
+
+
 class CachedSteps(param.Parameterized):
     """Base of the analysis objects: each step caches its result on the inputs it uses.
 

@@ -86,6 +86,16 @@ class Probe(threading.Thread):
             self.stop.wait(self.period)
 
 
+async def start_assembly_run(page, surrogates):
+    """Open the Assembly neurons page, set the surrogate count and press Run."""
+    await page.get_by_role("button", name="Assembly neurons", exact=True).click()
+    field = page.locator(".bk-input-group", has_text="N surrogates").locator("input").first
+    await field.fill(str(surrogates))
+    await field.press("Enter")
+    await page.wait_for_timeout(300)
+    await page.get_by_role("button", name="Run", exact=True).click()
+
+
 async def session(browser, url, k, surrogates, log):
     """One user: SIP demo + assembly neurons, then pulse demo + SPOTDis."""
     steps = {}
@@ -113,12 +123,7 @@ async def session(browser, url, k, surrogates, log):
         await timed("first page", units(500))
         await page.get_by_role("button", name="Data", exact=True).click()
         await timed("load SIP demo", load_demo("SIP assembly (100 units, 20 s)", 100))
-        await page.get_by_role("button", name="Assembly neurons", exact=True).click()
-        field = page.locator(".bk-input-group", has_text="N surrogates").locator("input").first
-        await field.fill(str(surrogates))
-        await field.press("Enter")
-        await page.wait_for_timeout(300)
-        await page.get_by_role("button", name="Run", exact=True).click()
+        await start_assembly_run(page, surrogates)
         await timed("assembly run", page.get_by_text(re.compile(r"units significant"))
                     .first.wait_for(timeout=600_000))
         done += 1
@@ -174,12 +179,7 @@ async def start_run_and_close(browser, url, surrogates):
     try:
         await page.goto(url)
         await page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=120_000)
-        await page.get_by_role("button", name="Assembly neurons", exact=True).click()
-        field = page.locator(".bk-input-group", has_text="N surrogates").locator("input").first
-        await field.fill(str(surrogates))
-        await field.press("Enter")
-        await page.wait_for_timeout(300)
-        await page.get_by_role("button", name="Run", exact=True).click()
+        await start_assembly_run(page, surrogates)
         cancel = page.get_by_role("button", name="Cancel")
         await page.wait_for_function("b => !b.disabled", arg=await cancel.element_handle(),
                                      timeout=60_000)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import param
 
-from ..base import CachedSteps
+from ..base import CachedSteps, SavedResult
 from ..spiketrains import Epochs, SpikeTrains
 from .epochs import _PERIOD_KEYS, _RATE_KEYS, GRID_TOLERANCE, _check_data, _Epochs, _positive
 from .graph import knn_distance_matrix, spotdis_knn, spotdis_pairs
@@ -20,7 +20,7 @@ __all__ = ["SpotDisClust", "SpotDisClustResult", "rate_vector_dissimilarity", "w
 _SPECTRAL_MIN_EPOCHS = 10  # t-SNE: fewer epochs start from a seeded random layout
 
 @dataclass
-class SpotDisClustResult:
+class SpotDisClustResult(SavedResult):
     """Everything ``SpotDisClust.run`` computes."""
 
     spotdis: SpotDis
@@ -39,17 +39,6 @@ class SpotDisClustResult:
     data_summary: dict = field(default_factory=dict)
     #: seconds the run took; None in files saved before results recorded it
     elapsed: float | None = None
-
-    def save(self, path, compress=True):
-        """Write to one ``.npz`` file; see ``analysis.results.save_result``."""
-        from ..results import save_result
-        return save_result(self, path, compress=compress)
-
-    @classmethod
-    def load(cls, path):
-        """Read a file written by ``save``; see ``analysis.results.load_result``."""
-        from ..results import load_result
-        return load_result(path, expect=cls)
 
 
 
