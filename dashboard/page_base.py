@@ -100,8 +100,9 @@ class AnalysisPage(Viewer):
                 if self.session.jobs.ended.is_set():
                     return None  # nobody is looking any more
                 self.state = "cancelled"
-                self._show_message(f"{label} cancelled: the results shown are from the "
-                                   f"last finished run.", "info")
+                kept = (": the results shown are from the last finished run"
+                        if getattr(self, "result", None) is not None else "")
+                self._show_message(f"{label} cancelled{kept}.", "info")
                 if pn.state.notifications is not None:
                     pn.state.notifications.info(escape_html(f"{label} cancelled."),
                                                 duration=4000)
