@@ -8,6 +8,7 @@ import panel as pn
 from analysis import methods
 
 from .data_page import DataPage
+from .history import PageHistory, initial_page
 from .state import Session
 from .text import Markdown, escape_html, escape_markdown
 
@@ -49,21 +50,29 @@ def create_app(session=None, load_demo=True):
     if load_demo and session.data is None:
         session.source = f"demo '{demo.DEFAULT}'"
         session.data = demo.load_demo(demo.DEFAULT)
-    pages = {}
-    nav = pn.widgets.RadioButtonGroup(options=page_names(), value=DATA_PAGE,
+    pages, holders = {}, {}
+    names = page_names()
+    nav = pn.widgets.RadioButtonGroup(options=names, value=initial_page(names, DATA_PAGE),
                                       orientation="vertical", color="primary",
                                       variant="outline", sizing_mode="stretch_width")
     main = pn.Column(sizing_mode="stretch_both")
+    history = PageHistory(page=nav.value, width=0, height=0, margin=0)
 
     def show(name):
+        # a page is built once and then only shown or hidden: coming back to it draws
+        # nothing anew and computes nothing
         if name not in pages:
             pages[name] = _make_page(name, session)
-        main[:] = [pages[name]]
+            holders[name] = pn.Column(pages[name], sizing_mode="stretch_width")
+            main.append(holders[name])
+        for other, holder in holders.items():
+            holder.visible = other == name
+        history.page = name
 
     nav.param.watch(lambda e: show(e.new), "value")
+    history.param.watch(lambda e: setattr(nav, "value", e.new) if e.new in names else None,
+                        "page")
     show(nav.value)
-    if pn.state.location is not None:
-        pn.state.location.sync(nav, {"value": "page"})
     status = pn.bind(lambda data, source: Markdown(
         f"**Loaded:** {escape_markdown(source)}  \n{data.n_units} units, {data.n_spikes:,} spikes, "
         f"{data.duration:g} s" if data is not None else "**No data loaded**"),
@@ -73,7 +82,7 @@ def create_app(session=None, load_demo=True):
     export = export_button(session, pages)
     template = pn.template.BootstrapTemplate(
         title="spikelens", sidebar=[nav, pn.layout.Divider(), status, export], main=[main],
-        header=[activity_indicator(session)], sidebar_width=250,
+        header=[activity_indicator(session), history], sidebar_width=250,
         header_background="#1f4e79")
     template.session = session  # handy in notebooks and tests
     template.pages = pages  # name -> page, for the pages opened so far
