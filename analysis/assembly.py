@@ -9,9 +9,10 @@ bin t, z_t^(-i) = z_t - x[i, t]):
 
 * CPC (conditional pattern complexity), power r: the mean of (z_t^(-i))^r over the bins
   where i fires minus its mean over all bins;
-* CSF (conditional spike frequency), power r: sum over j != i of max(0, c_ij - e_ij)^r,
-  c_ij the bins where i and j both fire, e_ij = n_i n_j / T (``normalized``: each term
-  divided by e_ij).
+* CSF (conditional spike frequency), power r: the average over the N - 1 other neurons j
+  of max(0, c_ij - e_ij)^r, c_ij the bins where i and j both fire, e_ij = n_i n_j / T
+  (``normalized``: each term divided by e_ij), as in the paper (Sec. 3.2). Before
+  2026-12 spikelens reported the sum, N - 1 times this; p-values are the same.
 
 Each statistic is compared with surrogates that move only neuron i's spikes:
 uniform spike shuffling, weighted spike shuffling (bin t with probability proportional to
@@ -301,6 +302,43 @@ class AssemblyNeurons(CachedSteps):
                 f"p-value can fall below 1/{orders} = {1 / orders:.3g} > alpha = "
                 f"{self.alpha:g}; use at least {need} trials or a larger alpha")
 
+    def _surrogates_used(self):
+        """S that ``statistics`` will use: ``n_surrogates``, or k! - 1 for trial shuffling
+        of k trials when that is fewer (every order once)."""
+        if self.surrogate == "trial" and _all_orders(self._n_trials(), self.n_surrogates):
+            return math.factorial(self._n_trials()) - 1
+        return int(self.n_surrogates)
+
+    def _check_surrogates_reach_alpha(self):
+        """Refuse a run in which no neuron could be flagged (a silent empty result).
+
+        The smallest p-value is 1 / (S + 1). With N tested neurons (those with spikes):
+        Holm multiplies the smallest p by N, so it needs 1 / (S + 1) <= alpha / N;
+        Benjamini-Hochberg flags the k smallest p when p_(k) <= k alpha / N, which with all
+        N neurons at the smallest p needs only 1 / (S + 1) <= alpha (a single neuron needs
+        alpha / N, as for Holm); the uncorrected test needs 1 / (S + 1) <= alpha.
+        """
+        n_tested = int(np.count_nonzero(np.diff(self.binned().indptr)))
+        if n_tested == 0:
+            return
+        s = self._surrogates_used()
+        divisor, rule = (n_tested, "alpha/N") if self.correction == "holm" else (1, "alpha")
+        # S + 1 >= divisor / alpha, with a margin for the rounding of divisor / alpha
+        need = max(math.ceil(divisor / self.alpha * (1 - 1e-12)) - 1, 1)
+        if s < need:
+            if s < self.n_surrogates:  # trial shuffling that already uses every order
+                raise ValueError(
+                    f"trial_length: {self._n_trials()} trials give only {s:,} trial orders, "
+                    f"but with {n_tested} neurons and alpha = {self.alpha:g} a neuron can be "
+                    f"flagged only with at least {need:,} (1/(S+1) <= {rule}); use more "
+                    f"trials")
+            method = {"holm": "Holm", "bh": "Benjamini-Hochberg"}.get(self.correction,
+                                                                     "the uncorrected test")
+            raise ValueError(
+                f"n_surrogates: with {n_tested} neurons and alpha = {self.alpha:g}, {method} "
+                f"can flag a neuron only with at least {need:,} surrogates "
+                f"(1/(S+1) <= {rule}); got {s:,}")
+
     def _check_enough_bins(self, x, z):
         """With baseline 0 a neuron can only move to bins where others fire."""
         busy = int(np.sum(z > 0))
@@ -320,8 +358,8 @@ class AssemblyNeurons(CachedSteps):
         ``spikes`` (occupied bins), ``statistic``, the surrogate quantiles ``q01``, ``q05``,
         ``q50``, ``q95``, ``q99``, ``min``, ``max``, ``p_value`` = (1 + #{surrogates >=
         statistic}) / (1 + S), ``p_adjusted`` (``correction``), ``significant``
-        (``p_adjusted <= alpha``) and ``rank_score`` = (statistic - surrogate mean) /
-        (q99 - q01). S is ``result.n_surrogates``: ``n_surrogates``, or k! - 1 with trial
+        (``p_adjusted <= alpha``) and ``rank_score`` = statistic / (q99 - q01), the
+        paper's rank score (Berger et al. 2010, Sec. 4.3, Fig. 8c). S is ``result.n_surrogates``: ``n_surrogates``, or k! - 1 with trial
         shuffling of k trials when that is fewer (every order once).
 
         NaN entries: a unit without spikes has NaN statistic, quantiles, p-values and rank
@@ -335,11 +373,15 @@ class AssemblyNeurons(CachedSteps):
         ------
         ValueError
             For bad parameters, naming the parameter; for trial shuffling with too few
-            trials to reach ``alpha`` (1 / k! > alpha), naming ``trial_length``.
+            trials to reach ``alpha`` (1 / k! > alpha), naming ``trial_length``; when no
+            neuron could pass the (corrected) threshold with S surrogates (Holm:
+            1 / (S + 1) > alpha / N; Benjamini-Hochberg and no correction:
+            1 / (S + 1) > alpha), naming ``n_surrogates`` and the S needed.
         """
         self._check()
         if self.surrogate == "trial":
             self._check_trial_alpha()
+        self._check_surrogates_reach_alpha()
         stats = self.statistics()
         original, surr = stats[self.statistic]
         with np.errstate(invalid="ignore"):
@@ -358,9 +400,8 @@ class AssemblyNeurons(CachedSteps):
                 table[f"q{round(q * 100):02d}"] = values
             table["min"] = np.nanmin(surr, axis=1)
             table["max"] = np.nanmax(surr, axis=1)
-            mean = np.nanmean(surr, axis=1)
             width = table["q99"].to_numpy() - table["q01"].to_numpy()
-            table["rank_score"] = np.where(width > 0, (original - mean) / width, np.nan)
+            table["rank_score"] = np.where(width > 0, original / width, np.nan)
         table["p_value"] = p
         table["p_adjusted"] = p_adj
         table["significant"] = np.nan_to_num(p_adj, nan=1.0) <= self.alpha

@@ -407,10 +407,8 @@ class AssemblyPage(Viewer):
             more = "use more (shorter) trials"
             text += (f"  \nTrial shuffling: all {n_surr} trial orders other than the "
                      f"recorded one were used (exact test).")
-        if smallest > det.alpha:
-            text += (f"  \nWith {n_surr} surrogates no p-value is below "
-                     f"{smallest:.2g} > α: {more}.")
-        elif n_sig == 0 and at_floor:
+        # (a run where even the smallest p could not pass is refused by ``run``)
+        if n_sig == 0 and at_floor:
             text += (f"  \n{at_floor} units have the smallest p-value {n_surr} "
                      f"surrogates allow ({smallest:.2g}), but none stays below α after the "
                      f"correction for {len(r.table)} units: {more}.")

@@ -48,7 +48,8 @@ def _cpc_sum(bins, z_pow, z_minus_pow, own):
 @njit(cache=True)
 def _csf(bins, i, bin_ptr, bin_units, n_i, expected, power, normalized, coinc, touched,
          dense):
-    """CSF of neuron i placed at ``bins``: sum over j != i of max(0, c_ij - e_ij)^power.
+    """CSF of neuron i placed at ``bins``: the average over j != i of
+    max(0, c_ij - e_ij)^power (Berger et al. 2010, Sec. 3.2).
 
     ``expected[j]`` = e_ij = n_i n_j / T. ``dense``: most neurons share a bin with i, so
     sum over all of them rather than keep a list of the neurons touched (a branch per
@@ -83,7 +84,7 @@ def _csf(bins, i, bin_ptr, bin_units, n_i, expected, power, normalized, coinc, t
         if excess > 0:
             term = excess * excess if power == 2.0 else excess ** power
             total += term / e if normalized else term
-    return total
+    return total / max(coinc.shape[0] - 1, 1)  # the average over the other N - 1 neurons
 
 
 # Surrogate bins are drawn into a packed bitmap (T bits: 12.5 KB for 1e5 bins, resident in

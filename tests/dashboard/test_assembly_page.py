@@ -144,18 +144,18 @@ def test_statistic_alpha_and_correction_reuse_the_surrogates(ran):
     assert det.computations["statistics"] == 1
     first = ran.result
     # no event loop here: each rerun completes before the assignment returns
+    det.correction = "bh"
+    assert ran.result is not first and ran.result.params["correction"] == "bh"
+    assert "Benjamini-Hochberg" in ran._summary.object
+    # 200 surrogates: p >= 1/201, times 40 units is above alpha: Holm could flag no unit,
+    # so the run is refused with the number of surrogates it would need
     det.correction = "holm"
-    assert ran.result is not first and ran.result.params["correction"] == "holm"
-    assert "Holm" in ran._summary.object
-    # 200 surrogates: p >= 1/201, times 40 units is above alpha; the page says why
-    assert ran.result.table.significant.sum() == 0
-    assert "none stays below α after the correction" in ran._summary.object
+    assert ran.state == "failed" and "at least 3,999 surrogates" in ran._status.object
     det.correction = None
-    assert ran.result.table.significant.sum() == 6
+    assert ran.state == "done" and ran.result.table.significant.sum() == 6
     assert "more surrogates" not in ran._summary.object
-    det.alpha = 0.001
-    assert ran.result.table.significant.sum() == 0  # 200 surrogates: p >= 1/201
-    assert "use more surrogates" in ran._summary.object
+    det.alpha = 0.001  # 200 surrogates: p >= 1/201 > alpha
+    assert ran.state == "failed" and "at least 999 surrogates" in ran._status.object
     det.alpha = 0.05
     det.statistic = "csf"
     assert ran.result.statistic == "csf" and "CSF" in ran._summary.object
@@ -212,7 +212,7 @@ def test_sweep_plots_detections_and_skips_refused_baselines():
     data = SpikeTrains.from_lists([np.arange(100) * 0.01 + 0.005, [0.1, 0.5, 0.9],
                                    [0.2, 0.6, 0.95]], t_stop=1.0)
     page = AssemblyPage(session=Session(data=data))
-    page.detector.n_surrogates = 50
+    page.detector.param.update(n_surrogates=50, alpha=0.05)  # 1/51 <= alpha
     asyncio.run(page._sweep())
     assert page.state == "done"
     frame = page.sweep_table
