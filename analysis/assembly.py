@@ -223,20 +223,19 @@ class AssemblyNeurons(CachedSteps):
                      self.statistics_bytes(), self._budget(),
                      "lower n_surrogates or raise memory_budget")
         shared = self._kernel_inputs()
-        n_units = self.data.n_units
-        units = np.arange(n_units, dtype=np.int64)
-        # batches of units, so progress can be reported and a run cancelled between them (and
-        # the batches spread over a dask cluster); smaller batches for more surrogates keep
-        # the time between reports short. Each unit has its own seed, so the result does not
-        # depend on the batches or the backend
-        batch = int(np.clip(64_000 // max(self.n_surrogates, 1), 1, min(n_units, 64)))
-        blocks = [units[start:start + batch] for start in range(0, n_units, batch)]
-        parts = map_blocks(_statistics_block, blocks, backend="serial",
-                           scheduler=self.scheduler, shared=shared,
-                           label=f"unit batch ({n_units} units)",
-                           progress=lambda f, m: self._report(f, f"surrogates: {m}"))
-        cpc, csf, cpc_s, csf_s = (np.concatenate([p[k] for p in parts]) for k in range(4))
-        return {"cpc": (cpc, cpc_s), "csf": (csf, csf_s)}
+        n_units, n_surr = self.data.n_units, shared["n_surrogates"]
+        blocks = work_blocks(np.diff(shared["unit_ptr"]), n_surr,
+                             shared["bin_units"].size / max(shared["n_bins"], 1))
+        out = {"cpc": np.full(n_units, np.nan), "csf": np.full(n_units, np.nan),
+               "cpc_s": np.full((n_units, n_surr), np.nan),
+               "csf_s": np.full((n_units, n_surr), np.nan)}
+        # each surrogate has its own seed, so the result depends neither on the blocks nor on
+        # the backend; progress is reported (and a run can be cancelled) after each block
+        map_blocks(_statistics_block, blocks, backend="serial", scheduler=self.scheduler,
+                   shared=shared, reduce=_gather, initial=out,
+                   label=f"block ({n_units} units x {n_surr} surrogates)",
+                   progress=lambda f, m: self._report(f, f"surrogates: {m}"))
+        return {"cpc": (out["cpc"], out["cpc_s"]), "csf": (out["csf"], out["csf_s"])}
 
     def surrogate_bins(self, unit, reject_factor=None):
         """For checking: the bins each surrogate of one unit occupies, with its statistics.
@@ -428,14 +427,73 @@ def _trials_needed(alpha):
     return k
 
 
-def _statistics_block(sel, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
+#: Work of one kernel call (a block), in bin visits: spikes moved times (1 + neurons per
+#: bin), summed over the block's surrogates. About 0.1-0.5 s on one core of the 2-core test
+#: machine, so a Cancel (the progress callback raises) acts well within 2 s.
+BLOCK_WORK = 2e7
+#: Items per block: enough for the threads of one call to share the work
+ITEMS_PER_BLOCK = 8
+
+
+def work_blocks(spikes, n_surrogates, per_bin, block_work=BLOCK_WORK,
+                items_per_block=ITEMS_PER_BLOCK):
+    """Split the surrogates of all units into kernel calls of bounded work.
+
+    Each block is a tuple of arrays (units, first surrogate, count) with about
+    ``block_work`` bin visits (n_i x (1 + ``per_bin``) per surrogate) in
+    ``items_per_block`` items, so a block's threads share the work; a unit's surrogates are
+    split across items and blocks where one unit alone exceeds an item's share.
+
+    Parameters
+    ----------
+    spikes : (units,) occupied bins per unit
+    n_surrogates : int
+    per_bin : float, mean neurons per bin
+
+    Returns
+    -------
+    list of (units, first, count) int64 arrays
+    """
+    item_work = block_work / items_per_block
+    items = []
+    for unit, n_i in enumerate(np.asarray(spikes)):
+        per_surrogate = max(float(n_i) * (1.0 + per_bin), 1.0)
+        step = n_surrogates if n_i == 0 else \
+            int(np.clip(item_work // per_surrogate, 1, n_surrogates))
+        items += [(unit, first, min(step, n_surrogates - first), per_surrogate)
+                  for first in range(0, n_surrogates, step)]
+    blocks, current, work = [], [], 0.0
+    for item in items:
+        current.append(item[:3])
+        work += item[2] * item[3]
+        if work >= block_work or len(current) >= 4 * items_per_block:
+            blocks.append(current)
+            current, work = [], 0.0
+    if current:
+        blocks.append(current)
+    return [tuple(np.array(col, dtype=np.int64) for col in zip(*b)) for b in blocks]
+
+
+def _statistics_block(block, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                       normalized, kind, n_surrogates, seeds, alias_prob, alias_idx, z_weight,
                       baseline, reject_factor, trial_bins, trial_perms):
-    """CPC and CSF (and their surrogates) of the units ``sel``: one task."""
-    return kernels.assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins,
-                                       power, normalized, kind, n_surrogates, seeds[sel],
-                                       alias_prob, alias_idx, z_weight, baseline, reject_factor,
-                                       trial_bins, trial_perms, sel)
+    """CPC and CSF (and their surrogates) of one block of work items: one task."""
+    units, first, count = block
+    return block, kernels.assembly_statistics(
+        unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power, normalized, kind,
+        n_surrogates, seeds, alias_prob, alias_idx, z_weight, baseline, reject_factor,
+        trial_bins, trial_perms, units, first, count)
+
+
+def _gather(out, part):
+    """Write one block's results into the full (units x surrogates) arrays."""
+    (units, first, count), (cpc, csf, cpc_s, csf_s) = part
+    for q, (i, f, c) in enumerate(zip(units, first, count)):
+        if f == 0:
+            out["cpc"][i], out["csf"][i] = cpc[q], csf[q]
+        out["cpc_s"][i, f:f + c] = cpc_s[q, :c]
+        out["csf_s"][i, f:f + c] = csf_s[q, :c]
+    return out
 
 
 class _quiet_nan_warnings:
