@@ -36,6 +36,7 @@ from machine import machine
 
 from analysis import simulate
 from analysis.assembly import AssemblyNeurons
+from analysis.kernels import assembly as kernels
 
 
 class Reference:
@@ -95,6 +96,24 @@ def time_reference(ref, units, n_surrogates, seed=0):
     return t_setup / len(units), t_surr / (len(units) * n_surrogates)
 
 
+def cache_sizes():
+    """The CPU caches of cpu0 as the kernel sees them (Linux sysfs), e.g. 'L1d 32K, L2 1024K,
+    L3 8192K'; 'unknown' elsewhere."""
+    root = "/sys/devices/system/cpu/cpu0/cache"
+    out = []
+    try:
+        for entry in sorted(os.listdir(root)):
+            if not entry.startswith("index"):
+                continue
+            read = lambda name: open(os.path.join(root, entry, name)).read().strip()  # noqa: E731
+            kind = read("type")
+            if kind != "Instruction":
+                out.append(f"L{read('level')}{'d' if kind == 'Data' else ''} {read('size')}")
+    except OSError:
+        return "unknown"
+    return ", ".join(out) or "unknown"
+
+
 def time_spikelens(data, n_surrogates, bin_size, surrogate="uniform", baseline=1.0):
     det = AssemblyNeurons(data=data, n_surrogates=n_surrogates, bin_size=bin_size,
                           surrogate=surrogate, baseline=baseline)
@@ -124,6 +143,9 @@ def main():
     now = datetime.datetime.now(datetime.UTC)
     print(f"# benchmarks/assembly.py, {now:%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")
+    print(f"caches (cpu0): {cache_sizes()}; the kernel blocks its work to "
+          f"{kernels.CHUNK_BYTES // 1024} KiB per chunk of surrogates + "
+          f"{kernels.TILE_BYTES // 1024} KiB per tile of bins (fits a 1 MiB L2)")
     print("load average at start (1/5/15 min): "
           + " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
@@ -150,6 +172,7 @@ def main():
         # the reference computes the same statistics: check it on the original data
         for i in units[:5]:
             cpc, csf = ref.original(i)
+            csf /= n - 1  # the paper's CSF: the average over the other N - 1 neurons
             assert np.isclose(cpc, stats["cpc"][0][i], rtol=1e-9, atol=1e-9), (name, i)
             assert np.isclose(csf, stats["csf"][0][i], rtol=1e-9, atol=1e-9), (name, i)
         per_unit, per_surr = time_reference(ref, units, args.reference_surrogates)

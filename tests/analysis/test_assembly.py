@@ -1,5 +1,6 @@
 """Assembly-neuron identification: exactness, calibration, detection, bad input."""
 
+import functools
 import itertools
 import time
 
@@ -8,6 +9,7 @@ import pytest
 from scipy.stats import binom, chi2
 
 from analysis import SpikeTrains, simulate
+from analysis import assembly as assembly_module
 from analysis.assembly import AssemblyNeurons, adjust_p_values, evaluate, sweep
 
 
@@ -367,6 +369,46 @@ def test_guard_refuses_holm_that_cannot_flag_any_neuron():
             det.run()
     det.n_surrogates = 99
     assert det.run().table.p_value.min() >= 0.01
+
+
+@pytest.mark.parametrize("settings", [
+    {}, {"surrogate": "weighted", "baseline": 0.01},
+    {"surrogate": "trial", "trial_length": 0.5}])  # 8 trials: distinct random orders
+def test_results_do_not_depend_on_the_work_blocks(small_sip, monkeypatch, settings):
+    det = AssemblyNeurons(data=small_sip, n_surrogates=150, seed=2, **settings)
+    stats = det.statistics()
+    # tiny blocks: every unit's surrogates split over many items and kernel calls
+    blocks = assembly_module.work_blocks(np.diff(det.binned().indptr), 150, 1.0,
+                                         block_work=300, items_per_block=3)
+    assert len(blocks) > 100 and max(int(b[2].max()) for b in blocks) < 150
+    monkeypatch.setattr(assembly_module, "work_blocks", functools.partial(
+        assembly_module.work_blocks, block_work=300, items_per_block=3))
+    det.clear_cache()
+    split = det.statistics()
+    for statistic in ("cpc", "csf"):
+        np.testing.assert_array_equal(split[statistic][0], stats[statistic][0])
+        np.testing.assert_array_equal(split[statistic][1], stats[statistic][1])
+
+
+def test_a_raising_progress_callback_stops_the_run_after_one_block():
+    # 1,000 units x 60 s at 10 Hz (600k spikes) and 1,000 surrogates: about 1,000 s of work
+    # on the 2-core test machine; a callback that raises must end it after the first block
+    data = simulate.poisson(n_units=1000, rate=10.0, t_stop=60.0, seed=3)
+    calls = []
+
+    def cancel(fraction, message):
+        calls.append(fraction)
+        raise KeyboardInterrupt("cancel")
+
+    AssemblyNeurons(data=simulate.poisson(n_units=5, t_stop=1.0), n_surrogates=5).statistics()
+    det = AssemblyNeurons(data=data, n_surrogates=1000, progress=cancel)
+    det.binned()
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        det.statistics()
+    elapsed = time.perf_counter() - start
+    assert len(calls) == 1 and calls[0] < 0.01  # the first of about 300 blocks
+    assert elapsed < 5.0, elapsed  # one block: measured 0.28 s at load average 5 on 2 cores
 
 
 # ----------------------------------------------------------------- calibration

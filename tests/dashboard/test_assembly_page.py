@@ -165,7 +165,7 @@ def test_statistic_alpha_and_correction_reuse_the_surrogates(ran):
 
 
 def test_cancel_between_batches_stops_the_run(page):
-    # 150 units: three batches of 64; cancel when the first batch reports
+    # 150 units x 200 surrogates in several blocks; cancel when the first block reports
     page.session.data = simulate.sip(n_units=150, assembly_size=6, t_stop=3, seed=2)
     calls = []
 
@@ -180,8 +180,8 @@ def test_cancel_between_batches_stops_the_run(page):
     assert page._status.visible and "cancelled" in page._status.object
     assert page._status.alert_type == "info"
     assert "statistics" not in page.detector.computations  # nothing half-done was cached
-    # one report, after the first of the three batches: the other two never ran
-    assert calls == [pytest.approx(1 / 3)]
+    # one report, after the first block: the others never ran
+    assert len(calls) == 1 and 0 < calls[0] < 1
     assert not page.session.busy and not page._run_button.disabled
     # the next run is not cancelled by the old flag
     page.detector.progress = page._on_progress
