@@ -43,7 +43,8 @@ from .kernels import assembly as kernels
 from .parallel import map_blocks
 from .spiketrains import SpikeTrains, _floor_with_tolerance
 
-__all__ = ["AssemblyNeurons", "AssemblyResult", "adjust_p_values", "evaluate", "sweep"]
+__all__ = ["AssemblyNeurons", "AssemblyResult", "adjust_p_values", "evaluate",
+           "evaluation_sweeps", "pairwise_coincidences", "sweep"]
 
 QUANTILES = (0.01, 0.05, 0.5, 0.95, 0.99)
 
@@ -561,3 +562,84 @@ def sweep(values, name, data=None, make_data=None, seeds=(0,), **detector):
                             if k != "missed"})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: Settings of the simulated evaluation (``evaluation_sweeps``): SIP assemblies as in the
+#: paper's Sec. 4.1 (independent Poisson background, one assembly with injected
+#: coincidences), small enough for the dashboard
+EVALUATION_SETTINGS = {"n_units": 40, "assembly_size": 6, "coincidence_rate": 2.0,
+                       "rate": 10.0, "t_stop": 10.0}
+EVALUATION_VALUES = {"coincidence_rate": [0.25, 0.5, 1.0, 2.0],
+                     "assembly_size": [2, 4, 6, 10],
+                     "n_units": [20, 40, 80],
+                     "baseline": [0.1, 1.0, 10.0, float("inf")]}
+
+
+def evaluation_sweeps(values=None, settings=None, seeds=(0,), progress=None, **detector):
+    """False-positive and false-negative rates against coincidence rate, assembly size,
+    number of neurons and baseline, as in the paper's evaluation (Berger et al. 2010,
+    Sec. 4, Figs. 4-7), on SIP recordings from ``analysis.simulate.sip``.
+
+    Parameters
+    ----------
+    values : dict factor -> list, default ``EVALUATION_VALUES``; the factors are simulator
+        settings, except ``baseline`` (weighted shuffling's b; inf: uniform)
+    settings : dict, the simulator settings held fixed (``EVALUATION_SETTINGS``)
+    seeds : simulator and detector seeds, one recording per value and seed
+    progress : callable(fraction, message), optional
+    **detector : ``AssemblyNeurons`` parameters for every run
+
+    Returns
+    -------
+    DataFrame with one row per factor, value and seed: ``factor``, ``value``, ``seed`` and
+    the columns of ``evaluate``; ``frame.attrs["settings"]`` holds the simulator settings
+    and ``frame.attrs["detector"]`` the detector's.
+    """
+    from . import simulate
+
+    values = dict(EVALUATION_VALUES if values is None else values)
+    settings = dict(EVALUATION_SETTINGS if settings is None else settings)
+    frames = []
+    for k, (factor, levels) in enumerate(values.items()):
+        def make(value, seed, factor=factor):
+            sim = dict(settings)
+            if factor in sim:
+                sim[factor] = value
+            return simulate.sip(seed=seed, **sim)
+
+        runs = dict(detector)
+        if progress is not None:  # each run reports, so a raising callback stops it
+            runs["progress"] = lambda f, m, k=k, factor=factor: progress(
+                (k + f) / len(values), f"{factor}: {m}")
+        if factor == "baseline":
+            table = sweep(levels, "baseline", data=make(None, seeds[0]), seeds=seeds,
+                          surrogate="weighted", **runs)
+        else:
+            table = sweep(levels, factor, make_data=make, seeds=seeds, **runs)
+        frames.append(table.rename(columns={factor: "value"}).assign(factor=factor))
+    frame = pd.concat(frames, ignore_index=True)
+    frame.attrs["settings"] = settings
+    frame.attrs["detector"] = dict(detector)
+    return frame
+
+
+def pairwise_coincidences(result, data):
+    """The paper's comparison with pairwise correlation (Berger et al. 2010, Sec. 4.3,
+    Figs. 8c and 9b): each neuron's coincidences with all others, sum over j != i of c_ij,
+    and the Spearman rank correlation between those counts and the rank scores.
+
+    Returns
+    -------
+    coincidences : (units,) int array
+    rho : float, Spearman's rho over the neurons with a finite rank score (NaN if fewer
+        than 3)
+    """
+    from scipy.stats import spearmanr
+
+    x = data.bin(result.params["bin_size"], binary=True).tocsr()
+    z = np.asarray(x.sum(axis=0)).ravel()
+    coincidences = np.asarray(x @ z).ravel() - np.diff(x.indptr)  # sum_t x_it (z_t - 1)
+    score = result.table["rank_score"].to_numpy(dtype=float)
+    ok = np.isfinite(score)
+    rho = float(spearmanr(score[ok], coincidences[ok])[0]) if ok.sum() >= 3 else np.nan
+    return coincidences, rho

@@ -28,12 +28,14 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 from panel.viewable import Viewer
 
-from analysis.assembly import AssemblyNeurons, AssemblyResult, evaluate, sweep
+from analysis.assembly import (AssemblyNeurons, AssemblyResult, evaluate, evaluation_sweeps,
+                               sweep)
 from analysis.errors import SpikeDataError
 
 from . import widgets, workers
 from .state import Session
 from .text import Alert, Markdown, escape_html, escape_markdown
+from .assembly_views import evaluation_figure
 from .workers import Cancelled, TimeLimitExceeded
 from .widgets import milliseconds_input
 
@@ -92,6 +94,8 @@ class AssemblyPage(Viewer):
         What the last run or sweep did.""")
     top_k = param.Integer(default=50, bounds=(1, None), label="Units shown (best rank first)",
                           doc="How many units the box plot shows, in rank-score order.")
+    evaluation_table = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="""
+        FP and FN rates of the last simulated evaluation (``evaluation_sweeps``).""")
     sweep_values = param.List(default=SWEEP_BASELINES, item_type=float, doc="""
         Baselines of the sweep (0: the population histogram, inf: uniform shuffling).""")
 
@@ -120,6 +124,13 @@ class AssemblyPage(Viewer):
                 format_baseline(v) for v in self.sweep_values) + " (inf: uniform), other "
                 "settings as above.")
         self._sweep_button.on_click(self._sweep)
+        self._evaluation_button = pn.widgets.Button(
+            label="Evaluation figures (simulated SIP)", button_type="default",
+            description="FP and FN rates against coincidence rate, assembly size, number of "
+                        "neurons and baseline, on SIP recordings simulated with the current "
+                        "detector settings (Berger et al. 2010, Sec. 4)")
+        self._evaluation_button.on_click(self._evaluate_simulated)
+        self._evaluation_box = pn.Column(sizing_mode="stretch_width")
         self._progress, self._progress_text = controls.progress, controls.progress_text
         self._top_k = pn.widgets.IntSlider.from_param(self.param.top_k, start=1, end=100,
                                                       sizing_mode="stretch_width")
@@ -182,11 +193,12 @@ class AssemblyPage(Viewer):
             "**Significance**", group(["alpha", "correction"]),
             pn.Row(self._run_button, self._cancel_button, sizing_mode="stretch_width"),
             self._progress, self._progress_text,
-            self._sweep_button,
+            self._sweep_button, self._evaluation_button,
             width=300,
         )
         results = pn.Column(self._status, self._stale, self._summary, self._evaluation,
-                            self._results, self._sweep_box, sizing_mode="stretch_width")
+                            self._results, self._sweep_box, self._evaluation_box,
+                            sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
     def __panel__(self):
@@ -221,6 +233,17 @@ class AssemblyPage(Viewer):
         if self._pending and self.result is not None:
             await self._run()
 
+    async def _evaluate_simulated(self, event=None):
+        """The paper's evaluation figures on simulated recordings with ground truth."""
+        settings = {k: getattr(self.detector, k) for k in SWEEP_SETTINGS}
+        out = await self._in_worker("Evaluation", lambda: evaluation_sweeps(
+            progress=self._on_progress, **settings))
+        if out is not None:
+            self.evaluation_table = out
+            self._evaluation_box[:] = [
+                "### Evaluation on simulated SIP recordings",
+                pn.pane.HoloViews(evaluation_figure(out), sizing_mode="stretch_width")]
+
     def cancel(self, event=None):
         """Stop the running computation at its next progress report."""
         if self._running:
@@ -235,6 +258,7 @@ class AssemblyPage(Viewer):
         self.state = "running"
         self.session.busy = True
         self._run_button.disabled = self._sweep_button.disabled = True
+        self._evaluation_button.disabled = True
         self._cancel_button.disabled = False
         self._status.visible = False
         self._progress.value, self._progress.active = 0, True
@@ -269,6 +293,7 @@ class AssemblyPage(Viewer):
             self._running = False
             self.session.busy = False
             self._run_button.disabled = self._sweep_button.disabled = False
+            self._evaluation_button.disabled = False
             self._cancel_button.disabled = True
             self._progress.active = False
             self._progress.visible = self._progress_text.visible = False
