@@ -29,13 +29,13 @@ from bokeh.models.widgets.tables import NumberFormatter
 from panel.viewable import Viewer
 
 from analysis.assembly import (AssemblyNeurons, AssemblyResult, evaluate, evaluation_sweeps,
-                               sweep)
+                               pairwise_coincidences, sweep)
 from analysis.errors import SpikeDataError
 
 from . import widgets, workers
 from .state import Session
 from .text import Alert, Markdown, escape_html, escape_markdown
-from .assembly_views import evaluation_figure
+from .assembly_views import evaluation_figure, pairwise_plot
 from .workers import Cancelled, TimeLimitExceeded
 from .widgets import milliseconds_input
 
@@ -92,6 +92,9 @@ class AssemblyPage(Viewer):
     state = param.Selector(default="idle", objects=["idle", "running", "done", "cancelled",
                                                     "failed"], precedence=-1, doc="""
         What the last run or sweep did.""")
+    pairwise = param.Boolean(default=False, label="Compare with pairwise coincidences", doc="""
+        Add each unit's coincidences with all others to the table and plot its rank score
+        against them, with Spearman's rho (Berger et al. 2010, Figs. 8c and 9b).""")
     top_k = param.Integer(default=50, bounds=(1, None), label="Units shown (best rank first)",
                           doc="How many units the box plot shows, in rank-score order.")
     evaluation_table = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="""
@@ -125,7 +128,7 @@ class AssemblyPage(Viewer):
                 "settings as above.")
         self._sweep_button.on_click(self._sweep)
         self._evaluation_button = pn.widgets.Button(
-            label="Evaluation figures (simulated SIP)", button_type="default",
+            label="Evaluation figures (simulated SIP)", color="primary", variant="outline",
             description="FP and FN rates against coincidence rate, assembly size, number of "
                         "neurons and baseline, on SIP recordings simulated with the current "
                         "detector settings (Berger et al. 2010, Sec. 4)")
@@ -145,7 +148,10 @@ class AssemblyPage(Viewer):
         # the table enters the page only once it has rows and its box is shown: Tabulator
         # cannot lay out rows it receives while hidden, and then shows none (a race)
         self._table_holder = pn.Column(sizing_mode="stretch_width")
-        self._results = pn.Column(self._top_k, self._plot, "**All units, in rank order**",
+        self._pairwise_box = pn.Column(sizing_mode="stretch_width")
+        self._results = pn.Column(self._top_k, self._plot,
+                                  pn.widgets.Checkbox.from_param(self.param.pairwise),
+                                  self._pairwise_box, "**All units, in rank order**",
                                   self._table_holder, self._download, visible=False,
                                   sizing_mode="stretch_width")
         self._sweep_box = pn.Column(sizing_mode="stretch_width")
@@ -154,6 +160,7 @@ class AssemblyPage(Viewer):
         self.detector.param.watch(self._on_cheap_change, CHEAP_PARAMETERS)
         self.session.param.watch(self._on_data, "data")
         self.param.watch(lambda e: self._draw_plot(), "top_k")
+        self.param.watch(self._on_pairwise, "pairwise")
         self._layout = self._build_layout()
         self._on_data()
 
@@ -403,11 +410,27 @@ class AssemblyPage(Viewer):
         if not len(self._table_holder):
             self._table_holder[:] = [self._table]
         self._draw_plot()
+        self._draw_pairwise()
+
+    def _on_pairwise(self, event=None):
+        if self.result is not None:
+            self._show_result(self.result, self.evaluation)
+
+    def _draw_pairwise(self):
+        self._pairwise_box[:] = []
+        if self.pairwise and self.result is not None:
+            coincidences, rho = pairwise_coincidences(self.result, self.detector.data)
+            self._pairwise_box[:] = [pn.pane.HoloViews(
+                pairwise_plot(self.result.table, coincidences, rho), height=320)]
 
     def results_frame(self):
         """The result table in rank order, with a rank column and (with ground truth) each
         unit's membership."""
-        table = ranked(self.result.table)
+        table = self.result.table
+        if self.pairwise:
+            table = table.assign(coincidences=pairwise_coincidences(self.result,
+                                                                    self.detector.data)[0])
+        table = ranked(table)
         table.insert(0, "rank", np.arange(1, len(table) + 1))
         membership = assembly_membership(self.detector.data)
         if membership is not None:

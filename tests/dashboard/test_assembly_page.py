@@ -10,6 +10,7 @@ import panel as pn
 import pytest
 
 from analysis import simulate
+from analysis.assembly import evaluation_sweeps
 from analysis.spiketrains import SpikeTrains
 from dashboard.assembly_page import AssemblyPage, box_plot, ranked, sweep_plot
 from dashboard.state import Session
@@ -329,3 +330,29 @@ def test_evaluation_figures_on_simulated_recordings(page, monkeypatch):
     assert {"fp_rate", "fn_rate"} <= set(frame.columns)
     figure = page._evaluation_box[1].object
     assert len(figure) == 4 and "SIP: n_units=40" in figure.opts.get().kwargs["title"]
+
+
+def test_pairwise_comparison_adds_a_column_and_a_plot(ran):
+    ran.pairwise = True
+    frame = ran.results_frame()
+    assert "coincidences" in frame and (frame["coincidences"] >= 0).all()
+    plot = ran._pairwise_box[0].object
+    assert "Spearman" in plot.opts.get().kwargs["title"]
+    ran.pairwise = False
+    assert "coincidences" not in ran.results_frame() and not len(ran._pairwise_box)
+
+
+def test_report_shows_the_pairwise_plot_and_evaluation_figures(ran):
+    from dashboard import report
+
+    ran.pairwise = True
+    ran.evaluation_table = evaluation_sweeps(
+        values={"coincidence_rate": [2.0], "assembly_size": [6]}, n_surrogates=99,
+        alpha=0.05)
+    sections = report.sections_from_pages({"Assembly neurons": ran})
+    parts = report.assembly_parts(sections[0])
+    text = " ".join(p.object for p in parts if isinstance(getattr(p, "object", None), str))
+    assert "Evaluation on simulated SIP recordings" in text
+    titles = [p.object.opts.get().kwargs.get("title", "") for p in parts
+              if isinstance(p, pn.pane.HoloViews)]
+    assert any("Spearman" in t for t in titles) and any("SIP: " in t for t in titles)
