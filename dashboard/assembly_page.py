@@ -35,7 +35,7 @@ from analysis.errors import SpikeDataError
 from . import widgets, workers
 from .state import Session
 from .text import Alert, Markdown, escape_html, escape_markdown
-from .assembly_views import evaluation_figure, pairwise_plot
+from .assembly_views import evaluation_figure, pairwise_plot, settings_text
 from .workers import Cancelled, TimeLimitExceeded
 from .widgets import milliseconds_input
 
@@ -249,6 +249,7 @@ class AssemblyPage(Viewer):
             self.evaluation_table = out
             self._evaluation_box[:] = [
                 "### Evaluation on simulated SIP recordings",
+                Markdown(escape_markdown(settings_text(out)), styles={"font-size": "0.85em"}),
                 pn.pane.HoloViews(evaluation_figure(out), sizing_mode="stretch_width")]
 
     def cancel(self, event=None):

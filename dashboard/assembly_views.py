@@ -50,19 +50,27 @@ def error_rates(frame, factor):
         parts.append(hv.Curve(mean, x, y, label=label).opts(color=color))
         parts.append(hv.Scatter(mean, x, [y, "label"], label=label).opts(
             color=color, size=7, tools=["hover"]))
+    xs = mean["x"].to_numpy(dtype=float)
+    log = factor == "baseline"
+    span = (xs.max() - xs.min()) or 1.0
+    xlim = (xs.min() / 2, xs.max() * 2) if log else (xs.min() - span / 12,
+                                                     xs.max() + span / 12)
     return hv.Overlay(parts).opts(
-        hv.opts.Overlay(xticks=ticks, ylim=(-0.05, 1.05), logx=factor == "baseline",
+        hv.opts.Overlay(xticks=ticks, ylim=(-0.05, 1.05), xlim=xlim, logx=log,
                         show_grid=True, legend_position="top_right", width=380,
                         height=260, title=FACTOR_LABELS.get(factor, factor),
                         fontsize={"title": 10}))
 
 
 def evaluation_figure(frame):
-    """The four error-rate panels of an evaluation table as one layout, titled with the
-    simulator and detector settings."""
+    """The four error-rate panels of an evaluation table as one layout (show
+    ``settings_text(frame)`` beside it: a long title would be cut off)."""
     panels = [error_rates(frame, f) for f in frame["factor"].unique()]
-    return hv.Layout(panels).cols(2).opts(
-        hv.opts.Layout(title=settings_text(frame), fontsize={"title": 10}))
+    n_seeds = frame["seed"].nunique()
+    return hv.Layout(panels).cols(2).opts(hv.opts.Layout(
+        title=f"False positives and negatives (mean over {n_seeds} seed"
+              f"{'s' if n_seeds > 1 else ''}), one factor varied at a time",
+        fontsize={"title": 10}))
 
 
 def pairwise_plot(table, coincidences, rho):

@@ -540,9 +540,10 @@ def assembly_parts(section):
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     parts += _table(table, caption="### Units in rank order")
     if section.extra.get("evaluation_table") is not None:
-        from .assembly_views import evaluation_figure
+        from .assembly_views import evaluation_figure, settings_text
 
         parts += [_md("### Evaluation on simulated SIP recordings"),
+                  _md(escape_markdown(settings_text(section.extra["evaluation_table"]))),
                   _pane(evaluation_figure(section.extra["evaluation_table"]), 820, 640)]
     return parts
 
