@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import pathlib
 import time
 
 import numpy as np
@@ -102,16 +103,14 @@ def time_reference(ref, units, n_surrogates, seed=0):
 def cache_sizes():
     """The CPU caches of cpu0 as the kernel sees them (Linux sysfs), e.g. 'L1d 32K, L2 1024K,
     L3 8192K'; 'unknown' elsewhere."""
-    root = "/sys/devices/system/cpu/cpu0/cache"
+    root = pathlib.Path("/sys/devices/system/cpu/cpu0/cache")
     out = []
     try:
-        for entry in sorted(os.listdir(root)):
-            if not entry.startswith("index"):
-                continue
-            read = lambda name: open(os.path.join(root, entry, name)).read().strip()  # noqa: E731
-            kind = read("type")
+        for entry in sorted(root.glob("index*")):
+            kind, level, size = ((entry / name).read_text().strip()
+                                 for name in ("type", "level", "size"))
             if kind != "Instruction":
-                out.append(f"L{read('level')}{'d' if kind == 'Data' else ''} {read('size')}")
+                out.append(f"L{level}{'d' if kind == 'Data' else ''} {size}")
     except OSError:
         return "unknown"
     return ", ".join(out) or "unknown"

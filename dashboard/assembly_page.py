@@ -28,16 +28,22 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 from panel.viewable import Viewer
 
-from analysis.assembly import (AssemblyNeurons, AssemblyResult, evaluate, evaluation_sweeps,
-                               pairwise_coincidences, sweep)
+from analysis.assembly import (
+    AssemblyNeurons,
+    AssemblyResult,
+    evaluate,
+    evaluation_sweeps,
+    pairwise_coincidences,
+    sweep,
+)
 from analysis.errors import SpikeDataError
 
 from . import widgets, workers
+from .assembly_views import evaluation_figure, pairwise_plot, settings_text
 from .state import Session
 from .text import Alert, Markdown, escape_html, escape_markdown
-from .assembly_views import evaluation_figure, pairwise_plot, settings_text
-from .workers import Cancelled, TimeLimitExceeded
 from .widgets import milliseconds_input
+from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
 

@@ -318,7 +318,7 @@ def test_app_shows_the_assembly_page():
 
 def test_evaluation_figures_on_simulated_recordings(page, monkeypatch):
     # a reduced evaluation (two levels per factor) keeps the test short
-    import analysis.assembly as assembly
+    from analysis import assembly
 
     monkeypatch.setattr(assembly, "EVALUATION_VALUES", {
         "coincidence_rate": [0.5, 2.0], "assembly_size": [2, 6], "n_units": [20, 40],
