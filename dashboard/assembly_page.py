@@ -10,7 +10,8 @@ the neurons whose dot sits above their own box stand out at the left.
 A new statistic, alpha or correction reruns only the table: ``AssemblyNeurons`` caches the
 surrogates, which hold both statistics. Settings that change the surrogates wait for the Run
 button. A run (and a sweep) can be cancelled: the progress callback raises ``Cancelled`` once
-the Cancel button is pressed, which stops the computation between two batches of units.
+the Cancel button is pressed, which stops the computation after the current block of work
+(a bounded number of surrogates, see ``analysis.assembly.work_blocks``).
 """
 
 from __future__ import annotations
