@@ -9,9 +9,10 @@ bin t, z_t^(-i) = z_t - x[i, t]):
 
 * CPC (conditional pattern complexity), power r: the mean of (z_t^(-i))^r over the bins
   where i fires minus its mean over all bins;
-* CSF (conditional spike frequency), power r: sum over j != i of max(0, c_ij - e_ij)^r,
-  c_ij the bins where i and j both fire, e_ij = n_i n_j / T (``normalized``: each term
-  divided by e_ij).
+* CSF (conditional spike frequency), power r: the average over the N - 1 other neurons j
+  of max(0, c_ij - e_ij)^r, c_ij the bins where i and j both fire, e_ij = n_i n_j / T
+  (``normalized``: each term divided by e_ij), as in the paper (Sec. 3.2). Before
+  2026-12 spikelens reported the sum, N - 1 times this; p-values are the same.
 
 Each statistic is compared with surrogates that move only neuron i's spikes:
 uniform spike shuffling, weighted spike shuffling (bin t with probability proportional to
@@ -43,8 +44,8 @@ from .kernels import assembly as kernels
 from .parallel import map_blocks
 from .spiketrains import SpikeTrains, _floor_with_tolerance
 
-__all__ = ["AssemblyNeurons", "AssemblyResult", "adjust_p_values", "assembly_membership", "evaluate",
-           "ranked", "sweep"]
+__all__ = ["AssemblyNeurons", "AssemblyResult", "adjust_p_values", "assembly_membership",
+           "evaluate", "evaluation_sweeps", "pairwise_coincidences", "ranked", "sweep"]
 
 QUANTILES = (0.01, 0.05, 0.5, 0.95, 0.99)
 
@@ -117,7 +118,13 @@ class AssemblyNeurons(CachedSteps):
     data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="Spike trains.")
     statistic = param.Selector(default="cpc", objects=["cpc", "csf"], doc="""
         cpc: conditional pattern complexity; csf: conditional spike frequency.""")
-    power = param.Number(default=2.0, bounds=(1, None), doc="Power r of the statistic.")
+    power = param.Number(default=2.0, bounds=(1, None), doc="""
+        Power r of the statistic. The paper uses r = 1; spikelens defaults to r = 2, which
+        weights bins where many others fire more and finds weak assemblies more often:
+        on SIP recordings (10 of 100 units, 15 Hz, 10 s, 3 seeds, S = 999, alpha = 1%),
+        CPC missed 15 of 30 members at 0.5 Hz coincidences with r = 1 and 0 with r = 2
+        (CSF 10 and 9), with false positives within the level either way
+        (examples/assembly_defaults.py, benchmarks/results/assembly_defaults_2026-12-05.txt).""")
     normalized = param.Boolean(default=False, doc="""
         CSF only: divide each pair's excess coincidences by their expected number.""")
     bin_size = param.Number(default=0.001, bounds=(0, None), inclusive_bounds=(False, True),
@@ -131,8 +138,12 @@ class AssemblyNeurons(CachedSteps):
                                 inclusive_bounds=(False, True), label="Trial length (s)",
                                 doc="Trial shuffling: the length of one trial in seconds.")
     n_surrogates = param.Integer(default=1000, bounds=(1, 1_000_000), doc="""
-        Surrogates per neuron (at most 10^6: enough for Holm at N = 10,000 neurons and
-        alpha = 0.01).""")
+        Surrogates S per neuron (at most 10^6: enough for Holm at N = 10,000 neurons and
+        alpha = 0.01). The smallest p-value is 1/(S + 1): the default 1,000 reaches
+        alpha = 1% without correction or with Benjamini-Hochberg; Holm needs
+        S >= N/alpha - 1 whatever the default (10^5 at N = 1,000), and ``run`` says so. The
+        paper's 5,000 costs 4-5x the time (time grows linearly with S; 4.0 s against
+        1.0 s on 100 units x 10 s) for p-values on a finer grid than alpha = 1% needs.""")
     alpha = param.Number(default=0.01, bounds=(0, 1), inclusive_bounds=(False, False),
                          doc="Significance level.")
     correction = param.Selector(default=None, objects=[None, "holm", "bh"], doc="""
@@ -218,20 +229,19 @@ class AssemblyNeurons(CachedSteps):
                      self.statistics_bytes(), self._budget(),
                      "lower n_surrogates or raise memory_budget")
         shared = self._kernel_inputs()
-        n_units = self.data.n_units
-        units = np.arange(n_units, dtype=np.int64)
-        # batches of units, so progress can be reported and a run cancelled between them (and
-        # the batches spread over a dask cluster); smaller batches for more surrogates keep
-        # the time between reports short. Each unit has its own seed, so the result does not
-        # depend on the batches or the backend
-        batch = int(np.clip(64_000 // max(self.n_surrogates, 1), 1, min(n_units, 64)))
-        blocks = [units[start:start + batch] for start in range(0, n_units, batch)]
-        parts = map_blocks(_statistics_block, blocks, backend="serial",
-                           scheduler=self.scheduler, shared=shared,
-                           label=f"unit batch ({n_units} units)",
-                           progress=lambda f, m: self._report(f, f"surrogates: {m}"))
-        cpc, csf, cpc_s, csf_s = (np.concatenate([p[k] for p in parts]) for k in range(4))
-        return {"cpc": (cpc, cpc_s), "csf": (csf, csf_s)}
+        n_units, n_surr = self.data.n_units, shared["n_surrogates"]
+        blocks = work_blocks(np.diff(shared["unit_ptr"]), n_surr,
+                             shared["bin_units"].size / max(shared["n_bins"], 1))
+        out = {"cpc": np.full(n_units, np.nan), "csf": np.full(n_units, np.nan),
+               "cpc_s": np.full((n_units, n_surr), np.nan),
+               "csf_s": np.full((n_units, n_surr), np.nan)}
+        # each surrogate has its own seed, so the result depends neither on the blocks nor on
+        # the backend; progress is reported (and a run can be cancelled) after each block
+        map_blocks(_statistics_block, blocks, backend="serial", scheduler=self.scheduler,
+                   shared=shared, reduce=_gather, initial=out,
+                   label=f"block ({n_units} units x {n_surr} surrogates)",
+                   progress=lambda f, m: self._report(f, f"surrogates: {m}"))
+        return {"cpc": (out["cpc"], out["cpc_s"]), "csf": (out["csf"], out["csf_s"])}
 
     def surrogate_bins(self, unit, reject_factor=None):
         """For checking: the bins each surrogate of one unit occupies, with its statistics.
@@ -297,6 +307,43 @@ class AssemblyNeurons(CachedSteps):
                 f"p-value can fall below 1/{orders} = {1 / orders:.3g} > alpha = "
                 f"{self.alpha:g}; use at least {need} trials or a larger alpha")
 
+    def _surrogates_used(self):
+        """S that ``statistics`` will use: ``n_surrogates``, or k! - 1 for trial shuffling
+        of k trials when that is fewer (every order once)."""
+        if self.surrogate == "trial" and _all_orders(self._n_trials(), self.n_surrogates):
+            return math.factorial(self._n_trials()) - 1
+        return int(self.n_surrogates)
+
+    def _check_surrogates_reach_alpha(self):
+        """Refuse a run in which no neuron could be flagged (a silent empty result).
+
+        The smallest p-value is 1 / (S + 1). With N tested neurons (those with spikes):
+        Holm multiplies the smallest p by N, so it needs 1 / (S + 1) <= alpha / N;
+        Benjamini-Hochberg flags the k smallest p when p_(k) <= k alpha / N, which with all
+        N neurons at the smallest p needs only 1 / (S + 1) <= alpha (a single neuron needs
+        alpha / N, as for Holm); the uncorrected test needs 1 / (S + 1) <= alpha.
+        """
+        n_tested = int(np.count_nonzero(np.diff(self.binned().indptr)))
+        if n_tested == 0:
+            return
+        s = self._surrogates_used()
+        divisor, rule = (n_tested, "alpha/N") if self.correction == "holm" else (1, "alpha")
+        # S + 1 >= divisor / alpha, with a margin for the rounding of divisor / alpha
+        need = max(math.ceil(divisor / self.alpha * (1 - 1e-12)) - 1, 1)
+        if s < need:
+            if s < self.n_surrogates:  # trial shuffling that already uses every order
+                raise ValueError(
+                    f"trial_length: {self._n_trials()} trials give only {s:,} trial orders, "
+                    f"but with {n_tested} neurons and alpha = {self.alpha:g} a neuron can be "
+                    f"flagged only with at least {need:,} (1/(S+1) <= {rule}); use more "
+                    f"trials")
+            method = {"holm": "Holm", "bh": "Benjamini-Hochberg"}.get(self.correction,
+                                                                     "the uncorrected test")
+            raise ValueError(
+                f"n_surrogates: with {n_tested} neurons and alpha = {self.alpha:g}, {method} "
+                f"can flag a neuron only with at least {need:,} surrogates "
+                f"(1/(S+1) <= {rule}); got {s:,}")
+
     def _check_enough_bins(self, x, z):
         """With baseline 0 a neuron can only move to bins where others fire."""
         busy = int(np.sum(z > 0))
@@ -316,8 +363,8 @@ class AssemblyNeurons(CachedSteps):
         ``spikes`` (occupied bins), ``statistic``, the surrogate quantiles ``q01``, ``q05``,
         ``q50``, ``q95``, ``q99``, ``min``, ``max``, ``p_value`` = (1 + #{surrogates >=
         statistic}) / (1 + S), ``p_adjusted`` (``correction``), ``significant``
-        (``p_adjusted <= alpha``) and ``rank_score`` = (statistic - surrogate mean) /
-        (q99 - q01). S is ``result.n_surrogates``: ``n_surrogates``, or k! - 1 with trial
+        (``p_adjusted <= alpha``) and ``rank_score`` = statistic / (q99 - q01), the
+        paper's rank score (Berger et al. 2010, Sec. 4.3, Fig. 8c). S is ``result.n_surrogates``: ``n_surrogates``, or k! - 1 with trial
         shuffling of k trials when that is fewer (every order once).
 
         NaN entries: a unit without spikes has NaN statistic, quantiles, p-values and rank
@@ -331,12 +378,16 @@ class AssemblyNeurons(CachedSteps):
         ------
         ValueError
             For bad parameters, naming the parameter; for trial shuffling with too few
-            trials to reach ``alpha`` (1 / k! > alpha), naming ``trial_length``.
+            trials to reach ``alpha`` (1 / k! > alpha), naming ``trial_length``; when no
+            neuron could pass the (corrected) threshold with S surrogates (Holm:
+            1 / (S + 1) > alpha / N; Benjamini-Hochberg and no correction:
+            1 / (S + 1) > alpha), naming ``n_surrogates`` and the S needed.
         """
         started = time.perf_counter()
         self._check()
         if self.surrogate == "trial":
             self._check_trial_alpha()
+        self._check_surrogates_reach_alpha()
         stats = self.statistics()
         original, surr = stats[self.statistic]
         with np.errstate(invalid="ignore"):
@@ -355,9 +406,8 @@ class AssemblyNeurons(CachedSteps):
                 table[f"q{round(q * 100):02d}"] = values
             table["min"] = np.nanmin(surr, axis=1)
             table["max"] = np.nanmax(surr, axis=1)
-            mean = np.nanmean(surr, axis=1)
             width = table["q99"].to_numpy() - table["q01"].to_numpy()
-            table["rank_score"] = np.where(width > 0, (original - mean) / width, np.nan)
+            table["rank_score"] = np.where(width > 0, original / width, np.nan)
         table["p_value"] = p
         table["p_adjusted"] = p_adj
         table["significant"] = np.nan_to_num(p_adj, nan=1.0) <= self.alpha
@@ -382,14 +432,73 @@ def _trials_needed(alpha):
     return k
 
 
-def _statistics_block(sel, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
+#: Work of one kernel call (a block), in bin visits: spikes moved times (1 + neurons per
+#: bin), summed over the block's surrogates. About 0.1-0.5 s on one core of the 2-core test
+#: machine, so a Cancel (the progress callback raises) acts well within 2 s.
+BLOCK_WORK = 2e7
+#: Items per block: enough for the threads of one call to share the work
+ITEMS_PER_BLOCK = 8
+
+
+def work_blocks(spikes, n_surrogates, per_bin, block_work=BLOCK_WORK,
+                items_per_block=ITEMS_PER_BLOCK):
+    """Split the surrogates of all units into kernel calls of bounded work.
+
+    Each block is a tuple of arrays (units, first surrogate, count) with about
+    ``block_work`` bin visits (n_i x (1 + ``per_bin``) per surrogate) in
+    ``items_per_block`` items, so a block's threads share the work; a unit's surrogates are
+    split across items and blocks where one unit alone exceeds an item's share.
+
+    Parameters
+    ----------
+    spikes : (units,) occupied bins per unit
+    n_surrogates : int
+    per_bin : float, mean neurons per bin
+
+    Returns
+    -------
+    list of (units, first, count) int64 arrays
+    """
+    item_work = block_work / items_per_block
+    items = []
+    for unit, n_i in enumerate(np.asarray(spikes)):
+        per_surrogate = max(float(n_i) * (1.0 + per_bin), 1.0)
+        step = n_surrogates if n_i == 0 else \
+            int(np.clip(item_work // per_surrogate, 1, n_surrogates))
+        items += [(unit, first, min(step, n_surrogates - first), per_surrogate)
+                  for first in range(0, n_surrogates, step)]
+    blocks, current, work = [], [], 0.0
+    for item in items:
+        current.append(item[:3])
+        work += item[2] * item[3]
+        if work >= block_work or len(current) >= 4 * items_per_block:
+            blocks.append(current)
+            current, work = [], 0.0
+    if current:
+        blocks.append(current)
+    return [tuple(np.array(col, dtype=np.int64) for col in zip(*b)) for b in blocks]
+
+
+def _statistics_block(block, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                       normalized, kind, n_surrogates, seeds, alias_prob, alias_idx, z_weight,
                       baseline, reject_factor, trial_bins, trial_perms):
-    """CPC and CSF (and their surrogates) of the units ``sel``: one task."""
-    return kernels.assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins,
-                                       power, normalized, kind, n_surrogates, seeds[sel],
-                                       alias_prob, alias_idx, z_weight, baseline, reject_factor,
-                                       trial_bins, trial_perms, sel)
+    """CPC and CSF (and their surrogates) of one block of work items: one task."""
+    units, first, count = block
+    return block, kernels.assembly_statistics(
+        unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power, normalized, kind,
+        n_surrogates, seeds, alias_prob, alias_idx, z_weight, baseline, reject_factor,
+        trial_bins, trial_perms, units, first, count)
+
+
+def _gather(out, part):
+    """Write one block's results into the full (units x surrogates) arrays."""
+    (units, first, count), (cpc, csf, cpc_s, csf_s) = part
+    for q, (i, f, c) in enumerate(zip(units, first, count)):
+        if f == 0:
+            out["cpc"][i], out["csf"][i] = cpc[q], csf[q]
+        out["cpc_s"][i, f:f + c] = cpc_s[q, :c]
+        out["csf_s"][i, f:f + c] = csf_s[q, :c]
+    return out
 
 
 class _quiet_nan_warnings:
@@ -509,3 +618,84 @@ def ranked(table):
     order = np.lexsort((np.arange(len(table)), np.where(np.isnan(p), np.inf, p),
                         np.where(unscored, 0.0, -score), group))
     return table.iloc[order]
+
+
+#: Settings of the simulated evaluation (``evaluation_sweeps``): SIP assemblies as in the
+#: paper's Sec. 4.1 (independent Poisson background, one assembly with injected
+#: coincidences), small enough for the dashboard
+EVALUATION_SETTINGS = {"n_units": 40, "assembly_size": 6, "coincidence_rate": 2.0,
+                       "rate": 10.0, "t_stop": 10.0}
+EVALUATION_VALUES = {"coincidence_rate": [0.25, 0.5, 1.0, 2.0],
+                     "assembly_size": [2, 4, 6, 10],
+                     "n_units": [20, 40, 80],
+                     "baseline": [0.1, 1.0, 10.0, float("inf")]}
+
+
+def evaluation_sweeps(values=None, settings=None, seeds=(0,), progress=None, **detector):
+    """False-positive and false-negative rates against coincidence rate, assembly size,
+    number of neurons and baseline, as in the paper's evaluation (Berger et al. 2010,
+    Sec. 4, Figs. 4-7), on SIP recordings from ``analysis.simulate.sip``.
+
+    Parameters
+    ----------
+    values : dict factor -> list, default ``EVALUATION_VALUES``; the factors are simulator
+        settings, except ``baseline`` (weighted shuffling's b; inf: uniform)
+    settings : dict, the simulator settings held fixed (``EVALUATION_SETTINGS``)
+    seeds : simulator and detector seeds, one recording per value and seed
+    progress : callable(fraction, message), optional
+    **detector : ``AssemblyNeurons`` parameters for every run
+
+    Returns
+    -------
+    DataFrame with one row per factor, value and seed: ``factor``, ``value``, ``seed`` and
+    the columns of ``evaluate``; ``frame.attrs["settings"]`` holds the simulator settings
+    and ``frame.attrs["detector"]`` the detector's.
+    """
+    from . import simulate
+
+    values = dict(EVALUATION_VALUES if values is None else values)
+    settings = dict(EVALUATION_SETTINGS if settings is None else settings)
+    frames = []
+    for k, (factor, levels) in enumerate(values.items()):
+        def make(value, seed, factor=factor):
+            sim = dict(settings)
+            if factor in sim:
+                sim[factor] = value
+            return simulate.sip(seed=seed, **sim)
+
+        runs = dict(detector)
+        if progress is not None:  # each run reports, so a raising callback stops it
+            runs["progress"] = lambda f, m, k=k, factor=factor: progress(
+                (k + f) / len(values), f"{factor}: {m}")
+        if factor == "baseline":
+            table = sweep(levels, "baseline", data=make(None, seeds[0]), seeds=seeds,
+                          surrogate="weighted", **runs)
+        else:
+            table = sweep(levels, factor, make_data=make, seeds=seeds, **runs)
+        frames.append(table.rename(columns={factor: "value"}).assign(factor=factor))
+    frame = pd.concat(frames, ignore_index=True)
+    frame.attrs["settings"] = settings
+    frame.attrs["detector"] = dict(detector)
+    return frame
+
+
+def pairwise_coincidences(result, data):
+    """The paper's comparison with pairwise correlation (Berger et al. 2010, Sec. 4.3,
+    Figs. 8c and 9b): each neuron's coincidences with all others, sum over j != i of c_ij,
+    and the Spearman rank correlation between those counts and the rank scores.
+
+    Returns
+    -------
+    coincidences : (units,) int array
+    rho : float, Spearman's rho over the neurons with a finite rank score (NaN if fewer
+        than 3)
+    """
+    from scipy.stats import spearmanr
+
+    x = data.bin(result.params["bin_size"], binary=True).tocsr()
+    z = np.asarray(x.sum(axis=0)).ravel()
+    coincidences = np.asarray(x @ z).ravel() - np.diff(x.indptr)  # sum_t x_it (z_t - 1)
+    score = result.table["rank_score"].to_numpy(dtype=float)
+    ok = np.isfinite(score)
+    rho = float(spearmanr(score[ok], coincidences[ok])[0]) if ok.sum() >= 3 else np.nan
+    return coincidences, rho

@@ -10,7 +10,8 @@ the neurons whose dot sits above their own box stand out at the left.
 A new statistic, alpha or correction reruns only the table: ``AssemblyNeurons`` caches the
 surrogates, which hold both statistics. Settings that change the surrogates wait for the Run
 button. A run (and a sweep) can be cancelled: the progress callback raises ``Cancelled`` once
-the Cancel button is pressed, which stops the computation between two batches of units.
+the Cancel button is pressed, which stops the computation after the current block of work
+(a bounded number of surrogates, see ``analysis.assembly.work_blocks``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from analysis.assembly import (AssemblyNeurons, AssemblyResult, assembly_membership, evaluate,
-                               ranked, sweep)
+                               evaluation_sweeps, pairwise_coincidences, ranked, sweep)
 
+from .assembly_views import evaluation_figure, pairwise_plot, settings_text
 from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
 from .widgets import milliseconds_input
@@ -78,8 +80,13 @@ class AssemblyPage(AnalysisPage):
         The result against the data's ground-truth assembly membership (None without it).""")
     sweep_table = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="""
         Detections per baseline of the last sweep.""")
+    pairwise = param.Boolean(default=False, label="Compare with pairwise coincidences", doc="""
+        Add each unit's coincidences with all others to the table and plot its rank score
+        against them, with Spearman's rho (Berger et al. 2010, Figs. 8c and 9b).""")
     top_k = param.Integer(default=50, bounds=(1, None), label="Units shown (best rank first)",
                           doc="How many units the box plot shows, in rank-score order.")
+    evaluation_table = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="""
+        FP and FN rates of the last simulated evaluation (``evaluation_sweeps``).""")
     sweep_values = param.List(default=SWEEP_BASELINES, item_type=float, doc="""
         Baselines of the sweep (0: the population histogram, inf: uniform shuffling).""")
 
@@ -97,7 +104,14 @@ class AssemblyPage(AnalysisPage):
                 format_baseline(v) for v in self.sweep_values) + " (inf: uniform), other "
                 "settings as above.")
         self._sweep_button.on_click(self._sweep)
-        self._job_buttons.append(self._sweep_button)
+        self._evaluation_button = pn.widgets.Button(
+            label="Evaluation figures (simulated SIP)", color="primary", variant="outline",
+            description="FP and FN rates against coincidence rate, assembly size, number of "
+                        "neurons and baseline, on SIP recordings simulated with the current "
+                        "detector settings (Berger et al. 2010, Sec. 4)")
+        self._evaluation_button.on_click(self._evaluate_simulated)
+        self._evaluation_box = pn.Column(sizing_mode="stretch_width")
+        self._job_buttons += [self._sweep_button, self._evaluation_button]
         self._top_k = pn.widgets.IntSlider.from_param(self.param.top_k, start=1, end=100,
                                                       sizing_mode="stretch_width")
         self._plot = pn.Column(sizing_mode="stretch_width")
@@ -111,7 +125,10 @@ class AssemblyPage(AnalysisPage):
         # the table enters the page only once it has rows and its box is shown: Tabulator
         # cannot lay out rows it receives while hidden, and then shows none (a race)
         self._table_holder = pn.Column(sizing_mode="stretch_width")
-        self._results = pn.Column(self._top_k, self._plot, "**All units, in rank order**",
+        self._pairwise_box = pn.Column(sizing_mode="stretch_width")
+        self._results = pn.Column(self._top_k, self._plot,
+                                  pn.widgets.Checkbox.from_param(self.param.pairwise),
+                                  self._pairwise_box, "**All units, in rank order**",
                                   self._table_holder, self._download, visible=False,
                                   sizing_mode="stretch_width")
         self._sweep_box = pn.Column(sizing_mode="stretch_width")
@@ -120,6 +137,7 @@ class AssemblyPage(AnalysisPage):
         self.detector.param.watch(self._on_cheap_change, CHEAP_PARAMETERS)
         self.session.param.watch(self._on_data, "data")
         self.param.watch(lambda e: self._draw_plot(), "top_k")
+        self.param.watch(self._on_pairwise, "pairwise")
         self._layout = self._build_layout()
         self._on_data()
 
@@ -158,11 +176,12 @@ class AssemblyPage(AnalysisPage):
             group(["surrogate", "baseline", "trial_length", "n_surrogates", "seed"]),
             "**Significance**", group(["alpha", "correction"]),
             self._run_row(),
-            self._sweep_button,
+            self._sweep_button, self._evaluation_button,
             width=300,
         )
         results = pn.Column(self._status, self._stale, self._summary, self._evaluation,
-                            self._results, self._sweep_box, sizing_mode="stretch_width")
+                            self._results, self._sweep_box, self._evaluation_box,
+                            sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
     def report_section(self):
@@ -172,6 +191,9 @@ class AssemblyPage(AnalysisPage):
         section = Section("assembly", self.result, self.detector.data)
         if self.evaluation:
             section.extra["evaluation"] = self.evaluation
+        if self.evaluation_table is not None:
+            section.extra["evaluation_table"] = self.evaluation_table
+        section.extra["pairwise"] = self.pairwise
         return section
 
     def __panel__(self):
@@ -203,6 +225,18 @@ class AssemblyPage(AnalysisPage):
             self._show_sweep(skipped)
         if self._pending and self.result is not None:
             await self._run()
+
+    async def _evaluate_simulated(self, event=None):
+        """The paper's evaluation figures on simulated recordings with ground truth."""
+        settings = {k: getattr(self.detector, k) for k in SWEEP_SETTINGS}
+        out = await self._in_worker("Evaluation", lambda: evaluation_sweeps(
+            progress=self._on_progress, **settings))
+        if out is not None:
+            self.evaluation_table = out
+            self._evaluation_box[:] = [
+                "### Evaluation on simulated SIP recordings",
+                Markdown(escape_markdown(settings_text(out)), styles={"font-size": "0.85em"}),
+                pn.pane.HoloViews(evaluation_figure(out), sizing_mode="stretch_width")]
 
     async def _in_worker(self, label, compute):
         data = self.detector.data
@@ -295,11 +329,27 @@ class AssemblyPage(AnalysisPage):
         if not len(self._table_holder):
             self._table_holder[:] = [self._table]
         self._draw_plot()
+        self._draw_pairwise()
+
+    def _on_pairwise(self, event=None):
+        if self.result is not None:
+            self._show_result(self.result, self.evaluation)
+
+    def _draw_pairwise(self):
+        self._pairwise_box[:] = []
+        if self.pairwise and self.result is not None:
+            coincidences, rho = pairwise_coincidences(self.result, self.detector.data)
+            self._pairwise_box[:] = [pn.pane.HoloViews(
+                pairwise_plot(self.result.table, coincidences, rho), height=320)]
 
     def results_frame(self):
         """The result table in rank order, with a rank column and (with ground truth) each
         unit's membership."""
-        table = ranked(self.result.table)
+        table = self.result.table
+        if self.pairwise:
+            table = table.assign(coincidences=pairwise_coincidences(self.result,
+                                                                    self.detector.data)[0])
+        table = ranked(table)
         table.insert(0, "rank", np.arange(1, len(table) + 1))
         membership = assembly_membership(self.detector.data)
         if membership is not None:
@@ -324,10 +374,8 @@ class AssemblyPage(AnalysisPage):
             more = "use more (shorter) trials"
             text += (f"  \nTrial shuffling: all {n_surr} trial orders other than the "
                      f"recorded one were used (exact test).")
-        if smallest > p["alpha"]:
-            text += (f"  \nWith {n_surr} surrogates no p-value is below "
-                     f"{smallest:.2g} > α: {more}.")
-        elif n_sig == 0 and at_floor:
+        # (a run where even the smallest p could not pass is refused by ``run``)
+        if n_sig == 0 and at_floor:
             text += (f"  \n{at_floor} units have the smallest p-value {n_surr} "
                      f"surrogates allow ({smallest:.2g}), but none stays below α after the "
                      f"correction for {len(r.table)} units: {more}.")

@@ -521,9 +521,24 @@ def assembly_parts(section):
                                                                    width=980, height=470)
     parts += [_pane(plot, 1000, 480), _md(PLOT_CAPTION.replace(
         " Drag to pan, scroll to zoom, hover for values.", ""), styles={"font-size": "0.85em"})]
-    table = ranked(r.table).reset_index(drop=True)
+    table = r.table
+    if section.extra.get("pairwise"):
+        from analysis.assembly import pairwise_coincidences
+
+        from .assembly_views import pairwise_plot
+
+        coincidences, rho = pairwise_coincidences(r, data)
+        parts.append(_pane(pairwise_plot(r.table, coincidences, rho), 440, 320))
+        table = table.assign(coincidences=coincidences)
+    table = ranked(table).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     parts += _table(table, caption="### Units in rank order")
+    if section.extra.get("evaluation_table") is not None:
+        from .assembly_views import evaluation_figure, settings_text
+
+        parts += [_md("### Evaluation on simulated SIP recordings"),
+                  _md(escape_markdown(settings_text(section.extra["evaluation_table"]))),
+                  _pane(evaluation_figure(section.extra["evaluation_table"]), 820, 640)]
     return parts
 
 

@@ -1,15 +1,28 @@
 """numba kernels for assembly-neuron identification (Berger et al. 2010).
 
 A surrogate moves the spikes of one neuron only, so everything about the other neurons is
-computed once: the population count z_t per bin and, per bin, the list of neurons firing
-in it (CSR). A surrogate of neuron i then costs O(n_i * neurons per bin) for CSF and O(n_i)
-for CPC instead of a pass over the whole N x T matrix; neurons are independent and run in
-parallel (``prange``).
+computed once: the list of neurons firing in each bin (CSR; its row lengths are the
+population counts z_t). A surrogate of neuron i then costs O(n_i * neurons per bin) instead
+of a pass over the whole N x T matrix.
 
-Random numbers: neuron i's surrogates come from numba's generator seeded with
-``seeds[i]`` at the start of that neuron's work, so results do not depend on how neurons
-are spread over threads. ``unit_surrogate_bins`` runs the same per-neuron code for one
+Work items: one item is a range of surrogates of one neuron, so no call does more than a
+bounded amount of work (progress and Cancel act between calls); items run in parallel
+(``prange``).
+
+Random numbers: surrogate s of neuron i comes from numba's generator seeded with a hash of
+(``seeds[i]``, s) at its start, so results do not depend on how the surrogates are split
+into items or spread over threads. The state that links surrogates of one neuron is
+rebuilt from that rule: trial shuffling's set of orders drawn so far is replayed for the
+surrogates before an item's first, and weighted shuffling's per-group bin lists are put
+back in order after each surrogate. ``unit_surrogate_bins`` runs the same code for one
 neuron and also returns the bins each surrogate drew (for tests against a plain reference).
+
+Cache blocking (the working set, not the arithmetic, limits speed: at N = 1,000 and T = 10^5
+the bin lists take 2.8 MB, beyond a 1 MiB L2): an item draws a chunk of surrogates (sorted
+bins, coincidence counters: ``CHUNK_BYTES``) and visits the bins tile by tile, each tile's
+part of the bin lists ``TILE_BYTES``, so every surrogate of the chunk reuses a tile while it
+is in L2. The per-bin population term of CPC comes from the same lookup (row length minus
+neuron i's own bit, from a T-bit mask that stays in L1), so CPC adds no memory traffic.
 """
 
 from __future__ import annotations
@@ -32,58 +45,86 @@ REJECT_FACTOR = 4.0
 MAX_TRIALS_DISTINCT = 20
 
 
-@njit(cache=True)
-def _cpc_sum(bins, z_pow, z_minus_pow, own):
-    """Sum over ``bins`` of (z_t - own_t)^r, own_t = 1 where neuron i fired originally.
-
-    ``z_pow`` and ``z_minus_pow`` hold z_t^r and (z_t - 1)^r, computed once per run.
-    """
-    total = 0.0
-    for k in range(bins.shape[0]):
-        t = bins[k]
-        total += z_minus_pow[t] if own[t] else z_pow[t]
-    return total
+#: Bytes of one item's per-chunk arrays (each surrogate's sorted bins and its coincidence
+#: counters and touched list): half of a 1 MiB L2 cache
+CHUNK_BYTES = 512 * 1024
+#: Bytes of the bin lists (pointers and unit ids) of one tile of bins: a quarter of L2
+TILE_BYTES = 256 * 1024
+#: Most surrogates in one chunk
+MAX_CHUNK = 64
 
 
 @njit(cache=True)
-def _csf(bins, i, bin_ptr, bin_units, n_i, expected, power, normalized, coinc, touched,
-         dense):
-    """CSF of neuron i placed at ``bins``: sum over j != i of max(0, c_ij - e_ij)^power.
+def surrogate_seed(seed, s):
+    """Seed of surrogate ``s`` of the neuron whose seed is ``seed`` (< 2^32): the splitmix64
+    finaliser of (seed, s), 31 bits."""
+    x = (np.uint64(seed) << np.uint64(32)) ^ np.uint64(s)
+    x += np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return np.int64(x >> np.uint64(33))
 
-    ``expected[j]`` = e_ij = n_i n_j / T. ``dense``: most neurons share a bin with i, so
-    sum over all of them rather than keep a list of the neurons touched (a branch per
-    coincidence); the two cases are separate loops so the inner one has no branch.
+
+@njit(cache=True)
+def _scan(surr, n_chunk, n_i, i, bin_ptr, bin_units, own, tile, n_bins, pow_table, coinc,
+          touched, n_touched, dense, zsum):
+    """Coincidences of neuron i placed at each row of ``surr`` (sorted bins) with every
+    other neuron (``coinc[c, j]``; sparse: the neurons met listed in ``touched[c]``) and the
+    sum of (z_t^(-i))^r over those bins (``zsum[c]``), for the first ``n_chunk`` rows.
+
+    Bins are visited tile by tile (``tile`` bins), every row within a tile before the next
+    tile, so a tile's part of ``bin_ptr`` and ``bin_units`` is read from the cache by all
+    rows. z_t^(-i) is the row length of bin t minus neuron i's bit in ``own``.
     """
-    n_touched = 0
-    if dense:
-        for k in range(bins.shape[0]):
-            t = bins[k]
-            for p in range(bin_ptr[t], bin_ptr[t + 1]):
-                coinc[bin_units[p]] += 1
-        coinc[i] = 0  # neuron i's own bins are not coincidences
-        n_touched = coinc.shape[0]
-    else:
-        for k in range(bins.shape[0]):
-            t = bins[k]
-            for p in range(bin_ptr[t], bin_ptr[t + 1]):
-                j = bin_units[p]
-                if coinc[j] == 0:
-                    touched[n_touched] = j
-                    n_touched += 1
-                coinc[j] += 1
+    cursor = np.zeros(n_chunk, dtype=np.int64)
+    for c in range(n_chunk):
+        zsum[c] = 0.0
+        n_touched[c] = 0
+    for end in range(tile, n_bins + tile, tile):
+        for c in range(n_chunk):
+            k = cursor[c]
+            total = 0.0
+            while k < n_i and surr[c, k] < end:
+                t = surr[c, k]
+                first, last = bin_ptr[t], bin_ptr[t + 1]
+                mine = (own[t >> 6] >> np.uint64(t & 63)) & np.uint64(1)
+                total += pow_table[last - first - np.int64(mine)]
+                if dense:
+                    for p in range(first, last):
+                        coinc[c, bin_units[p]] += 1
+                else:
+                    for p in range(first, last):
+                        j = bin_units[p]
+                        if coinc[c, j] == 0:
+                            touched[c, n_touched[c]] = j
+                            n_touched[c] += 1
+                        coinc[c, j] += 1
+                k += 1
+            cursor[c] = k
+            zsum[c] += total
+
+
+@njit(cache=True)
+def _csf_row(counts_c, touched_c, n_touched, i, expected, power, normalized, dense):
+    """CSF from one row of coincidence counts (cleared on the way): the average over the
+    N - 1 other neurons j of max(0, c_ij - e_ij)^r, each term over e_ij if ``normalized``
+    (Berger et al. 2010, Sec. 3.2)."""
+    n_units = counts_c.shape[0]
+    counts_c[i] = 0  # neuron i's own bins are not coincidences
     total = 0.0
-    for q in range(n_touched):
-        j = q if dense else touched[q]
-        c = coinc[j]
-        coinc[j] = 0
-        if j == i or c == 0:
+    n = n_units if dense else n_touched
+    for q in range(n):
+        j = q if dense else touched_c[q]
+        c = counts_c[j]
+        if c == 0:
             continue
-        e = expected[j]
-        excess = c - e
+        counts_c[j] = 0
+        excess = c - expected[j]
         if excess > 0:
             term = excess * excess if power == 2.0 else excess ** power
-            total += term / e if normalized else term
-    return total
+            total += term / expected[j] if normalized else term
+    return total / max(n_units - 1, 1)
 
 
 # Surrogate bins are drawn into a packed bitmap (T bits: 12.5 KB for 1e5 bins, resident in
@@ -197,7 +238,7 @@ def _move_to(target, t, bins, pos):
 
 
 @njit(cache=True)
-def _weighted_groups(k, n_i, drawn, z, own, baseline, start, bins, pos, taken, mask):
+def _weighted_groups(k, n_i, drawn, z, own, baseline, start, bins, pos, taken, mask, undo):
     """Draw the bins ``k..n_i-1`` of a weighted surrogate exactly, without rejection.
 
     All bins of a group v (z_t^(-i) = v) weigh v + b, so the next bin is drawn in two
@@ -205,12 +246,15 @@ def _weighted_groups(k, n_i, drawn, z, own, baseline, start, bins, pos, taken, m
     v + b), then a bin uniformly among the group's undrawn ones. Each group keeps its drawn
     bins at the front (``taken[v]`` of them: a partial Fisher-Yates shuffle), so both steps
     cost O(groups) and O(1) whatever the weights. The bins ``drawn[:k]`` from the rejection
-    phase are moved to the front first; ``taken`` is cleared at the end.
+    phase are moved to the front first. At the end ``taken`` is cleared and every swap is
+    undone (``undo``: n_i x 2 positions), so the next surrogate starts from the same bin
+    order whichever surrogates came before it (results do not depend on the work items).
     """
     n_groups = taken.shape[0]
     for j in range(k):
         t = drawn[j]
         v = z[t] - (1 if own[t] else 0)
+        undo[j, 0], undo[j, 1] = start[v] + taken[v], pos[t]
         _move_to(start[v] + taken[v], t, bins, pos)
         taken[v] += 1
     while k < n_i:
@@ -231,12 +275,15 @@ def _weighted_groups(k, n_i, drawn, z, own, baseline, start, bins, pos, taken, m
         left = start[chosen + 1] - start[chosen] - taken[chosen]
         first = start[chosen] + taken[chosen]
         t = bins[first + min(int(np.random.random() * left), left - 1)]
+        undo[k, 0], undo[k, 1] = first, pos[t]
         _move_to(first, t, bins, pos)
         taken[chosen] += 1
         _set_bit(mask, t)
         drawn[k] = t
         k += 1
     taken[:] = 0
+    for j in range(n_i - 1, -1, -1):  # a swap is its own inverse: undo in reverse order
+        _move_to(undo[j, 1], bins[undo[j, 0]], bins, pos)
 
 
 @njit(cache=True)
@@ -289,60 +336,54 @@ def _trial_bins(bins, trial_bins, perm, mask):
 
 
 @njit(cache=True)
-def _prepare(z, power):
-    """z_t^r, (z_t - 1)^r (0 where z_t = 0), the sum of z_t^r and the largest z_t, once
-    per run."""
-    n_bins = z.shape[0]
-    z_pow = np.empty(n_bins)
-    z_minus_pow = np.empty(n_bins)
-    total_zr = 0.0
-    z_max = 0
-    for t in range(n_bins):
-        z_pow[t] = z[t] ** power
-        z_minus_pow[t] = (z[t] - 1.0) ** power if z[t] > 0 else 0.0
-        total_zr += z_pow[t]
-        z_max = max(z_max, z[t])
-    return z_pow, z_minus_pow, total_zr, z_max
-
-
-@njit(cache=True)
-def _unit(i, seed, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power, normalized,
-          kind, alias_prob, alias_idx, z_weight, baseline, reject_factor, trial_bins,
-          trial_perms, z_pow, z_minus_pow, total_zr, z_max, counts, table, cpc_surr,
-          csf_surr, record):
-    """Original CPC and CSF of neuron i (returned) and of its surrogates (written to
-    ``cpc_surr`` and ``csf_surr``, one entry per surrogate); with a non-empty ``record``
-    (surrogates x n_i), also the sorted bins of each surrogate. NaN for a silent neuron."""
+def _item(i, seed, first, count, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
+          normalized, kind, n_surrogates, alias_prob, alias_idx, z_weight, baseline,
+          reject_factor, trial_bins, trial_perms, pow_table, total_zr, z_max, counts, tile,
+          table, cpc_surr, csf_surr, record):
+    """Surrogates ``first .. first + count - 1`` of neuron i (of ``n_surrogates``): CPC and
+    CSF written to ``cpc_surr`` and ``csf_surr``; the original CPC and CSF are returned when
+    ``first`` is 0 (else NaN). With a non-empty ``record`` (count x n_i), also the sorted bins
+    of each surrogate. NaN throughout for a silent neuron."""
     n_units = unit_ptr.shape[0] - 1
     bins = unit_bins[unit_ptr[i]:unit_ptr[i + 1]]
     n_i = bins.shape[0]
     if n_i == 0:
         return np.nan, np.nan
-    n_surrogates = cpc_surr.shape[0]
-    np.random.seed(seed)
-    own = np.zeros(n_bins, dtype=np.bool_)
-    for k in range(n_i):
-        own[bins[k]] = True
-    # mean over all bins of (z_t^(-i))^power: fixed for this neuron
+    own = np.zeros((n_bins + 63) // 64, dtype=np.uint64)
+    own_bool = np.zeros(n_bins, dtype=np.bool_) if kind == WEIGHTED else \
+        np.zeros(0, dtype=np.bool_)
+    # mean over all bins of (z_t^(-i))^r: fixed for this neuron
     all_mean = total_zr
     for k in range(n_i):
         t = bins[k]
-        all_mean -= z_pow[t] - z_minus_pow[t]
+        _set_bit(own, t)
+        all_mean -= pow_table[z[t]] - pow_table[z[t] - 1]
+        if kind == WEIGHTED:
+            own_bool[t] = True
     all_mean /= n_bins
-    coinc = np.zeros(n_units, dtype=np.int32)
-    touched = np.empty(n_units, dtype=np.int32)
+    expected = counts * (n_i / n_bins)
     # expected coincidence visits per surrogate against the number of neurons
     dense = n_i * (bin_units.shape[0] / n_bins) > n_units / 4
-    cpc = _cpc_sum(bins, z_pow, z_minus_pow, own) / n_i - all_mean
-    expected = counts * (n_i / n_bins)
-    csf = _csf(bins, i, bin_ptr, bin_units, n_i, expected, power, normalized, coinc,
-               touched, dense)
+    chunk = max(1, min(MAX_CHUNK, count, CHUNK_BYTES // (8 * n_i + 8 * n_units)))
+    surr = np.empty((chunk, n_i), dtype=np.int64)
+    coinc = np.zeros((chunk, n_units), dtype=np.int32)
+    touched = np.empty((chunk, 0 if dense else n_units), dtype=np.int32)
+    n_touched = np.zeros(chunk, dtype=np.int64)
+    zsum = np.empty(chunk)
+    cpc, csf = np.nan, np.nan
+    if first == 0:
+        surr[0, :] = bins
+        _scan(surr, 1, n_i, i, bin_ptr, bin_units, own, tile, n_bins, pow_table, coinc,
+              touched, n_touched, dense, zsum)
+        cpc = zsum[0] / n_i - all_mean
+        csf = _csf_row(coinc[0], touched[0], n_touched[0], i, expected, power, normalized,
+                       dense)
     mask = np.zeros((n_bins + 63) // 64, dtype=np.uint64)
-    surr = np.empty(n_i, dtype=np.int64)
     # weighted shuffling: neuron i's weights, the rejection phase's stopping mass, and the
     # per-group bin lists of the exact phase (built the first time they are needed)
     accept = np.ones(0)
     drawn = np.empty(n_i, dtype=np.int64)
+    undo = np.empty((n_i, 2), dtype=np.int64)
     max_rejected = reject_factor * n_i if reject_factor >= 0 else -1.0
     n_groups = z_max + 1
     g_start = np.zeros(1, dtype=np.int64)
@@ -369,38 +410,67 @@ def _unit(i, seed, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power, no
         while size < 2 * (n_surrogates + 1):
             size *= 2
     seen = np.full(size, -1, dtype=np.int64)
-    for s in range(n_surrogates):
-        if kind == UNIFORM:
-            _uniform_bins(n_i, n_bins, mask)
-        elif kind == WEIGHTED:
-            k = _weighted_reject(n_i, alias_prob, alias_idx, accept, mask, drawn,
-                                 max_rejected)
-            if k < n_i:
-                if g_taken.shape[0] != n_groups:
-                    g_start, g_bins, g_pos = _group_bins(z, own, n_groups)
-                    g_taken = np.zeros(n_groups, dtype=np.int64)
-                _weighted_groups(k, n_i, drawn, z, own, baseline, g_start, g_bins, g_pos,
-                                 g_taken, mask)
-        elif exact:
-            _trial_bins(bins, trial_bins, trial_perms[s], mask)
-        else:
+    if distinct:  # the orders of the surrogates before this item, so no order repeats
+        for s in range(first):
+            np.random.seed(surrogate_seed(seed, s))
             _random_order(perm, seen, distinct)
-            _trial_bins(bins, trial_bins, perm, mask)
-        _collect_sorted(mask, surr, table)
-        if record.shape[0] > 0:
-            record[s, :] = surr
-        cpc_surr[s] = _cpc_sum(surr, z_pow, z_minus_pow, own) / n_i - all_mean
-        csf_surr[s] = _csf(surr, i, bin_ptr, bin_units, n_i, expected, power, normalized,
-                           coinc, touched, dense)
+    for start in range(first, first + count, chunk):
+        n_chunk = min(chunk, first + count - start)
+        for c in range(n_chunk):
+            s = start + c
+            np.random.seed(surrogate_seed(seed, s))
+            if kind == UNIFORM:
+                _uniform_bins(n_i, n_bins, mask)
+            elif kind == WEIGHTED:
+                k = _weighted_reject(n_i, alias_prob, alias_idx, accept, mask, drawn,
+                                     max_rejected)
+                if k < n_i:
+                    if g_taken.shape[0] != n_groups:
+                        g_start, g_bins, g_pos = _group_bins(z, own_bool, n_groups)
+                        g_taken = np.zeros(n_groups, dtype=np.int64)
+                    _weighted_groups(k, n_i, drawn, z, own_bool, baseline, g_start, g_bins,
+                                     g_pos, g_taken, mask, undo)
+            elif exact:
+                _trial_bins(bins, trial_bins, trial_perms[s], mask)
+            else:
+                _random_order(perm, seen, distinct)
+                _trial_bins(bins, trial_bins, perm, mask)
+            _collect_sorted(mask, surr[c], table)
+            if record.shape[0] > 0:
+                record[s - first, :] = surr[c]
+        _scan(surr, n_chunk, n_i, i, bin_ptr, bin_units, own, tile, n_bins, pow_table,
+              coinc, touched, n_touched, dense, zsum)
+        for c in range(n_chunk):
+            cpc_surr[start - first + c] = zsum[c] / n_i - all_mean
+            csf_surr[start - first + c] = _csf_row(coinc[c], touched[c], n_touched[c], i,
+                                                   expected, power, normalized, dense)
     return cpc, csf
+
+
+@njit(cache=True)
+def _prepare(z, power, bin_units, n_bins):
+    """v^r for v = 0 .. max z_t, the sum of z_t^r, the largest z_t and the tile width
+    (bins whose pointers and unit ids take about ``TILE_BYTES``), once per call."""
+    z_max = 0
+    for t in range(n_bins):
+        z_max = max(z_max, z[t])
+    pow_table = np.empty(z_max + 1)
+    for v in range(z_max + 1):
+        pow_table[v] = float(v) ** power
+    total_zr = 0.0
+    for t in range(n_bins):
+        total_zr += pow_table[z[t]]
+    per_bin = 8.0 + bin_units.itemsize * bin_units.shape[0] / max(n_bins, 1)
+    tile = max(64, int(TILE_BYTES / per_bin))
+    return pow_table, total_zr, z_max, tile
 
 
 @njit(parallel=True, cache=True)
 def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                         normalized, kind, n_surrogates, seeds, alias_prob, alias_idx,
-                        z_weight, baseline, reject_factor, trial_bins, trial_perms, units,
-                        table=_DEBRUIJN_TABLE):
-    """CPC and CSF of each neuron in ``units`` and of its surrogates.
+                        z_weight, baseline, reject_factor, trial_bins, trial_perms,
+                        item_units, item_first, item_count, table=_DEBRUIJN_TABLE):
+    """CPC and CSF of ranges of surrogates of neurons (Berger et al. 2010, Secs. 3.1-3.3).
 
     Parameters
     ----------
@@ -408,7 +478,8 @@ def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
     bin_ptr, bin_units : CSR of the neurons firing in each bin
     z : int array, population count per bin
     kind : UNIFORM, WEIGHTED or TRIAL
-    seeds : one seed per entry of ``units``
+    n_surrogates : surrogates per neuron in the whole run
+    seeds : one seed (< 2^32) per neuron (all neurons, indexed by neuron)
     alias_prob, alias_idx : alias table of the weights z_t + baseline (WEIGHTED)
     z_weight : float array z_t + baseline (WEIGHTED)
     reject_factor : WEIGHTED, see ``REJECT_FACTOR`` (inf: rejection only; < 0: group-wise
@@ -416,26 +487,33 @@ def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
     trial_bins : bins per trial (TRIAL)
     trial_perms : (n_surrogates, trials) int array: the trial orders to use, one per
         surrogate (exact enumeration); (0, trials): draw random orders (TRIAL)
+    item_units, item_first, item_count : the work items: surrogates
+        ``item_first[q] .. item_first[q] + item_count[q] - 1`` of neuron ``item_units[q]``
 
     Returns
     -------
-    cpc, csf : (len(units),) original statistics
-    cpc_surr, csf_surr : (len(units), n_surrogates)
+    cpc, csf : (items,) original statistics of items that start at surrogate 0, else NaN
+    cpc_surr, csf_surr : (items, max(item_count)), NaN beyond each item's count
     """
-    m = units.shape[0]
+    m = item_units.shape[0]
+    width = 0
+    for q in range(m):
+        width = max(width, item_count[q])
     cpc = np.full(m, np.nan)
     csf = np.full(m, np.nan)
-    cpc_surr = np.full((m, n_surrogates), np.nan)
-    csf_surr = np.full((m, n_surrogates), np.nan)
+    cpc_surr = np.full((m, width), np.nan)
+    csf_surr = np.full((m, width), np.nan)
     counts = np.diff(unit_ptr).astype(np.float64)
-    z_pow, z_minus_pow, total_zr, z_max = _prepare(z, power)
+    pow_table, total_zr, z_max, tile = _prepare(z, power, bin_units, n_bins)
     no_record = np.zeros((0, 0), dtype=np.int64)
     for q in prange(m):
-        cpc[q], csf[q] = _unit(units[q], seeds[q], unit_ptr, unit_bins, bin_ptr, bin_units,
-                               z, n_bins, power, normalized, kind, alias_prob, alias_idx,
-                               z_weight, baseline, reject_factor, trial_bins, trial_perms,
-                               z_pow, z_minus_pow, total_zr, z_max, counts, table, cpc_surr[q],
-                               csf_surr[q], no_record)
+        i = item_units[q]
+        cpc[q], csf[q] = _item(i, seeds[i], item_first[q], item_count[q], unit_ptr,
+                               unit_bins, bin_ptr, bin_units, z, n_bins, power, normalized,
+                               kind, n_surrogates, alias_prob, alias_idx, z_weight, baseline,
+                               reject_factor, trial_bins, trial_perms, pow_table, total_zr,
+                               z_max, counts, tile, table, cpc_surr[q], csf_surr[q],
+                               no_record)
     return cpc, csf, cpc_surr, csf_surr
 
 
@@ -444,21 +522,22 @@ def unit_surrogate_bins(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
                         normalized, kind, n_surrogates, seed, alias_prob, alias_idx,
                         z_weight, baseline, reject_factor, trial_bins, trial_perms, unit,
                         table=_DEBRUIJN_TABLE):
-    """The same per-neuron work as ``assembly_statistics`` for one neuron (``seed`` is its
-    seed there), also returning the bins of each surrogate (n_surrogates x n_i, sorted).
+    """The same per-neuron work as ``assembly_statistics`` for all surrogates of one neuron
+    (``seed`` is its seed there), also returning the bins of each surrogate
+    (n_surrogates x n_i, sorted).
 
     Returns cpc, csf, cpc_surr, csf_surr, bins.
     """
     counts = np.diff(unit_ptr).astype(np.float64)
-    z_pow, z_minus_pow, total_zr, z_max = _prepare(z, power)
+    pow_table, total_zr, z_max, tile = _prepare(z, power, bin_units, n_bins)
     n_i = unit_ptr[unit + 1] - unit_ptr[unit]
     record = np.zeros((n_surrogates if n_i > 0 else 0, n_i), dtype=np.int64)
     cpc_surr = np.full(n_surrogates, np.nan)
     csf_surr = np.full(n_surrogates, np.nan)
-    cpc, csf = _unit(unit, seed, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
-                     normalized, kind, alias_prob, alias_idx, z_weight, baseline,
-                     reject_factor, trial_bins, trial_perms, z_pow, z_minus_pow, total_zr,
-                     z_max, counts, table, cpc_surr, csf_surr, record)
+    cpc, csf = _item(unit, seed, 0, n_surrogates, unit_ptr, unit_bins, bin_ptr, bin_units, z,
+                     n_bins, power, normalized, kind, n_surrogates, alias_prob, alias_idx,
+                     z_weight, baseline, reject_factor, trial_bins, trial_perms, pow_table,
+                     total_zr, z_max, counts, tile, table, cpc_surr, csf_surr, record)
     return cpc, csf, cpc_surr, csf_surr, record
 
 

@@ -1,5 +1,6 @@
 """Assembly-neuron identification: exactness, calibration, detection, bad input."""
 
+import functools
 import itertools
 import time
 
@@ -8,6 +9,7 @@ import pytest
 from scipy.stats import binom, chi2
 
 from analysis import SpikeTrains, simulate
+from analysis import assembly as assembly_module
 from analysis.assembly import AssemblyNeurons, adjust_p_values, evaluate, sweep
 
 
@@ -23,7 +25,8 @@ def reference_cpc_unit(x, i, power):
 
 
 def reference_csf_unit(x, i, power, normalized=False):
-    """Sum over j != i of max(0, c_ij - n_i n_j / T)^r (each term over e_ij: normalized)."""
+    """Average over the N - 1 others j of max(0, c_ij - n_i n_j / T)^r (each term over e_ij:
+    normalized)."""
     n_bins = x.shape[1]
     counts = x.sum(axis=1).astype(np.float64)
     if not counts[i]:
@@ -36,7 +39,7 @@ def reference_csf_unit(x, i, power, normalized=False):
         excess = max(0.0, float(np.sum(x[i] & x[j])) - e)
         if excess > 0:
             total += excess ** power / e if normalized else excess ** power
-    return total
+    return total / (x.shape[0] - 1)
 
 
 def reference_cpc(x, power):
@@ -235,7 +238,7 @@ def test_random_trial_orders_are_distinct_and_never_the_identity(n_trials, n_sur
     # replacement, so p = (1 + #>=) / (1 + S) stays exact)
     data = simulate.poisson(n_units=3, rate=20.0, t_stop=float(n_trials), seed=5)
     det = AssemblyNeurons(data=data, surrogate="trial", trial_length=1.0,
-                          n_surrogates=n_surrogates)
+                          n_surrogates=n_surrogates, alpha=0.05)
     rows = det.surrogate_bins(0)["bins"]
     original = tuple(np.flatnonzero(dense(data, 0.001)[0]))
     distinct = {tuple(row) for row in rows.tolist()}
@@ -290,7 +293,7 @@ def test_p_values_and_ranking_follow_their_definitions(small_sip):
     k = 3
     assert res.table.p_value[k] == (1 + np.sum(surr[k] >= orig[k])) / 100
     width = np.quantile(surr[k], 0.99) - np.quantile(surr[k], 0.01)
-    assert res.table.rank_score[k] == pytest.approx((orig[k] - surr[k].mean()) / width)
+    assert res.table.rank_score[k] == pytest.approx(orig[k] / width)
     assert np.all((res.table.p_value > 0) & (res.table.p_value <= 1))
 
 
@@ -303,6 +306,108 @@ def test_p_value_corrections():
     assert np.isnan(adjust_p_values(p, "bh")[4])
     with pytest.raises(ValueError, match="correction"):
         adjust_p_values(p, "sidak")
+
+
+def tiny_recording():
+    """Three neurons, eight 1 ms bins: spikes in bins (0, 1, 2, 5), (0, 1, 6), (2, 5)."""
+    bins = [[0, 1, 2, 5], [0, 1, 6], [2, 5]]
+    return SpikeTrains.from_lists([[0.0005 + 0.001 * b for b in u] for u in bins],
+                                  t_stop=0.008)
+
+
+def test_csf_is_the_papers_average_over_the_other_neurons():
+    # neuron 0 (4 spikes): c_01 = 2, e_01 = 4 * 3 / 8 = 1.5; c_02 = 2, e_02 = 4 * 2 / 8 = 1;
+    # CSF_0 (r = 2) = (0.5^2 + 1^2) / (N - 1 = 2) = 0.625 (Berger et al. 2010, Sec. 3.2)
+    det = AssemblyNeurons(data=tiny_recording(), n_surrogates=3, power=2.0)
+    csf = det.statistics()["csf"][0]
+    assert csf[0] == pytest.approx(0.625)
+    x = dense(tiny_recording(), 0.001)
+
+    def brute_force(i):  # average over j != i of max(0, c_ij - e_ij)^2, spelled out
+        n_bins, terms = x.shape[1], []
+        for j in range(x.shape[0]):
+            if j != i:
+                c = sum(x[i, t] * x[j, t] for t in range(n_bins))
+                terms.append(max(0.0, c - x[i].sum() * x[j].sum() / n_bins) ** 2)
+        return sum(terms) / len(terms)
+
+    np.testing.assert_allclose(csf, [brute_force(i) for i in range(3)], rtol=1e-12)
+
+
+def test_rank_score_is_the_papers_statistic_over_the_quantile_width():
+    # Berger et al. 2010, Fig. 8c: statistic / (q99 - q01) of the neuron's surrogates, the
+    # surrogate mean not subtracted. Neuron 0's CSF is 0.625 (see above); its 3 surrogates'
+    # q01 and q99 are computed here from the kernel's values with numpy's linear rule
+    det = AssemblyNeurons(data=tiny_recording(), n_surrogates=3, alpha=0.25)
+    det.statistic = "csf"
+    surr = det.statistics()["csf"][1][0]
+    low, mid, high = sorted(surr)
+    q01 = low + 0.02 * (mid - low)  # position 0.01 * (3 - 1) = 0.02 between ranks 0, 1
+    q99 = mid + 0.98 * (high - mid)  # position 1.98
+    score = det.run().table.rank_score[0]
+    if q99 > q01:
+        assert score == pytest.approx(0.625 / (q99 - q01))
+    else:
+        assert np.isnan(score)
+
+
+def test_guard_refuses_holm_that_cannot_flag_any_neuron():
+    data = simulate.sip(n_units=100, assembly_size=10, coincidence_rate=2.0, rate=10.0,
+                        t_stop=2.0, seed=1)
+    det = AssemblyNeurons(data=data, n_surrogates=999, alpha=0.01, correction="holm")
+    with pytest.raises(ValueError, match=r"n_surrogates: .*Holm .*at least 9,999 "
+                                         r"surrogates .*got 999") as info:
+        det.run()
+    assert "\n" not in str(info.value)
+    # Benjamini-Hochberg and the uncorrected test can reach alpha at S = 999; the guard
+    # runs before any surrogate is drawn
+    det.n_surrogates = 9
+    for correction in ("bh", None):
+        det.correction = correction
+        with pytest.raises(ValueError, match="at least 99 surrogates"):
+            det.run()
+    det.n_surrogates = 99
+    assert det.run().table.p_value.min() >= 0.01
+
+
+@pytest.mark.parametrize("settings", [
+    {}, {"surrogate": "weighted", "baseline": 0.01},
+    {"surrogate": "trial", "trial_length": 0.5}])  # 8 trials: distinct random orders
+def test_results_do_not_depend_on_the_work_blocks(small_sip, monkeypatch, settings):
+    det = AssemblyNeurons(data=small_sip, n_surrogates=150, seed=2, **settings)
+    stats = det.statistics()
+    # tiny blocks: every unit's surrogates split over many items and kernel calls
+    blocks = assembly_module.work_blocks(np.diff(det.binned().indptr), 150, 1.0,
+                                         block_work=300, items_per_block=3)
+    assert len(blocks) > 100 and max(int(b[2].max()) for b in blocks) < 150
+    monkeypatch.setattr(assembly_module, "work_blocks", functools.partial(
+        assembly_module.work_blocks, block_work=300, items_per_block=3))
+    det.clear_cache()
+    split = det.statistics()
+    for statistic in ("cpc", "csf"):
+        np.testing.assert_array_equal(split[statistic][0], stats[statistic][0])
+        np.testing.assert_array_equal(split[statistic][1], stats[statistic][1])
+
+
+def test_a_raising_progress_callback_stops_the_run_after_one_block():
+    # 1,000 units x 60 s at 10 Hz (600k spikes) and 1,000 surrogates: about 1,000 s of work
+    # on the 2-core test machine; a callback that raises must end it after the first block
+    data = simulate.poisson(n_units=1000, rate=10.0, t_stop=60.0, seed=3)
+    calls = []
+
+    def cancel(fraction, message):
+        calls.append(fraction)
+        raise KeyboardInterrupt("cancel")
+
+    AssemblyNeurons(data=simulate.poisson(n_units=5, t_stop=1.0), n_surrogates=5).statistics()
+    det = AssemblyNeurons(data=data, n_surrogates=1000, progress=cancel)
+    det.binned()
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        det.statistics()
+    elapsed = time.perf_counter() - start
+    assert len(calls) == 1 and calls[0] < 0.01  # the first of about 300 blocks
+    assert elapsed < 5.0, elapsed  # one block: measured 0.28 s at load average 5 on 2 cores
 
 
 # ----------------------------------------------------------------- calibration
@@ -459,7 +564,7 @@ def test_bad_parameters_raise_clear_errors(small_sip):
 
 def test_silent_neuron_gives_documented_nan_row():
     data = SpikeTrains.from_lists([[0.1, 0.5], [], [0.1, 0.7, 0.9]], t_stop=1.0)
-    res = AssemblyNeurons(data=data, n_surrogates=20).run()
+    res = AssemblyNeurons(data=data, n_surrogates=20, alpha=0.05).run()
     row = res.table.iloc[1]
     assert np.isnan(row.statistic) and np.isnan(row.p_value) and not row.significant
     assert np.isfinite(res.table.statistic[0])

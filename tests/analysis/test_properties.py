@@ -513,7 +513,7 @@ def test_assembly_p_values_in_unit_interval(case, statistic, n_surrogates, seed)
     assume(lists)
     s = SpikeTrains.from_lists(lists, t_start=t0, t_stop=t1)
     det = AssemblyNeurons(data=s, statistic=statistic, n_surrogates=n_surrogates,
-                          bin_size=(t1 - t0) / 20, seed=seed)
+                          bin_size=(t1 - t0) / 20, seed=seed, alpha=0.5)
     res = det.run()
     p = res.table.p_value.to_numpy()
     defined = np.isfinite(p)

@@ -49,7 +49,7 @@ def runs(patterns):
         "asset": _asset(tiled=False),
         "asset-tiled": _asset(tiled=True),
         "assembly": AssemblyNeurons(data=sip, statistic="csf", n_surrogates=20,
-                                    correction="holm", seed=3).run(),
+                                    correction="bh", alpha=0.05, seed=3).run(),
         "spotdis": _spotdis(patterns).run(),
         "spotdis-graph": _spotdis(patterns, max_full_epochs=10).run(),
         "spotdis-rate": _spotdis(patterns).baseline(),

@@ -17,7 +17,8 @@ from dashboard import report
 from dashboard.cli import main
 
 # small and quick: assembly with few surrogates, SPOTDis on 25 epochs
-FAST = ["--param", "assembly.n_surrogates=49", "--param", "spotdis.min_cluster_size=4",
+FAST = ["--param", "assembly.n_surrogates=49", "--param", "assembly.alpha=0.02",
+        "--param", "spotdis.min_cluster_size=4",
         "--param", "spotdis.perplexity=5", "--param", "asset.bin_size=0.005"]
 
 
@@ -242,7 +243,7 @@ def test_several_inputs_write_one_report_each_into_a_folder(files, tmp_path, cap
     out = tmp_path / "out"
     assert main(["report", str(files["plain"]), str(files["epochs"]), "demo:sip",
                  "--method", "assembly", "--param", "assembly.n_surrogates=19",
-                 "-o", str(out)]) == 0
+                 "--param", "assembly.alpha=0.05", "-o", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["demo-sip.html", "patterns.html", "sip.html"]
     printed = capsys.readouterr().out
@@ -279,7 +280,7 @@ def test_export_button_gives_the_report_of_the_session(files):
     nav.value = "Assembly neurons"
     page = app.pages["Assembly neurons"]
     assert isinstance(page, AssemblyPage)
-    page.detector.n_surrogates = 19
+    page.detector.param.update(n_surrogates=19, alpha=0.05)  # 1/20 <= alpha
     # in a thread of its own: Playwright's sync API may hold a running loop in this one
     worker = threading.Thread(target=lambda: asyncio.run(page._run()))
     worker.start()
@@ -297,7 +298,7 @@ def test_saved_results_are_shown_not_recomputed(tmp_path, capsys):
 
     data = simulate.sip(n_units=20, assembly_size=5, t_stop=5.0, seed=1)
     io.save(data, tmp_path / "sip.npz")
-    AssemblyNeurons(data=data, n_surrogates=49, statistic="csf").run().save(
+    AssemblyNeurons(data=data, n_surrogates=49, alpha=0.02, statistic="csf").run().save(
         tmp_path / "assembly.npz")
     out = tmp_path / "r.html"
     assert main(["report", str(tmp_path / "sip.npz"), "--method", "assembly", "--results",

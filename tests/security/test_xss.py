@@ -117,7 +117,7 @@ def test_pages_after_runs_show_hostile_ids_as_text(data):
         nav.value = name
     asset, assembly, spot = (app.pages[n] for n in ["ASSET", "Assembly neurons", "SPOTDis"])
     asset.asset.bin_size = 0.01
-    assembly.detector.n_surrogates = 49
+    assembly.detector.param.update(n_surrogates=49, alpha=0.02)
     spot.clust.min_cluster_size = 2
     for page in (asset, assembly, spot):
         in_thread(page._run())
@@ -174,7 +174,7 @@ def test_export_report_of_pages(data):
     app = create_app(Session(data=data, source=f"file '{FILE_NAME}'"), load_demo=False)
     app.sidebar[0].value = "Assembly neurons"
     page = app.pages["Assembly neurons"]
-    page.detector.n_surrogates = 49
+    page.detector.param.update(n_surrogates=49, alpha=0.02)
     in_thread(page._run())
     assert page.evaluation is not None and set(HOSTILE) <= set(page.evaluation["missed"])
     text = report.report_from_pages(app.session, app.pages)
@@ -191,7 +191,7 @@ def cli_report(data, tmp_path_factory):
     spikes = root / FILE_NAME.replace(".csv", ".npz")
     io.save(data, spikes)
     result = root / f"{IMG} result {LINK}.npz"
-    AssemblyNeurons(data=data, n_surrogates=49).run().save(result)
+    AssemblyNeurons(data=data, n_surrogates=49, alpha=0.02).run().save(result)
     out = root / "report.html"
     assert main(["report", str(spikes), "--method", "assembly", "--results", str(result),
                  "-o", str(out)]) == 0
