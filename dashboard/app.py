@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import holoviews as hv
 import panel as pn
 
@@ -50,21 +52,28 @@ def create_app(session=None, load_demo=True):
     if load_demo and session.data is None:
         session.source = f"demo '{demo.DEFAULT}'"
         session.data = demo.load_demo(demo.DEFAULT)
-    pages, holders = {}, {}
+    pages = {}
     names = page_names()
     nav = pn.widgets.RadioButtonGroup(options=names, value=initial_page(names, DATA_PAGE),
                                       orientation="vertical", color="primary",
                                       variant="outline", sizing_mode="stretch_width")
-    main = pn.Column(sizing_mode="stretch_both")
+    # one holder per page, filled the first time the page is opened; afterwards a page is
+    # only shown or hidden, in the browser at once (the server follows), so coming back to
+    # it draws nothing anew and computes nothing
+    holders = {n: pn.Column(sizing_mode="stretch_width", visible=False) for n in names}
+    main = pn.Column(*holders.values(), sizing_mode="stretch_both")
+    nav.jscallback(value=f"""
+        const name = cb_obj.labels[cb_obj.active]
+        const holders = [{", ".join(f"h{i}" for i in range(len(names)))}]
+        const labels = {json.dumps(names)}
+        labels.forEach((label, i) => {{ holders[i].visible = label === name }})""",
+                   args={f"h{i}": holders[n] for i, n in enumerate(names)})
     history = PageHistory(page=nav.value, width=0, height=0, margin=0)
 
     def show(name):
-        # a page is built once and then only shown or hidden: coming back to it draws
-        # nothing anew and computes nothing
         if name not in pages:
             pages[name] = _make_page(name, session)
-            holders[name] = pn.Column(pages[name], sizing_mode="stretch_width")
-            main.append(holders[name])
+            holders[name][:] = [pages[name]]
         for other, holder in holders.items():
             holder.visible = other == name
         history.page = name
