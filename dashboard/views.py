@@ -19,8 +19,6 @@ RASTER_OPTS = {"cmap": ["#6b9bd1", "#08306b"], "cnorm": "linear", "colorbar": Fa
 
 # the name of the row nearest to a y (or x) coordinate, for a tooltip: rows sit at 0, 1, ...
 ROW_NAME_JS = "const k = Math.round(value); return (k >= 0 && k < names.length) ? names[k] : '';"
-# datashader leaves empty pixels NaN: they hold no spikes
-COUNT_JS = "return Number.isFinite(value) ? value.toFixed(0) : '0';"
 
 
 def row_name_hover(names):
@@ -32,9 +30,8 @@ def raster_hover(unit_ids):
     """Tooltips of a raster whose row k shows unit ``unit_ids[k]``: the unit's id, the time and
     the spikes in the hovered pixel."""
     return {"hover_tooltips": [("unit", "$y{custom}"), ("time (s)", "$x{0.000}"),
-                               ("spikes in pixel", "@image{custom}")],
-            "hover_formatters": {"$y": row_name_hover(unit_ids),
-                                 "@image": CustomJSHover(code=COUNT_JS)}}
+                               ("spikes in pixel", "@image{0}")],
+            "hover_formatters": {"$y": row_name_hover(unit_ids)}}
 
 
 def raster(data, order=None, title="", dynamic=True, width=900, height=400):
@@ -69,8 +66,12 @@ def raster(data, order=None, title="", dynamic=True, width=900, height=400):
     # dynspread grows points only where the image is sparse, so dense rasters stay legible;
     # with "max" a pixel shows the largest count within the spread (the default adds up the
     # neighbours, which the tooltip would show as spikes that were never there)
-    return dynspread(shaded, max_px=2, threshold=0.5, how="max", dynamic=dynamic).opts(
-        title=title, **RASTER_OPTS, **raster_hover(unit_ids))
+    spread = dynspread(shaded, max_px=2, threshold=0.5, how="max", dynamic=dynamic)
+    # empty pixels hold 0 spikes, not "no data" (Bokeh shows NaN in a tooltip, without calling
+    # its formatter); below the colour range (clim from 0.5) they are drawn transparent
+    return spread.redim.nodata(Count=None).opts(
+        title=title, clim=(0.5, np.nan), clipping_colors={"min": "transparent"},
+        **RASTER_OPTS, **raster_hover(unit_ids))
 
 
 def population_rate(data, n_bins=1000):

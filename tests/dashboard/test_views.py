@@ -150,14 +150,22 @@ def test_raster_hover_names_the_unit_and_counts_the_pixel(order):
     data = data.replace(unit_ids=[f"ch{i}#a" for i in range(10)])
     hover = _hover(views.raster(data, order=order))
     assert hover.tooltips == [("unit", "$y{custom}"), ("time (s)", "$x{0.000}"),
-                              ("spikes in pixel", "@image{custom}")]
+                              ("spikes in pixel", "@image{0}")]
     # row k (the y coordinate nearest the cursor) -> the id of the unit drawn in that row
     names = hover.formatters["$y"].args["names"]
     expected = data.unit_ids if order is None else data.unit_ids[order]
     assert names == list(expected)
     assert hover.formatters["$y"].code == views.ROW_NAME_JS
-    # empty pixels are NaN in datashader's aggregate: the count formatter shows 0 for them
-    assert hover.formatters["@image"].code == views.COUNT_JS
+
+
+def test_empty_raster_pixels_hold_zero_spikes_and_are_transparent(data):
+    # Bokeh writes NaN in a tooltip for NaN pixels: empty ones must be 0, below the colours
+    plot = hv.renderer("bokeh").get_plot(views.raster(data))
+    image = np.asarray(plot.handles["source"].data["image"][0])
+    assert not np.isnan(image).any() and (image == 0).any()
+    mapper = plot.handles["color_mapper"]
+    assert mapper.low == 0.5 and mapper.high == image.max()
+    assert mapper.low_color == "rgba(0, 0, 0, 0)"
 
 
 def test_spread_pixels_never_show_more_spikes_than_a_pixel_holds(data):
