@@ -28,6 +28,7 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import HoverTool
 from holoviews.operation.datashader import rasterize
 
 from analysis.errors import SpikeDataError
@@ -37,6 +38,7 @@ from analysis.spotdis.epochs import cross_correlation
 
 from .page_base import AnalysisPage
 from .text import Alert, Markdown
+from .views import row_name_hover
 
 # parameters shown as widgets (sampling_period gets its own ms input: it may be None)
 PARAMETERS = ["method", "min_cluster_size", "min_samples", "cluster_selection", "perplexity",
@@ -692,6 +694,14 @@ def colour_of(label):
     return NOISE_COLOUR if label < 0 else PALETTE[int(label) % len(PALETTE)]
 
 
+def epoch_names(labels):
+    """For each rank of ``cluster_order``: the epoch there and its cluster, as a tooltip
+    shows them ("epoch 12 (cluster 3)", "epoch 40 (noise)")."""
+    labels = np.asarray(labels)
+    return [f"epoch {k} ({'noise' if labels[k] < 0 else f'cluster {labels[k]}'})"
+            for k in cluster_order(labels)]
+
+
 def matrix_image(matrix, labels):
     """The SPOTDis matrix with rows and columns in ``cluster_order``: hv.Image, epoch rank on
     both axes (rank 0 at the top-left), values 0..1."""
@@ -743,14 +753,19 @@ def contrast_range(d):
 def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted by cluster",
                 dynamic=True):
     M = len(labels)
+    # the axes are ranks: the tooltip turns the rank under the cursor into the epoch there
+    names = row_name_hover(epoch_names(labels))
     image = rasterize(matrix_image(matrix, labels), dynamic=dynamic, width=600, height=600,
                       aggregator="mean").opts(
         cmap="viridis", clim=tuple(clim), colorbar=True, invert_yaxis=True, tools=["hover"],
+        hover_tooltips=[("row", "$y{custom}"), ("column", "$x{custom}"),
+                        ("SPOTDis", "@image{0.000}")],
+        hover_formatters={"$x": names, "$y": names},
         framewise=True, xlabel="epoch (sorted by cluster)",
         ylabel="epoch (sorted by cluster)", clabel="SPOTDis")
-    # white frames: visible on every colour of the map (cluster colours are on the t-SNE map)
-    blocks = cluster_blocks(labels).opts(fill_alpha=0, line_color="white", line_width=1.5,
-                                         tools=["hover"])
+    # white frames: visible on every colour of the map (cluster colours are on the t-SNE map);
+    # no tooltip of their own, the matrix's names the clusters
+    blocks = cluster_blocks(labels).opts(fill_alpha=0, line_color="white", line_width=1.5)
     return (image * blocks).opts(
         hv.opts.Overlay(title=title,
                         xlim=(-0.5, M - 0.5), ylim=(-0.5, M - 0.5), frame_width=340,
@@ -779,11 +794,21 @@ def map_points(embedding, labels, truth=None, by_truth=False):
                        vdims=["group", "epoch", "cluster", "true label"])
     return points.opts(
         color="group", cmap=cmap, size=7, line_color="white", line_width=0.4,
-        tools=["tap", "hover"], nonselection_alpha=0.35, selection_line_color="black",
+        tools=["tap", map_hover(truth is not None)], nonselection_alpha=0.35,
+        selection_line_color="black",
         responsive=True, show_legend=True, legend_position="bottom", legend_cols=4,
         framewise=True,
         title=f"t-SNE map, coloured by {'true pattern' if by_truth else what}",
         xlabel="t-SNE 1", ylabel="t-SNE 2", xaxis=None, yaxis=None, fontsize={"title": 11})
+
+
+def map_hover(with_truth):
+    """The map's tooltip: one epoch, the dot drawn on top under the cursor (dense clusters
+    put many dots under it; Bokeh lists them all by default, later rows are drawn on top)."""
+    tooltips = [("epoch", "@epoch"), ("cluster", "@cluster")]
+    if with_truth:
+        tooltips.append(("true label", "@true_label"))
+    return HoverTool(tooltips=tooltips, sort_by=[("$index", "descending")], limit=1)
 
 
 def epoch_raster(data, k, title=""):

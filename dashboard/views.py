@@ -3,16 +3,35 @@
 Rasters go through datashader: one point per spike, rasterized to the plot's pixels and
 spread where sparse (dynspread), which stays interactive at 1e7 spikes (``hv.Points``
 rasterizes 10M spikes in about 0.5 s here; ``hv.Spikes`` or ``hv.Segments`` are 10-60x slower).
+The raster's tooltip names the unit of the row under the cursor (its id, not the y coordinate)
+and the spikes in the hovered pixel.
 """
 
 import holoviews as hv
 import numpy as np
+from bokeh.models import CustomJSHover
 from holoviews.operation.datashader import dynspread, rasterize
 
 # a light-to-dark ramp on a linear scale: a single spike stays visible, a crowded pixel is dark
 RASTER_OPTS = {"cmap": ["#6b9bd1", "#08306b"], "cnorm": "linear", "colorbar": False,
                "tools": ["hover"], "responsive": True, "min_height": 320, "framewise": True,
                "xlabel": "time (s)", "ylabel": "unit"}
+
+# the name of the row nearest to a y (or x) coordinate, for a tooltip: rows sit at 0, 1, ...
+ROW_NAME_JS = "const k = Math.round(value); return (k >= 0 && k < names.length) ? names[k] : '';"
+
+
+def row_name_hover(names):
+    """A tooltip formatter that shows ``names[k]`` for a coordinate near row ``k``."""
+    return CustomJSHover(args={"names": [str(n) for n in names]}, code=ROW_NAME_JS)
+
+
+def raster_hover(unit_ids):
+    """Tooltips of a raster whose row k shows unit ``unit_ids[k]``: the unit's id, the time and
+    the spikes in the hovered pixel."""
+    return {"hover_tooltips": [("unit", "$y{custom}"), ("time (s)", "$x{0.000}"),
+                               ("spikes in pixel", "@image{0}")],
+            "hover_formatters": {"$y": row_name_hover(unit_ids)}}
 
 
 def raster(data, order=None, title="", dynamic=True, width=900, height=400):
@@ -31,6 +50,7 @@ def raster(data, order=None, title="", dynamic=True, width=900, height=400):
         return hv.Points([], kdims=["time (s)", "unit"]).opts(title=title or "no data")
     rows = data.units
     times = data.times
+    unit_ids = data.unit_ids
     if order is not None:
         order = np.asarray(order)
         rank = np.full(data.n_units, -1)
@@ -38,13 +58,20 @@ def raster(data, order=None, title="", dynamic=True, width=900, height=400):
         rows = rank[rows]
         keep = rows >= 0
         rows, times = rows[keep], times[keep]
+        unit_ids = unit_ids[order]
     points = hv.Points((times, rows.astype(np.float64)), kdims=["time (s)", "unit"])
     y_hi = data.n_units if order is None else len(order)
     shaded = rasterize(points, dynamic=dynamic, width=width, height=height,
                        x_range=(data.t_start, data.t_stop), y_range=(-0.5, y_hi - 0.5))
-    # dynspread grows points only where the image is sparse, so dense rasters stay legible
-    return dynspread(shaded, max_px=2, threshold=0.5, dynamic=dynamic).opts(
-        title=title, **RASTER_OPTS)
+    # dynspread grows points only where the image is sparse, so dense rasters stay legible;
+    # with "max" a pixel shows the largest count within the spread (the default adds up the
+    # neighbours, which the tooltip would show as spikes that were never there)
+    spread = dynspread(shaded, max_px=2, threshold=0.5, how="max", dynamic=dynamic)
+    # empty pixels hold 0 spikes, not "no data" (Bokeh shows NaN in a tooltip, without calling
+    # its formatter); below the colour range (clim from 0.5) they are drawn transparent
+    return spread.redim.nodata(Count=None).opts(
+        title=title, clim=(0.5, np.nan), clipping_colors={"min": "transparent"},
+        **RASTER_OPTS, **raster_hover(unit_ids))
 
 
 def population_rate(data, n_bins=1000):

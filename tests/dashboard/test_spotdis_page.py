@@ -12,8 +12,8 @@ from analysis.spiketrains import SpikeTrains
 from analysis.spotdis.epochs import cross_correlation
 from dashboard.spotdis_page import (EVENTS, RECORDING, SpotDisPage, cluster_blocks, cluster_order,
                                     contrast_range, delay_order,
-                                    epoch_raster, format_events, map_points, matrix_image,
-                                    parse_events)
+                                    epoch_names, epoch_raster, format_events, map_points,
+                                    matrix_image, matrix_plot, parse_events)
 from dashboard.state import Session
 from dashboard.text import escape_markdown
 
@@ -91,6 +91,43 @@ def test_map_points_colour_by_cluster_or_truth(ran, patterns):
     ran.colour_by = "ground truth"
     assert "true pattern" in ran._map[0].object.opts.get().kwargs["title"]
     ran.colour_by = "cluster"
+
+
+def _hover_tools(obj):
+    from bokeh.models import HoverTool
+
+    plot = hv.renderer("bokeh").get_plot(obj)
+    return [t for t in plot.state.tools if isinstance(t, HoverTool)]
+
+
+def test_matrix_hover_names_both_epochs_and_their_clusters(ran):
+    from dashboard.views import ROW_NAME_JS
+
+    r = ran.result
+    names = epoch_names(r.labels)
+    order = cluster_order(r.labels)
+    for rank in (0, len(order) - 1):  # rank -> the epoch sorted there, with its cluster
+        k = order[rank]
+        cluster = "noise" if r.labels[k] < 0 else f"cluster {r.labels[k]}"
+        assert names[rank] == f"epoch {k} ({cluster})"
+    hover, = _hover_tools(matrix_plot(r.spotdis.matrix, r.labels))  # not the blocks' too
+    assert hover.tooltips == [("row", "$y{custom}"), ("column", "$x{custom}"),
+                              ("SPOTDis", "@image{0.000}")]
+    for axis in ("$x", "$y"):
+        assert hover.formatters[axis].args["names"] == names
+        assert hover.formatters[axis].code == ROW_NAME_JS
+
+
+@pytest.mark.parametrize("with_truth", [True, False])
+def test_map_hover_shows_one_epoch(ran, patterns, with_truth):
+    r = ran.result
+    truth = np.asarray(patterns.truth["epoch_labels"]) if with_truth else None
+    hover, = _hover_tools(map_points(r.embedding, r.labels, truth))
+    fields = [("epoch", "@epoch"), ("cluster", "@cluster")]
+    assert hover.tooltips == fields + ([("true label", "@true_label")] if with_truth else [])
+    # of the dots under the cursor only the one drawn on top (the last row)
+    assert hover.limit == 1
+    assert hover.sort_by == [("$index", "descending")]
 
 
 def test_tap_selects_epoch_and_shows_raster_and_cross_correlation(ran, patterns):

@@ -133,3 +133,46 @@ def test_a_million_spikes_render():
     rate = views.population_rate(big)
     assert len(rate) == 1000
     hv.renderer("bokeh").get_plot(rate)
+
+
+def _hover(obj):
+    from bokeh.models import HoverTool
+
+    plot = hv.renderer("bokeh").get_plot(obj)
+    tools = [t for t in plot.state.tools if isinstance(t, HoverTool)]
+    assert len(tools) == 1
+    return tools[0]
+
+
+@pytest.mark.parametrize("order", [None, [5, 2, 7]])
+def test_raster_hover_names_the_unit_and_counts_the_pixel(order):
+    data = simulate.poisson(n_units=10, rate=5.0, t_stop=2.0, seed=1)
+    data = data.replace(unit_ids=[f"ch{i}#a" for i in range(10)])
+    hover = _hover(views.raster(data, order=order))
+    assert hover.tooltips == [("unit", "$y{custom}"), ("time (s)", "$x{0.000}"),
+                              ("spikes in pixel", "@image{0}")]
+    # row k (the y coordinate nearest the cursor) -> the id of the unit drawn in that row
+    names = hover.formatters["$y"].args["names"]
+    expected = data.unit_ids if order is None else data.unit_ids[order]
+    assert names == list(expected)
+    assert hover.formatters["$y"].code == views.ROW_NAME_JS
+
+
+def test_empty_raster_pixels_hold_zero_spikes_and_are_transparent(data):
+    # Bokeh writes NaN in a tooltip for NaN pixels: empty ones must be 0, below the colours
+    plot = hv.renderer("bokeh").get_plot(views.raster(data))
+    image = np.asarray(plot.handles["source"].data["image"][0])
+    assert not np.isnan(image).any() and (image == 0).any()
+    mapper = plot.handles["color_mapper"]
+    assert mapper.low == 0.5 and mapper.high == image.max()
+    assert mapper.low_color == "rgba(0, 0, 0, 0)"
+
+
+def test_spread_pixels_never_show_more_spikes_than_a_pixel_holds(data):
+    # sparse raster: dynspread grows the spikes, and a grown pixel takes its neighbour's count
+    sparse = simulate.poisson(n_units=5, rate=2.0, t_stop=4.0, seed=2)
+    raster = views.raster(sparse)
+    inner = next(dm for dm in _maps(raster) if dm.callback.operation.name == "rasterize")
+    shown, raw = counts(raster[()]), counts(inner[()])
+    assert (shown > 0).sum() > (raw > 0).sum()  # it was spread
+    assert shown.max() == raw.max()
