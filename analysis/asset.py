@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import param
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from .base import CachedSteps, SavedResult
 from .kernels import asset as kernels
@@ -158,7 +160,7 @@ def _probabilities_by_units(binned, kernel_bins):
     return out
 
 
-def probability_matrix_analytical(imat_counts, prob_x, prob_y=None):
+def probability_matrix_analytical(imat_counts, prob_x, prob_y=None, progress=None):
     """P(overlap < observed) under independence, by Le Cam's Poisson approximation.
 
     Torre et al. (2016), Methods "Analytical probability matrix": the overlap of bins i and
@@ -167,14 +169,26 @@ def probability_matrix_analytical(imat_counts, prob_x, prob_y=None):
     ``pmat_ij = P(Poisson(mu_ij) <= imat_ij - 1)`` (0 where imat is 0). In the symmetric
     case (``prob_y`` None) the diagonal is set to 0.5.
 
+    Computed in blocks of rows of at most ``_BLOCK_ENTRIES`` entries (one row at least), so
+    that the means never span the whole matrix and ``progress`` hears of each block.
+
     Parameters
     ----------
     imat_counts : int array (bins_x x bins_y), unnormalized coincidence counts
     prob_x, prob_y : arrays (units x bins) of spike probabilities per bin
+    progress : callable(fraction, message), optional, called after each block of rows
     """
     symmetric = prob_y is None
-    mu = prob_x.T @ (prob_x if symmetric else prob_y)
-    pmat = kernels.poisson_cdf_below(np.ascontiguousarray(imat_counts, dtype=np.int64), mu)
+    prob_y = prob_x if symmetric else prob_y
+    counts = np.ascontiguousarray(imat_counts, dtype=np.int64)
+    n_rows, n_cols = counts.shape
+    pmat = np.empty(counts.shape)
+    step = max(1, _BLOCK_ENTRIES // max(n_cols, 1))
+    for r0 in range(0, n_rows, step):
+        r1 = min(n_rows, r0 + step)
+        pmat[r0:r1] = kernels.poisson_cdf_below(counts[r0:r1], prob_x[:, r0:r1].T @ prob_y)
+        if progress is not None:
+            progress(r1 / n_rows, f"rows {r1}/{n_rows}")
     if symmetric:
         np.fill_diagonal(pmat, 0.5)
     return pmat
@@ -253,10 +267,12 @@ def joint_probability_matrix(pmat, filter_shape=(11, 3), n_largest=3, min_p_valu
         raise ValueError(f"min_p_value: must be in (0, 1), got {min_p_value}")
     length, width = _check_filter(filter_shape, n_largest, pmat.shape, symmetric)
     ka, kb = kernels.band_kernel_offsets(length, width)
-    # blocks of rows with about equal numbers of centres; each block's values are written
-    # into jmat as soon as it is in, so only the values of blocks in flight are held
+    # blocks of rows with about equal numbers of centres, about _JMAT_BLOCK_CENTRES each
+    # (progress and cancelling every fraction of a second however large the matrix); each
+    # block's values are written into jmat as soon as it is in, so only the values of
+    # blocks in flight are held
     cum = np.cumsum(_centres_per_row(pmat.shape, length, symmetric))
-    n_blocks = int(min(_JMAT_BLOCKS, max(1, cum[-1] // _JMAT_MIN_BLOCK)))
+    n_blocks = max(1, round(int(cum[-1]) / _JMAT_BLOCK_CENTRES))
     cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_blocks) / n_blocks, side="right")
     edges = np.unique(np.concatenate([[0], cuts, [pmat.shape[0]]]))
     blocks = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
@@ -276,8 +292,9 @@ def joint_probability_matrix(pmat, filter_shape=(11, 3), n_largest=3, min_p_valu
                       progress=progress)
 
 
-_JMAT_BLOCKS = 16          # blocks of jmat rows (progress and dask tasks)
-_JMAT_MIN_BLOCK = 65536    # ... of at least this many centres
+#: centres per block of jmat rows (a progress report and a dask task each): about 0.2 s of
+#: work on 2 cores
+_JMAT_BLOCK_CENTRES = 2 ** 18
 
 
 def _jmat_block(block, pmat, ka, kb, length, symmetric, d, clip):
@@ -303,26 +320,42 @@ def mask_matrices(matrices, thresholds):
 
 def cluster_entries(rows, cols, max_distance, min_neighbors, stretch):
     """DBSCAN labels (0..k-1, -1 noise) of entries (rows[p], cols[p]) with the stretched
-    distance, from a radius search: memory linear in entries times neighbours."""
-    from sklearn.cluster import DBSCAN
-    from sklearn.neighbors import NearestNeighbors
+    distance, from a radius search: memory linear in entries times neighbours.
 
+    The labels are those of scikit-learn's ``DBSCAN`` (which Elephant runs), found without
+    it: core entries have at least ``min_neighbors`` entries within ``max_distance``
+    (themselves included); a cluster is a connected group of core entries, numbered in the
+    order of its first entry; a border entry joins the lowest-numbered cluster among its
+    core neighbours, the one whose depth-first search in scikit-learn reaches it first.
+    """
     n = rows.size
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    pts = np.column_stack([rows, cols]).astype(np.float64)
-    graph = NearestNeighbors(radius=max_distance).fit(pts).radius_neighbors_graph(
-        pts, mode="distance", sort_results=False)
-    graph = graph.tocoo()
-    dist = kernels.stretched_distances(rows.astype(np.int64), cols.astype(np.int64),
-                                       graph.row.astype(np.int64), graph.col.astype(np.int64),
-                                       float(stretch))
-    keep = dist <= max_distance
-    # explicit zeros (each entry with itself) must stay stored: DBSCAN counts the point
-    sparse = sp.csr_matrix((dist[keep], (graph.row[keep], graph.col[keep])), shape=(n, n))
-    labels = DBSCAN(eps=max_distance, min_samples=int(min_neighbors),
-                    metric="precomputed").fit_predict(sparse)
-    return labels.astype(np.int64)
+    rows, cols = rows.astype(np.int64), cols.astype(np.int64)
+    pairs = cKDTree(np.column_stack([rows, cols]).astype(np.float64)).query_pairs(
+        max_distance, output_type="ndarray")  # i < j, Euclidean distance <= max_distance
+    i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    near = kernels.stretched_distances(rows, cols, i, j, float(stretch)) <= max_distance
+    i, j = i[near], j[near]
+    n_neighbors = 1 + np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
+    core = n_neighbors >= int(min_neighbors)
+    linked = core[i] & core[j]
+    _, component = connected_components(
+        sp.coo_matrix((np.ones(np.count_nonzero(linked)), (i[linked], j[linked])),
+                      shape=(n, n)), directed=False)
+    # number the clusters in the order of their first core entry
+    core_ids, first = np.unique(component[core], return_index=True)
+    number = np.empty(component.max() + 1, dtype=np.int64)
+    number[core_ids[np.argsort(first)]] = np.arange(core_ids.size)
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[core] = number[component[core]]
+    border = np.full(n, n, dtype=np.int64)
+    for a, b in ((i, j), (j, i)):
+        reach = core[a] & ~core[b]
+        np.minimum.at(border, b[reach], labels[a[reach]])
+    joined = border < n
+    labels[joined] = border[joined]
+    return labels
 
 
 def cluster_matrix_entries(mask, max_distance=11.0, min_neighbors=10, stretch=5.0,
@@ -340,8 +373,9 @@ def cluster_matrix_entries(mask, max_distance=11.0, min_neighbors=10, stretch=5.
     """
     _check_clustering(max_distance, min_neighbors, stretch)
     mask = np.asarray(mask, dtype=bool)
-    target = np.tril(mask, -1) if symmetric else mask
-    rows, cols = np.nonzero(target)
+    rows, cols = np.nonzero(mask)
+    if symmetric:  # the lower triangle
+        rows, cols = rows[rows > cols], cols[rows > cols]
     labels = cluster_entries(rows, cols, max_distance, min_neighbors, stretch)
     cmat = np.zeros(mask.shape, dtype=np.int32)
     cmat[rows, cols] = np.where(labels >= 0, labels + 1, -1)
@@ -369,7 +403,9 @@ def extract_synchronous_events(cmat, binned_x, binned_y=None, symmetric=None):
     cmat = np.asarray(cmat)
     if symmetric is None:
         symmetric = binned_y is None
-    rows, cols = np.nonzero(np.tril(cmat) if symmetric else cmat)
+    rows, cols = np.nonzero(cmat)
+    if symmetric:  # the lower triangle, diagonal included
+        rows, cols = rows[rows >= cols], cols[rows >= cols]
     return sses_from_entries(rows, cols, cmat[rows, cols], binned_x, binned_y, symmetric)
 
 
@@ -723,7 +759,9 @@ class Asset(CachedSteps):
         def compute():
             self._report(0.05, "probability matrix")
             px, py = self.spike_probabilities()
-            return probability_matrix_analytical(self._counts(), px, py)
+            return probability_matrix_analytical(
+                self._counts(), px, py,
+                progress=lambda f, m: self._report(0.05 + 0.25 * f, f"probability matrix: {m}"))
         return self._cached("pmat", self._pmat_key(), compute)
 
     def probability_matrix_montecarlo(self, n_surrogates=100, dither=None, seed=0,

@@ -369,9 +369,12 @@ class AssetPage(AnalysisPage):
             style = dict(MATRIX_STYLES[name])
             image = hv.DynamicMap(lambda data, name=name: self._matrix_image(name, data),
                                   streams=[self._matrix_stream])
+            # not framewise: a redraw through the pipe keeps the user's zoom, and rasterize
+            # fills that zoom (framewise reset the axes to the whole matrix but left only the
+            # zoomed patch drawn); a new shape or zoom window gets new plots instead
             plot = rasterize(image, aggregator=style.pop("aggregator"), width=MATRIX_FRAME,
                              height=MATRIX_FRAME).opts(
-                frame_width=MATRIX_FRAME, frame_height=MATRIX_FRAME, framewise=True,
+                frame_width=MATRIX_FRAME, frame_height=MATRIX_FRAME,
                 tools=["hover"], colorbar_opts={"width": 10}, clipping_colors={"NaN": "white"},
                 backend_opts={"plot.toolbar.autohide": True}, **limits, **style)
             if name == "cmat":

@@ -23,6 +23,7 @@ next to each check.
 
 import itertools
 import math
+import time
 import warnings
 
 import neo
@@ -1377,3 +1378,79 @@ def test_elephant_style_calls_check_their_arguments():
     with pytest.raises(ValueError, match="^kernel_width: expected a number"):
         asset.probability_matrix_analytical(kernel_width=np.ones(2))
     assert tuple(asset.filter_shape) == (11, 3) and asset.n_largest == 3
+
+
+# ------------------------------------------------------- progress at the page's largest size
+class _Cancelled(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_progress_reports_are_frequent_and_cancel_is_quick_at_5000_bins():
+    """The dashboard cancels a run at its next progress report: on the 500-unit demo at
+    1 ms bins (5,000 bins, the ASSET page's cap) the reports come well under 2 s apart
+    through binning, the probability matrix and the joint-probability blocks, and a report
+    that raises reaches the caller at once."""
+    from analysis import demo
+
+    data = demo.load_demo(demo.DEFAULT)
+    calls = []
+
+    def cancel_after_first(fraction, message):
+        calls.append(time.perf_counter())
+        if len(calls) > 1:
+            raise _Cancelled
+    with pytest.raises(_Cancelled):
+        Asset(data=data, bin_size=0.001, progress=cancel_after_first).run()
+    assert time.perf_counter() - calls[0] < 2.0
+
+    reports = []
+
+    def record(fraction, message):
+        reports.append((time.perf_counter(), message))
+        if sum(m.startswith("joint probability: block") for _, m in reports) == 4:
+            raise _Cancelled
+    started = time.perf_counter()
+    with pytest.raises(_Cancelled):
+        Asset(data=data, bin_size=0.001, progress=record).run()
+    raised = time.perf_counter()
+    messages = [m for _, m in reports]
+    assert sum(m.startswith("probability matrix: rows") for m in messages) >= 50
+    assert messages[-1].startswith("joint probability: block of centres 4/")
+    times = [started] + [t for t, _ in reports]
+    gaps = np.diff(times)
+    assert gaps.max() < 2.0, list(zip(gaps.round(2).tolist(), messages))
+    assert np.median(gaps) < 0.5, list(zip(gaps.round(2).tolist(), messages))
+    assert raised - times[-1] < 0.1
+
+
+@pytest.mark.slow
+def test_clustering_a_5000_bin_mask_is_quick():
+    """Clustering has no progress report inside: ~10,000 significant entries of a
+    5,000 x 5,000 mask (stripes and noise) are clustered in well under 2 s, without
+    importing scikit-learn (2-3 s of imports on the 2-core machine)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from analysis.asset import cluster_matrix_entries; "
+            "cluster_matrix_entries(np.eye(30, k=-5, dtype=bool), 3, 2); "
+            "print('sklearn' in sys.modules)")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=repo)  # python -c finds the package there
+    assert out.stdout.strip() == "False"
+    rng = np.random.default_rng(0)
+    mask = np.zeros((5000, 5000), dtype=bool)
+    for start in rng.integers(100, 4800, 40):
+        offset = int(rng.integers(50, start))
+        k = np.arange(start, min(start + 100, 5000))
+        for w in range(2):
+            mask[k, np.clip(k - offset + w, 0, 4999)] = True
+    mask[rng.integers(0, 5000, 3000), rng.integers(0, 5000, 3000)] = True
+    mask |= mask.T
+    cluster_matrix_entries(mask[:200, :200], symmetric=True)  # numba compiled or loaded
+    started = time.perf_counter()
+    cmat = cluster_matrix_entries(mask, symmetric=True)
+    assert time.perf_counter() - started < 1.5
+    assert cmat.max() >= 20

@@ -114,3 +114,82 @@ def test_bad_parameter_shows_one_line_error(served_app, page, artifacts_dir):
     assert "Traceback" not in alert.first.inner_text()
     page.screenshot(path=str(artifacts_dir / "asset_page_error.png"))
     assert not page.js_errors, page.js_errors
+
+
+def matrix_images(page):
+    """For each datashaded matrix: its plot's title, the axes' ranges and the extent of the
+    image drawn, from BokehJS's document."""
+    return page.evaluate("""(matrices) => {
+        const out = [];
+        for (const doc of Bokeh.documents)
+            for (const m of doc.all_models) {
+                if (!m.renderers || !m.x_range || !m.title) continue;
+                for (const r of m.renderers) {
+                    const glyph = r.glyph;
+                    if (!glyph || !String(glyph.type || glyph.constructor.__name__)
+                                     .endsWith("Image")) continue;
+                    const data = r.data_source.data;
+                    const value = (p) => (p !== null && typeof p === "object")
+                        ? ("field" in p ? data[p.field][0] : p.value) : p;
+                    if (!matrices.some(t => m.title.text.startsWith(t))) continue;
+                    out.push({title: m.title.text,
+                              x_range: [m.x_range.start, m.x_range.end],
+                              y_range: [m.y_range.start, m.y_range.end],
+                              x: [value(glyph.x), value(glyph.x) + value(glyph.dw)],
+                              y: [value(glyph.y), value(glyph.y) + value(glyph.dh)]});
+                }
+            }
+        return out;
+    }""", MATRIX_TITLES)
+
+
+MATRIX_TITLES = ["intersection matrix", "probability matrix", "joint-probability matrix",
+                 "mask", "clusters"]
+
+
+def uncovered(images):
+    """The matrices whose image leaves part of their axes' ranges undrawn (by more than
+    2% of the range)."""
+    bad = []
+    for m in images:
+        for axis in ("x", "y"):
+            (lo, hi), (a, b) = m[f"{axis}_range"], m[axis]
+            tol = 0.02 * (hi - lo)
+            if a > lo + tol or b < hi - tol:
+                bad.append(m)
+    return bad
+
+
+def test_zoom_then_another_sse_draws_the_whole_matrix(served_app, page, artifacts_dir):
+    """Issue 13: wheel-zoom the matrices, then pick another SSE: the images must cover
+    the axes' ranges (the axes used to reset to the whole matrix with only the zoomed
+    patch drawn)."""
+    open_asset_page(page, served_app)
+    page.get_by_role("button", name="Run ASSET").click()
+    summary(page).wait_for(timeout=90_000)
+    select = page.locator(".bk-input-group", has_text="Highlight SSE").locator("select")
+    wait_until(lambda: select.locator("option").count() >= 3, what="two SSEs in the menu")
+    wait_until(lambda: len(matrix_images(page)) == 5, what="five matrix images")
+    page.wait_for_timeout(1500)
+    before = matrix_images(page)
+    matrix = page.locator(".bk-Canvas").first
+    box = matrix.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
+    for _ in range(4):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(300)
+    full = [m["x_range"][1] - m["x_range"][0] for m in before]
+
+    def zoomed():  # the axes zoomed and the images redrawn for them
+        return all(m["x"][1] - m["x"][0] < 0.9 * f and m["x_range"][1] - m["x_range"][0]
+                   < 0.9 * f for m, f in zip(matrix_images(page), full))
+    wait_until(zoomed, what="the zoomed images")
+    page.screenshot(path=str(artifacts_dir / "asset_zoomed_by_wheel.png"))
+
+    select.select_option(index=2 if select.evaluate("s => s.selectedIndex") != 2 else 1)
+    page.wait_for_timeout(3000)  # let the selection's redraw settle
+    page.screenshot(path=str(artifacts_dir / "asset_zoom_then_other_sse.png"))
+    images = matrix_images(page)
+    assert len(images) == 5, images
+    assert not uncovered(images), uncovered(images)
+    assert not page.js_errors, page.js_errors
