@@ -89,7 +89,7 @@ class Probe(threading.Thread):
 async def start_assembly_run(page, surrogates):
     """Open the Assembly neurons page, set the surrogate count and press Run."""
     await page.get_by_role("button", name="Assembly neurons", exact=True).click()
-    field = page.locator(".bk-input-group", has_text="N surrogates").locator("input").first
+    field = page.locator(".bk-input-group:visible", has_text="N surrogates").locator("input").first
     await field.fill(str(surrogates))
     await field.press("Enter")
     await page.wait_for_timeout(300)

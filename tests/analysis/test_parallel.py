@@ -147,7 +147,9 @@ def test_spotdis_same_on_cluster(spot_data, address, method):
     _assert_same(local.matrix, remote.matrix)
     _assert_same(local.counts, remote.counts)
     _assert_same(local.undefined, remote.undefined)
-    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
+    # a report per block: the grid kernel's cache-sized tiles are few on this small problem
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > (10 if method ==
+                                                                    "continuous" else 2)
 
 
 @pytest.mark.slow

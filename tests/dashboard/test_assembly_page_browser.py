@@ -40,7 +40,7 @@ def test_run_sweep_and_cancel_on_the_sip_demo(served_app, page, artifacts_dir):
     page.locator(".tabulator-row").first.wait_for(timeout=30_000)
     # the box plot (its title is drawn on the canvas) and its caption
     page.get_by_text(re.compile(r"wide box")).first.wait_for(timeout=30_000)
-    page.locator(".bk-Canvas").first.wait_for(timeout=30_000)
+    page.locator(".bk-Canvas:visible").first.wait_for(timeout=30_000)
     screenshot(page, artifacts_dir / "assembly_page.png")
     # the table's first ten rows are the assembly's members (units 0-9), all significant
     first_units = page.locator(".tabulator-row .tabulator-cell[tabulator-field='unit']")
@@ -58,7 +58,7 @@ def test_run_sweep_and_cancel_on_the_sip_demo(served_app, page, artifacts_dir):
     # the baseline sweep: one plot, baseline 0 either runs or is reported as skipped
     page.get_by_role("button", name="Sweep baseline").click()
     page.get_by_text("Baseline sweep", exact=True).wait_for(timeout=90_000)
-    page.locator(".bk-Canvas").nth(1).wait_for(timeout=30_000)
+    page.locator(".bk-Canvas:visible").nth(1).wait_for(timeout=30_000)
     screenshot(page, artifacts_dir / "assembly_page_sweep.png", height=2400)
 
     # a long run can be cancelled, and the page keeps its earlier results
@@ -93,7 +93,7 @@ def test_trial_shuffling_errors_and_exact_test(served_app, page, artifacts_dir):
     page.get_by_text(re.compile(r"all 119 trial orders")).first.wait_for(timeout=90_000)
     page.get_by_text(re.compile(r"119 trial-shuffled \(4 s trials\) surrogates")).first.wait_for(
         timeout=10_000)
-    page.locator(".bk-Canvas").first.wait_for(timeout=30_000)
+    page.locator(".bk-Canvas:visible").first.wait_for(timeout=30_000)
     screenshot(page, artifacts_dir / "assembly_page_trials.png", height=1300)
     assert not page.js_errors, page.js_errors
 
@@ -107,7 +107,7 @@ def test_evaluation_figures_on_simulated_recordings(served_app, page, artifacts_
     page.wait_for_timeout(300)
     page.get_by_role("button", name="Evaluation figures (simulated SIP)").click()
     page.get_by_text("Evaluation on simulated SIP recordings").wait_for(timeout=300_000)
-    figure = page.locator(".bk-Canvas")
+    figure = page.locator(".bk-Canvas:visible")
     figure.first.wait_for(timeout=30_000)
     assert figure.count() >= 4  # one canvas per panel
     screenshot(page, artifacts_dir / "assembly_evaluation_figures.png", height=2400)

@@ -66,7 +66,7 @@ def test_run_asset_on_the_demo(served_app, page, artifacts_dir):
     assert "ordering score" in summary(page).inner_text()
     page.locator(".tabulator-row").first.wait_for(timeout=30_000)
     # (plot titles are drawn on canvases, so count those)
-    canvases = page.locator(".bk-Canvas")
+    canvases = page.locator(".bk-Canvas:visible")
     wait_until(lambda: canvases.count() >= 10, what="5 matrices and 5 rasters")
     titles = plot_titles(page)
     for expected in ("intersection matrix", "probability matrix", "joint-probability matrix",
@@ -86,7 +86,7 @@ def test_run_asset_on_the_demo(served_app, page, artifacts_dir):
                    what="the first SSE in the menu")
     # the matrices zoom in on it
     # (Bokeh's checkbox label is a sibling of the input, not a <label>)
-    matrix = page.locator(".bk-Canvas").first
+    matrix = page.locator(".bk-Canvas:visible").first
     page.wait_for_timeout(1000)  # let the selection's redraw settle
     shots = []
     wait_until(lambda: shots.append(shot(matrix)) or shots[-1] is not None,
@@ -172,7 +172,7 @@ def test_zoom_then_another_sse_draws_the_whole_matrix(served_app, page, artifact
     wait_until(lambda: len(matrix_images(page)) == 5, what="five matrix images")
     page.wait_for_timeout(1500)
     before = matrix_images(page)
-    matrix = page.locator(".bk-Canvas").first
+    matrix = page.locator(".bk-Canvas:visible").first
     box = matrix.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
     for _ in range(4):

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 def raster_png(page):
     # the first Bokeh canvas in the main area is the raster
-    return page.locator(".bk-Canvas").first.screenshot()
+    return page.locator(".bk-Canvas:visible").first.screenshot()
 
 
 def wait_for_units(page, n, timeout=60_000):
@@ -24,7 +24,7 @@ def wait_for_units(page, n, timeout=60_000):
 def open_app(page, url):
     page.goto(url)
     wait_for_units(page, 500)  # the default demo: a 500-unit synfire chain
-    page.locator(".bk-Canvas").first.wait_for(timeout=30_000)
+    page.locator(".bk-Canvas:visible").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
 
 

@@ -25,7 +25,7 @@ def start_and_cancel(page, run_label, activity, artifacts_dir, name):
     page.get_by_role("button", name=run_label, exact=True).click()
     cancel = page.get_by_role("button", name="Cancel")
     page.wait_for_function("b => !b.disabled", arg=cancel.element_handle(), timeout=30_000)
-    page.locator(".bk-panel-models-widgets-Progress, progress").first.wait_for(
+    page.locator(".bk-panel-models-widgets-Progress:visible, progress:visible").first.wait_for(
         state="visible", timeout=10_000)
     page.get_by_text(f"running: {activity}").first.wait_for(timeout=10_000)
     page.wait_for_timeout(1500)  # let the run get going

@@ -352,6 +352,15 @@ def test_saved_asset_result_reports_its_own_parameters(tmp_path):
     assert "pmat &gt; 0.99" not in text and "pmat > 0.99" not in text
 
 
+def run_coroutine(coro):
+    """``asyncio.run(coro)`` in a thread of its own: a browser test of this module may have
+    left Playwright's event loop running in this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_report_from_pages_shows_the_run_not_later_settings():
     """ASSET at 5 ms, then 10 ms without running: the report states the 5 ms run; the same
     for assembly (n_surrogates changed) and SPOTDis (min_cluster_size changed)."""
@@ -366,7 +375,7 @@ def test_report_from_pages_shows_the_run_not_later_settings():
     asset = AssetPage(session=session)
     asset.asset.param.update(bin_size=0.005, filter_shape=(5, 2), max_distance=3.0,
                              min_neighbors=3)
-    asyncio.run(asset._run())
+    run_coroutine(asset._run())
     assert asset.result.imat.shape == (200, 200)
     asset.asset.bin_size = 0.01
     section, = report.sections_from_pages({"ASSET": asset})
@@ -379,7 +388,7 @@ def test_report_from_pages_shows_the_run_not_later_settings():
     sip = simulate.sip(n_units=15, assembly_size=5, t_stop=4.0, seed=1)
     assembly = AssemblyPage(session=Session(data=sip, source="sip"))
     assembly.detector.n_surrogates = 30
-    asyncio.run(assembly._run())
+    run_coroutine(assembly._run())
     assembly.detector.n_surrogates = 200  # marks the result stale; no run
     section, = report.sections_from_pages({"Assembly neurons": assembly})
     text = _texts(section)
@@ -392,7 +401,7 @@ def test_report_from_pages_shows_the_run_not_later_settings():
                                       epoch_samples=100, pulse_samples=10, seed=4)
     spot = SpotDisPage(session=Session(data=patterns, source="patterns"))
     spot.clust.param.update(min_cluster_size=4, perplexity=5.0)
-    asyncio.run(spot._run())
+    run_coroutine(spot._run())
     spot.clust.min_cluster_size = 7
     section, = report.sections_from_pages({"SPOTDis": spot})
     table = report._params_table(section)[0].object.set_index("parameter")

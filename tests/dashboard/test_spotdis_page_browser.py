@@ -34,7 +34,7 @@ def test_run_on_the_pulse_demo(served_app, page, artifacts_dir):
     assert "ARI 1.000" in text, text
     assert "undefined epoch pairs" in text
     # matrix, map, epoch raster and cross-correlation: four canvases
-    page.locator(".bk-Canvas").nth(3).wait_for(timeout=60_000)
+    page.locator(".bk-Canvas:visible").nth(3).wait_for(timeout=60_000)
     page.get_by_text("Selected epoch and cluster").first.wait_for(timeout=10_000)
     screenshot(page, artifacts_dir / "spotdis_page.png")
 
@@ -93,7 +93,7 @@ def test_events_and_window_on_the_pulse_demo(served_app, page, artifacts_dir):
     summary.wait_for(timeout=120_000)
     assert "n/a (no true labels)" in summary.inner_text()
     # matrix, map, epoch raster and cross-correlation: four canvases
-    page.locator(".bk-Canvas").nth(3).wait_for(timeout=60_000)
+    page.locator(".bk-Canvas:visible").nth(3).wait_for(timeout=60_000)
     # the truth colouring belongs to the recording's epochs: not offered here
     assert page.get_by_role("button", name="ground truth", exact=True).is_disabled()
     screenshot(page, artifacts_dir / "spotdis_page_events.png")

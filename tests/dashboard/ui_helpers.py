@@ -5,7 +5,7 @@ import re
 
 def set_number(page, label, value):
     """Type a value into the numeric input whose widget group shows ``label``."""
-    field = page.locator(".bk-input-group", has_text=label).locator("input").first
+    field = page.locator(".bk-input-group:visible", has_text=label).locator("input").first
     field.fill(str(value))
     field.press("Enter")
 

@@ -25,8 +25,8 @@ def test_hostile_upload_and_assembly_run_run_no_script(served_app, page, tmp_pat
     page.get_by_text(re.compile(r"\b8 units\b")).first.wait_for(timeout=60_000)
     page.get_by_text("javascript:alert(1)).csv").first.wait_for(timeout=10_000)  # as text
     page.get_by_role("button", name="Assembly neurons", exact=True).click()
-    field = page.locator(".bk-input-group", has_text="N surrogates").locator("input").first
-    field.fill("19")
+    field = page.locator(".bk-input-group:visible", has_text="N surrogates").locator("input").first
+    field.fill("199")  # alpha 0.01 needs at least 99 (1/(S+1) <= alpha)
     field.press("Enter")
     page.wait_for_timeout(300)
     page.get_by_role("button", name="Run", exact=True).click()
