@@ -387,7 +387,7 @@ def test_report_from_pages_shows_the_run_not_later_settings():
 
     sip = simulate.sip(n_units=15, assembly_size=5, t_stop=4.0, seed=1)
     assembly = AssemblyPage(session=Session(data=sip, source="sip"))
-    assembly.detector.n_surrogates = 30
+    assembly.detector.param.update(n_surrogates=30, alpha=0.05)  # 1/(S+1) <= alpha
     run_coroutine(assembly._run())
     assembly.detector.n_surrogates = 200  # marks the result stale; no run
     section, = report.sections_from_pages({"Assembly neurons": assembly})
