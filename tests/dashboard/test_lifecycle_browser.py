@@ -33,7 +33,7 @@ def start_and_cancel(page, run_label, activity, artifacts_dir, name):
     assert not cancel.is_disabled(), f"{name}: the run ended before Cancel was tried"
     clicked = time.perf_counter()
     cancel.click()
-    page.locator(".alert", has_text="cancelled").first.wait_for(timeout=60_000)
+    page.locator(".alert:visible", has_text="cancelled").first.wait_for(timeout=60_000)
     took = time.perf_counter() - clicked
     page.screenshot(path=str(artifacts_dir / f"{name}_cancelled.png"))
     page.get_by_text(f"running: {activity}").first.wait_for(state="hidden", timeout=10_000)
