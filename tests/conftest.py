@@ -1,6 +1,7 @@
 """Fixtures for all tests: the artifacts folder, and for browser tests (``tests/dashboard``,
 ``tests/security``) a served app in a subprocess and headless Debian Chromium."""
 
+import contextlib
 import os
 import pathlib
 import socket
@@ -53,14 +54,14 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served_app():
-    """Run `spikelens serve` on a free localhost port; yield its URL."""
+@contextlib.contextmanager
+def spikelens_server(*args):
+    """`spikelens serve` with ``args`` on a free localhost port; yields the port."""
     port = _free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix=f"spikelens-serve-{port}-", suffix=".log",
                                       delete=False)
     proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT)
+                             str(port), *args], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}/"
     deadline = time.time() + 90
     try:
@@ -73,7 +74,7 @@ def served_app():
                     log.seek(0)
                     pytest.fail(f"server did not start: {log.read()[-2000:]}")
                 time.sleep(0.5)
-        yield url
+        yield port
     finally:
         proc.terminate()
         try:
@@ -82,6 +83,19 @@ def served_app():
             proc.kill()
         log.close()
         os.unlink(log.name)
+
+
+@pytest.fixture(scope="session")
+def start_server():
+    """``start_server(*args)``: a context manager serving the app with ``args``."""
+    return spikelens_server
+
+
+@pytest.fixture(scope="module")
+def served_app():
+    """Run `spikelens serve` on a free localhost port; yield its URL."""
+    with spikelens_server() as port:
+        yield f"http://localhost:{port}/"
 
 
 @pytest.fixture(scope="module")

@@ -3,44 +3,16 @@ nor its websocket; the names a lab configures, IP addresses and localhost do."""
 
 import http.client
 import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
 from dashboard.app import allowed_hosts, host_allowed
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port",
-                             str(port), "--allow-host", "lab.example.org"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail("server did not start")
-                time.sleep(0.3)
+def server(start_server):
+    with start_server("--allow-host", "lab.example.org") as port:
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def status(port, path, host, origin=None, websocket=False):
