@@ -33,7 +33,7 @@ _SAMPLE = 256            # times taken, spread over the recording, for the first
 _REFINE_ROUNDS = 8       # times found off the estimate that are added to the sample
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_off_grid(times, period, tol):
     """Index of the first time farther than ``tol`` (s) from a multiple of ``period``;
     -1 if none. Serial with an early exit: data off the grid fails on its first spikes."""

@@ -9,16 +9,15 @@ import tempfile
 
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from analysis import demo, io, simulate
 from analysis.errors import SpikeDataError
 
-from . import simulator_form, views, widgets, workers
-from .state import CONFIG, Session
-from .text import Alert, Markdown
+from . import simulator_form, views
+from .page_base import JobPage
+from .state import CONFIG
+from .text import Markdown
 from .upload import BoundedFileDropper
-from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +33,12 @@ STALLED_UPLOAD_CHECK_MS = 5000
 DOWNLOAD_FORMATS = {"NPZ": ".npz", "Parquet": ".parquet", "CSV": ".csv", "NIX": ".nix"}
 
 
-class DataPage(Viewer):
+class DataPage(JobPage):
     """Load data into the session and look at it."""
 
-    session = param.ClassSelector(class_=Session)
+    pool_kind = "load"
+    reports_progress = False
+    kept_text = ": the data shown is still the recording loaded before"
     source_kind = param.Selector(default="Demo", objects=["Demo", "Simulator", "Upload",
                                                           "Server files"], label="Source")
     server_file = param.Selector(default=None, objects=[], label="File", doc="""
@@ -51,9 +52,7 @@ class DataPage(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._settings = {}
-        self._status = Alert("", alert_type="danger", visible=False,
-                                     sizing_mode="stretch_width")
-        self._progress = pn.indicators.Progress(active=False, visible=False, width=200)
+        self._init_job_controls(cancel_help="Stop loading; the data loaded before stays.")
         self._load_button = pn.widgets.Button(label="Load demo", color="primary")
         self._load_button.on_click(self._on_load_demo)
         self._sim_button = pn.widgets.Button(label="Simulate", color="primary")
@@ -66,6 +65,7 @@ class DataPage(Viewer):
             self.param.source_kind.objects = ["Demo", "Simulator", "Upload"]
         self._server_button = pn.widgets.Button(label="Open file", color="primary")
         self._server_button.on_click(self._on_open_server_file)
+        self._job_buttons += [self._load_button, self._sim_button, self._server_button]
         self._dropper = BoundedFileDropper(
             multiple=False, max_file_size=f"{self._max_upload_mb}MB",
             max_bytes=int(self._max_upload_mb * 1e6), chunk_size=10_000_000,
@@ -93,33 +93,16 @@ class DataPage(Viewer):
             self._settings[name] = cls()
         return self._settings[name]
 
-    async def _run_in_worker(self, label, func):
-        """Run ``func`` in a worker thread so the page stays responsive; show errors."""
-        self._status.visible = False
-        self._progress.visible, self._progress.active = True, True
-        self.session.busy = True
-        try:
-            data = await workers.run(self.session.jobs, func, kind="load")
-        except TimeLimitExceeded as exc:
-            self._show_error(f"{label}: {exc}")
-            return
-        except Cancelled:  # the session ended
-            return
-        except (SpikeDataError, ValueError, TypeError, OSError) as exc:
-            self._show_error(f"{label}: {exc}")
-            return
-        except Exception as exc:  # an unexpected failure: one line here, details in the log
-            log.exception("%s failed", label)
-            self._show_error(f"{label} failed: {type(exc).__name__}: {exc}")
-            return
-        finally:
-            self._progress.visible, self._progress.active = False, False
-            self.session.busy = False
-        self.session.source = label
-        self.session.data = data
+    def _has_kept(self):
+        return self.session.data is not None
 
-    def _show_error(self, text):
-        widgets.show_error(self.session, self._status, text)
+    async def _run_in_worker(self, label, func):
+        """Load with ``func`` in a worker of the load pool (progress, Cancel, one-line
+        errors); the loaded data replaces the session's only when it finished."""
+        data = await self._in_worker(f"Loading {label}", func)
+        if data is not None:
+            self.session.source = label
+            self.session.data = data
 
     async def _on_load_demo(self, event=None):
         name = self.demo_name
@@ -212,7 +195,9 @@ class DataPage(Viewer):
             pn.widgets.RadioButtonGroup.from_param(self.param.source_kind,
                                                    color="primary"),
             self._source_controls,
+            self._cancel_button,
             self._progress,
+            self._progress_text,
             pn.layout.Divider(),
             "### Summary",
             self._summary,

@@ -1,13 +1,15 @@
-"""The run lifecycle every analysis page shares, written once.
+"""The run lifecycle every page shares, written once.
 
-An analysis page runs long computations (a method's steps, its comparisons and sweeps) in
-the server's worker pools (``dashboard.workers``). :class:`AnalysisPage` owns what every
-such run needs: the Run and Cancel buttons, the progress bar and its text, the error and
-"stale settings" alerts, the ``state`` a test or the UI can watch, the session's busy flag
-(shown in the header), one run at a time, and dropping a result whose data changed while
-it ran. A page builds its own controls and views around these and calls
-:meth:`AnalysisPage._in_worker` with the work to do. The last results stay on the page
-during a run and after a cancelled or failed one.
+A page runs long work (loading a file, a method's steps, its comparisons and sweeps) in the
+server's worker pools (``dashboard.workers``). :class:`JobPage` owns what every such job
+needs: the Cancel button, the progress bar and its text, the error alert, the ``state`` a
+test or the UI can watch, the session's busy flag and activity (shown in the header), one
+job at a time, and dropping a result whose data changed while it ran. Cancel acts on the
+page within a fraction of a second, even inside a step without a checkpoint; the work
+itself stops at its next checkpoint. :class:`AnalysisPage` adds the Run button, the
+"stale settings" alert and the summary. A page builds its own controls and views around
+these and calls :meth:`JobPage._in_worker` with the work to do. What the page showed
+before (data, results) stays during a job and after a cancelled or failed one.
 """
 
 from __future__ import annotations
@@ -29,35 +31,40 @@ from .workers import Cancelled, TimeLimitExceeded
 log = logging.getLogger(__name__)
 
 
-class AnalysisPage(Viewer):
-    """Base of the analysis pages: the run lifecycle (see the module docstring)."""
+class JobPage(Viewer):
+    """Base of every page that runs work in a worker: the job lifecycle (see the module
+    docstring)."""
 
     session = param.ClassSelector(class_=Session)
     state = param.Selector(default="idle", objects=["idle", "running", "done", "cancelled",
                                                     "failed"], precedence=-1, doc="""
-        What the last run did.""")
+        What the last job did.""")
 
-    def _init_run_controls(self, run_label):
-        """Build the shared controls; call from the subclass's ``__init__``."""
+    #: The worker pool the page's jobs run in (``dashboard.workers``).
+    pool_kind = "analysis"
+    #: Whether the page's jobs report how far they are (else the bar just moves).
+    reports_progress = True
+    #: What stays on the page after a cancelled job, for its message.
+    kept_text = ": the results shown are from the last finished run"
+
+    def _init_job_controls(self, run_label="Run",
+                           cancel_help="Stop the running computation; the last results stay."):
+        """Build the controls every job needs; call from the subclass's ``__init__``."""
         controls = widgets.run_controls(run_label)
-        self._status, self._stale, self._summary = (controls.status, controls.stale,
-                                                    controls.summary)
-        self._run_button = controls.run_button
+        self._status = controls.status
         self._progress, self._progress_text = controls.progress, controls.progress_text
         self._cancel_button = pn.widgets.Button(
             label="Cancel", color="danger", variant="outline", disabled=True,
-            sizing_mode="stretch_width",
-            description="Stop the running computation; the last results stay.")
+            sizing_mode="stretch_width", description=cancel_help)
         self._cancel_button.on_click(self.cancel)
         self._cancel = threading.Event()
         self._running = False
-        self._job_buttons = [self._run_button]  # disabled while a run goes on
+        self._job_buttons = []  # disabled while a job goes on
+        return controls
 
-    def _run_row(self):
-        """Run and Cancel side by side, with the progress right under them."""
-        return pn.Column(pn.Row(self._run_button, self._cancel_button,
-                                sizing_mode="stretch_width"),
-                         self._progress, self._progress_text, sizing_mode="stretch_width")
+    def _has_kept(self):
+        """Whether the page still shows something from before the cancelled job."""
+        return getattr(self, "result", None) is not None
 
     @property
     def running(self):
@@ -87,12 +94,15 @@ class AnalysisPage(Viewer):
             button.disabled = True
         self._cancel_button.disabled = False
         self._status.visible = False
-        self._progress.value, self._progress.active = 0, True
+        # without progress reports: a bar that moves without saying how far
+        self._progress.value = 0 if self.reports_progress else -1
+        self._progress.active = True
         self._progress.visible = self._progress_text.visible = True
-        self._progress_text.object = "starting..."
+        self._progress_text.object = "starting..." if self.reports_progress else f"{label}..."
         try:
             try:
-                out = await workers.run(self.session.jobs, compute, cancel=self._cancel)
+                out = await workers.run(self.session.jobs, compute, kind=self.pool_kind,
+                                        cancel=self._cancel)
             except TimeLimitExceeded as exc:
                 self._show_error(f"{label}: {exc}")
                 return None
@@ -100,14 +110,13 @@ class AnalysisPage(Viewer):
                 if self.session.jobs.ended.is_set():
                     return None  # nobody is looking any more
                 self.state = "cancelled"
-                kept = (": the results shown are from the last finished run"
-                        if getattr(self, "result", None) is not None else "")
+                kept = self.kept_text if self._has_kept() else ""
                 self._show_message(f"{label} cancelled{kept}.", "info")
                 if pn.state.notifications is not None:
                     pn.state.notifications.info(escape_html(f"{label} cancelled."),
                                                 duration=4000)
                 return None
-            except (SpikeDataError, ValueError, TypeError, MemoryError) as exc:
+            except (SpikeDataError, ValueError, TypeError, MemoryError, OSError) as exc:
                 self._show_error(f"{label}: {exc}")
                 return None
             except Exception as exc:  # unexpected: one line here, details in the log
@@ -151,3 +160,21 @@ class AnalysisPage(Viewer):
         widgets.show_error(self.session, self._status, " ".join(str(text).split()))
         self._status.alert_type = "danger"
         self.state = "failed"
+
+
+class AnalysisPage(JobPage):
+    """Base of the analysis pages: a job page with a Run button, a "settings changed since
+    the last run" alert and a summary."""
+
+    def _init_run_controls(self, run_label):
+        """Build the shared controls; call from the subclass's ``__init__``."""
+        controls = self._init_job_controls(run_label)
+        self._stale, self._summary = controls.stale, controls.summary
+        self._run_button = controls.run_button
+        self._job_buttons.append(self._run_button)
+
+    def _run_row(self):
+        """Run and Cancel side by side, with the progress right under them."""
+        return pn.Column(pn.Row(self._run_button, self._cancel_button,
+                                sizing_mode="stretch_width"),
+                         self._progress, self._progress_text, sizing_mode="stretch_width")

@@ -34,6 +34,8 @@ _pools_lock = threading.Lock()
 _current = threading.local()
 _running = {kind: 0 for kind in DEFAULT_WORKERS}  # jobs in a worker thread now, per pool
 _limits = {"time_limit": None}  # seconds a job may run; None: no limit
+#: Seconds between two looks at a Cancel flag while a job runs.
+CANCEL_POLL_S = 0.1
 
 
 class Cancelled(Exception):
@@ -50,6 +52,7 @@ class SessionJobs:
     def __init__(self):
         self.ended = threading.Event()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._abandoned = {}  # pool kind -> the thread future of a cancelled job
 
     def end(self):
         """The session is gone: start nothing more, stop what runs at its next checkpoint."""
@@ -110,11 +113,46 @@ async def run(jobs, func, kind="analysis", cancel=None):
     async with jobs._lock(kind):
         if jobs.ended.is_set():
             raise Cancelled()
-        loop = asyncio.get_running_loop()
+        # the thread of this session's last cancelled job first stops (at its checkpoint)
+        await _until_done(jobs._abandoned.get(kind), cancel)
+        jobs._abandoned.pop(kind, None)
         limit = _limits["time_limit"]
         deadline = None if limit is None else time.monotonic() + limit
-        return await loop.run_in_executor(pool(kind), _call, kind, jobs, cancel, deadline,
-                                          func)
+        thread_future = pool(kind).submit(_call, kind, jobs, cancel, deadline, func)
+        future = asyncio.wrap_future(thread_future)
+        if cancel is None:
+            return await future
+        # Cancel acts on the page at once, also while the job is inside a step that has no
+        # checkpoint (a file being parsed, a kernel being compiled): the caller gets
+        # Cancelled within CANCEL_POLL_S; the thread stops at its next checkpoint, and the
+        # session's next job in this pool starts only after it has.
+        try:
+            await _until_done(thread_future, cancel, future)
+        except Cancelled:
+            jobs._abandoned[kind] = thread_future
+            raise
+        return await future
+
+
+async def _until_done(thread_future, cancel, future=None):
+    """Wait for a worker's future; raise Cancelled as soon as ``cancel`` is set."""
+    if thread_future is None:
+        return
+    if future is None:
+        if thread_future.done():
+            return
+        future = asyncio.wrap_future(thread_future)
+    while not future.done():
+        if cancel is not None and cancel.is_set():
+            future.add_done_callback(_drain)
+            raise Cancelled()
+        await asyncio.wait([future], timeout=CANCEL_POLL_S)
+
+
+def _drain(future):
+    """Fetch an abandoned job's outcome so that asyncio does not report it as lost."""
+    if not future.cancelled():
+        future.exception()
 
 
 def running(kind):

@@ -54,7 +54,7 @@ TILE_BYTES = 256 * 1024
 MAX_CHUNK = 64
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def surrogate_seed(seed, s):
     """Seed of surrogate ``s`` of the neuron whose seed is ``seed`` (< 2^32): the splitmix64
     finaliser of (seed, s), 31 bits."""
@@ -66,7 +66,7 @@ def surrogate_seed(seed, s):
     return np.int64(x >> np.uint64(33))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(surr, n_chunk, n_i, i, bin_ptr, bin_units, own, tile, n_bins, pow_table, coinc,
           touched, n_touched, dense, zsum):
     """Coincidences of neuron i placed at each row of ``surr`` (sorted bins) with every
@@ -105,7 +105,7 @@ def _scan(surr, n_chunk, n_i, i, bin_ptr, bin_units, own, tile, n_bins, pow_tabl
             zsum[c] += total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _csf_row(counts_c, touched_c, n_touched, i, expected, power, normalized, dense):
     """CSF from one row of coincidence counts (cleared on the way): the average over the
     N - 1 other neurons j of max(0, c_ij - e_ij)^r, each term over e_ij if ``normalized``
@@ -137,7 +137,7 @@ for _bit in range(64):
     _DEBRUIJN_TABLE[((1 << _bit) * 0x03F79D71B4CA8B09 % 2 ** 64) >> 58] = _bit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _set_bit(mask, t):
     """Set bit t; return False if it was set already."""
     w = t >> 6
@@ -148,7 +148,7 @@ def _set_bit(mask, t):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _collect_sorted(mask, out, table):
     """Write the set bits of ``mask`` to ``out`` in ascending order and clear the mask."""
     k = 0
@@ -165,7 +165,7 @@ def _collect_sorted(mask, out, table):
         mask[w] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _uniform_bins(n_i, n_bins, mask):
     """n_i distinct bins drawn uniformly, marked in ``mask``."""
     k = 0
@@ -175,7 +175,7 @@ def _uniform_bins(n_i, n_bins, mask):
             k += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _weighted_reject(n_i, alias_prob, alias_idx, accept, mask, drawn, max_rejected):
     """Draw bins one at a time, bin t with probability proportional to the neuron's weight
     w_t among the bins not drawn yet (successive sampling without replacement).
@@ -202,7 +202,7 @@ def _weighted_reject(n_i, alias_prob, alias_idx, accept, mask, drawn, max_reject
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _group_bins(z, own, n_groups):
     """Bins sorted by their weight group v = z_t^(-i) (counting sort).
 
@@ -226,7 +226,7 @@ def _group_bins(z, own, n_groups):
     return start, bins, pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _move_to(target, t, bins, pos):
     """Swap bin t to index ``target`` of ``bins``, keeping ``pos`` in step."""
     p = pos[t]
@@ -237,7 +237,7 @@ def _move_to(target, t, bins, pos):
     pos[t] = target
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _weighted_groups(k, n_i, drawn, z, own, baseline, start, bins, pos, taken, mask, undo):
     """Draw the bins ``k..n_i-1`` of a weighted surrogate exactly, without rejection.
 
@@ -286,7 +286,7 @@ def _weighted_groups(k, n_i, drawn, z, own, baseline, start, bins, pos, taken, m
         _move_to(undo[j, 1], bins[undo[j, 0]], bins, pos)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _insert(seen, code):
     """Insert ``code`` (>= 0) into the open-addressing set ``seen`` (-1: empty slot, size a
     power of two); return False if it was there already."""
@@ -300,7 +300,7 @@ def _insert(seen, code):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _random_order(perm, seen, distinct):
     """A uniformly random trial order other than the identity (Fisher-Yates); with
     ``distinct``, also one not drawn before for this neuron (recorded in ``seen`` by its
@@ -327,7 +327,7 @@ def _random_order(perm, seen, distinct):
             return
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _trial_bins(bins, trial_bins, perm, mask):
     """Neuron i's bins with trial ``k`` moved to trial ``perm[k]``."""
     for k in range(bins.shape[0]):
@@ -335,7 +335,7 @@ def _trial_bins(bins, trial_bins, perm, mask):
         _set_bit(mask, perm[trial] * trial_bins + bins[k] % trial_bins)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _item(i, seed, first, count, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
           normalized, kind, n_surrogates, alias_prob, alias_idx, z_weight, baseline,
           reject_factor, trial_bins, trial_perms, pow_table, total_zr, z_max, counts, tile,
@@ -447,7 +447,7 @@ def _item(i, seed, first, count, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_b
     return cpc, csf
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _prepare(z, power, bin_units, n_bins):
     """v^r for v = 0 .. max z_t, the sum of z_t^r, the largest z_t and the tile width
     (bins whose pointers and unit ids take about ``TILE_BYTES``), once per call."""
@@ -465,7 +465,7 @@ def _prepare(z, power, bin_units, n_bins):
     return pow_table, total_zr, z_max, tile
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                         normalized, kind, n_surrogates, seeds, alias_prob, alias_idx,
                         z_weight, baseline, reject_factor, trial_bins, trial_perms,
@@ -517,7 +517,7 @@ def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
     return cpc, csf, cpc_surr, csf_surr
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def unit_surrogate_bins(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                         normalized, kind, n_surrogates, seed, alias_prob, alias_idx,
                         z_weight, baseline, reject_factor, trial_bins, trial_perms, unit,

@@ -49,14 +49,14 @@ def band_kernel_offsets(length, width):
     return a.astype(np.int64), b.astype(np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _binom_pmf(r, c, q):
     """Binomial probability of c successes in r trials of probability q (0**0 = 1)."""
     log_comb = math.lgamma(r + 1) - math.lgamma(c + 1) - math.lgamma(r - c + 1)
     return math.exp(log_comb) * q ** c * (1.0 - q) ** (r - c)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def top_d_survival(u, n):
     """P(k-th largest of n iid U(0,1) >= u[k-1] for k = 1..d); ``u`` non-increasing.
 
@@ -95,7 +95,7 @@ def top_d_survival(u, n):
     return prob[d]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _jmat_entry(pmat, y0, x0, ka, kb, d, clip):
     top = np.zeros(d)  # d largest so far, descending
     for c in range(ka.shape[0]):
@@ -112,7 +112,7 @@ def _jmat_entry(pmat, y0, x0, ka, kb, d, clip):
     return 1.0 - top_d_survival(top, ka.shape[0])
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def jmat_at(pmat, row_offset, rows, cols, ka, kb, half, d, clip):
     """Joint-probability values at the centres (rows[k], cols[k]).
 
@@ -128,7 +128,7 @@ def jmat_at(pmat, row_offset, rows, cols, ka, kb, half, d, clip):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stretched_distances(rows, cols, pair_i, pair_j, stretch):
     """Distance between matrix entries, stretched away from the 45° direction.
 
@@ -151,7 +151,7 @@ def stretched_distances(rows, cols, pair_i, pair_j, stretch):
     return out
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def poisson_cdf_below(counts, mu):
     """P(Poisson(mu) < counts) elementwise (0 where counts is 0), for 2-D arrays.
 

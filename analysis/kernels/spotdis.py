@@ -39,7 +39,7 @@ from numba import njit, prange
 
 
 # ---------------------------------------------------------------------------- epochs
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_at_least(a, lo, hi, x):
     """First index in [lo, hi) with a[index] >= x (hi if none); a sorted."""
     while lo < hi:
@@ -51,7 +51,7 @@ def _first_at_least(a, lo, hi, x):
     return lo
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_above(a, lo, hi, x):
     """First index in [lo, hi) with a[index] > x (hi if none); a sorted."""
     while lo < hi:
@@ -63,7 +63,7 @@ def _first_above(a, lo, hi, x):
     return lo
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def epoch_counts(times, offsets, starts, stops, closed):
     """First spike index and spike count of every unit in every epoch.
 
@@ -91,7 +91,7 @@ def epoch_counts(times, offsets, starts, stops, closed):
     return first, counts
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def gather_epochs(times, first, ep_offsets, starts):
     """Spike times relative to their epoch's start, epoch-major then unit (CSR).
 
@@ -110,7 +110,7 @@ def gather_epochs(times, first, ep_offsets, starts):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def off_grid_count(rel, absolute, period, rel_tol):
     """Number of spikes whose relative time is not a multiple of ``period``.
 
@@ -128,13 +128,13 @@ def off_grid_count(rel, absolute, period, rel_tol):
 
 
 # ------------------------------------------------------------------- active neurons
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tri(a, b, n):
     """Index of the pair (a, b), a < b, among the n (n - 1) / 2 pairs of n items."""
     return a * n - (a * (a + 1)) // 2 + (b - a - 1)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def epoch_sizes(ep_offsets, n_ep, n_units):
     """Per epoch: active neurons (>= 1 spike), their pairs, and the pairs' delay count."""
     n_active = np.zeros(n_ep, dtype=np.int64)
@@ -156,7 +156,7 @@ def epoch_sizes(ep_offsets, n_ep, n_units):
     return n_active, n_pairs, n_delays
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def epoch_active(ep_offsets, n_units, act_ptr):
     """Sorted active neuron indices of every epoch, concatenated (``act_ptr`` CSR)."""
     n_ep = act_ptr.shape[0] - 1
@@ -170,7 +170,7 @@ def epoch_active(ep_offsets, n_units, act_ptr):
     return act
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sort_small(a):
     """Sort in place: insertion sort for the short arrays of sparse data, else numpy's."""
     n = a.shape[0]
@@ -186,7 +186,7 @@ def _sort_small(a):
         a[r + 1] = v
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def epoch_delays(rel, ep_offsets, n_units, act_ptr, act, pair_base, delay_base, pair_off,
                  delays):
     """Sorted delays of every active neuron pair of every epoch, in one flat buffer.
@@ -234,7 +234,7 @@ def epoch_delays(rel, ep_offsets, n_units, act_ptr, act, pair_base, delay_base, 
 
 
 # ------------------------------------------------------------------- continuous kernel
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def w1_sorted(x, x0, x1, y, y0, y1):
     """Wasserstein-1 distance of two non-empty sorted samples with uniform masses.
 
@@ -284,7 +284,7 @@ def w1_sorted(x, x0, x1, y, y0, y1):
     return acc / total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _row(k, n_ep, act_ptr, act, pair_base, pair_off, delays, out_sum, out_cnt, q):
     a0 = act_ptr[k]
     na = act_ptr[k + 1] - a0
@@ -339,7 +339,7 @@ def _row(k, n_ep, act_ptr, act, pair_base, pair_off, delays, out_sum, out_cnt, q
         out_cnt[q, m] = c * (c - 1) // 2
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def continuous_rows(rows, n_ep, act_ptr, act, pair_base, pair_off, delays):
     """Sum of W1 (s) over common active pairs, and their number, for rows x all m > row.
 
@@ -364,7 +364,7 @@ def continuous_rows(rows, n_ep, act_ptr, act, pair_base, pair_off, delays):
 
 
 # ------------------------------------------------------------------------- grid kernel
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pair_epoch_lists(act_ptr, act, n_units):
     """For every neuron pair active in >= 2 epochs: the epochs where both fire.
 
@@ -422,7 +422,7 @@ def pair_epoch_lists(act_ptr, act, n_units):
     return pair_i, pair_j, ptr, epochs
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _lag_sum(ta, tb, na, nb, l0, l1):
     """sum over lags l0..l1-1 of |ta[l] nb - tb[l] na| (int64).
 
@@ -440,7 +440,7 @@ def _lag_sum(ta, tb, na, nb, l0, l1):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grid_tile(r0, r1, c0, c1, cand_ptr, cand_m, pair_i, pair_j, samples, ep_offsets,
                n_units, proto, q0, out_sum, out_cnt):
     """Exact W1 sums (in samples) of the candidate pairs (k, m), r0 <= k < r1, c0 <= m < c1.
@@ -549,7 +549,7 @@ def _grid_tile(r0, r1, c0, c1, cand_ptr, cand_m, pair_i, pair_j, samples, ep_off
                 out_cnt[q - q0] += 1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def grid_tiles(tiles, cand_ptr, cand_m, pair_i, pair_j, samples, ep_offsets, n_units, proto,
                q0, out_sum, out_cnt):
     """The grid kernel: exact W1 sums (in samples) of candidate epoch pairs, tile by tile.
@@ -588,7 +588,7 @@ def grid_tiles(tiles, cand_ptr, cand_m, pair_i, pair_j, samples, ep_offsets, n_u
 # candidate pair of those epochs. Candidates are in CSR by their first epoch k: partners
 # ``cand_m[cand_ptr[k]:cand_ptr[k + 1]]`` (m > k); sums go to position q.
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _candidate_walk(eps, slot, cand_ptr, cand_m, delays, dptr, acc_sum, acc_cnt):
     """Add one neuron pair's W1 to every candidate pair where it fires in both epochs."""
     A = eps.shape[0]
@@ -610,7 +610,7 @@ def _candidate_walk(eps, slot, cand_ptr, cand_m, delays, dptr, acc_sum, acc_cnt)
         slot[eps[a]] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sorted_delays(i, j, eps, rel, ep_offsets, n_units):
     """Sorted delays of pair (i, j) in each epoch of ``eps``, concatenated (CSR)."""
     A = eps.shape[0]
@@ -638,7 +638,7 @@ def _sorted_delays(i, j, eps, rel, ep_offsets, n_units):
     return delays, dptr
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def candidate_pairs(p0, p1, pair_i, pair_j, ptr, epochs, rel, ep_offsets, n_units, cand_ptr,
                     cand_m, acc_sum, acc_cnt):
     """Add the W1 (s) of neuron pairs p0..p1-1 to the candidate pairs' chunk accumulators.
@@ -661,7 +661,7 @@ def candidate_pairs(p0, p1, pair_i, pair_j, ptr, epochs, rel, ep_offsets, n_unit
             _candidate_walk(eps, slot, cand_ptr, cand_m, delays, dptr, acc_sum[c], acc_cnt[c])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def epoch_quantiles(rel, ep_offsets, n_ep, n_units, levels):
     """Quantiles (linear interpolation) of each unit's relative spike times in each epoch.
 

@@ -98,3 +98,41 @@ def test_graph_mode_sizes_are_bounded(name):
 
     p = SpotDisClust.param[name]
     assert isinstance(p, param.Integer) and p.bounds[1] is not None
+
+
+def test_cancel_acts_at_once_inside_a_step_without_checkpoints():
+    """A step that never reaches a checkpoint (a file being parsed, a kernel being
+    compiled): the caller gets Cancelled at once; the session's next job in the pool waits
+    until that thread has stopped, so cancelling cannot pile up threads."""
+    async def scenario():
+        jobs = SessionJobs()
+        started, release, cancel = threading.Event(), threading.Event(), threading.Event()
+
+        def blind_step():
+            started.set()
+            release.wait(10)  # no checkpoint while "parsing"
+            workers.checkpoint()
+            return "parsed"
+
+        task = asyncio.ensure_future(workers.run(jobs, blind_step, kind="load",
+                                                 cancel=cancel))
+        await wait_event(started)
+        cancel.set()
+        t0 = time.perf_counter()
+        with pytest.raises(Cancelled):
+            await asyncio.wait_for(task, 2)
+        assert time.perf_counter() - t0 < 0.5
+        assert workers.running("load") == 1  # the thread is still in its step
+        cancel.clear()  # the page's flag, cleared for its next job
+        nxt = asyncio.ensure_future(workers.run(jobs, lambda: "next", kind="load",
+                                                cancel=cancel))
+        await asyncio.sleep(0.3)
+        assert not nxt.done()  # waits for the cancelled job's thread
+        release.set()
+        assert await asyncio.wait_for(nxt, 5) == "next"
+        assert workers.running("load") == 0
+        # another session is not held up meanwhile
+        assert await asyncio.wait_for(workers.run(SessionJobs(), lambda: 1, kind="load"),
+                                      2) == 1
+
+    asyncio.run(scenario())
