@@ -22,8 +22,6 @@ perplexity only the t-SNE. Settings are applied by the Run button.
 
 from __future__ import annotations
 
-import re
-
 import holoviews as hv
 import numpy as np
 import panel as pn
@@ -34,7 +32,10 @@ from holoviews.operation.datashader import rasterize
 from analysis.errors import SpikeDataError
 from analysis.spiketrains import Epochs
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
-from analysis.spotdis.epochs import cross_correlation
+from analysis.spotdis.epochs import (cross_correlation, delay_order, has_epochs, most_active,
+                                     true_labels)
+from analysis.spotdis.events import (EVENTS_LABEL, MAX_EVENTS, epoch_start_labels,
+                                     format_events, grid_period, parse_events)
 
 from .page_base import AnalysisPage
 from .text import Alert, Markdown
@@ -46,10 +47,8 @@ PARAMETERS = ["method", "min_cluster_size", "min_samples", "cluster_selection", 
 # where the epochs come from
 RECORDING = "recording's epochs"
 EVENTS = "events + window"
-EVENTS_LABEL = "Event times (s)"
 START_LABEL = "Window start (ms)"
 LENGTH_LABEL = "Window length (ms)"
-MAX_EVENTS = 5000   # SPOTDis compares every pair of windows: 12.5 million pairs at this size
 NO_EPOCHS = ("this recording has no epochs: SPOTDis compares epochs, so this page cuts them "
              "around events. Give the event times and a window under **Epochs** and press "
              "**Run** (or load data with epochs, e.g. the pulse-pattern demo on the **Data** "
@@ -560,129 +559,6 @@ class SpotDisPage(AnalysisPage):
 
 
 # ---------------------------------------------------------------------- helpers (no state)
-def one_line(text):
-    return " ".join(str(text).split())
-
-
-def has_epochs(data):
-    return data is not None and data.epochs is not None and len(data.epochs) >= 2
-
-
-def parse_events(text, limit=MAX_EVENTS):
-    """Event times (s) from the events field, in the order given.
-
-    Numbers are separated by commas, semicolons or white space; a token ``start:stop:step``
-    adds start, start + step, ... below stop (stop left out, as Python's ``range``; a value
-    within a relative 1e-9 of stop counts as stop). Raises ValueError naming the field.
-    """
-    parts, total = [], 0
-    for token in re.split(r"[,;\s]+", (text or "").strip()):
-        if not token:
-            continue
-        if ":" in token:
-            bits = token.split(":")
-            if len(bits) != 3:
-                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a range start:stop:step")
-            try:
-                a, b, step = (float(x) for x in bits)
-            except ValueError:
-                raise ValueError(f"{EVENTS_LABEL}: in {token!r}, start, stop and step must be "
-                                 "numbers") from None
-            if not np.all(np.isfinite([a, b, step])):
-                raise ValueError(f"{EVENTS_LABEL}: the range {token!r} is not finite")
-            if not step > 0:
-                raise ValueError(f"{EVENTS_LABEL}: the step of {token!r} must be > 0")
-            x = (b - a) / step
-            n = int(np.ceil(x - 1e-9 * max(1.0, abs(x)))) if x < 2 * limit else 2 * limit
-            if n <= 0:
-                raise ValueError(f"{EVENTS_LABEL}: the range {token!r} is empty (stop must be "
-                                 "above start)")
-            values = a + step * np.arange(min(n, limit + 1))
-        else:
-            try:
-                values = np.array([float(token)])
-            except ValueError:
-                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a number (nor a "
-                                 "start:stop:step range)") from None
-            if not np.isfinite(values[0]):
-                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a finite time")
-        total += values.size
-        if total > limit:
-            raise ValueError(f"{EVENTS_LABEL}: more than {limit} events (SPOTDis compares "
-                             "every pair of windows)")
-        parts.append(values)
-    if not parts:
-        raise ValueError(f"{EVENTS_LABEL}: give the event times, e.g. 1, 2.5, 4 or 0:60:2")
-    return np.concatenate(parts)
-
-
-def format_events(times):
-    """Text for the events field that ``parse_events`` reads back as ``times`` (sorted;
-    within 1e-9 s relative): a ``start:stop:step`` range when the times are evenly spaced,
-    else the numbers."""
-    t = np.sort(np.asarray(times, dtype=np.float64).ravel())
-
-    def fmt(x):
-        return np.format_float_positional(float(x), trim="-")
-
-    if 3 <= t.size <= MAX_EVENTS:
-        first = float(f"{t[0]:.12g}")
-        step = float(f"{(t[-1] - t[0]) / (t.size - 1):.12g}")
-        if step > 0:
-            text = f"{fmt(first)}:{fmt(float(f'{first + step * t.size:.12g}'))}:{fmt(step)}"
-            back = parse_events(text)
-            if back.size == t.size and np.all(
-                    np.abs(back - t) <= 1e-9 * np.maximum(1.0, np.abs(t))):
-                return text
-    return ", ".join(fmt(x) for x in t)
-
-
-def epoch_start_labels(data, events):
-    """``(times, labels)``: where every event is one of the recording's epoch starts (within
-    a relative 1e-9 s), those exact starts and their epochs' labels; else ``(events, None)``.
-    """
-    events = np.asarray(events, dtype=np.float64)
-    if data is None or data.epochs is None or not len(data.epochs):
-        return events, None
-    order = np.argsort(data.epochs.start, kind="stable")
-    starts = data.epochs.start[order]
-    pos = np.searchsorted(starts, events)
-    lo = np.clip(pos - 1, 0, starts.size - 1)
-    hi = np.clip(pos, 0, starts.size - 1)
-    pick = np.where(np.abs(starts[lo] - events) <= np.abs(starts[hi] - events), lo, hi)
-    if np.all(np.abs(starts[pick] - events) <= 1e-9 * np.maximum(1.0, np.abs(events))):
-        return starts[pick], data.epochs.label[order][pick]
-    return events, None
-
-
-def grid_period(data, chosen=None):
-    """The sample period (s) window bounds are put on: ``chosen`` (the page's sampling
-    period), else the recording's ``sample_time``/``sampling_period`` (s) or
-    ``sample_rate``/``sampling_rate`` (Hz) annotation, else the grid the spike times lie
-    on (``SpikeTrains.sampling_period``); None without one."""
-    if chosen:
-        return float(chosen)
-    ann = (data.annotations or {}) if data is not None else {}
-    for key, invert in [("sample_time", False), ("sampling_period", False),
-                        ("sample_rate", True), ("sampling_rate", True)]:
-        try:
-            value = float(ann.get(key))
-        except (TypeError, ValueError):
-            continue
-        if np.isfinite(value) and value > 0:
-            return 1.0 / value if invert else value
-    return data.sampling_period if data is not None else None
-
-
-def true_labels(data):
-    """``truth['epoch_labels']`` as ints (one per epoch), or None."""
-    if data is None or not data.truth or "epoch_labels" not in data.truth \
-            or data.epochs is None:
-        return None
-    labels = np.asarray(data.truth["epoch_labels"]).astype(np.int64).ravel()
-    return labels if labels.size == len(data.epochs) else None
-
-
 def cluster_order(labels):
     """Epoch indices sorted by cluster label (clusters first, noise last), stable."""
     labels = np.asarray(labels)
@@ -821,28 +697,6 @@ def epoch_raster(data, k, title=""):
         color="#08306b", marker="dash", angle=90, size=9, tools=["hover"], responsive=True,
         xlim=(0, duration * 1e3), ylim=(-0.5, data.n_units - 0.5), framewise=True,
         title=title or f"epoch {k}", fontsize={"title": 11})
-
-
-def most_active(data, epochs):
-    """The neuron that fires in most of ``epochs`` (ties: more spikes), 0 without spikes."""
-    if data is None or len(epochs) == 0:
-        return 0
-    active = np.zeros(data.n_units)
-    spikes = np.zeros(data.n_units)
-    for k in epochs:
-        counts = np.diff(data.epoch_spikes(int(k))[1])
-        active += counts > 0
-        spikes += counts
-    return int(np.lexsort((-spikes, -active))[0])
-
-
-def delay_order(centres, hist, reference):
-    """Neurons by their most frequent delay to ``reference`` (earliest at the bottom);
-    the reference and neurons without pairs at the top."""
-    peak = centres[np.argmax(hist, axis=1)]
-    empty = hist.sum(axis=1) == 0
-    empty[reference] = True
-    return np.lexsort((np.arange(hist.shape[0]), np.where(empty, np.inf, peak)))
 
 
 def xcorr_plot(data, epochs, reference, title="", sort=True, dynamic=True):
