@@ -252,10 +252,6 @@ class Section:
     loaded: bool = False       # read from a results file, not computed for this report
 
 
-def has_epochs(data):
-    return data is not None and data.epochs is not None and len(data.epochs) >= 2
-
-
 def load_results(paths):
     """Saved results (``analysis.results.save_result`` files) by method; ReportError when a
     file is not one or two files hold the same method."""
@@ -289,6 +285,8 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
     parameters the saved result records). ``source``: where ``data`` came from, recorded
     in the results' data summary.
     """
+    from analysis.spotdis.epochs import has_epochs
+
     params = params or {}
     results = results or {}
     sections = []
@@ -543,16 +541,11 @@ def assembly_parts(section):
 
 
 def spotdis_parts(section):
-    import pandas as pd
     import panel as pn
 
-    from .spotdis_page import (
-        contrast_range,
-        map_points,
-        matrix_plot,
-        result_matrix,
-        true_labels,
-    )
+    from analysis.spotdis.epochs import true_labels
+
+    from .spotdis_views import cluster_table, dissimilarity_plot, map_points
 
     r, data = section.result, section.data
     sc = r.scores
@@ -571,11 +564,7 @@ def spotdis_parts(section):
     parts = [_md(" · ".join(facts))]
     plots = []
     if r.spotdis is not None or getattr(r, "dissimilarity", None) is not None:
-        matrix = result_matrix(r)
-        name = "SPOTDis" if r.spotdis is not None else "Rate-vector dissimilarity"
-        plots.append(_pane(matrix_plot(matrix, r.labels, clim=contrast_range(matrix),
-                                       title=f"{name}, epochs sorted by cluster",
-                                       dynamic=False), 480, 430))
+        plots.append(_pane(dissimilarity_plot(r, dynamic=False), 480, 430))
     else:
         parts.append(_md("*Graph mode (many epochs): no full matrix to show.*"))
     truth = true_labels(data)
@@ -585,22 +574,8 @@ def spotdis_parts(section):
         plots.append(_pane(map_points(r.embedding, r.labels, truth, by_truth=True).opts(
             responsive=False, width=460, height=430, tools=["hover"]), 470, 440))
     parts.append(pn.GridBox(*plots, ncols=2))
-    labels = np.asarray(r.labels)
-    rows = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        row = {"cluster": "noise" if c < 0 else int(c), "epochs": members.size,
-               "first epochs": ", ".join(str(k) for k in members[:12])
-               + (", ..." if members.size > 12 else "")}
-        if truth is not None:
-            values, counts = np.unique(truth[members], return_counts=True)
-            row["true labels (count)"] = ", ".join(f"{v} ({n})" for v, n in
-                                                   zip(values, counts))
-        rows.append(row)
-    parts += _table(pd.DataFrame(rows), caption="### Clusters")
+    parts += _table(cluster_table(r.labels, truth), caption="### Clusters")
     return parts
-
-
 
 
 def versions():
