@@ -33,9 +33,6 @@ from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
 from .widgets import milliseconds_input
 
-# the page is built after the first render (on navigation), so the table's JavaScript must be
-# declared up front, when the app module imports this one
-
 # parameters whose change needs new surrogates: the Run button applies them
 SLOW_PARAMETERS = ["power", "normalized", "bin_size", "surrogate", "baseline", "trial_length",
                    "n_surrogates", "seed"]

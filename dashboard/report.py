@@ -445,49 +445,30 @@ def data_section(data, source):
 
 
 def asset_parts(section):
-    from holoviews.operation.datashader import rasterize
+    import panel as pn
 
-    from .asset_page import MATRICES, MATRIX_STYLES, bins_text, matrix_image
+    from .asset_views import MATRICES, matrix_image, matrix_plot, raster_orders, summary_facts
 
     r, data = section.result, section.data
     w, h = RESOLUTION["asset_matrix"]
-    parts = []
-    n_sig = int(np.count_nonzero(r.mask)) if r.mask is not None else None
-    facts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**", bins_text(r)]
-    if n_sig is not None:
-        facts.append(f"{n_sig // 2 if r.symmetric else n_sig:,} significant entries")
-    if r.n_found:
-        facts.append(f"{r.n_found} of {data.n_units} units ordered by the largest SSE")
-    if r.score is not None:
-        facts.append(f"ordering score against the ground truth: **{r.score:.3f}**")
-    parts.append(_md(" · ".join(facts)))
+    parts = [_md(" · ".join(summary_facts(r, data.n_units)))]
     plots = []
     for name in MATRICES:
         if getattr(r, name) is None:
             continue
-        style = dict(MATRIX_STYLES[name])
         image = matrix_image(name, r)
-        plot = rasterize(image, aggregator=style.pop("aggregator"), dynamic=False,
-                         width=w, height=h).opts(
-            frame_width=w, frame_height=h, tools=["hover"],
-            colorbar_opts={"width": 10}, clipping_colors={"NaN": "white"},
-            title=image.label, **style)
+        plot = matrix_plot(image, name, size=(w, h), dynamic=False, title=image.label)
         plots.append(_pane(plot, w + 150, h + 60))
     if plots:
-        import panel as pn
-
         parts.append(_md("### Matrices"))
         parts.append(pn.GridBox(*plots, ncols=2))
     else:
         parts.append(_md("*The matrices were not kept by this run (tiled): only the "
                          "significant entries and SSEs.*"))
     parts.append(_md("### Rasters"))
-    parts.append(_pane(raster_plot(data, order=r.order, title="ASSET order"),
-                       RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60))
-    truth = data.truth.get("ordering") if data.truth else None
-    if truth is not None and len(truth):
-        parts.append(_pane(raster_plot(data, order=np.asarray(truth),
-                                       title="true order (ground truth)"),
+    # the original order is in the data section
+    for order, title in raster_orders(r, data)[1:]:
+        parts.append(_pane(raster_plot(data, order=order, title=title),
                            RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60))
     parts += _table(r.sse_table(data.unit_ids), caption="### Synchronous events (SSEs)")
     return parts
