@@ -475,15 +475,11 @@ def asset_parts(section):
 
 
 def assembly_parts(section):
-    from analysis.assembly import assembly_membership, ranked
+    from analysis.assembly import assembly_membership, pairwise_coincidences
 
-    from .assembly_page import (
-        PLOT_CAPTION,
-        box_plot,
-        evaluation_text,
-        statistic_label,
-        surrogate_label,
-    )
+    from .assembly_views import (PLOT_CAPTION, box_plot, box_plot_title, evaluation_figure,
+                                 evaluation_text, pairwise_plot, rank_table, settings_text,
+                                 statistic_label, surrogate_label)
 
     r, p, data = section.result, section.result.params, section.data
     n_sig = int(r.table["significant"].sum())
@@ -492,29 +488,17 @@ def assembly_parts(section):
                  f"{p['bin_size'] * 1e3:g} ms bins")]
     if section.extra.get("evaluation"):
         parts.append(_md(evaluation_text(section.extra["evaluation"])))
-    k = min(ASSEMBLY_TOP_K, len(r.table))
-    title = (f"{statistic_label(p)} against {r.n_surrogates} {surrogate_label(p)} "
-             f"surrogates: top {k} of {len(r.table)} units by rank score")
     plot = box_plot(r.table, ASSEMBLY_TOP_K, membership=assembly_membership(data),
-                    ylabel=statistic_label(p), title=title).opts(responsive=False,
-                                                                   width=980, height=470)
+                    ylabel=statistic_label(p), title=box_plot_title(r, ASSEMBLY_TOP_K)).opts(
+        responsive=False, width=980, height=470)
     parts += [_pane(plot, 1000, 480), _md(PLOT_CAPTION.replace(
         " Drag to pan, scroll to zoom, hover for values.", ""), styles={"font-size": "0.85em"})]
-    table = r.table
+    coincidences = None
     if section.extra.get("pairwise"):
-        from analysis.assembly import pairwise_coincidences
-
-        from .assembly_views import pairwise_plot
-
         coincidences, rho = pairwise_coincidences(r, data)
         parts.append(_pane(pairwise_plot(r.table, coincidences, rho), 440, 320))
-        table = table.assign(coincidences=coincidences)
-    table = ranked(table).reset_index(drop=True)
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
-    parts += _table(table, caption="### Units in rank order")
+    parts += _table(rank_table(r.table, coincidences), caption="### Units in rank order")
     if section.extra.get("evaluation_table") is not None:
-        from .assembly_views import evaluation_figure, settings_text
-
         parts += [_md("### Evaluation on simulated SIP recordings"),
                   _md(escape_markdown(settings_text(section.extra["evaluation_table"]))),
                   _pane(evaluation_figure(section.extra["evaluation_table"]), 820, 640)]
