@@ -11,14 +11,14 @@ A new statistic, alpha or correction reruns only the table: ``AssemblyNeurons`` 
 surrogates, which hold both statistics. Settings that change the surrogates wait for the Run
 button. A run (and a sweep) can be cancelled: the progress callback raises ``Cancelled`` once
 the Cancel button is pressed, which stops the computation after the current block of work
-(a bounded number of surrogates, see ``analysis.assembly.work_blocks``).
+(a bounded number of surrogates, see ``analysis.assembly.work_blocks``). The figures are
+``dashboard.assembly_views``' (the report draws the same).
 """
 
 from __future__ import annotations
 
 import io as _io
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -26,15 +26,14 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from analysis.assembly import (AssemblyNeurons, AssemblyResult, assembly_membership, evaluate,
-                               evaluation_sweeps, pairwise_coincidences, ranked, sweep)
+                               evaluation_sweeps, pairwise_coincidences, sweep)
 
-from .assembly_views import evaluation_figure, pairwise_plot, settings_text
+from .assembly_views import (PLOT_CAPTION, box_plot, box_plot_title, evaluation_figure,
+                             evaluation_text, format_baseline, pairwise_plot, rank_table,
+                             settings_text, statistic_label, surrogate_label, sweep_plot)
 from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
 from .widgets import milliseconds_input
-
-# the page is built after the first render (on navigation), so the table's JavaScript must be
-# declared up front, when the app module imports this one
 
 # parameters whose change needs new surrogates: the Run button applies them
 SLOW_PARAMETERS = ["power", "normalized", "bin_size", "surrogate", "baseline", "trial_length",
@@ -48,14 +47,6 @@ SWEEP_SETTINGS = ["statistic", "power", "normalized", "bin_size", "n_surrogates"
 SWEEP_BASELINES = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0, np.inf]
 
 CORRECTIONS = {"none": None, "Holm": "holm", "BH (FDR)": "bh"}
-
-SIGNIFICANT = "#d62728"
-NOT_SIGNIFICANT = "#3a3a3a"
-BOX_5_95 = "#6b9bd1"
-BOX_1_99 = "#c6dbef"
-BOX_LINE = "#4a6f96"
-WHISKER = "#8c8c8c"
-MAX_TICK_LABELS = 120  # more units than this: label every n-th one
 
 
 class OptionalChoice(pn.widgets.RadioButtonGroup):
@@ -345,16 +336,10 @@ class AssemblyPage(AnalysisPage):
     def results_frame(self):
         """The result table in rank order, with a rank column and (with ground truth) each
         unit's membership."""
-        table = self.result.table
-        if self.pairwise:
-            table = table.assign(coincidences=pairwise_coincidences(self.result,
-                                                                    self.detector.data)[0])
-        table = ranked(table)
-        table.insert(0, "rank", np.arange(1, len(table) + 1))
-        membership = assembly_membership(self.detector.data)
-        if membership is not None:
-            table["member (truth)"] = membership[table.index.to_numpy()]
-        return table.reset_index(drop=True)
+        data = self.detector.data
+        coincidences = (pairwise_coincidences(self.result, data)[0] if self.pairwise
+                        else None)
+        return rank_table(self.result.table, coincidences, assembly_membership(data))
 
     def _summary_text(self):
         r, p = self.result, self.result.params
@@ -384,14 +369,10 @@ class AssemblyPage(AnalysisPage):
     def _draw_plot(self):
         if self.result is None:
             return
-        det, p = self.detector, self.result.params
-        title = (f"{statistic_label(p)} against {self.result.n_surrogates} "
-                 f"{surrogate_label(p)} "
-                 f"surrogates: top {min(self.top_k, len(self.result.table))} of "
-                 f"{len(self.result.table)} units by rank score")
         plot = box_plot(self.result.table, self.top_k,
-                        membership=assembly_membership(det.data),
-                        ylabel=statistic_label(p), title=title)
+                        membership=assembly_membership(self.detector.data),
+                        ylabel=statistic_label(self.result.params),
+                        title=box_plot_title(self.result, self.top_k))
         # a new pane: a reused Bokeh figure would keep the previous axis ranges
         self._plot[:] = [pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=470),
                          Markdown(PLOT_CAPTION, styles={"font-size": "0.85em"})]
@@ -419,156 +400,6 @@ class AssemblyPage(AnalysisPage):
         return _io.BytesIO(self.results_frame().to_csv(index=False).encode())
 
 
-PLOT_CAPTION = ("Each column is one unit, best rank score at the left. **Dot**: the unit's "
-                "statistic, red where significant. **Box**: its surrogates' 5-95 % range "
-                "(wide box), 1-99 % range (narrow box), minimum to maximum (whiskers) and "
-                "median (tick). **Diamond**: a member of the assembly in the ground truth. "
-                "Drag to pan, scroll to zoom, hover for values.")
-
-
 # ---------------------------------------------------------------------- helpers (no state)
 def one_line(text):
     return " ".join(str(text).split())
-
-
-def format_baseline(value):
-    return "inf" if np.isinf(value) else f"{value:g}"
-
-
-def statistic_label(params):
-    """"CPC (r = 2)": the statistic of ``params`` (a result's ``params``)."""
-    name = params["statistic"].upper()
-    extra = ", normalized" if params["statistic"] == "csf" and params["normalized"] else ""
-    return f"{name} (r = {params['power']:g}{extra})"
-
-
-def surrogate_label(params):
-    """The surrogate method of ``params`` (a result's ``params``) in words."""
-    if params["surrogate"] == "weighted":
-        return f"weighted (b = {format_baseline(params['baseline'])})"
-    if params["surrogate"] == "trial":
-        return f"trial-shuffled ({params['trial_length']:g} s trials)"
-    return "uniform"
-
-
-def evaluation_text(ev):
-    missed = ", ".join(escape_markdown(u) for u in ev["missed"]) or "none"
-    members = ev["true_positives"] + ev["false_negatives"]
-    return (f"**Against the ground truth:** {ev['true_positives']} of {members} assembly "
-            f"members found, {ev['false_positives']} false positives · false-positive rate "
-            f"**{ev['fp_rate']:.3f}** (of non-members) · false-negative rate "
-            f"**{ev['fn_rate']:.3f}** (of members) · missed: {missed}")
-
-
-def box_plot(table, top_k, membership=None, ylabel="statistic", title=""):
-    """Each unit's statistic over a box plot of its surrogates, units in rank order.
-
-    x is the rank (0 = best rank score), labelled with the unit ids; boxes come from the
-    table's quantile columns: wide box q05-q95, narrow box q01-q99, whiskers min-max, tick q50.
-    Dots are red for significant units; with ``membership`` (bool per unit, in table order)
-    members are drawn as diamonds.
-    """
-    top = ranked(table).head(top_k)
-    k = len(top)
-    x = np.arange(k, dtype=np.float64)
-    units = top["unit"].astype(str).to_numpy()
-    rank = hv.Dimension("rank", label="unit (in rank order)")
-    stat = hv.Dimension("statistic", label=ylabel)
-    col = {c: top[c].to_numpy(dtype=np.float64) for c in
-           ["statistic", "q01", "q05", "q50", "q95", "q99", "min", "max"]}
-    whiskers = hv.Segments((x, col["min"], x, col["max"]),
-                           kdims=[rank, stat, "rank1", "statistic1"],
-                           label="surrogates: min-max").opts(color=WHISKER, line_width=1)
-    wide, narrow = 0.36, 0.14
-    box_1_99 = hv.Rectangles((x - narrow, col["q01"], x + narrow, col["q99"]),
-                             kdims=[rank, stat, "rank1", "statistic1"],
-                             label="surrogates: 1-99 %").opts(
-        color=BOX_1_99, line_color=BOX_LINE, line_width=0.5)
-    box_5_95 = hv.Rectangles((x - wide, col["q05"], x + wide, col["q95"]),
-                             kdims=[rank, stat, "rank1", "statistic1"],
-                             label="surrogates: 5-95 %").opts(
-        color=BOX_5_95, line_color=BOX_LINE, line_width=0.5)
-    medians = hv.Segments((x - wide, col["q50"], x + wide, col["q50"]),
-                          kdims=[rank, stat, "rank1", "statistic1"]).opts(
-        color="white", line_width=1.5)
-
-    significant = top["significant"].to_numpy(dtype=bool)
-    member = (np.asarray(membership, dtype=bool)[top.index.to_numpy()]
-              if membership is not None else np.zeros(k, dtype=bool))
-    points = pd.DataFrame({
-        "rank": x, "statistic": col["statistic"], "unit": units,
-        "spikes": top["spikes"].to_numpy(), "p_value": top["p_value"].to_numpy(),
-        "p_adjusted": top["p_adjusted"].to_numpy(), "rank_score": top["rank_score"].to_numpy(),
-    })
-    vdims = [stat, "unit", "spikes", "p_value", "p_adjusted", "rank_score"]
-    if membership is not None:
-        groups = [("significant, assembly member", significant & member, SIGNIFICANT,
-                   "diamond"),
-                  ("significant, not a member", significant & ~member, SIGNIFICANT, "circle"),
-                  ("missed assembly member", ~significant & member, NOT_SIGNIFICANT,
-                   "diamond"),
-                  ("not significant", ~significant & ~member, NOT_SIGNIFICANT, "circle")]
-    else:
-        groups = [("significant", significant, SIGNIFICANT, "circle"),
-                  ("not significant", ~significant, NOT_SIGNIFICANT, "circle")]
-    dots = []
-    for label, mask, color, marker in groups:
-        if mask.any():
-            dots.append(hv.Scatter(points[mask], kdims=[rank], vdims=vdims, label=label).opts(
-                color=color, marker=marker, size=12 if marker == "diamond" else 7,
-                line_color="white", line_width=0.5, tools=["hover"]))
-
-    finite = np.concatenate([col[c][np.isfinite(col[c])] for c in ["min", "max", "statistic"]])
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    pad = 0.06 * (hi - lo) if hi > lo else 1.0
-    step = int(np.ceil(k / MAX_TICK_LABELS)) if k else 1
-    ticks = [(float(i), units[i]) for i in range(0, k, step)]
-    return hv.Overlay([whiskers, box_1_99, box_5_95, medians, *dots]).opts(
-        hv.opts.Overlay(
-            title=title, responsive=True, height=470, xlim=(-0.7, max(k, 1) - 0.3),
-            ylim=(lo - pad, hi + pad), xticks=ticks, xrotation=90 if k > 25 else 0,
-            fontsize={"xticks": 7 if k > 60 else 9, "title": 11},
-            legend_position="top_right", show_grid=True, xlabel="unit (in rank order)",
-            ylabel=ylabel, toolbar="right"))
-
-
-def sweep_plot(frame, n_members=None, title=""):
-    """Detected neurons against the baseline, on a log x axis.
-
-    Baseline 0 and inf cannot sit on a log axis: they are drawn a decade below the smallest
-    and above the largest finite value, and their ticks say "0" and "inf (uniform)".
-    """
-    values = frame["baseline"].to_numpy(dtype=np.float64)
-    finite = values[np.isfinite(values) & (values > 0)]
-    lo = finite.min() / 10 if finite.size else 0.01
-    hi = finite.max() * 10 if finite.size else 100.0
-    position = np.where(values == 0, lo, np.where(np.isinf(values), hi, values))
-    ticks = [(float(p), "0" if v == 0 else "inf (uniform)" if np.isinf(v) else f"{v:g}")
-             for p, v in sorted(set(zip(position.tolist(), values.tolist())))]
-    frame = frame.assign(position=position,
-                         baseline_text=[format_baseline(v) for v in values])
-    base = hv.Dimension("position", label="baseline b (weighted shuffling)")
-    # detected under true positives: a larger marker, so both show where they are equal
-    measures = [("detected", "detected", "#1f4e79", 13)]
-    if "true_positives" in frame:
-        measures += [("true_positives", "true positives", SIGNIFICANT, 7),
-                     ("false_positives", "false positives", "#ff7f0e", 7)]
-    elements = []
-    for column, label, color, size in measures:
-        y = hv.Dimension(column, label="neurons")
-        data = frame.sort_values("position")
-        elements.append(hv.Curve(data, base, y, label=label).opts(color=color))
-        elements.append(hv.Scatter(data, base, [y, "baseline_text"], label=label).opts(
-            color=color, size=size, tools=["hover"]))
-    if n_members is not None:
-        elements.append(hv.HLine(n_members).opts(color="#888888", line_dash="dashed"))
-        elements.append(hv.Text(hi, n_members, f"{n_members} assembly members  ",
-                                halign="right", valign="bottom").opts(
-            text_font_size="9pt", text_color="#666666"))
-    top = max(float(frame["detected"].max()), float(n_members or 0), 1.0)
-    return hv.Overlay(elements).opts(
-        hv.opts.Overlay(title=title, logx=True, xticks=ticks, responsive=True, height=320,
-                        ylim=(-0.5, top * 1.15 + 0.5), xlim=(lo / 1.5, hi * 1.5),
-                        legend_position="right", show_grid=True, ylabel="neurons",
-                        xlabel="baseline b (weighted shuffling; 0: population histogram, "
-                               "inf: uniform)", fontsize={"title": 11}))

@@ -10,28 +10,25 @@ highlighted SSE, where the chain shows as a diagonal.
 
 A new alpha or clustering setting reruns only the mask and what follows (``Asset`` caches the
 slow steps) and the matrices redraw at the current zoom; settings that need the slow steps
-wait for the Run button.
+wait for the Run button. The figures are ``dashboard.asset_views``' (the report draws the
+same).
 """
 
 from __future__ import annotations
-
 
 import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
-from holoviews.operation.datashader import rasterize
 
 from analysis.asset import Asset, AssetResult
-from analysis.spiketrains import bin_indices
 
 from . import views, widgets
+from .asset_views import (MATRICES, closeups, matrix_plots, raster_orders, sse_spikes,
+                          sse_window, summary_facts)
 from .page_base import AnalysisPage
 from .text import Markdown
-
-# the page is built after the first render (on navigation), so the SSE table's JavaScript
-# must be declared up front, when the app module imports this one
 
 # parameters in seconds, shown in milliseconds (their labels say "(ms)")
 MS_PARAMETERS = ["bin_size", "kernel_width"]
@@ -57,25 +54,6 @@ PARAMETER_WIDGETS = {
     "max_distance": {"type": pn.widgets.FloatInput, "step": 1.0},
     "stretch": {"type": pn.widgets.FloatInput, "step": 0.5},
 }
-MATRICES = ["imat", "pmat", "jmat", "mask", "cmat"]
-
-# cluster ids cycle through a qualitative palette; noise grey; not significant transparent
-NOISE_COLOR = "#9e9e9e"
-# (no pink: that is the highlight's colour)
-CLUSTER_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                  "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39", "#3182bd",
-                  "#e6550d", "#31a354", "#756bb1", "#636363", "#6baed6", "#fd8d3c"]
-HIGHLIGHT = "#ff1493"
-MATRIX_FRAME = 250  # pixels per side of each matrix plot
-MATRIX_STYLES = {
-    # 'max' keeps thin stripes and single significant entries visible when many bins share
-    # a pixel; probabilities are averaged, else the overview would be all near 1
-    "imat": dict(cmap="viridis", colorbar=True, aggregator="max"),
-    "pmat": dict(cmap="inferno", colorbar=True, aggregator="mean"),
-    "jmat": dict(cmap="inferno", colorbar=True, aggregator="mean"),
-    "mask": dict(cmap=["#1f4e79"], colorbar=False, aggregator="max"),
-    "cmat": dict(cmap=[NOISE_COLOR] + CLUSTER_COLORS, colorbar=False, aggregator="max"),
-}
 MATRIX_GUIDE = """**Reading the matrices.** Entry (i, j) compares time bin i (y axis) with
 bin j (x axis); the diagonal runs from bottom left to top right. A sequence of synchronous
 events that repeats shows as a stripe parallel to the diagonal, away from it.
@@ -85,7 +63,6 @@ matrices move together; hover for values. Tick **Zoom matrices to the SSE** to l
 
 Below, the rasters with units in ASSET's order: the SSE's neurons come first, in chain order,
 so the chain shows as a diagonal in the close-ups."""
-CLOSEUP_MARGIN = 0.03  # s of context either side of an SSE in the close-up rasters
 
 
 class AssetPage(AnalysisPage):
@@ -282,18 +259,9 @@ class AssetPage(AnalysisPage):
         self._on_cluster()
 
     def _summary_text(self):
-        r, data = self.result, self.asset.data
-        parts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**"]
-        if r.mask is not None:
-            n_sig = int(np.count_nonzero(r.mask))
-            parts.append(f"{n_sig // 2 if r.symmetric else n_sig:,} significant entries")
-        if r.n_found:
-            parts.append(f"{r.n_found} of {data.n_units} units ordered by the largest SSE")
-        if r.score is not None:
-            parts.append(f"ordering score against the ground truth: **{r.score:.3f}**")
-        parts.append(bins_text(r))
-        parts.append(f"run {r.elapsed:.1f} s")
-        text = " · ".join(parts)
+        r = self.result
+        text = " · ".join([*summary_facts(r, self.asset.data.n_units),
+                           f"run {r.elapsed:.1f} s"])
         missing = [n for n in MATRICES if getattr(r, n) is None]
         if missing:
             text += f"  \n(not kept by this run, so not shown: {', '.join(missing)})"
@@ -328,7 +296,7 @@ class AssetPage(AnalysisPage):
             return
         shape = next((getattr(self.result, n).shape for n in MATRICES
                       if getattr(self.result, n) is not None), None)
-        window = self._sse_window() if self.zoom_to_sse else None
+        window = sse_window(self.result, self.cluster) if self.zoom_to_sse else None
         if self._matrix_stream is not None and self._shown_matrices == (shape, window):
             self._matrix_stream.send(self.result)
             self._matrix_marks.send((self.result, self.cluster))
@@ -336,62 +304,17 @@ class AssetPage(AnalysisPage):
             self._matrices[:] = [self._matrix_grid(window)]
             self._shown_matrices = (shape, window)
 
-    def _sse_window(self):
-        """((x0, x1), (y0, y1)) in s around the highlighted SSE, or None."""
-        r = self.result
-        if not self.cluster or self.cluster not in r.sses:
-            return None
-        pixels = np.array(list(r.sses[self.cluster]))
-        lo, hi = pixels.min(axis=0), pixels.max(axis=0) + 1
-        pad = max(30, int(0.5 * (hi - lo).max()))
-
-        def span(a, b):
-            return r.t_start + (a - pad) * r.bin_size, r.t_start + (b + pad) * r.bin_size
-        return span(lo[1], hi[1]), span(lo[0], hi[0])  # x = bin j, y = bin i
-
-    def _axes(self, n_rows, n_cols):
-        return matrix_axes(self.result, n_rows, n_cols)
-
-    def _matrix_image(self, name, result):
-        return matrix_image(name, result)
-
     def _matrix_grid(self, window=None):
         """The five matrices, one pane each: Panel links the axes of panes with the same
         dimensions, so they zoom together (an hv.Layout in one pane collapsed to zero width
-        inside the app's stretching main area)."""
+        inside the app's stretching main area). New plots get new streams, so old plots are
+        not fed."""
         self._matrix_stream = hv.streams.Pipe(data=self.result)
         self._matrix_marks = hv.streams.Pipe(data=(self.result, self.cluster))
-        limits = {} if window is None else {"xlim": window[0], "ylim": window[1]}
-        panes = []
-        for name in MATRICES:
-            if getattr(self.result, name) is None:
-                continue
-            style = dict(MATRIX_STYLES[name])
-            image = hv.DynamicMap(lambda data, name=name: self._matrix_image(name, data),
-                                  streams=[self._matrix_stream])
-            # not framewise: a redraw through the pipe keeps the user's zoom, and rasterize
-            # fills that zoom (framewise reset the axes to the whole matrix but left only the
-            # zoomed patch drawn); a new shape or zoom window gets new plots instead
-            plot = rasterize(image, aggregator=style.pop("aggregator"), width=MATRIX_FRAME,
-                             height=MATRIX_FRAME).opts(
-                frame_width=MATRIX_FRAME, frame_height=MATRIX_FRAME,
-                tools=["hover"], colorbar_opts={"width": 10}, clipping_colors={"NaN": "white"},
-                backend_opts={"plot.toolbar.autohide": True}, **limits, **style)
-            if name == "cmat":
-                marks = hv.DynamicMap(self._cluster_marks, streams=[self._matrix_marks])
-                plot = (plot * marks).opts(title=self._matrix_image(name, self.result).label)
-            panes.append(pn.pane.HoloViews(plot, linked_axes=True, sizing_mode="fixed"))
+        panes = [pn.pane.HoloViews(plot, linked_axes=True, sizing_mode="fixed") for plot in
+                 matrix_plots(self.result, self._matrix_stream, self._matrix_marks, window)]
         return pn.GridBox(*panes, Markdown(MATRIX_GUIDE, width=300,
-                                                   styles={"font-size": "0.85em"}), ncols=2)
-
-    def _cluster_marks(self, data):
-        result, cluster = data
-        xs, ys, tj, ti = self._axes(*result.cmat.shape)
-        rows, cols = (np.nonzero(result.cmat == cluster) if cluster else
-                      (np.empty(0, int), np.empty(0, int)))
-        # hollow squares: they mark the entries and let their cluster colour show
-        return hv.Points((xs[cols], ys[rows]), kdims=[tj, ti]).opts(
-            marker="square", size=7, fill_alpha=0, line_color=HIGHLIGHT, line_width=1.5)
+                                           styles={"font-size": "0.85em"}), ncols=2)
 
     # ------------------------------------------------------------------ rasters
     @staticmethod
@@ -401,126 +324,18 @@ class AssetPage(AnalysisPage):
                                  linked_axes=False)
 
     def _raster_grid(self):
-        data, r = self.asset.data, self.result
+        spikes, r = self.asset.data, self.result
         self._raster_marks = hv.streams.Pipe(data=(r, self.cluster))
-        reordered = views.raster(data, order=r.order,
-                                 title="ASSET order")
-        reordered = reordered * hv.DynamicMap(self._sse_spikes, streams=[self._raster_marks])
-        panes = [self._raster_pane(views.raster(data, title="original order")),
-                 self._raster_pane(reordered)]
-        truth = data.truth.get("ordering") if data.truth else None
-        if truth is not None and len(truth):
-            panes.append(self._raster_pane(views.raster(
-                data, order=np.asarray(truth), title="true order (ground truth)")))
+        original, reordered, *truth = [views.raster(spikes, order=order, title=title)
+                                       for order, title in raster_orders(r, spikes)]
+        # the stream sends (result, cluster): the highlight follows the selected SSE
+        highlight = hv.DynamicMap(lambda data: sse_spikes(data[0], spikes, data[1]),
+                                  streams=[self._raster_marks])
+        panes = [self._raster_pane(raster)
+                 for raster in [original, reordered * highlight, *truth]]
         return pn.Column("### Rasters", pn.GridBox(*panes, ncols=len(panes)),
                          self._closeups, sizing_mode="stretch_width")
 
     def _closeup_panes(self):
-        """The reordered raster around each occurrence of the highlighted SSE: the chain
-        shows as a diagonal there."""
-        r, data, cluster = self.result, self.asset.data, self.cluster
-        if not cluster or cluster not in r.sses:
-            return []
-        pixels = np.array(list(r.sses[cluster]))
-        panes = []
-        # in the symmetric case bin i comes after bin j: show the j occurrence first
-        for axis in ([1, 0] if r.symmetric else [0]):
-            lo = r.t_start + pixels[:, axis].min() * r.bin_size - CLOSEUP_MARGIN
-            hi = r.t_start + (pixels[:, axis].max() + 1) * r.bin_size + CLOSEUP_MARGIN
-            lo, hi = max(lo, data.t_start), min(hi, data.t_stop)
-            raster = views.raster(data.time_slice(lo, hi), order=r.order,
-                                  title=f"SSE {cluster} at {lo + CLOSEUP_MARGIN:.3f} s "
-                                        f"(ASSET order)")
-            panes.append(self._raster_pane(raster * self._sse_spikes((r, cluster), (lo, hi))))
-        return panes
-
-    def _sse_spikes(self, data, window=None):
-        """The selected SSE on the reordered raster: the spikes of its neurons in its bins,
-        and the time spans of its bins (those inside ``window`` (s) if given)."""
-        result, cluster = data
-        spans, points = [], (np.empty(0), np.empty(0))
-        if cluster and cluster in result.sses:
-            spikes = self.asset.data
-            sse = result.sses[cluster]
-            n_bins = spikes.n_bins(result.bin_size)
-            keys = set()
-            for (i, j), units in sse.items():
-                for u in units:
-                    keys.add(u * n_bins + i)
-                    if result.symmetric:  # the j axis is the same recording
-                        keys.add(u * n_bins + j)
-            bins = bin_indices(spikes.times, result.t_start, result.bin_size)
-            hit = (bins >= 0) & (bins < n_bins) & np.isin(
-                spikes.units.astype(np.int64) * n_bins + bins, np.fromiter(keys, np.int64))
-            rank = np.empty(spikes.n_units, dtype=np.int64)
-            rank[result.order] = np.arange(result.order.size)
-            if window is not None:
-                hit &= (spikes.times >= window[0]) & (spikes.times <= window[1])
-            points = (spikes.times[hit], rank[spikes.units[hit]].astype(np.float64))
-            pixels = np.array(list(sse))
-            for axis in ([0, 1] if result.symmetric else [0]):
-                lo = result.t_start + pixels[:, axis].min() * result.bin_size
-                hi = result.t_start + (pixels[:, axis].max() + 1) * result.bin_size
-                if window is None or (lo < window[1] and hi > window[0]):
-                    spans.append((lo, hi))
-        return (hv.VSpans(spans).opts(color=HIGHLIGHT, alpha=0.12)
-                * hv.Points(points, kdims=["time (s)", "unit"]).opts(
-                    color=HIGHLIGHT, size=3, line_color=None))
-
-
-# ---------------------------------------------------------------------- helpers (no state)
-def matrix_axes(r, n_rows, n_cols):
-    """Bin-centre times (s) of the columns and rows of a result's matrices, and the x and y
-    dimensions (``time_j``, ``time_i``)."""
-    # distinct labels also in the symmetric case: HoloViews looks dimensions up by label
-    # too, and two "time (s)" axes put the highlight's y values on x's
-    ti = hv.Dimension("time_i", label="time i (s)")
-    tj = hv.Dimension("time_j", label="time j (s)")
-
-    def centres(n):
-        return r.t_start + (np.arange(n) + 0.5) * r.bin_size
-    return centres(n_cols), centres(n_rows), tj, ti
-
-
-def bins_text(result):
-    """"200 bins of 5 ms": the binning of an ``AssetResult`` (its bin count where it
-    records one)."""
-    bins = result.data_summary.get("bins")
-    size = f"{result.bin_size * 1e3:g} ms"
-    return f"{bins} bins of {size}" if bins is not None else f"{size} bins"
-
-
-def matrix_image(name, result):
-    """One matrix as an image: x = time of bin j, y = time of bin i (origin bottom left).
-
-    Titles and labels state the parameters ``result`` was computed with (its ``params``).
-    ``hv.Image((xs, ys, z))`` puts z[0] at the bottom; ``hv.Image(z)`` would flip it.
-    """
-    matrix = getattr(result, name)
-    xs, ys, tj, ti = matrix_axes(result, *matrix.shape)
-    p = result.params
-    if name == "imat":
-        z = np.asarray(matrix, dtype=np.float64)
-        # the diagonal (a bin with itself) would set the colour scale: leave it out
-        off = z[~np.eye(*z.shape, dtype=bool)] if result.symmetric else z
-        hi = float(off.max()) if off.size and off.max() > 0 else 1.0
-        normalization = p.get("normalization")
-        label = "neurons" if normalization is None else f"{normalization} overlap"
-        vdim = hv.Dimension("imat", label=label, range=(0, hi))
-        title = "intersection matrix"
-    elif name in ("pmat", "jmat"):
-        z = np.asarray(matrix, dtype=np.float64)
-        vdim = hv.Dimension(name, label="probability", range=(0, 1))
-        title = "probability matrix" if name == "pmat" else "joint-probability matrix"
-    elif name == "mask":
-        z = np.where(matrix, 1.0, np.nan)
-        vdim = hv.Dimension("mask", label="significant", range=(0, 1))
-        title = (f"mask: pmat > {p['alpha_p']:g} and jmat > {p['alpha_j']:g}"
-                 if "alpha_p" in p else "mask: significant entries")
-    else:  # clusters: ids cycle through the palette, noise 0 (grey), others transparent
-        z = np.where(matrix > 0, (matrix - 1) % len(CLUSTER_COLORS) + 1.0, np.nan)
-        z[matrix < 0] = 0.0
-        vdim = hv.Dimension("cluster", label="cluster colour",
-                            range=(-0.5, len(CLUSTER_COLORS) + 0.5))
-        title = "clusters (grey: noise)"
-    return hv.Image((xs, ys, z), kdims=[tj, ti], vdims=[vdim]).relabel(title)
+        return [self._raster_pane(raster)
+                for raster in closeups(self.result, self.asset.data, self.cluster)]

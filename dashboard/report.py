@@ -252,10 +252,6 @@ class Section:
     loaded: bool = False       # read from a results file, not computed for this report
 
 
-def has_epochs(data):
-    return data is not None and data.epochs is not None and len(data.epochs) >= 2
-
-
 def load_results(paths):
     """Saved results (``analysis.results.save_result`` files) by method; ReportError when a
     file is not one or two files hold the same method."""
@@ -289,6 +285,8 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
     parameters the saved result records). ``source``: where ``data`` came from, recorded
     in the results' data summary.
     """
+    from analysis.spotdis.epochs import has_epochs
+
     params = params or {}
     results = results or {}
     sections = []
@@ -447,64 +445,41 @@ def data_section(data, source):
 
 
 def asset_parts(section):
-    from holoviews.operation.datashader import rasterize
+    import panel as pn
 
-    from .asset_page import MATRICES, MATRIX_STYLES, bins_text, matrix_image
+    from .asset_views import MATRICES, matrix_image, matrix_plot, raster_orders, summary_facts
 
     r, data = section.result, section.data
     w, h = RESOLUTION["asset_matrix"]
-    parts = []
-    n_sig = int(np.count_nonzero(r.mask)) if r.mask is not None else None
-    facts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**", bins_text(r)]
-    if n_sig is not None:
-        facts.append(f"{n_sig // 2 if r.symmetric else n_sig:,} significant entries")
-    if r.n_found:
-        facts.append(f"{r.n_found} of {data.n_units} units ordered by the largest SSE")
-    if r.score is not None:
-        facts.append(f"ordering score against the ground truth: **{r.score:.3f}**")
-    parts.append(_md(" · ".join(facts)))
+    parts = [_md(" · ".join(summary_facts(r, data.n_units)))]
     plots = []
     for name in MATRICES:
         if getattr(r, name) is None:
             continue
-        style = dict(MATRIX_STYLES[name])
         image = matrix_image(name, r)
-        plot = rasterize(image, aggregator=style.pop("aggregator"), dynamic=False,
-                         width=w, height=h).opts(
-            frame_width=w, frame_height=h, tools=["hover"],
-            colorbar_opts={"width": 10}, clipping_colors={"NaN": "white"},
-            title=image.label, **style)
+        plot = matrix_plot(image, name, size=(w, h), dynamic=False, title=image.label)
         plots.append(_pane(plot, w + 150, h + 60))
     if plots:
-        import panel as pn
-
         parts.append(_md("### Matrices"))
         parts.append(pn.GridBox(*plots, ncols=2))
     else:
         parts.append(_md("*The matrices were not kept by this run (tiled): only the "
                          "significant entries and SSEs.*"))
     parts.append(_md("### Rasters"))
-    parts.append(_pane(raster_plot(data, order=r.order, title="ASSET order"),
-                       RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60))
-    truth = data.truth.get("ordering") if data.truth else None
-    if truth is not None and len(truth):
-        parts.append(_pane(raster_plot(data, order=np.asarray(truth),
-                                       title="true order (ground truth)"),
+    # the original order is in the data section
+    for order, title in raster_orders(r, data)[1:]:
+        parts.append(_pane(raster_plot(data, order=order, title=title),
                            RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60))
     parts += _table(r.sse_table(data.unit_ids), caption="### Synchronous events (SSEs)")
     return parts
 
 
 def assembly_parts(section):
-    from analysis.assembly import assembly_membership, ranked
+    from analysis.assembly import assembly_membership, pairwise_coincidences
 
-    from .assembly_page import (
-        PLOT_CAPTION,
-        box_plot,
-        evaluation_text,
-        statistic_label,
-        surrogate_label,
-    )
+    from .assembly_views import (PLOT_CAPTION, box_plot, box_plot_title, evaluation_figure,
+                                 evaluation_text, pairwise_plot, rank_table, settings_text,
+                                 statistic_label, surrogate_label)
 
     r, p, data = section.result, section.result.params, section.data
     n_sig = int(r.table["significant"].sum())
@@ -513,29 +488,17 @@ def assembly_parts(section):
                  f"{p['bin_size'] * 1e3:g} ms bins")]
     if section.extra.get("evaluation"):
         parts.append(_md(evaluation_text(section.extra["evaluation"])))
-    k = min(ASSEMBLY_TOP_K, len(r.table))
-    title = (f"{statistic_label(p)} against {r.n_surrogates} {surrogate_label(p)} "
-             f"surrogates: top {k} of {len(r.table)} units by rank score")
     plot = box_plot(r.table, ASSEMBLY_TOP_K, membership=assembly_membership(data),
-                    ylabel=statistic_label(p), title=title).opts(responsive=False,
-                                                                   width=980, height=470)
+                    ylabel=statistic_label(p), title=box_plot_title(r, ASSEMBLY_TOP_K)).opts(
+        responsive=False, width=980, height=470)
     parts += [_pane(plot, 1000, 480), _md(PLOT_CAPTION.replace(
         " Drag to pan, scroll to zoom, hover for values.", ""), styles={"font-size": "0.85em"})]
-    table = r.table
+    coincidences = None
     if section.extra.get("pairwise"):
-        from analysis.assembly import pairwise_coincidences
-
-        from .assembly_views import pairwise_plot
-
         coincidences, rho = pairwise_coincidences(r, data)
         parts.append(_pane(pairwise_plot(r.table, coincidences, rho), 440, 320))
-        table = table.assign(coincidences=coincidences)
-    table = ranked(table).reset_index(drop=True)
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
-    parts += _table(table, caption="### Units in rank order")
+    parts += _table(rank_table(r.table, coincidences), caption="### Units in rank order")
     if section.extra.get("evaluation_table") is not None:
-        from .assembly_views import evaluation_figure, settings_text
-
         parts += [_md("### Evaluation on simulated SIP recordings"),
                   _md(escape_markdown(settings_text(section.extra["evaluation_table"]))),
                   _pane(evaluation_figure(section.extra["evaluation_table"]), 820, 640)]
@@ -543,16 +506,11 @@ def assembly_parts(section):
 
 
 def spotdis_parts(section):
-    import pandas as pd
     import panel as pn
 
-    from .spotdis_page import (
-        contrast_range,
-        map_points,
-        matrix_plot,
-        result_matrix,
-        true_labels,
-    )
+    from analysis.spotdis.epochs import true_labels
+
+    from .spotdis_views import cluster_table, dissimilarity_plot, map_points
 
     r, data = section.result, section.data
     sc = r.scores
@@ -571,11 +529,7 @@ def spotdis_parts(section):
     parts = [_md(" · ".join(facts))]
     plots = []
     if r.spotdis is not None or getattr(r, "dissimilarity", None) is not None:
-        matrix = result_matrix(r)
-        name = "SPOTDis" if r.spotdis is not None else "Rate-vector dissimilarity"
-        plots.append(_pane(matrix_plot(matrix, r.labels, clim=contrast_range(matrix),
-                                       title=f"{name}, epochs sorted by cluster",
-                                       dynamic=False), 480, 430))
+        plots.append(_pane(dissimilarity_plot(r, dynamic=False), 480, 430))
     else:
         parts.append(_md("*Graph mode (many epochs): no full matrix to show.*"))
     truth = true_labels(data)
@@ -585,22 +539,8 @@ def spotdis_parts(section):
         plots.append(_pane(map_points(r.embedding, r.labels, truth, by_truth=True).opts(
             responsive=False, width=460, height=430, tools=["hover"]), 470, 440))
     parts.append(pn.GridBox(*plots, ncols=2))
-    labels = np.asarray(r.labels)
-    rows = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        row = {"cluster": "noise" if c < 0 else int(c), "epochs": members.size,
-               "first epochs": ", ".join(str(k) for k in members[:12])
-               + (", ..." if members.size > 12 else "")}
-        if truth is not None:
-            values, counts = np.unique(truth[members], return_counts=True)
-            row["true labels (count)"] = ", ".join(f"{v} ({n})" for v, n in
-                                                   zip(values, counts))
-        rows.append(row)
-    parts += _table(pd.DataFrame(rows), caption="### Clusters")
+    parts += _table(cluster_table(r.labels, truth), caption="### Clusters")
     return parts
-
-
 
 
 def versions():

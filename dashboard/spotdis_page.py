@@ -18,27 +18,29 @@ truth colouring and the ARI are available with those only.
 
 ``SpotDisClust`` caches its steps: a new clustering parameter reruns only HDBSCAN, a new
 perplexity only the t-SNE. Settings are applied by the Run button.
+
+The figures are ``dashboard.spotdis_views``' (the report draws the same); the events' text
+and windows are ``analysis.spotdis.events``'.
 """
 
 from __future__ import annotations
-
-import re
 
 import holoviews as hv
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import HoverTool
-from holoviews.operation.datashader import rasterize
 
 from analysis.errors import SpikeDataError
 from analysis.spiketrains import Epochs
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
-from analysis.spotdis.epochs import cross_correlation
+from analysis.spotdis.epochs import has_epochs, most_active, true_labels
+from analysis.spotdis.events import (EVENTS_LABEL, MAX_EVENTS, epoch_start_labels,
+                                     format_events, grid_period, parse_events)
 
 from .page_base import AnalysisPage
-from .text import Alert, Markdown
-from .views import row_name_hover
+from .spotdis_views import (baseline_text, cluster_name, dissimilarity_plot, epoch_raster,
+                            map_points, sweep_view, xcorr_plot)
+from .text import Markdown
 
 # parameters shown as widgets (sampling_period gets its own ms input: it may be None)
 PARAMETERS = ["method", "min_cluster_size", "min_samples", "cluster_selection", "perplexity",
@@ -46,17 +48,12 @@ PARAMETERS = ["method", "min_cluster_size", "min_samples", "cluster_selection", 
 # where the epochs come from
 RECORDING = "recording's epochs"
 EVENTS = "events + window"
-EVENTS_LABEL = "Event times (s)"
 START_LABEL = "Window start (ms)"
 LENGTH_LABEL = "Window length (ms)"
-MAX_EVENTS = 5000   # SPOTDis compares every pair of windows: 12.5 million pairs at this size
 NO_EPOCHS = ("this recording has no epochs: SPOTDis compares epochs, so this page cuts them "
              "around events. Give the event times and a window under **Epochs** and press "
              "**Run** (or load data with epochs, e.g. the pulse-pattern demo on the **Data** "
              "page).")
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
-NOISE_COLOUR = "#b0b0b0"
 
 
 class SpotDisPage(AnalysisPage):
@@ -463,7 +460,7 @@ class SpotDisPage(AnalysisPage):
         options = {}
         for c in np.unique(labels):
             n = int(np.sum(labels == c))
-            options[f"noise ({n} epochs)" if c < 0 else f"cluster {c} ({n} epochs)"] = int(c)
+            options[f"{cluster_name(c)} ({n} epochs)"] = int(c)
         self._summary.object = self._summary_text()
         self._cluster_select.options = options
         self._results.visible = True
@@ -498,11 +495,7 @@ class SpotDisPage(AnalysisPage):
         r = self.result
         if r is None:
             return
-        matrix = result_matrix(r)
-        clim = (0.0, 1.0) if self.matrix_scale == "0 to 1" else contrast_range(matrix)
-        title = "SPOTDis" if r.spotdis is not None else "Rate-vector dissimilarity"
-        plot = matrix_plot(matrix, r.labels, clim=clim,
-                           title=f"{title}, epochs sorted by cluster")
+        plot = dissimilarity_plot(r, full_range=self.matrix_scale == "0 to 1")
         self._matrix[:] = [pn.pane.HoloViews(plot)]
 
     def _draw_map(self):
@@ -544,363 +537,15 @@ class SpotDisPage(AnalysisPage):
         if r is None or data is None:
             return
         if self.epoch is not None:
-            label = int(r.labels[self.epoch])
-            name = "noise" if label < 0 else f"cluster {label}"
+            name = cluster_name(int(r.labels[self.epoch]))
             self._epoch_view[:] = [pn.pane.HoloViews(
                 epoch_raster(data, self.epoch, title=f"epoch {self.epoch} ({name})"),
                 height=380, sizing_mode="stretch_width")]
         if self.cluster is not None:
             members = np.flatnonzero(r.labels == self.cluster)
-            name = "noise" if self.cluster < 0 else f"cluster {self.cluster}"
+            name = cluster_name(self.cluster)
             self._xcorr_view[:] = [pn.pane.HoloViews(
                 xcorr_plot(data, members, self.reference, sort=self.sort_by_delay,
                            title=f"{name}: delays to neuron {self.reference}, "
                                  f"{members.size} epochs"),
                 height=380, sizing_mode="stretch_width")]
-
-
-# ---------------------------------------------------------------------- helpers (no state)
-def one_line(text):
-    return " ".join(str(text).split())
-
-
-def has_epochs(data):
-    return data is not None and data.epochs is not None and len(data.epochs) >= 2
-
-
-def parse_events(text, limit=MAX_EVENTS):
-    """Event times (s) from the events field, in the order given.
-
-    Numbers are separated by commas, semicolons or white space; a token ``start:stop:step``
-    adds start, start + step, ... below stop (stop left out, as Python's ``range``; a value
-    within a relative 1e-9 of stop counts as stop). Raises ValueError naming the field.
-    """
-    parts, total = [], 0
-    for token in re.split(r"[,;\s]+", (text or "").strip()):
-        if not token:
-            continue
-        if ":" in token:
-            bits = token.split(":")
-            if len(bits) != 3:
-                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a range start:stop:step")
-            try:
-                a, b, step = (float(x) for x in bits)
-            except ValueError:
-                raise ValueError(f"{EVENTS_LABEL}: in {token!r}, start, stop and step must be "
-                                 "numbers") from None
-            if not np.all(np.isfinite([a, b, step])):
-                raise ValueError(f"{EVENTS_LABEL}: the range {token!r} is not finite")
-            if not step > 0:
-                raise ValueError(f"{EVENTS_LABEL}: the step of {token!r} must be > 0")
-            x = (b - a) / step
-            n = int(np.ceil(x - 1e-9 * max(1.0, abs(x)))) if x < 2 * limit else 2 * limit
-            if n <= 0:
-                raise ValueError(f"{EVENTS_LABEL}: the range {token!r} is empty (stop must be "
-                                 "above start)")
-            values = a + step * np.arange(min(n, limit + 1))
-        else:
-            try:
-                values = np.array([float(token)])
-            except ValueError:
-                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a number (nor a "
-                                 "start:stop:step range)") from None
-            if not np.isfinite(values[0]):
-                raise ValueError(f"{EVENTS_LABEL}: {token!r} is not a finite time")
-        total += values.size
-        if total > limit:
-            raise ValueError(f"{EVENTS_LABEL}: more than {limit} events (SPOTDis compares "
-                             "every pair of windows)")
-        parts.append(values)
-    if not parts:
-        raise ValueError(f"{EVENTS_LABEL}: give the event times, e.g. 1, 2.5, 4 or 0:60:2")
-    return np.concatenate(parts)
-
-
-def format_events(times):
-    """Text for the events field that ``parse_events`` reads back as ``times`` (sorted;
-    within 1e-9 s relative): a ``start:stop:step`` range when the times are evenly spaced,
-    else the numbers."""
-    t = np.sort(np.asarray(times, dtype=np.float64).ravel())
-
-    def fmt(x):
-        return np.format_float_positional(float(x), trim="-")
-
-    if 3 <= t.size <= MAX_EVENTS:
-        first = float(f"{t[0]:.12g}")
-        step = float(f"{(t[-1] - t[0]) / (t.size - 1):.12g}")
-        if step > 0:
-            text = f"{fmt(first)}:{fmt(float(f'{first + step * t.size:.12g}'))}:{fmt(step)}"
-            back = parse_events(text)
-            if back.size == t.size and np.all(
-                    np.abs(back - t) <= 1e-9 * np.maximum(1.0, np.abs(t))):
-                return text
-    return ", ".join(fmt(x) for x in t)
-
-
-def epoch_start_labels(data, events):
-    """``(times, labels)``: where every event is one of the recording's epoch starts (within
-    a relative 1e-9 s), those exact starts and their epochs' labels; else ``(events, None)``.
-    """
-    events = np.asarray(events, dtype=np.float64)
-    if data is None or data.epochs is None or not len(data.epochs):
-        return events, None
-    order = np.argsort(data.epochs.start, kind="stable")
-    starts = data.epochs.start[order]
-    pos = np.searchsorted(starts, events)
-    lo = np.clip(pos - 1, 0, starts.size - 1)
-    hi = np.clip(pos, 0, starts.size - 1)
-    pick = np.where(np.abs(starts[lo] - events) <= np.abs(starts[hi] - events), lo, hi)
-    if np.all(np.abs(starts[pick] - events) <= 1e-9 * np.maximum(1.0, np.abs(events))):
-        return starts[pick], data.epochs.label[order][pick]
-    return events, None
-
-
-def grid_period(data, chosen=None):
-    """The sample period (s) window bounds are put on: ``chosen`` (the page's sampling
-    period), else the recording's ``sample_time``/``sampling_period`` (s) or
-    ``sample_rate``/``sampling_rate`` (Hz) annotation, else the grid the spike times lie
-    on (``SpikeTrains.sampling_period``); None without one."""
-    if chosen:
-        return float(chosen)
-    ann = (data.annotations or {}) if data is not None else {}
-    for key, invert in [("sample_time", False), ("sampling_period", False),
-                        ("sample_rate", True), ("sampling_rate", True)]:
-        try:
-            value = float(ann.get(key))
-        except (TypeError, ValueError):
-            continue
-        if np.isfinite(value) and value > 0:
-            return 1.0 / value if invert else value
-    return data.sampling_period if data is not None else None
-
-
-def true_labels(data):
-    """``truth['epoch_labels']`` as ints (one per epoch), or None."""
-    if data is None or not data.truth or "epoch_labels" not in data.truth \
-            or data.epochs is None:
-        return None
-    labels = np.asarray(data.truth["epoch_labels"]).astype(np.int64).ravel()
-    return labels if labels.size == len(data.epochs) else None
-
-
-def cluster_order(labels):
-    """Epoch indices sorted by cluster label (clusters first, noise last), stable."""
-    labels = np.asarray(labels)
-    key = np.where(labels < 0, np.iinfo(np.int64).max, labels)
-    return np.argsort(key, kind="stable")
-
-
-def colour_of(label):
-    return NOISE_COLOUR if label < 0 else PALETTE[int(label) % len(PALETTE)]
-
-
-def epoch_names(labels):
-    """For each rank of ``cluster_order``: the epoch there and its cluster, as a tooltip
-    shows them ("epoch 12 (cluster 3)", "epoch 40 (noise)")."""
-    labels = np.asarray(labels)
-    return [f"epoch {k} ({'noise' if labels[k] < 0 else f'cluster {labels[k]}'})"
-            for k in cluster_order(labels)]
-
-
-def matrix_image(matrix, labels):
-    """The SPOTDis matrix with rows and columns in ``cluster_order``: hv.Image, epoch rank on
-    both axes (rank 0 at the top-left), values 0..1."""
-    order = cluster_order(labels)
-    ranks = np.arange(order.size, dtype=np.float64)
-    z = np.asarray(matrix)[np.ix_(order, order)]
-    return hv.Image((ranks, ranks, z), kdims=["epoch rank x", "epoch rank y"],
-                    vdims=[hv.Dimension("SPOTDis", range=(0, 1))])
-
-
-def cluster_blocks(labels):
-    """Rectangles around each cluster's block on the sorted matrix's diagonal."""
-    labels = np.asarray(labels)[cluster_order(labels)]
-    rows = []
-    start = 0
-    for k in range(1, labels.size + 1):
-        if k == labels.size or labels[k] != labels[start]:
-            if labels[start] >= 0:
-                rows.append((start - 0.5, start - 0.5, k - 0.5, k - 0.5, int(labels[start]),
-                             colour_of(labels[start])))
-            start = k
-    return hv.Rectangles(rows, kdims=["epoch rank x", "epoch rank y", "x1", "y1"],
-                         vdims=["cluster", "colour"])
-
-
-def result_matrix(r):
-    """The matrix a result clustered: SPOTDis, or the rate-vector baseline."""
-    if getattr(r, "dissimilarity", None) is not None:
-        return np.asarray(r.dissimilarity)
-    return r.spotdis.matrix
-
-
-def contrast_range(d):
-    """1-99 % range of the off-diagonal values of a ``SpotDis`` (defined entries) or of a
-    plain matrix (0..1 without any)."""
-    if isinstance(d, np.ndarray):
-        matrix, undefined = d, np.zeros(d.shape, dtype=bool)
-    else:
-        matrix, undefined = d.matrix, d.undefined
-    M = matrix.shape[0]
-    off = ~np.eye(M, dtype=bool) & ~undefined
-    values = matrix[off]
-    if values.size == 0:
-        return (0.0, 1.0)
-    lo, hi = np.percentile(values, [1, 99])
-    return (float(lo), float(hi)) if hi > lo else (0.0, 1.0)
-
-
-def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted by cluster",
-                dynamic=True):
-    M = len(labels)
-    # the axes are ranks: the tooltip turns the rank under the cursor into the epoch there
-    names = row_name_hover(epoch_names(labels))
-    image = rasterize(matrix_image(matrix, labels), dynamic=dynamic, width=600, height=600,
-                      aggregator="mean").opts(
-        cmap="viridis", clim=tuple(clim), colorbar=True, invert_yaxis=True, tools=["hover"],
-        hover_tooltips=[("row", "$y{custom}"), ("column", "$x{custom}"),
-                        ("SPOTDis", "@image{0.000}")],
-        hover_formatters={"$x": names, "$y": names},
-        framewise=True, xlabel="epoch (sorted by cluster)",
-        ylabel="epoch (sorted by cluster)", clabel="SPOTDis")
-    # white frames: visible on every colour of the map (cluster colours are on the t-SNE map);
-    # no tooltip of their own, the matrix's names the clusters
-    blocks = cluster_blocks(labels).opts(fill_alpha=0, line_color="white", line_width=1.5)
-    return (image * blocks).opts(
-        hv.opts.Overlay(title=title,
-                        xlim=(-0.5, M - 0.5), ylim=(-0.5, M - 0.5), frame_width=340,
-                        frame_height=340, fontsize={"title": 11}))
-
-
-def map_points(embedding, labels, truth=None, by_truth=False):
-    """The t-SNE map: one point per epoch (row k is epoch k), coloured by cluster or by the
-    true label."""
-    labels = np.asarray(labels)
-    n = labels.size
-    truth_col = truth if truth is not None else np.full(n, -1)
-    colour_labels = truth_col if by_truth else labels
-    what = "pattern" if by_truth else "cluster"
-    group = np.array([("noise" if c < 0 else f"{what} {c}") for c in colour_labels])
-    cmap = {g: colour_of(c) for g, c in zip(group, colour_labels)}
-    table = {"x": embedding[:, 0], "y": embedding[:, 1], "group": group,
-             "epoch": np.arange(n), "cluster": labels, "true label": truth_col}
-    # legend in label order, noise last
-    order = np.argsort(np.where(colour_labels < 0, np.iinfo(np.int64).max, colour_labels),
-                       kind="stable")
-    cmap = {g: cmap[g] for g in dict.fromkeys(group[order])}
-    # rows in that order too (bokeh's legend follows the data); "epoch" maps a row back
-    table = {key: np.asarray(v)[order] for key, v in table.items()}
-    points = hv.Points(table, kdims=["x", "y"],
-                       vdims=["group", "epoch", "cluster", "true label"])
-    return points.opts(
-        color="group", cmap=cmap, size=7, line_color="white", line_width=0.4,
-        tools=["tap", map_hover(truth is not None)], nonselection_alpha=0.35,
-        selection_line_color="black",
-        responsive=True, show_legend=True, legend_position="bottom", legend_cols=4,
-        framewise=True,
-        title=f"t-SNE map, coloured by {'true pattern' if by_truth else what}",
-        xlabel="t-SNE 1", ylabel="t-SNE 2", xaxis=None, yaxis=None, fontsize={"title": 11})
-
-
-def map_hover(with_truth):
-    """The map's tooltip: one epoch, the dot drawn on top under the cursor (dense clusters
-    put many dots under it; Bokeh lists them all by default, later rows are drawn on top)."""
-    tooltips = [("epoch", "@epoch"), ("cluster", "@cluster")]
-    if with_truth:
-        tooltips.append(("true label", "@true_label"))
-    return HoverTool(tooltips=tooltips, sort_by=[("$index", "descending")], limit=1)
-
-
-def epoch_raster(data, k, title=""):
-    """Spikes of epoch ``k``: x = time from the epoch start (ms), y = unit."""
-    times, offsets = data.epoch_spikes(k)
-    units = np.repeat(np.arange(data.n_units), np.diff(offsets))
-    duration = float(data.epochs.stop[k] - data.epochs.start[k])
-    return hv.Points((times * 1e3, units.astype(np.float64)),
-                     kdims=["time in epoch (ms)", "unit"]).opts(
-        color="#08306b", marker="dash", angle=90, size=9, tools=["hover"], responsive=True,
-        xlim=(0, duration * 1e3), ylim=(-0.5, data.n_units - 0.5), framewise=True,
-        title=title or f"epoch {k}", fontsize={"title": 11})
-
-
-def most_active(data, epochs):
-    """The neuron that fires in most of ``epochs`` (ties: more spikes), 0 without spikes."""
-    if data is None or len(epochs) == 0:
-        return 0
-    active = np.zeros(data.n_units)
-    spikes = np.zeros(data.n_units)
-    for k in epochs:
-        counts = np.diff(data.epoch_spikes(int(k))[1])
-        active += counts > 0
-        spikes += counts
-    return int(np.lexsort((-spikes, -active))[0])
-
-
-def delay_order(centres, hist, reference):
-    """Neurons by their most frequent delay to ``reference`` (earliest at the bottom);
-    the reference and neurons without pairs at the top."""
-    peak = centres[np.argmax(hist, axis=1)]
-    empty = hist.sum(axis=1) == 0
-    empty[reference] = True
-    return np.lexsort((np.arange(hist.shape[0]), np.where(empty, np.inf, peak)))
-
-
-def xcorr_plot(data, epochs, reference, title="", sort=True, dynamic=True):
-    """Neurons x delay image of ``cross_correlation`` (rows by delay with ``sort``)."""
-    centres, hist = cross_correlation(data, epochs, reference)
-    n = data.n_units
-    order = delay_order(centres, hist, reference) if sort else np.arange(n)
-    ylabel = "neuron j (sorted by delay)" if sort else "neuron j"
-    image = hv.Image((centres * 1e3, np.arange(n, dtype=np.float64), hist[order]),
-                     kdims=["delay t_j - t_i (ms)", "row"],
-                     vdims=["spike pairs per epoch"])
-    step = max(1, int(np.ceil(n / 25)))
-    ticks = [(float(r), str(int(order[r]))) for r in range(0, n, step)]
-    return rasterize(image, dynamic=dynamic, width=400, height=400).opts(
-        yticks=ticks, ylabel=ylabel,
-        cmap="Greys", colorbar=True, tools=["hover"], responsive=True, framewise=True,
-        title=title, fontsize={"title": 11}, clabel="spike pairs per epoch")
-
-
-def _score(value):
-    return "n/a" if not np.isfinite(value) else f"{value:.3f}"
-
-
-def baseline_text(baseline, result=None):
-    """One line comparing the rate-vector baseline's scores with the last run's."""
-    b = baseline.scores
-    text = (f"Rate vectors (no timing): **{b['n_clusters']} clusters**, ARI "
-            f"**{_score(b['ari'])}**, silhouette **{_score(b['silhouette'])}**")
-    if result is not None:
-        s = result.scores
-        text += (f" · this run: {s['n_clusters']} clusters, ARI {_score(s['ari'])}, "
-                 f"silhouette {_score(s['silhouette'])}")
-    return text
-
-
-def sweep_view(frame):
-    """Silhouette (and ARI) against the window length, with the table below."""
-    frame = frame.assign(length_ms=frame["length"] * 1e3).sort_values(["offset", "length"])
-    x = hv.Dimension("length_ms", label="window length (ms)")
-    curves = []
-    for column, label, colour in [("silhouette", "silhouette", "#1f4e79"),
-                                  ("ari", "ARI (ground truth)", "#d62728")]:
-        y = frame[column].to_numpy(dtype=np.float64)
-        if np.isfinite(y).any():
-            xy = (frame["length_ms"].to_numpy(dtype=np.float64), y)
-            curves += [hv.Curve(xy, x, "score", label=label).opts(color=colour),
-                       hv.Scatter(xy, x, "score", label=label).opts(color=colour, size=7,
-                                                                     tools=["hover"])]
-    if not curves:
-        return Alert("No window gave a score (fewer than 2 clusters everywhere).",
-                             alert_type="warning", sizing_mode="stretch_width")
-    plot = hv.Overlay(curves).opts(
-        hv.opts.Overlay(responsive=True, height=260, xlabel="window length (ms)",
-                        ylabel="score", show_grid=True, legend_position="right",
-                        padding=0.08,
-                        title="Which window separates the patterns best"))
-    table = pn.widgets.Tabulator(frame.drop(columns=["length_ms"]), show_index=False,
-                                 disabled=True, sizing_mode="stretch_width",
-                                 layout="fit_data_stretch", pagination=None)
-    return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=280), table,
-                     sizing_mode="stretch_width")

@@ -32,7 +32,8 @@ The package, one concept per module, none importing a later one:
 * ``tiles``: the grid kernel's work in cache-sized tiles of epoch pairs;
 * ``matrix``: the full matrix (``spotdis``, ``SpotDis``);
 * ``graph``: exact SPOTDis to candidate neighbours only (``spotdis_knn``, ``SpotDisGraph``);
-* ``clust``: the ``SpotDisClust`` object, the rate-vector baseline and the window sweep.
+* ``clust``: the ``SpotDisClust`` object, the rate-vector baseline and the window sweep;
+* ``events``: epochs cut around event times (the events as text, their sample grid).
 """
 
 from .clust import (SpotDisClust, SpotDisClustResult, rate_vector_dissimilarity,

@@ -1,7 +1,9 @@
 """SPOTDis, shared part: checking the data, splitting spikes into epochs, choosing the kernel.
 
 Used by the full matrix (``matrix``), the nearest-neighbour graph (``graph``) and the
-object (``clust``); it imports none of them.
+object (``clust``); it imports none of them. Also what the views of a result read from its
+epochs: the cluster-average cross-correlation and its row order, the most active neuron,
+the true epoch labels.
 """
 
 from __future__ import annotations
@@ -237,3 +239,42 @@ def cross_correlation(data, epochs, reference, n_bins=N_DELAY_BINS):
     if len(epochs):
         hist /= len(epochs)
     return 0.5 * (edges[:-1] + edges[1:]), hist
+
+
+def delay_order(centres, hist, reference):
+    """Neurons by their most frequent delay to ``reference`` (earliest at the bottom);
+    the reference and neurons without pairs at the top.
+
+    ``centres`` and ``hist`` are what ``cross_correlation`` returns; ordered this way its
+    rows show a cluster's sequence as in Grossberger et al. (2018), Fig. 1E."""
+    peak = centres[np.argmax(hist, axis=1)]
+    empty = hist.sum(axis=1) == 0
+    empty[reference] = True
+    return np.lexsort((np.arange(hist.shape[0]), np.where(empty, np.inf, peak)))
+
+
+def most_active(data, epochs):
+    """The neuron that fires in most of ``epochs`` (ties: more spikes), 0 without spikes."""
+    if data is None or len(epochs) == 0:
+        return 0
+    active = np.zeros(data.n_units)
+    spikes = np.zeros(data.n_units)
+    for k in epochs:
+        counts = np.diff(data.epoch_spikes(int(k))[1])
+        active += counts > 0
+        spikes += counts
+    return int(np.lexsort((-spikes, -active))[0])
+
+
+def has_epochs(data):
+    """Whether ``data`` has the 2 epochs or more that SPOTDis compares."""
+    return data is not None and data.epochs is not None and len(data.epochs) >= 2
+
+
+def true_labels(data):
+    """``truth['epoch_labels']`` as ints (one per epoch), or None."""
+    if data is None or not data.truth or "epoch_labels" not in data.truth \
+            or data.epochs is None:
+        return None
+    labels = np.asarray(data.truth["epoch_labels"]).astype(np.int64).ravel()
+    return labels if labels.size == len(data.epochs) else None

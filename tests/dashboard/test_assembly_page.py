@@ -12,7 +12,8 @@ import pytest
 from analysis import simulate
 from analysis.assembly import evaluation_sweeps, ranked
 from analysis.spiketrains import SpikeTrains
-from dashboard.assembly_page import AssemblyPage, box_plot, sweep_plot
+from dashboard.assembly_page import AssemblyPage
+from dashboard.assembly_views import box_plot, sweep_plot
 from dashboard.state import Session
 
 hv.extension("bokeh", logo=False)  # the app does this; the page's views need it

@@ -9,6 +9,7 @@ import pytest
 
 from analysis import simulate
 from dashboard.asset_page import AssetPage
+from dashboard.asset_views import cluster_marks, matrix_image, sse_spikes, sse_window
 from dashboard.state import Session
 
 hv.extension("bokeh", logo=False)  # the app does this; the page's views need it
@@ -65,7 +66,7 @@ def test_run_shows_matrices_sse_table_and_rasters(ran):
 
 def test_matrix_images_keep_the_diagonal_and_time_axes(ran):
     result = ran.result
-    image = ran._matrix_image("imat", result)
+    image = matrix_image("imat", result)
     n = result.imat.shape[0]
     t0, dt = result.t_start, result.bin_size
     assert image.kdims[0].label == "time j (s)" and image.kdims[1].label == "time i (s)"
@@ -74,7 +75,7 @@ def test_matrix_images_keep_the_diagonal_and_time_axes(ran):
     for i, j in [(0, 0), (3, n - 2), (n - 1, 5)]:
         x, y = t0 + (j + 0.5) * dt, t0 + (i + 0.5) * dt
         assert image[x, y] == result.imat[i, j]
-    clusters = ran._matrix_image("cmat", result).dimension_values(2, flat=False)
+    clusters = matrix_image("cmat", result).dimension_values(2, flat=False)
     assert np.isnan(clusters[result.cmat == 0]).all()
     assert (clusters[result.cmat == -1] == 0).all()
     assert (clusters[result.cmat > 0] >= 1).all()
@@ -118,7 +119,7 @@ def test_zoom_to_sse_and_close_ups(ran):
     pane = ran._matrices[0]
     ran.zoom_to_sse = True
     assert ran._matrices[0] is not pane
-    (x0, x1), (y0, y1) = ran._sse_window()
+    (x0, x1), (y0, y1) = sse_window(result, k)
     rows, cols = np.nonzero(np.tril(result.cmat == k))
     t = lambda b: result.t_start + b * result.bin_size  # noqa: E731
     assert x0 < t(cols.min()) and t(cols.max() + 1) < x1
@@ -127,11 +128,12 @@ def test_zoom_to_sse_and_close_ups(ran):
     # with only that occurrence's highlight
     for title, bins in zip(titles(ran._closeups), [cols, rows]):
         assert f"at {t(bins.min()):.3f} s" in title
-    first = ran._sse_spikes((result, k), (t(cols.min()) - 0.01, t(cols.max() + 1) + 0.01))
+    first = sse_spikes(result, ran.asset.data, k,
+                       (t(cols.min()) - 0.01, t(cols.max() + 1) + 0.01))
     assert len(first.get(0)) == 1
     assert (first.get(1)["time (s)"] <= t(cols.max() + 1) + 0.01).all()
     ran.zoom_to_sse = False
-    assert ran._sse_window() is not None and ran._shown_matrices[1] is None
+    assert sse_window(result, ran.cluster) is not None and ran._shown_matrices[1] is None
 
 
 def test_parameters_are_widgets_and_times_show_in_ms(page):
@@ -185,9 +187,9 @@ def test_selecting_a_cluster_highlights_it(ran):
     k = int(table["cluster"].iloc[-1])
     ran._table.selection = [len(table) - 1]  # a click on the table's last row
     assert ran.cluster == k and ran._cluster_select.value == k
-    marks = ran._cluster_marks((result, k))
+    marks = cluster_marks(result, k)
     assert len(marks) == np.count_nonzero(result.cmat == k)  # both triangles
-    spikes = ran._sse_spikes((result, k))
+    spikes = sse_spikes(result, ran.asset.data, k)
     spans, points = spikes.get(0), spikes.get(1)
     assert len(spans) == 2 and len(points) > 0
     # every highlighted spike is in the SSE's time span, on a row of one of its neurons
@@ -199,7 +201,7 @@ def test_selecting_a_cluster_highlights_it(ran):
     assert {int(r) for r in points["unit"]} <= {rank_of[u] for u in neurons}
     ran._cluster_select.value = 0
     assert ran.cluster == 0 and ran._table.selection == []
-    assert len(ran._cluster_marks((result, 0))) == 0
+    assert len(cluster_marks(result, 0)) == 0
 
 
 @pytest.mark.parametrize("change, message", [

@@ -329,7 +329,7 @@ def _texts(section):
 
 
 def _asset_titles(section):
-    from dashboard.asset_page import matrix_image
+    from dashboard.asset_views import matrix_image
 
     return [matrix_image(n, section.result).label for n in ("mask", "imat")]
 

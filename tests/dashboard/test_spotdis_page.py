@@ -9,11 +9,11 @@ import pytest
 
 from analysis import simulate
 from analysis.spiketrains import SpikeTrains
-from analysis.spotdis.epochs import cross_correlation
-from dashboard.spotdis_page import (EVENTS, RECORDING, SpotDisPage, cluster_blocks, cluster_order,
-                                    contrast_range, delay_order,
-                                    epoch_names, epoch_raster, format_events, map_points,
-                                    matrix_image, matrix_plot, parse_events)
+from analysis.spotdis.epochs import cross_correlation, delay_order
+from analysis.spotdis.events import format_events, parse_events
+from dashboard.spotdis_page import EVENTS, RECORDING, SpotDisPage
+from dashboard.spotdis_views import (cluster_blocks, cluster_order, contrast_range, epoch_names,
+                                     epoch_raster, map_points, matrix_image, matrix_plot)
 from dashboard.state import Session
 from dashboard.text import escape_markdown
 

@@ -1,0 +1,239 @@
+"""ASSET's figures (Torre et al. 2016), drawn from an ``AssetResult`` and its data.
+
+Plain functions, no state: the ASSET page, the report and the notebook display
+(``dashboard.inline``, which shows the page) draw the same figures.
+
+The five matrices are bins x bins. Each is drawn with bin-centre times in seconds on both
+axes, bin j on x ("time j (s)") and bin i on y ("time i (s)"), origin at the bottom left: the
+main diagonal runs from bottom left to top right, and a synfire chain shows as short stripes
+parallel to it (``matrix_image``, ``matrix_plot``; ``matrix_plots`` redraws through streams).
+The rasters show the units in the original, ASSET's and (when known) the true order
+(``raster_orders``), with a highlighted SSE's spikes and bins (``sse_spikes``) and close-ups
+of its occurrences (``closeups``), where the chain shows as a diagonal.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+from holoviews.operation.datashader import rasterize
+
+from analysis.spiketrains import bin_indices
+
+from . import views
+
+MATRICES = ["imat", "pmat", "jmat", "mask", "cmat"]
+# cluster ids cycle through a qualitative palette; noise grey; not significant transparent
+NOISE_COLOR = "#9e9e9e"
+# (no pink: that is the highlight's colour)
+CLUSTER_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                  "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39", "#3182bd",
+                  "#e6550d", "#31a354", "#756bb1", "#636363", "#6baed6", "#fd8d3c"]
+HIGHLIGHT = "#ff1493"
+MATRIX_FRAME = 250  # pixels per side of each matrix plot
+MATRIX_STYLES = {
+    # 'max' keeps thin stripes and single significant entries visible when many bins share
+    # a pixel; probabilities are averaged, else the overview would be all near 1
+    "imat": dict(cmap="viridis", colorbar=True, aggregator="max"),
+    "pmat": dict(cmap="inferno", colorbar=True, aggregator="mean"),
+    "jmat": dict(cmap="inferno", colorbar=True, aggregator="mean"),
+    "mask": dict(cmap=["#1f4e79"], colorbar=False, aggregator="max"),
+    "cmat": dict(cmap=[NOISE_COLOR] + CLUSTER_COLORS, colorbar=False, aggregator="max"),
+}
+CLOSEUP_MARGIN = 0.03  # s of context either side of an SSE in the close-up rasters
+
+
+def bins_text(result):
+    """"200 bins of 5 ms": the binning of an ``AssetResult`` (its bin count where it
+    records one)."""
+    bins = result.data_summary.get("bins")
+    size = f"{result.bin_size * 1e3:g} ms"
+    return f"{bins} bins of {size}" if bins is not None else f"{size} bins"
+
+
+def summary_facts(result, n_units):
+    """The run's findings in a few words each: SSEs, significant entries, units ordered,
+    the ordering's score against the ground truth, the binning."""
+    r = result
+    facts = [f"**{len(r.sses)} SSE{'s' if len(r.sses) != 1 else ''}**"]
+    if r.mask is not None:
+        n_sig = int(np.count_nonzero(r.mask))
+        facts.append(f"{n_sig // 2 if r.symmetric else n_sig:,} significant entries")
+    if r.n_found:
+        facts.append(f"{r.n_found} of {n_units} units ordered by the largest SSE")
+    if r.score is not None:
+        facts.append(f"ordering score against the ground truth: **{r.score:.3f}**")
+    facts.append(bins_text(r))
+    return facts
+
+
+# ---------------------------------------------------------------------- matrices
+def matrix_axes(r, n_rows, n_cols):
+    """Bin-centre times (s) of the columns and rows of a result's matrices, and the x and y
+    dimensions (``time_j``, ``time_i``)."""
+    # distinct labels also in the symmetric case: HoloViews looks dimensions up by label
+    # too, and two "time (s)" axes put the highlight's y values on x's
+    ti = hv.Dimension("time_i", label="time i (s)")
+    tj = hv.Dimension("time_j", label="time j (s)")
+
+    def centres(n):
+        return r.t_start + (np.arange(n) + 0.5) * r.bin_size
+    return centres(n_cols), centres(n_rows), tj, ti
+
+
+def matrix_image(name, result):
+    """One matrix as an image: x = time of bin j, y = time of bin i (origin bottom left).
+
+    Titles and labels state the parameters ``result`` was computed with (its ``params``).
+    ``hv.Image((xs, ys, z))`` puts z[0] at the bottom; ``hv.Image(z)`` would flip it.
+    """
+    matrix = getattr(result, name)
+    xs, ys, tj, ti = matrix_axes(result, *matrix.shape)
+    p = result.params
+    if name == "imat":
+        z = np.asarray(matrix, dtype=np.float64)
+        # the diagonal (a bin with itself) would set the colour scale: leave it out
+        off = z[~np.eye(*z.shape, dtype=bool)] if result.symmetric else z
+        hi = float(off.max()) if off.size and off.max() > 0 else 1.0
+        normalization = p.get("normalization")
+        label = "neurons" if normalization is None else f"{normalization} overlap"
+        vdim = hv.Dimension("imat", label=label, range=(0, hi))
+        title = "intersection matrix"
+    elif name in ("pmat", "jmat"):
+        z = np.asarray(matrix, dtype=np.float64)
+        vdim = hv.Dimension(name, label="probability", range=(0, 1))
+        title = "probability matrix" if name == "pmat" else "joint-probability matrix"
+    elif name == "mask":
+        z = np.where(matrix, 1.0, np.nan)
+        vdim = hv.Dimension("mask", label="significant", range=(0, 1))
+        title = (f"mask: pmat > {p['alpha_p']:g} and jmat > {p['alpha_j']:g}"
+                 if "alpha_p" in p else "mask: significant entries")
+    else:  # clusters: ids cycle through the palette, noise 0 (grey), others transparent
+        z = np.where(matrix > 0, (matrix - 1) % len(CLUSTER_COLORS) + 1.0, np.nan)
+        z[matrix < 0] = 0.0
+        vdim = hv.Dimension("cluster", label="cluster colour",
+                            range=(-0.5, len(CLUSTER_COLORS) + 0.5))
+        title = "clusters (grey: noise)"
+    return hv.Image((xs, ys, z), kdims=[tj, ti], vdims=[vdim]).relabel(title)
+
+
+def matrix_plot(image, name, size=(MATRIX_FRAME, MATRIX_FRAME), dynamic=True, **opts):
+    """``image`` (a ``matrix_image`` of matrix ``name``, or a DynamicMap of them) rasterized
+    to ``size`` (width, height) pixels in the matrix's style; ``opts`` add plot options."""
+    style = dict(MATRIX_STYLES[name])
+    w, h = size
+    return rasterize(image, aggregator=style.pop("aggregator"), dynamic=dynamic, width=w,
+                     height=h).opts(
+        frame_width=w, frame_height=h, tools=["hover"], colorbar_opts={"width": 10},
+        clipping_colors={"NaN": "white"}, **opts, **style)
+
+
+def matrix_plots(result, matrices, marks, window=None):
+    """The matrices ``result`` holds, redrawn through two streams: ``matrices`` sends
+    results, ``marks`` sends ``(result, cluster)`` for the highlighted SSE's entries.
+
+    Not framewise: a redraw through the streams keeps the user's zoom, and rasterize fills
+    that zoom (framewise reset the axes to the whole matrix but left only the zoomed patch
+    drawn); a new shape or zoom ``window`` ((x0, x1), (y0, y1)) in s wants new plots.
+    """
+    limits = {} if window is None else {"xlim": window[0], "ylim": window[1]}
+    plots = []
+    for name in MATRICES:
+        if getattr(result, name) is None:
+            continue
+        image = hv.DynamicMap(lambda data, name=name: matrix_image(name, data),
+                              streams=[matrices])
+        plot = matrix_plot(image, name, backend_opts={"plot.toolbar.autohide": True},
+                           **limits)
+        if name == "cmat":
+            highlight = hv.DynamicMap(lambda data: cluster_marks(*data), streams=[marks])
+            plot = (plot * highlight).opts(title=matrix_image(name, result).label)
+        plots.append(plot)
+    return plots
+
+
+def cluster_marks(result, cluster):
+    """Hollow squares on the entries of SSE ``cluster`` (none for 0): they mark the entries
+    and let their cluster colour show."""
+    xs, ys, tj, ti = matrix_axes(result, *result.cmat.shape)
+    rows, cols = (np.nonzero(result.cmat == cluster) if cluster else
+                  (np.empty(0, int), np.empty(0, int)))
+    return hv.Points((xs[cols], ys[rows]), kdims=[tj, ti]).opts(
+        marker="square", size=7, fill_alpha=0, line_color=HIGHLIGHT, line_width=1.5)
+
+
+def sse_window(result, cluster):
+    """((x0, x1), (y0, y1)) in s around SSE ``cluster``, or None."""
+    r = result
+    if not cluster or cluster not in r.sses:
+        return None
+    pixels = np.array(list(r.sses[cluster]))
+    lo, hi = pixels.min(axis=0), pixels.max(axis=0) + 1
+    pad = max(30, int(0.5 * (hi - lo).max()))
+
+    def span(a, b):
+        return r.t_start + (a - pad) * r.bin_size, r.t_start + (b + pad) * r.bin_size
+    return span(lo[1], hi[1]), span(lo[0], hi[0])  # x = bin j, y = bin i
+
+
+# ---------------------------------------------------------------------- rasters
+def raster_orders(result, data):
+    """``(order, title)`` of each raster: the original order (None), ASSET's and, when the
+    data know it, the true order."""
+    orders = [(None, "original order"), (result.order, "ASSET order")]
+    truth = data.truth.get("ordering") if data.truth else None
+    if truth is not None and len(truth):
+        orders.append((np.asarray(truth), "true order (ground truth)"))
+    return orders
+
+
+def sse_spikes(result, data, cluster, window=None):
+    """SSE ``cluster`` on the raster in ASSET's order: the spikes of its neurons in its bins,
+    and the time spans of its bins (those inside ``window`` (s) if given)."""
+    spans, points = [], (np.empty(0), np.empty(0))
+    if cluster and cluster in result.sses:
+        sse = result.sses[cluster]
+        n_bins = data.n_bins(result.bin_size)
+        keys = set()
+        for (i, j), units in sse.items():
+            for u in units:
+                keys.add(u * n_bins + i)
+                if result.symmetric:  # the j axis is the same recording
+                    keys.add(u * n_bins + j)
+        bins = bin_indices(data.times, result.t_start, result.bin_size)
+        hit = (bins >= 0) & (bins < n_bins) & np.isin(
+            data.units.astype(np.int64) * n_bins + bins, np.fromiter(keys, np.int64))
+        rank = np.empty(data.n_units, dtype=np.int64)
+        rank[result.order] = np.arange(result.order.size)
+        if window is not None:
+            hit &= (data.times >= window[0]) & (data.times <= window[1])
+        points = (data.times[hit], rank[data.units[hit]].astype(np.float64))
+        pixels = np.array(list(sse))
+        for axis in ([0, 1] if result.symmetric else [0]):
+            lo = result.t_start + pixels[:, axis].min() * result.bin_size
+            hi = result.t_start + (pixels[:, axis].max() + 1) * result.bin_size
+            if window is None or (lo < window[1] and hi > window[0]):
+                spans.append((lo, hi))
+    return (hv.VSpans(spans).opts(color=HIGHLIGHT, alpha=0.12)
+            * hv.Points(points, kdims=["time (s)", "unit"]).opts(
+                color=HIGHLIGHT, size=3, line_color=None))
+
+
+def closeups(result, data, cluster):
+    """The raster in ASSET's order around each occurrence of SSE ``cluster``, highlighted:
+    the chain shows as a diagonal there. In the symmetric case bin i comes after bin j: the
+    j occurrence first."""
+    r = result
+    if not cluster or cluster not in r.sses:
+        return []
+    pixels = np.array(list(r.sses[cluster]))
+    rasters = []
+    for axis in ([1, 0] if r.symmetric else [0]):
+        lo = r.t_start + pixels[:, axis].min() * r.bin_size - CLOSEUP_MARGIN
+        hi = r.t_start + (pixels[:, axis].max() + 1) * r.bin_size + CLOSEUP_MARGIN
+        lo, hi = max(lo, data.t_start), min(hi, data.t_stop)
+        raster = views.raster(data.time_slice(lo, hi), order=r.order,
+                              title=f"SSE {cluster} at {lo + CLOSEUP_MARGIN:.3f} s "
+                                    f"(ASSET order)")
+        rasters.append(raster * sse_spikes(r, data, cluster, (lo, hi)))
+    return rasters

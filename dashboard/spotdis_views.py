@@ -1,0 +1,265 @@
+"""SPOTDisClust's figures (Grossberger, Battaglia & Vinck 2018), drawn from a
+``SpotDisClustResult`` and the data it was computed on.
+
+Plain functions, no state: the SPOTDis page, the report and the notebook display
+(``dashboard.inline``, which shows the page) draw the same figures.
+
+* ``dissimilarity_plot`` / ``matrix_plot``: the dissimilarity matrix with the epochs sorted
+  by cluster (``cluster_order``), each cluster a block on the diagonal framed in white;
+* ``map_points``: the t-SNE map, one dot per epoch, coloured by cluster or true label;
+* ``epoch_raster``: one epoch's spikes; ``xcorr_plot``: a cluster's average delays of every
+  neuron to a reference neuron (the paper's Fig. 1E);
+* ``cluster_table``, ``baseline_text``, ``sweep_view``: the clusters, the rate-vector
+  baseline's scores, and the scores of a window sweep.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+from bokeh.models import HoverTool
+from holoviews.operation.datashader import rasterize
+
+from analysis.spotdis.epochs import cross_correlation, delay_order
+
+from .text import Alert
+from .views import row_name_hover
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
+NOISE_COLOUR = "#b0b0b0"
+
+
+def cluster_order(labels):
+    """Epoch indices sorted by cluster label (clusters first, noise last), stable."""
+    labels = np.asarray(labels)
+    key = np.where(labels < 0, np.iinfo(np.int64).max, labels)
+    return np.argsort(key, kind="stable")
+
+
+def colour_of(label):
+    return NOISE_COLOUR if label < 0 else PALETTE[int(label) % len(PALETTE)]
+
+
+def cluster_name(label):
+    """"cluster 3", or "noise" for a negative label."""
+    return "noise" if label < 0 else f"cluster {label}"
+
+
+def epoch_names(labels):
+    """For each rank of ``cluster_order``: the epoch there and its cluster, as a tooltip
+    shows them ("epoch 12 (cluster 3)", "epoch 40 (noise)")."""
+    labels = np.asarray(labels)
+    return [f"epoch {k} ({cluster_name(labels[k])})" for k in cluster_order(labels)]
+
+
+def matrix_image(matrix, labels):
+    """The SPOTDis matrix with rows and columns in ``cluster_order``: hv.Image, epoch rank on
+    both axes (rank 0 at the top-left), values 0..1."""
+    order = cluster_order(labels)
+    ranks = np.arange(order.size, dtype=np.float64)
+    z = np.asarray(matrix)[np.ix_(order, order)]
+    return hv.Image((ranks, ranks, z), kdims=["epoch rank x", "epoch rank y"],
+                    vdims=[hv.Dimension("SPOTDis", range=(0, 1))])
+
+
+def cluster_blocks(labels):
+    """Rectangles around each cluster's block on the sorted matrix's diagonal."""
+    labels = np.asarray(labels)[cluster_order(labels)]
+    rows = []
+    start = 0
+    for k in range(1, labels.size + 1):
+        if k == labels.size or labels[k] != labels[start]:
+            if labels[start] >= 0:
+                rows.append((start - 0.5, start - 0.5, k - 0.5, k - 0.5, int(labels[start]),
+                             colour_of(labels[start])))
+            start = k
+    return hv.Rectangles(rows, kdims=["epoch rank x", "epoch rank y", "x1", "y1"],
+                         vdims=["cluster", "colour"])
+
+
+def result_matrix(r):
+    """The matrix a result clustered: SPOTDis, or the rate-vector baseline."""
+    if getattr(r, "dissimilarity", None) is not None:
+        return np.asarray(r.dissimilarity)
+    return r.spotdis.matrix
+
+
+def contrast_range(d):
+    """1-99 % range of the off-diagonal values of a ``SpotDis`` (defined entries) or of a
+    plain matrix (0..1 without any)."""
+    if isinstance(d, np.ndarray):
+        matrix, undefined = d, np.zeros(d.shape, dtype=bool)
+    else:
+        matrix, undefined = d.matrix, d.undefined
+    M = matrix.shape[0]
+    off = ~np.eye(M, dtype=bool) & ~undefined
+    values = matrix[off]
+    if values.size == 0:
+        return (0.0, 1.0)
+    lo, hi = np.percentile(values, [1, 99])
+    return (float(lo), float(hi)) if hi > lo else (0.0, 1.0)
+
+
+def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted by cluster",
+                dynamic=True):
+    M = len(labels)
+    # the axes are ranks: the tooltip turns the rank under the cursor into the epoch there
+    names = row_name_hover(epoch_names(labels))
+    image = rasterize(matrix_image(matrix, labels), dynamic=dynamic, width=600, height=600,
+                      aggregator="mean").opts(
+        cmap="viridis", clim=tuple(clim), colorbar=True, invert_yaxis=True, tools=["hover"],
+        hover_tooltips=[("row", "$y{custom}"), ("column", "$x{custom}"),
+                        ("SPOTDis", "@image{0.000}")],
+        hover_formatters={"$x": names, "$y": names},
+        framewise=True, xlabel="epoch (sorted by cluster)",
+        ylabel="epoch (sorted by cluster)", clabel="SPOTDis")
+    # white frames: visible on every colour of the map (cluster colours are on the t-SNE map);
+    # no tooltip of their own, the matrix's names the clusters
+    blocks = cluster_blocks(labels).opts(fill_alpha=0, line_color="white", line_width=1.5)
+    return (image * blocks).opts(
+        hv.opts.Overlay(title=title,
+                        xlim=(-0.5, M - 0.5), ylim=(-0.5, M - 0.5), frame_width=340,
+                        frame_height=340, fontsize={"title": 11}))
+
+
+def dissimilarity_plot(result, full_range=False, dynamic=True):
+    """``matrix_plot`` of the matrix ``result`` clustered (SPOTDis, or the rate-vector
+    baseline's), coloured over 0 to 1 with ``full_range``, else over ``contrast_range``."""
+    matrix = result_matrix(result)
+    clim = (0.0, 1.0) if full_range else contrast_range(matrix)
+    name = "SPOTDis" if result.spotdis is not None else "Rate-vector dissimilarity"
+    return matrix_plot(matrix, result.labels, clim=clim,
+                       title=f"{name}, epochs sorted by cluster", dynamic=dynamic)
+
+
+def map_points(embedding, labels, truth=None, by_truth=False):
+    """The t-SNE map: one point per epoch (row k is epoch k), coloured by cluster or by the
+    true label."""
+    labels = np.asarray(labels)
+    n = labels.size
+    truth_col = truth if truth is not None else np.full(n, -1)
+    colour_labels = truth_col if by_truth else labels
+    what = "pattern" if by_truth else "cluster"
+    group = np.array([("noise" if c < 0 else f"{what} {c}") for c in colour_labels])
+    cmap = {g: colour_of(c) for g, c in zip(group, colour_labels)}
+    table = {"x": embedding[:, 0], "y": embedding[:, 1], "group": group,
+             "epoch": np.arange(n), "cluster": labels, "true label": truth_col}
+    # legend in label order, noise last
+    order = np.argsort(np.where(colour_labels < 0, np.iinfo(np.int64).max, colour_labels),
+                       kind="stable")
+    cmap = {g: cmap[g] for g in dict.fromkeys(group[order])}
+    # rows in that order too (bokeh's legend follows the data); "epoch" maps a row back
+    table = {key: np.asarray(v)[order] for key, v in table.items()}
+    points = hv.Points(table, kdims=["x", "y"],
+                       vdims=["group", "epoch", "cluster", "true label"])
+    return points.opts(
+        color="group", cmap=cmap, size=7, line_color="white", line_width=0.4,
+        tools=["tap", map_hover(truth is not None)], nonselection_alpha=0.35,
+        selection_line_color="black",
+        responsive=True, show_legend=True, legend_position="bottom", legend_cols=4,
+        framewise=True,
+        title=f"t-SNE map, coloured by {'true pattern' if by_truth else what}",
+        xlabel="t-SNE 1", ylabel="t-SNE 2", xaxis=None, yaxis=None, fontsize={"title": 11})
+
+
+def map_hover(with_truth):
+    """The map's tooltip: one epoch, the dot drawn on top under the cursor (dense clusters
+    put many dots under it; Bokeh lists them all by default, later rows are drawn on top)."""
+    tooltips = [("epoch", "@epoch"), ("cluster", "@cluster")]
+    if with_truth:
+        tooltips.append(("true label", "@true_label"))
+    return HoverTool(tooltips=tooltips, sort_by=[("$index", "descending")], limit=1)
+
+
+def epoch_raster(data, k, title=""):
+    """Spikes of epoch ``k``: x = time from the epoch start (ms), y = unit."""
+    times, offsets = data.epoch_spikes(k)
+    units = np.repeat(np.arange(data.n_units), np.diff(offsets))
+    duration = float(data.epochs.stop[k] - data.epochs.start[k])
+    return hv.Points((times * 1e3, units.astype(np.float64)),
+                     kdims=["time in epoch (ms)", "unit"]).opts(
+        color="#08306b", marker="dash", angle=90, size=9, tools=["hover"], responsive=True,
+        xlim=(0, duration * 1e3), ylim=(-0.5, data.n_units - 0.5), framewise=True,
+        title=title or f"epoch {k}", fontsize={"title": 11})
+
+
+def xcorr_plot(data, epochs, reference, title="", sort=True, dynamic=True):
+    """Neurons x delay image of ``cross_correlation`` (rows by delay with ``sort``)."""
+    centres, hist = cross_correlation(data, epochs, reference)
+    n = data.n_units
+    order = delay_order(centres, hist, reference) if sort else np.arange(n)
+    ylabel = "neuron j (sorted by delay)" if sort else "neuron j"
+    image = hv.Image((centres * 1e3, np.arange(n, dtype=np.float64), hist[order]),
+                     kdims=["delay t_j - t_i (ms)", "row"],
+                     vdims=["spike pairs per epoch"])
+    step = max(1, int(np.ceil(n / 25)))
+    ticks = [(float(r), str(int(order[r]))) for r in range(0, n, step)]
+    return rasterize(image, dynamic=dynamic, width=400, height=400).opts(
+        yticks=ticks, ylabel=ylabel,
+        cmap="Greys", colorbar=True, tools=["hover"], responsive=True, framewise=True,
+        title=title, fontsize={"title": 11}, clabel="spike pairs per epoch")
+
+
+def cluster_table(labels, truth=None):
+    """One row per cluster (noise too): its epochs and, with ``truth``, the true labels
+    among them with their counts."""
+    labels = np.asarray(labels)
+    rows = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        row = {"cluster": "noise" if c < 0 else int(c), "epochs": members.size,
+               "first epochs": ", ".join(str(k) for k in members[:12])
+               + (", ..." if members.size > 12 else "")}
+        if truth is not None:
+            values, counts = np.unique(truth[members], return_counts=True)
+            row["true labels (count)"] = ", ".join(f"{v} ({n})" for v, n in
+                                                   zip(values, counts))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _score(value):
+    return "n/a" if not np.isfinite(value) else f"{value:.3f}"
+
+
+def baseline_text(baseline, result=None):
+    """One line comparing the rate-vector baseline's scores with the last run's."""
+    b = baseline.scores
+    text = (f"Rate vectors (no timing): **{b['n_clusters']} clusters**, ARI "
+            f"**{_score(b['ari'])}**, silhouette **{_score(b['silhouette'])}**")
+    if result is not None:
+        s = result.scores
+        text += (f" · this run: {s['n_clusters']} clusters, ARI {_score(s['ari'])}, "
+                 f"silhouette {_score(s['silhouette'])}")
+    return text
+
+
+def sweep_view(frame):
+    """Silhouette (and ARI) against the window length, with the table below."""
+    frame = frame.assign(length_ms=frame["length"] * 1e3).sort_values(["offset", "length"])
+    x = hv.Dimension("length_ms", label="window length (ms)")
+    curves = []
+    for column, label, colour in [("silhouette", "silhouette", "#1f4e79"),
+                                  ("ari", "ARI (ground truth)", "#d62728")]:
+        y = frame[column].to_numpy(dtype=np.float64)
+        if np.isfinite(y).any():
+            xy = (frame["length_ms"].to_numpy(dtype=np.float64), y)
+            curves += [hv.Curve(xy, x, "score", label=label).opts(color=colour),
+                       hv.Scatter(xy, x, "score", label=label).opts(color=colour, size=7,
+                                                                     tools=["hover"])]
+    if not curves:
+        return Alert("No window gave a score (fewer than 2 clusters everywhere).",
+                             alert_type="warning", sizing_mode="stretch_width")
+    plot = hv.Overlay(curves).opts(
+        hv.opts.Overlay(responsive=True, height=260, xlabel="window length (ms)",
+                        ylabel="score", show_grid=True, legend_position="right",
+                        padding=0.08,
+                        title="Which window separates the patterns best"))
+    table = pn.widgets.Tabulator(frame.drop(columns=["length_ms"]), show_index=False,
+                                 disabled=True, sizing_mode="stretch_width",
+                                 layout="fit_data_stretch", pagination=None)
+    return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=280), table,
+                     sizing_mode="stretch_width")
