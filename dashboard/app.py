@@ -18,6 +18,12 @@ pn.extension("filedropper", "tabulator", notifications=True, sizing_mode="stretc
 hv.extension("bokeh", logo=False)
 
 DATA_PAGE = "Data"
+#: Styles of a page's holder: shown, and hidden but kept laid out (out of sight, behind
+#: the shown page, not clickable), so that showing it again needs no new layout
+SHOWN = {"position": "relative", "visibility": "visible", "content-visibility": "visible",
+         "pointer-events": "auto", "z-index": "1"}
+HIDDEN = {"position": "absolute", "visibility": "hidden", "content-visibility": "hidden",
+          "pointer-events": "none", "z-index": "0", "left": "0", "right": "0", "top": "0"}
 
 
 def page_names():
@@ -59,15 +65,19 @@ def create_app(session=None, load_demo=True):
                                       variant="outline", sizing_mode="stretch_width")
     # one holder per page, filled the first time the page is opened; afterwards a page is
     # only shown or hidden, in the browser at once (the server follows), so coming back to
-    # it draws nothing anew and computes nothing
-    holders = {n: pn.Column(sizing_mode="stretch_width", visible=False) for n in names}
-    main = pn.Column(*holders.values(), sizing_mode="stretch_both")
+    # it computes nothing. Hidden is "laid out, out of sight" (HIDDEN), not Bokeh's
+    # visible=False: that drops the page's layout, and showing it again re-laid out and
+    # redrew every plot (about 1 s for the ASSET page with results)
+    holders = {n: pn.Column(sizing_mode="stretch_width", styles=dict(HIDDEN)) for n in names}
+    main = pn.Column(*holders.values(), sizing_mode="stretch_both",
+                     styles={"position": "relative"})
     nav.jscallback(value=f"""
         const name = cb_obj.labels[cb_obj.active]
         const holders = [{", ".join(f"h{i}" for i in range(len(names)))}]
         const labels = {json.dumps(names)}
-        labels.forEach((label, i) => {{ holders[i].visible = label === name }})""",
-                   args={f"h{i}": holders[n] for i, n in enumerate(names)})
+        labels.forEach((label, i) => {{
+            holders[i].styles = label === name ? {json.dumps(SHOWN)} : {json.dumps(HIDDEN)}
+        }})""", args={f"h{i}": holders[n] for i, n in enumerate(names)})
     history = PageHistory(page=nav.value, width=0, height=0, margin=0)
 
     def show(name):
@@ -75,7 +85,7 @@ def create_app(session=None, load_demo=True):
             pages[name] = _make_page(name, session)
             holders[name][:] = [pages[name]]
         for other, holder in holders.items():
-            holder.visible = other == name
+            holder.styles = dict(SHOWN if other == name else HIDDEN)
         history.page = name
 
     nav.param.watch(lambda e: show(e.new), "value")

@@ -61,6 +61,7 @@ def test_coming_back_to_results_is_instant(served_app, page, artifacts_dir):
         times.append(time.perf_counter() - started)
     page.screenshot(path=str(artifacts_dir / "asset_page_returned.png"))
     print(f"back on the ASSET page with its results in {', '.join(f'{t:.2f}' for t in times)} s")
-    # issue 13 asks for 1 s; with the browser and the server on the same 2 loaded cores the
-    # better of two returns measured 0.9-1.1 s (it took 7-8 s when pages were rebuilt)
-    assert min(times) < 1.5
+    # issue 13 asks for 1 s: a hidden page stays laid out (dashboard/app.py HIDDEN), so
+    # showing it draws nothing anew; 0.1-0.2 s measured (0.9-1.5 s with Bokeh's
+    # visible=False, which re-laid out every plot; 7-8 s when pages were rebuilt)
+    assert min(times) < 1.0
