@@ -1943,6 +1943,35 @@ def _nwb_epochs(nwb, table_name, label, source):
         raise SpikeDataError(exc.reason, source, where) from None
 
 
+def nwb_interval_tables(path):
+    """The interval tables of an NWB file and their columns, for choosing epochs:
+    ``{table: [column, ...]}`` (start and stop times, tags and time-series references
+    left out), read from the HDF5 layout without building the NWB object model.
+
+    ``load(path, epochs=table, epoch_label=column)`` turns one of them into epochs. The
+    file is walked for unsafe HDF5 features first, as :func:`load` does.
+    """
+    import h5py
+
+    source = str(path)
+    _check_hdf5(path, source, _Budget(None), ())
+    out = {}
+    with h5py.File(path, "r") as f:
+        group = f.get("intervals")
+        if not isinstance(group, h5py.Group):
+            return out
+        for name, table in group.items():
+            if not isinstance(table, h5py.Group) or "start_time" not in table:
+                continue
+            names = table.attrs.get("colnames", [])
+            columns = [_nwb_str(c) for c in np.atleast_1d(names)]
+            out[str(name)] = [c for c in columns if c not in _NWB_INTERVAL_FIXED]
+    return out
+
+
+_NWB_INTERVAL_FIXED = ("start_time", "stop_time", "tags", "timeseries")
+
+
 def _nwb_electrodes(units, n, source):
     """Per unit, its first electrode (row of the electrodes table, -1 if none) and that
     electrode's ``location`` and ``group_name`` (as ``electrode_group``)."""

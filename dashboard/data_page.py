@@ -30,6 +30,8 @@ ZIP_EXPANSION_LIMIT = 20
 ZIP_MAX_ENTRIES = 1000
 #: Seconds between checks for an upload whose next chunk never came.
 STALLED_UPLOAD_CHECK_MS = 5000
+#: The epochs choice "no epochs" for an NWB file.
+NO_EPOCHS = "(no epochs)"
 DOWNLOAD_FORMATS = {"NPZ": ".npz", "Parquet": ".parquet", "CSV": ".csv", "NIX": ".nix"}
 
 
@@ -65,7 +67,24 @@ class DataPage(JobPage):
             self.param.source_kind.objects = ["Demo", "Simulator", "Upload"]
         self._server_button = pn.widgets.Button(label="Open file", color="primary")
         self._server_button.on_click(self._on_open_server_file)
-        self._job_buttons += [self._load_button, self._sim_button, self._server_button]
+        self._reload = None  # (label, loader) of the NWB file shown, to load it again
+        self._nwb_tables = {}
+        self._epoch_table = pn.widgets.Select(
+            name="Epochs from (interval table)", options=[NO_EPOCHS],
+            description="Which of the NWB file's interval tables (trials, epochs, stimulus "
+                        "presentations ...) becomes the recording's epochs.")
+        self._epoch_label = pn.widgets.Select(
+            name="Epoch labels (column)", options=["(epoch number)"],
+            description="The column of that table that labels each epoch (e.g. the "
+                        "stimulus or condition).")
+        self._epoch_table.param.watch(lambda e: self._fill_label_columns(), "value")
+        self._epochs_button = pn.widgets.Button(label="Use these epochs", color="primary")
+        self._epochs_button.on_click(self._on_apply_epochs)
+        self._nwb_box = pn.Column(Markdown("**NWB epochs**"), self._epoch_table,
+                                  self._epoch_label, self._epochs_button, visible=False,
+                                  sizing_mode="stretch_width")
+        self._job_buttons += [self._load_button, self._sim_button, self._server_button,
+                              self._epochs_button]
         self._dropper = BoundedFileDropper(
             multiple=False, max_file_size=f"{self._max_upload_mb}MB",
             max_bytes=int(self._max_upload_mb * 1e6), chunk_size=10_000_000,
@@ -101,6 +120,7 @@ class DataPage(JobPage):
         errors); the loaded data replaces the session's only when it finished."""
         data = await self._in_worker(f"Loading {label}", func)
         if data is not None:
+            self._nwb_box.visible = False  # shown again by _load_file for an NWB file
             self.session.source = label
             self.session.data = data
 
@@ -118,8 +138,8 @@ class DataPage(JobPage):
             return
         filename, content = next(iter(event.new.items()))  # the dropper holds one file
         limit = self._max_upload_mb
-        await self._run_in_worker(f"file '{filename}'",
-                                  lambda: load_uploaded(filename, content, limit))
+        await self._load_file(f"file '{filename}'", lambda tables, **options: load_uploaded(
+            filename, content, limit, tables, **options))
 
     def _on_upload_refused(self, event):
         if event.new:
@@ -139,8 +159,52 @@ class DataPage(JobPage):
             self._show_error("Server files: no file chosen")
             return
         folder = self._data_dir
-        await self._run_in_worker(f"server file '{name}'",
-                                  lambda: load_server_file(folder, name))
+        await self._load_file(f"server file '{name}'", lambda tables, **options:
+                              load_server_file(folder, name, tables, **options))
+
+    # ------------------------------------------------------------------ NWB epochs
+    async def _load_file(self, label, loader, **options):
+        """Load a file with ``loader(tables, **options)``; for an NWB file, offer its
+        interval tables as epochs (``_nwb_box``) and remember how to load it again."""
+        tables = {}
+        before = self.session.data
+        await self._run_in_worker(label, lambda: loader(tables, **options))
+        if self.session.data is before:  # failed or cancelled: the earlier choice stays
+            return
+        self._reload = (label, loader) if tables else None
+        self._show_nwb_tables(tables, options.get("epochs"), options.get("epoch_label"))
+
+    def _show_nwb_tables(self, tables, table=None, column=None):
+        self._nwb_tables = tables
+        self._nwb_box.visible = bool(tables)
+        if not tables:
+            return
+        data = self.session.data
+        if table is None:  # what load chose: "trials" when there is one
+            table = "trials" if data.epochs is not None and "trials" in tables else NO_EPOCHS
+        ordered = sorted(tables, key=lambda t: (t != "trials", t))  # trials first
+        self._epoch_table.options = [NO_EPOCHS, *ordered]
+        self._epoch_table.value = table
+        self._fill_label_columns(column)
+
+    def _fill_label_columns(self, column=None):
+        columns = self._nwb_tables.get(self._epoch_table.value, [])
+        self._epoch_label.options = ["(epoch number)", *columns]
+        if column is None and "label" in columns:
+            column = "label"
+        self._epoch_label.value = column if column in columns else "(epoch number)"
+        self._epoch_label.disabled = self._epoch_table.value == NO_EPOCHS
+
+    async def _on_apply_epochs(self, event=None):
+        if self._reload is None:
+            return
+        label, loader = self._reload
+        table = self._epoch_table.value
+        column = self._epoch_label.value
+        options = {"epochs": table}
+        if table != NO_EPOCHS and column != "(epoch number)":
+            options["epoch_label"] = column
+        await self._load_file(label, loader, **options)
 
     # ------------------------------------------------------------------ display
     def _on_data(self, *events):
@@ -195,6 +259,7 @@ class DataPage(JobPage):
             pn.widgets.RadioButtonGroup.from_param(self.param.source_kind,
                                                    color="primary"),
             self._source_controls,
+            self._nwb_box,
             self._cancel_button,
             self._progress,
             self._progress_text,
@@ -262,18 +327,34 @@ def resolve_data_file(folder, name):
     return path
 
 
-def load_server_file(folder, name):
+def load_server_file(folder, name, tables=None, **options):
     """Load ``name`` (as ``list_data_files`` gives it) from the data folder. Nothing is read
-    through a link that leaves the folder, and errors name paths relative to it."""
+    through a link that leaves the folder, and errors name paths relative to it.
+
+    ``options`` go to ``analysis.load`` (an NWB file's ``epochs=``/``epoch_label=``); an
+    NWB file's interval tables are put in the dict ``tables`` when one is given."""
     path = resolve_data_file(folder, name)
     root = os.path.realpath(folder)
     try:
-        return io.load(path, within=root)
+        return _load_file(path, tables, within=root, **options)
     except SpikeDataError as exc:
         raise SpikeDataError(str(exc).replace(root + os.sep, "")) from None
 
 
-def load_uploaded(filename, content, max_mb=None):
+def _load_file(path, tables, **kwargs):
+    """``analysis.load`` with the Data page's NWB epochs choice (``epochs=NO_EPOCHS``: none);
+    an NWB file's interval tables go into ``tables``."""
+    no_epochs = kwargs.get("epochs") == NO_EPOCHS
+    if no_epochs:
+        kwargs.pop("epochs")
+        kwargs.pop("epoch_label", None)
+    data = io.load(path, **kwargs)
+    if tables is not None and path.lower().endswith(".nwb"):
+        tables.update(io.nwb_interval_tables(path))
+    return data.replace(epochs=None) if no_epochs and data.epochs is not None else data
+
+
+def load_uploaded(filename, content, max_mb=None, tables=None, **options):
     """Write an uploaded file to a private temporary folder and load it.
 
     A ``.zip`` is taken as a zipped Kilosort/phy folder (or a zipped single file). Error
@@ -300,7 +381,7 @@ def load_uploaded(filename, content, max_mb=None):
         try:
             if suffix == ".zip":
                 return _load_zip(path, tmp, budget)
-            return io.load(path, max_bytes=budget, within=tmp)
+            return _load_file(path, tables, max_bytes=budget, within=tmp, **options)
         except SpikeDataError as exc:
             raise SpikeDataError(str(exc).replace(path, base).replace(tmp + os.sep, ""))
 

@@ -86,3 +86,13 @@ def test_electrode_rows_outside_the_table_are_refused(nwb_file, tmp_path):
     with pytest.raises(SpikeDataError, match="outside the electrodes table") as info:
         load(bad)
     assert "\n" not in str(info.value)
+
+
+def test_interval_tables_are_listed_with_their_columns(nwb_file):
+    from analysis.io import nwb_interval_tables
+
+    tables = nwb_interval_tables(nwb_file)
+    assert set(tables) == {"trials", "epochs", "stimulus"}
+    assert tables["trials"] == ["label"]
+    assert tables["stimulus"] == ["orientation"]
+    assert "start_time" not in tables["epochs"] and "tags" not in tables["epochs"]

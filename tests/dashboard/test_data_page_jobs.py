@@ -6,10 +6,14 @@ import asyncio
 import threading
 import time
 
+import holoviews as hv
+
 from analysis import simulate
-from dashboard.data_page import DataPage
+from dashboard.data_page import NO_EPOCHS, DataPage
 from dashboard.page_base import JobPage
 from dashboard.state import Session
+
+hv.extension("bokeh", logo=False)  # the app does this; the page's views need it
 
 
 def test_data_page_is_a_job_page_with_cancel():
@@ -71,3 +75,57 @@ def test_a_finished_load_replaces_the_data():
     asyncio.run(page._on_load_demo())
     assert page.state == "done" and page.session.data is not None
     assert page.session.source.startswith("demo")
+
+
+def test_an_nwb_upload_offers_its_interval_tables_as_epochs(tmp_path):
+    """Issue 14 item 5 in the dashboard: any interval table and any of its columns as
+    epochs and labels, by loading the uploaded file again with that choice."""
+    path = write_nwb_with_tables(tmp_path / "rec.nwb")
+    page = DataPage(session=Session(data=None, source=""))
+    asyncio.run(page._on_upload(type("E", (), {"new": {"rec.nwb": path.read_bytes()}})()))
+    assert page.state == "done" and page._nwb_box.visible
+    assert page._epoch_table.options == [NO_EPOCHS, "trials", "epochs", "stimulus"]  # trials first
+    assert page._epoch_table.value == "trials" and page._epoch_label.value == "label"
+    assert page.session.data.epochs.label.tolist() == ["go"]
+
+    page._epoch_table.value = "stimulus"
+    assert page._epoch_label.options == ["(epoch number)", "orientation"]
+    page._epoch_label.value = "orientation"
+    asyncio.run(page._on_apply_epochs())
+    data = page.session.data
+    assert data.epochs.start.tolist() == [0.1, 0.3]
+    assert data.epochs.label.tolist() == ["45.0", "90.0"]
+    assert page._epoch_table.value == "stimulus" and page._nwb_box.visible
+
+    page._epoch_table.value = NO_EPOCHS
+    assert page._epoch_label.disabled
+    asyncio.run(page._on_apply_epochs())
+    assert page.session.data.epochs is None and page._nwb_box.visible
+
+    asyncio.run(page._on_load_demo())  # another source: the NWB choice goes away
+    assert not page._nwb_box.visible
+
+
+def write_nwb_with_tables(path):
+    """Two units, a trials table labelled "go", an epochs table and a stimulus table with
+    an orientation column."""
+    from datetime import UTC, datetime
+
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.epoch import TimeIntervals
+
+    nwb = NWBFile(session_description="tables", identifier="t",
+                  session_start_time=datetime(2026, 1, 1, tzinfo=UTC))
+    nwb.add_unit(spike_times=[0.1, 0.2, 0.35])
+    nwb.add_unit(spike_times=[0.15, 0.3])
+    nwb.add_trial_column("label", "outcome")
+    nwb.add_trial(start_time=0.0, stop_time=0.5, label="go")
+    nwb.add_epoch(start_time=0.0, stop_time=1.0, tags=["pre"])
+    stim = TimeIntervals(name="stimulus", description="gratings")
+    stim.add_column("orientation", "degrees")
+    stim.add_row(start_time=0.1, stop_time=0.2, orientation=45.0)
+    stim.add_row(start_time=0.3, stop_time=0.4, orientation=90.0)
+    nwb.add_time_intervals(stim)
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path
