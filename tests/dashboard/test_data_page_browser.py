@@ -135,3 +135,29 @@ def test_two_sessions_do_not_share_data(served_app, browser):
     finally:
         first.context.close()
         second.context.close()
+
+
+def test_nwb_interval_table_as_epochs(served_app, page, tmp_path, artifacts_dir):
+    from test_data_page_jobs import write_nwb_with_tables
+
+    path = write_nwb_with_tables(tmp_path / "session.nwb")
+    open_app(page, served_app)
+    page.get_by_role("button", name="Upload").click()
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    wait_for_units(page, 2)
+    choice = page.locator(".bk-input-group:visible", has_text="Epochs from").locator("select")
+    choice.wait_for(timeout=30_000)
+    assert choice.input_value() == "trials"
+    choice.select_option("stimulus")
+    labels = page.locator(".bk-input-group:visible", has_text="Epoch labels").locator("select")
+    page.wait_for_function("s => [...s.options].some(o => o.value === 'orientation')",
+                           arg=labels.element_handle(), timeout=10_000)
+    labels.select_option("orientation")
+    page.get_by_role("button", name="Use these epochs").click()
+    # the summary table counts the epochs: 2 stimulus presentations (was 1 trial)
+    page.locator("tr", has_text="epochs").filter(has_text="2").first.wait_for(timeout=30_000)
+    # the choice stays on the page, showing what was loaded
+    choice.wait_for(state="visible", timeout=5_000)
+    assert choice.input_value() == "stimulus" and labels.input_value() == "orientation"
+    page.screenshot(path=str(artifacts_dir / "data_page_nwb_epochs.png"))
+    assert not page.js_errors, page.js_errors
