@@ -130,9 +130,12 @@ def data_summary(data, source=None, **extra):
     -------
     dict
         ``units``, ``spikes``, ``duration`` (s), ``epochs`` (number; 0 without epochs),
-        ``source`` and the ``extra`` entries, as plain Python values.
+        ``source``, ``restriction`` (what ``analysis.restrict`` kept; only on a restricted
+        recording) and the ``extra`` entries, as plain Python values.
     """
+    restriction = data.annotations.get("restriction")
     return {"units": int(data.n_units), "spikes": int(data.n_spikes),
             "duration": float(data.duration),
             "epochs": 0 if data.epochs is None else len(data.epochs),
-            "source": source, **extra}
+            "source": source, **({"restriction": str(restriction)} if restriction else {}),
+            **extra}

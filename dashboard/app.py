@@ -8,6 +8,7 @@ import holoviews as hv
 import panel as pn
 
 from analysis import methods
+from analysis.restrict import restriction_of
 
 from .data_page import DataPage
 from .history import PageHistory, initial_page
@@ -94,7 +95,9 @@ def create_app(session=None, load_demo=True):
     show(nav.value)
     status = pn.bind(lambda data, source: Markdown(
         f"**Loaded:** {escape_markdown(source)}  \n{data.n_units} units, {data.n_spikes:,} spikes, "
-        f"{data.duration:g} s" if data is not None else "**No data loaded**"),
+        f"{data.duration:g} s" + (f"  \n**Restricted:** {escape_markdown(restriction_of(data))}"
+                                  if restriction_of(data) else "")
+        if data is not None else "**No data loaded**"),
         session.param.data, session.param.source)
     # BootstrapTemplate pulls no web fonts (FastListTemplate fetches one from Google): a lab
     # server may have no internet, and pages must not wait on it

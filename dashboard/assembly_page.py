@@ -341,7 +341,7 @@ class AssemblyPage(AnalysisPage):
                         else None)
         return rank_table(self.result.table, coincidences, assembly_membership(data))
 
-    def _summary_text(self):
+    def _result_summary(self):
         r, p = self.result, self.result.params
         n_sig = int(r.table["significant"].sum())
         correction = {None: "no correction", "holm": "Holm", "bh": "Benjamini-Hochberg"}[

@@ -258,7 +258,7 @@ class AssetPage(AnalysisPage):
             self._shown_order = order
         self._on_cluster()
 
-    def _summary_text(self):
+    def _result_summary(self):
         r = self.result
         text = " · ".join([*summary_facts(r, self.asset.data.n_units),
                            f"run {r.elapsed:.1f} s"])

@@ -7,16 +7,18 @@ import logging
 import os
 import tempfile
 
+import numpy as np
 import panel as pn
 import param
 
 from analysis import demo, io, simulate
 from analysis.errors import SpikeDataError
+from analysis.restrict import restrict, restriction_of
 
 from . import simulator_form, views
 from .page_base import JobPage
 from .state import CONFIG
-from .text import Markdown
+from .text import Markdown, escape_markdown
 from .upload import BoundedFileDropper
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,10 @@ ZIP_EXPANSION_LIMIT = 20
 ZIP_MAX_ENTRIES = 1000
 #: Seconds between checks for an upload whose next chunk never came.
 STALLED_UPLOAD_CHECK_MS = 5000
+#: The "where" choice that keeps units whatever their annotations.
+ANY = "(any)"
+#: Most values of a unit annotation offered in the "where" choice.
+MAX_WHERE_VALUES = 500
 #: The epochs choice "no epochs" for an NWB file.
 NO_EPOCHS = "(no epochs)"
 DOWNLOAD_FORMATS = {"NPZ": ".npz", "Parquet": ".parquet", "CSV": ".csv", "NIX": ".nix"}
@@ -70,11 +76,11 @@ class DataPage(JobPage):
         self._reload = None  # (label, loader) of the NWB file shown, to load it again
         self._nwb_tables = {}
         self._epoch_table = pn.widgets.Select(
-            name="Epochs from (interval table)", options=[NO_EPOCHS],
+            label="Epochs from (interval table)", options=[NO_EPOCHS],
             description="Which of the NWB file's interval tables (trials, epochs, stimulus "
                         "presentations ...) becomes the recording's epochs.")
         self._epoch_label = pn.widgets.Select(
-            name="Epoch labels (column)", options=["(epoch number)"],
+            label="Epoch labels (column)", options=["(epoch number)"],
             description="The column of that table that labels each epoch (e.g. the "
                         "stimulus or condition).")
         self._epoch_table.param.watch(lambda e: self._fill_label_columns(), "value")
@@ -83,8 +89,9 @@ class DataPage(JobPage):
         self._nwb_box = pn.Column(Markdown("**NWB epochs**"), self._epoch_table,
                                   self._epoch_label, self._epochs_button, visible=False,
                                   sizing_mode="stretch_width")
+        self._init_restrict_controls()
         self._job_buttons += [self._load_button, self._sim_button, self._server_button,
-                              self._epochs_button]
+                              self._epochs_button, self._restrict_button, self._all_button]
         self._dropper = BoundedFileDropper(
             multiple=False, max_file_size=f"{self._max_upload_mb}MB",
             max_bytes=int(self._max_upload_mb * 1e6), chunk_size=10_000_000,
@@ -206,9 +213,104 @@ class DataPage(JobPage):
             options["epoch_label"] = column
         await self._load_file(label, loader, **options)
 
+    # ------------------------------------------------------------------ restrict
+    def _init_restrict_controls(self):
+        self._full = None  # (data, source) of the whole recording last loaded
+        self._restricting = False
+        number = dict(value=None, sizing_mode="stretch_width")
+        self._window_from = pn.widgets.FloatInput(label="From (s)", **number)
+        self._window_to = pn.widgets.FloatInput(label="To (s)", **number)
+        self._units_text = pn.widgets.TextInput(
+            label="Units", placeholder="all; e.g. 0-49, 60", sizing_mode="stretch_width",
+            description="Unit ids, or ranges of ids (first-last, in recording order), "
+                        "separated by commas.")
+        self._rate_min = pn.widgets.FloatInput(label="Rate from (Hz)", start=0, **number)
+        self._rate_max = pn.widgets.FloatInput(label="Rate to (Hz)", start=0, **number)
+        self._where_key = pn.widgets.Select(label="Where (unit annotation)",
+                                            options=[ANY], sizing_mode="stretch_width")
+        self._where_value = pn.widgets.Select(label="is", options=[],
+                                              sizing_mode="stretch_width", disabled=True)
+        self._where_key.param.watch(lambda e: self._fill_where_values(), "value")
+        self._restrict_button = pn.widgets.Button(label="Restrict", color="primary",
+                                                  sizing_mode="stretch_width")
+        self._restrict_button.on_click(self._on_restrict)
+        self._all_button = pn.widgets.Button(label="Whole recording", disabled=True,
+                                             sizing_mode="stretch_width")
+        self._all_button.on_click(self._on_whole_recording)
+        self._restriction_text = Markdown("", sizing_mode="stretch_width")
+        self._restrict_card = pn.Card(
+            Markdown("Every page analyses the restricted recording and says so."),
+            pn.Row(self._window_from, self._window_to), self._units_text,
+            pn.Row(self._rate_min, self._rate_max), self._where_key, self._where_value,
+            pn.Row(self._restrict_button, self._all_button), self._restriction_text,
+            title="Restrict: time window and units", collapsed=True,
+            sizing_mode="stretch_width")
+
+    def _fill_where_values(self):
+        full = self._full[0] if self._full else None
+        key = self._where_key.value
+        if full is None or key == ANY or key not in full.unit_annotations:
+            self._where_value.options, self._where_value.disabled = [], True
+            return
+        values = np.unique(np.asarray(full.unit_annotations[key]).astype(str))
+        self._where_value.options = values[:MAX_WHERE_VALUES].tolist()
+        self._where_value.disabled = False
+
+    def _restriction(self):
+        """The restrict() arguments the controls ask for (None where a control is empty)."""
+        window = None
+        t0, t1 = self._window_from.value, self._window_to.value
+        if t0 is not None or t1 is not None:
+            full = self._full[0]
+            window = (full.t_start if t0 is None else t0, full.t_stop if t1 is None else t1)
+        rate = None
+        if self._rate_min.value is not None or self._rate_max.value is not None:
+            rate = (self._rate_min.value, self._rate_max.value)
+        where = None
+        if self._where_key.value != ANY and self._where_value.value is not None:
+            where = (self._where_key.value, self._where_value.value)
+        units = (self._units_text.value or "").strip() or None
+        return {"window": window, "units": units, "rate": rate, "where": where}
+
+    async def _on_restrict(self, event=None):
+        if self._full is None:
+            self._show_error("Restrict: no data loaded")
+            return
+        full, source = self._full
+        options = self._restriction()
+        if all(v is None for v in options.values()):
+            await self._on_whole_recording()
+            return
+        data = await self._in_worker("Restricting", lambda: restrict(full, **options))
+        if data is not None:
+            self._restricting = True
+            try:
+                self.session.source = source
+                self.session.data = data
+            finally:
+                self._restricting = False
+
+    async def _on_whole_recording(self, event=None):
+        if self._full is not None and self.session.data is not self._full[0]:
+            self._restricting = True
+            try:
+                self.session.source, self.session.data = self._full[1], self._full[0]
+            finally:
+                self._restricting = False
+
     # ------------------------------------------------------------------ display
     def _on_data(self, *events):
         data = self.session.data
+        if not self._restricting:  # a new recording: restrictions start from it
+            self._full = (data, self.session.source) if data is not None else None
+            keys = list(data.unit_annotations) if data is not None else []
+            self._where_key.options = [ANY, *keys]
+            self._where_key.value = ANY
+            self._fill_where_values()
+        restricted = restriction_of(data)
+        self._restriction_text.object = (f"**Restricted:** {escape_markdown(restricted)}"
+                                         if restricted else "")
+        self._all_button.disabled = not restricted
         self._summary.object = summary_frame(data)
         # new panes rather than new objects in old panes: a reused Bokeh figure keeps the
         # previous recording's axis ranges
@@ -263,6 +365,7 @@ class DataPage(JobPage):
             self._cancel_button,
             self._progress,
             self._progress_text,
+            self._restrict_card,
             pn.layout.Divider(),
             "### Summary",
             self._summary,

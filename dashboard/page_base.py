@@ -173,6 +173,15 @@ class AnalysisPage(JobPage):
         self._run_button = controls.run_button
         self._job_buttons.append(self._run_button)
 
+    def _summary_text(self):
+        """The summary of the shown result (the page's ``_result_summary``) and, for a
+        result computed on a restricted recording, what it was restricted to."""
+        text = self._result_summary()
+        restricted = (getattr(self.result, "data_summary", None) or {}).get("restriction")
+        if restricted:
+            text += f"  \n*Restricted recording: {escape_markdown(restricted)}*"
+        return text
+
     def _run_row(self):
         """Run and Cancel side by side, with the progress right under them."""
         return pn.Column(pn.Row(self._run_button, self._cancel_button,

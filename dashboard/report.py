@@ -437,7 +437,10 @@ def data_section(data, source):
     summary = data.summary()
     frame = pd.DataFrame({"": list(summary),
                           "value": [_value_text(v) for v in summary.values()]})
+    restricted = data.annotations.get("restriction")
     parts = [_md("## Data"), _md(f"**Source:** {escape_markdown(source)}"),
+             *([_md(f"**Restricted to:** {escape_markdown(restricted)}")] if restricted
+               else []),
              *_table(frame),
              _pane(raster_plot(data, title="all spikes (original unit order)"),
                    RESOLUTION["raster"][0] + 80, RESOLUTION["raster"][1] + 60)]
@@ -588,6 +591,10 @@ def build_report(data, source, sections, title=None):
             continue
         if section.result.elapsed is not None:
             parts.append(_md(f"*Run time {section.result.elapsed:.1f} s.*"))
+        restricted = (section.result.data_summary or {}).get("restriction")
+        if restricted:
+            parts.append(_md(f"**Computed on a restricted recording:** "
+                             f"{escape_markdown(restricted)}."))
         if section.note:
             parts.append(_md(f"*{escape_markdown(section.note)}*"))
         parts += _methods.get(section.method).load("report")(section)

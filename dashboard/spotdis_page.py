@@ -473,7 +473,7 @@ class SpotDisPage(AnalysisPage):
         self._cluster_select.value = first
         self._select_cluster(first)
 
-    def _summary_text(self):
+    def _result_summary(self):
         r = self.result
         sc, d = r.scores, r.spotdis
         M = len(r.labels)

@@ -161,3 +161,29 @@ def test_nwb_interval_table_as_epochs(served_app, page, tmp_path, artifacts_dir)
     assert choice.input_value() == "stimulus" and labels.input_value() == "orientation"
     page.screenshot(path=str(artifacts_dir / "data_page_nwb_epochs.png"))
     assert not page.js_errors, page.js_errors
+
+
+def test_restrict_and_analyse_the_restriction(served_app, page, artifacts_dir):
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    open_app(page, served_app)
+    page.get_by_text("Restrict: time window and units").click()
+    set_number(page, "From (s)", 1)
+    set_number(page, "To (s)", 3)
+    units = page.locator(".bk-input-group:visible", has_text="Units").locator("input").first
+    units.fill("0-99")
+    units.press("Enter")
+    page.get_by_role("button", name="Restrict", exact=True).click()
+    page.get_by_text(re.compile(r"Restricted: time 1-3 s; 100 of 500 units")).first.wait_for(
+        timeout=30_000)
+    wait_for_units(page, 100)
+    page.screenshot(path=str(artifacts_dir / "data_page_restricted.png"))
+    page.get_by_role("button", name="ASSET", exact=True).click()
+    page.get_by_role("button", name="Run ASSET").click()
+    page.get_by_text(re.compile(r"Restricted recording: time 1-3 s")).first.wait_for(
+        timeout=120_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(artifacts_dir / "asset_page_restricted.png"), full_page=True)
+    page.get_by_role("button", name="Data", exact=True).click()
+    page.get_by_role("button", name="Whole recording").click()
+    wait_for_units(page, 500)
+    assert not page.js_errors, page.js_errors

@@ -9,7 +9,8 @@ import time
 import holoviews as hv
 
 from analysis import simulate
-from dashboard.data_page import NO_EPOCHS, DataPage
+from analysis.restrict import restriction_of
+from dashboard.data_page import ANY, NO_EPOCHS, DataPage
 from dashboard.page_base import JobPage
 from dashboard.state import Session
 
@@ -129,3 +130,49 @@ def write_nwb_with_tables(path):
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     return path
+
+
+def test_restrict_then_whole_recording():
+    full = simulate.poisson(n_units=12, rate=5.0, t_stop=10.0, seed=4)
+    full = full.replace(unit_annotations={"location": ["CA1"] * 4 + ["V1"] * 8})
+    session = Session(data=full, source="rec.nwb")
+    page = DataPage(session=session)
+    assert page._where_key.options == [ANY, "location"]
+    page._window_from.value, page._window_to.value = 2.0, 6.0
+    page._units_text.value = "0-9"
+    page._where_key.value = "location"
+    assert page._where_value.options == ["CA1", "V1"]
+    page._where_value.value = "V1"
+    asyncio.run(page._on_restrict())
+    data = session.data
+    assert page.state == "done" and data is not full
+    assert data.unit_ids.tolist() == [str(u) for u in range(4, 10)]
+    assert (data.t_start, data.t_stop) == (2.0, 6.0)
+    assert session.source == "rec.nwb"
+    assert "6 of 12 units" in page._restriction_text.object
+    assert not page._all_button.disabled
+    # restricting again starts from the whole recording, not from the restriction
+    page._units_text.value = "0-1"
+    page._where_key.value = ANY
+    asyncio.run(page._on_restrict())
+    assert session.data.n_units == 2 and "then" not in restriction_of(session.data)
+    asyncio.run(page._on_whole_recording())
+    assert session.data is full and page._all_button.disabled
+    assert page._restriction_text.object == ""
+    # a bad choice: one line, the data stays
+    page._units_text.value = "0-99x"
+    asyncio.run(page._on_restrict())
+    assert page.state == "failed" and session.data is full
+    assert "units: '0-99x'" in page._status.object
+
+
+def test_analysis_pages_say_their_result_is_restricted():
+    from analysis.restrict import restrict
+    from dashboard.asset_page import AssetPage
+
+    full = simulate.poisson(n_units=12, rate=5.0, t_stop=10.0, seed=4)
+    page = AssetPage(session=Session(data=restrict(full, units="0-5"), source="x"))
+    page.asset.param.update(bin_size=0.05)
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    assert "Restricted recording: 6 of 12 units" in page._summary.object
