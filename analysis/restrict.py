@@ -64,7 +64,8 @@ def _describe_units(index, data):
     return f"units {text}"
 
 
-def restrict(data, window=None, units=None, rate=None, where=None):
+def restrict(data, window=None, units=None, rate=None, where=None, label=None, epochs=None,
+             epoch_labels=None, epochs_label=None):
     """A recording restricted to a time window and a selection of units.
 
     Parameters
@@ -72,14 +73,24 @@ def restrict(data, window=None, units=None, rate=None, where=None):
     data : SpikeTrains
     window : (float, float), optional
         Keep spikes in [t0, t1] (s), clipped to the recording; epochs fully inside stay.
-    units : str or array of int, optional
-        Units to keep: text for :func:`parse_units`, or unit indices.
+    units : str or array, optional
+        Units to keep: text for :func:`parse_units`, unit indices (ints) or unit ids
+        (strings).
     rate : (float or None, float or None), optional
         Keep units whose firing rate in the window (spikes/s) lies in [lo, hi]; None: no
         bound on that side.
     where : (str, str), optional
         Keep units whose unit annotation ``where[0]`` equals ``where[1]`` (as text), e.g.
         ``("location", "CA1")``.
+    label : str, optional
+        Says where the unit selection came from, in place of the list of units (e.g.
+        ``"12 significant units of the assembly run"``): the provenance of a hand-over.
+    epochs : array of int, optional
+        Keep only these epochs (indices), e.g. one cluster's epochs.
+    epoch_labels : array of str, optional
+        New labels, one per epoch of ``data`` (before ``epochs`` picks), e.g. cluster labels.
+    epochs_label : str, optional
+        Says what ``epochs`` / ``epoch_labels`` are, for the restriction line.
 
     Returns
     -------
@@ -108,14 +119,24 @@ def restrict(data, window=None, units=None, rate=None, where=None):
     keep = np.ones(data.n_units, dtype=bool)
     why = []
     if units is not None:
-        index = (parse_units(units, data) if isinstance(units, str)
-                 else np.asarray(units, dtype=np.int64))
+        if isinstance(units, str):
+            index = parse_units(units, data)
+        else:
+            units = np.asarray(units)
+            if units.dtype.kind in "US":
+                pos = {u: i for i, u in enumerate(data.unit_ids.astype(str).tolist())}
+                unknown = [u for u in units.tolist() if u not in pos]
+                if unknown:
+                    raise ValueError(f"units: no unit {unknown[0]!r} in this recording")
+                index = np.array([pos[u] for u in units.tolist()], dtype=np.int64)
+            else:
+                index = units.astype(np.int64)
         if index.size and (index.min() < 0 or index.max() >= data.n_units):
             raise ValueError(f"units: index out of range for {data.n_units} units")
         chosen = np.zeros(data.n_units, dtype=bool)
         chosen[index] = True
         keep &= chosen
-        why.append(_describe_units(np.flatnonzero(chosen), data))
+        why.append(label or _describe_units(np.flatnonzero(chosen), data))
     if rate is not None:
         lo_rate, hi_rate = rate
         rates = out.spike_counts / max(out.duration, 1e-12)
@@ -145,6 +166,10 @@ def restrict(data, window=None, units=None, rate=None, where=None):
             raise ValueError("units: the selection keeps no unit (" + "; ".join(why) + ")")
         out = out.select_units(np.flatnonzero(keep))
         parts.append(f"{int(keep.sum())} of {data.n_units} units ({'; '.join(why)})")
+    if epochs is not None or epoch_labels is not None:
+        out = _choose_epochs(out, data, epochs, epoch_labels, window)
+        parts.append(epochs_label or ("relabelled epochs" if epochs is None else
+                                      f"{len(out.epochs)} of {len(data.epochs)} epochs"))
     if not parts:
         return data
     text = "; ".join(parts)
@@ -152,6 +177,39 @@ def restrict(data, window=None, units=None, rate=None, where=None):
     if previous:
         text = f"{previous}; then {text}"
     return out.replace(annotations={**dict(out.annotations), "restriction": text})
+
+
+def _choose_epochs(out, data, epochs, epoch_labels, window):
+    """``out`` with ``data``'s epochs picked by index and/or relabelled."""
+    from .spiketrains import Epochs
+
+    if data.epochs is None or not len(data.epochs):
+        raise ValueError("epochs: the recording has no epochs")
+    start, stop, label = data.epochs.start, data.epochs.stop, data.epochs.label
+    if epoch_labels is not None:
+        label = np.asarray(epoch_labels).astype(str).ravel()
+        if label.size != start.size:
+            raise ValueError(f"epoch_labels: need one label per epoch ({start.size}), got "
+                             f"{label.size}")
+    keep = np.ones(start.size, dtype=bool)
+    if epochs is not None:
+        index = np.asarray(epochs, dtype=np.int64).ravel()
+        if index.size == 0:
+            raise ValueError("epochs: no epoch chosen")
+        if index.min() < 0 or index.max() >= start.size:
+            raise ValueError(f"epochs: index out of range for {start.size} epochs")
+        keep[:] = False
+        keep[index] = True
+    if window is not None:  # epochs of the window only, as time_slice keeps them
+        keep &= (start >= out.t_start) & (stop <= out.t_stop)
+    if not keep.any():
+        raise ValueError("epochs: no chosen epoch lies in the window")
+    truth = dict(out.truth)
+    if "epoch_labels" in truth and len(truth["epoch_labels"]) == start.size:
+        truth["epoch_labels"] = np.asarray(truth["epoch_labels"])[keep]
+    elif "epoch_labels" in truth:
+        truth.pop("epoch_labels")
+    return out.replace(epochs=Epochs(start[keep], stop[keep], label[keep]), truth=truth)
 
 
 def restriction_of(data):

@@ -57,8 +57,7 @@ def create_app(session=None, load_demo=True):
         # a closed tab: its queued work never starts, its running work stops
         doc.on_session_destroyed(lambda context: session.jobs.end())
     if load_demo and session.data is None:
-        session.source = f"demo '{demo.DEFAULT}'"
-        session.data = demo.load_demo(demo.DEFAULT)
+        session.load(demo.load_demo(demo.DEFAULT), f"demo '{demo.DEFAULT}'")
     pages = {}
     names = page_names()
     nav = pn.widgets.RadioButtonGroup(options=names, value=initial_page(names, DATA_PAGE),
@@ -90,6 +89,9 @@ def create_app(session=None, load_demo=True):
         history.page = name
 
     nav.param.watch(lambda e: show(e.new), "value")
+    # a hand-over (e.g. "Analyse these units in ASSET") asks for a page
+    session.param.watch(lambda e: setattr(nav, "value", e.new) if e.new in names else None,
+                        "page")
     history.param.watch(lambda e: setattr(nav, "value", e.new) if e.new in names else None,
                         "page")
     show(nav.value)

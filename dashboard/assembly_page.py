@@ -31,6 +31,7 @@ from analysis.assembly import (AssemblyNeurons, AssemblyResult, assembly_members
 from .assembly_views import (PLOT_CAPTION, box_plot, box_plot_title, evaluation_figure,
                              evaluation_text, format_baseline, pairwise_plot, rank_table,
                              settings_text, statistic_label, surrogate_label, sweep_plot)
+from .handover import hand_over, handover_controls
 from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
 from .widgets import milliseconds_input
@@ -123,6 +124,8 @@ class AssemblyPage(AnalysisPage):
                                   self._table_holder, self._download, visible=False,
                                   sizing_mode="stretch_width")
         self._sweep_box = pn.Column(sizing_mode="stretch_width")
+        self._handover = handover_controls(self._analyse_units, exclude=("Assembly neurons",))
+        self._results.insert(0, self._handover.row)
 
         self.detector.param.watch(self._on_slow_change, SLOW_PARAMETERS)
         self.detector.param.watch(self._on_cheap_change, CHEAP_PARAMETERS)
@@ -316,11 +319,27 @@ class AssemblyPage(AnalysisPage):
             c: NumberFormatter(format="0.0000" if c.startswith("p_") else "0.000")
             for c in table.columns if table[c].dtype.kind == "f"}
         self._download.filename = f"assembly_neurons_{result.statistic}.csv"
+        n_sig = int(result.table["significant"].sum())
+        self._handover.offer(n_sig, f"Analyse these {n_sig} significant units in")
         self._results.visible = True
         if not len(self._table_holder):
             self._table_holder[:] = [self._table]
         self._draw_plot()
         self._draw_pairwise()
+
+    def _analyse_units(self, page):
+        """Hand-over: the session's recording restricted to the significant units, shown on
+        ``page`` (Berger et al. 2010: find the assembly, then analyse its members)."""
+        r = self.result
+        if r is None:
+            return
+        table = r.table
+        ids = table.loc[table["significant"].to_numpy(dtype=bool), "unit"].astype(str)
+        p = r.params
+        why = (f"{ids.size} significant units of the assembly run ({statistic_label(p)}, "
+               f"α = {p['alpha']:g}, {r.n_surrogates} surrogates)")
+        hand_over(self.session, units=ids.to_numpy(), label=why, page=page,
+                  on_error=self._show_error)
 
     def _on_pairwise(self, event=None):
         if self.result is not None:

@@ -22,11 +22,12 @@ import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
 
-from analysis.asset import Asset, AssetResult
+from analysis.asset import Asset, AssetResult, sse_neurons, sse_time_bins
 
 from . import views, widgets
 from .asset_views import (MATRICES, closeups, matrix_plots, raster_orders, sse_spikes,
                           sse_window, summary_facts)
+from .handover import hand_over, handover_controls
 from .page_base import AnalysisPage
 from .text import Markdown
 
@@ -112,11 +113,14 @@ class AssetPage(AnalysisPage):
         # the table enters the page only once it has rows and its box is shown: Tabulator
         # cannot lay out rows it receives while hidden, and then shows none (a race)
         self._table_holder = pn.Column(sizing_mode="stretch_width")
+        self._sse_units = handover_controls(self._hand_over_units)
+        self._sse_span = handover_controls(self._hand_over_span)
         self._sse_box = pn.Column(
             "### Synchronous events (SSEs)",
             pn.Row(self._cluster_select,
                    pn.widgets.Checkbox.from_param(self.param.zoom_to_sse, margin=(30, 10))),
-            self._table_holder, visible=False, sizing_mode="stretch_width")
+            self._table_holder, self._sse_units.row, self._sse_span.row, visible=False,
+            sizing_mode="stretch_width")
         self._matrices = pn.Column(sizing_mode="stretch_width")
         self._rasters = pn.Column(sizing_mode="stretch_width")
         self._closeups = pn.Row(sizing_mode="stretch_width")
@@ -284,10 +288,52 @@ class AssetPage(AnalysisPage):
                 self._table.selection = rows
         if self.result is None:
             return
+        self._offer_hand_over()
         self._update_matrices()
         if self._raster_marks is not None:
             self._raster_marks.send((self.result, cluster))
         self._closeups[:] = self._closeup_panes()
+
+    # ------------------------------------------------------------------ hand-over
+    def _sse_span_s(self):
+        """(start, stop) in s of the chosen SSE: both its occurrences where the j axis is
+        the same recording, else its i span."""
+        r, sse = self.result, self.result.sses.get(self.cluster)
+        start, end = sse_time_bins(sse)
+        t0 = r.t_start + start[0] * r.bin_size
+        t1 = r.t_start + (end[0] + 1) * r.bin_size
+        if r.symmetric:
+            t0 = min(t0, r.t_start + start[1] * r.bin_size)
+            t1 = max(t1, r.t_start + (end[1] + 1) * r.bin_size)
+        return t0, t1
+
+    def _offer_hand_over(self):
+        r = self.result
+        sse = r.sses.get(self.cluster) if r is not None and self.cluster else None
+        if not sse:
+            self._sse_units.offer(0, "")
+            self._sse_span.offer(0, "")
+            return
+        t0, t1 = self._sse_span_s()
+        self._sse_units.offer(1, f"SSE {self.cluster}: analyse its "
+                                 f"{len(sse_neurons(sse))} neurons in")
+        self._sse_span.offer(1, f"SSE {self.cluster}: analyse its time span "
+                                f"({t0:.3f}-{t1:.3f} s) in")
+
+    def _hand_over_units(self, page):
+        r, data = self.result, self.asset.data
+        if r is None or not r.sses.get(self.cluster):
+            return
+        ids = data.unit_ids[np.asarray(sse_neurons(r.sses[self.cluster]))].astype(str)
+        hand_over(self.session, units=ids, page=page, on_error=self._show_error,
+                  label=f"the {ids.size} neurons of SSE {self.cluster} of the ASSET run "
+                        f"({r.bin_size * 1e3:g} ms bins)")
+
+    def _hand_over_span(self, page):
+        if self.result is None or not self.result.sses.get(self.cluster):
+            return
+        hand_over(self.session, window=self._sse_span_s(), page=page,
+                  on_error=self._show_error)
 
     # ------------------------------------------------------------------ matrices
     def _update_matrices(self):

@@ -128,8 +128,7 @@ class DataPage(JobPage):
         data = await self._in_worker(f"Loading {label}", func)
         if data is not None:
             self._nwb_box.visible = False  # shown again by _load_file for an NWB file
-            self.session.source = label
-            self.session.data = data
+            self.session.load(data, label)
 
     async def _on_load_demo(self, event=None):
         name = self.demo_name
@@ -215,8 +214,7 @@ class DataPage(JobPage):
 
     # ------------------------------------------------------------------ restrict
     def _init_restrict_controls(self):
-        self._full = None  # (data, source) of the whole recording last loaded
-        self._restricting = False
+        self._annotations_of = None  # the recording whose annotations "where" offers
         number = dict(value=None, sizing_mode="stretch_width")
         self._window_from = pn.widgets.FloatInput(label="From (s)", **number)
         self._window_to = pn.widgets.FloatInput(label="To (s)", **number)
@@ -247,7 +245,7 @@ class DataPage(JobPage):
             sizing_mode="stretch_width")
 
     def _fill_where_values(self):
-        full = self._full[0] if self._full else None
+        full = self.session.whole_recording()[0]
         key = self._where_key.value
         if full is None or key == ANY or key not in full.unit_annotations:
             self._where_value.options, self._where_value.disabled = [], True
@@ -261,7 +259,7 @@ class DataPage(JobPage):
         window = None
         t0, t1 = self._window_from.value, self._window_to.value
         if t0 is not None or t1 is not None:
-            full = self._full[0]
+            full = self.session.whole_recording()[0]
             window = (full.t_start if t0 is None else t0, full.t_stop if t1 is None else t1)
         rate = None
         if self._rate_min.value is not None or self._rate_max.value is not None:
@@ -273,37 +271,30 @@ class DataPage(JobPage):
         return {"window": window, "units": units, "rate": rate, "where": where}
 
     async def _on_restrict(self, event=None):
-        if self._full is None:
+        full, source = self.session.whole_recording()
+        if full is None:
             self._show_error("Restrict: no data loaded")
             return
-        full, source = self._full
         options = self._restriction()
         if all(v is None for v in options.values()):
             await self._on_whole_recording()
             return
         data = await self._in_worker("Restricting", lambda: restrict(full, **options))
         if data is not None:
-            self._restricting = True
-            try:
-                self.session.source = source
-                self.session.data = data
-            finally:
-                self._restricting = False
+            self.session.restrict(data)
 
     async def _on_whole_recording(self, event=None):
-        if self._full is not None and self.session.data is not self._full[0]:
-            self._restricting = True
-            try:
-                self.session.source, self.session.data = self._full[1], self._full[0]
-            finally:
-                self._restricting = False
+        full, source = self.session.whole_recording()
+        if full is not None and self.session.data is not full:
+            self.session.source, self.session.data = source, full
 
     # ------------------------------------------------------------------ display
     def _on_data(self, *events):
         data = self.session.data
-        if not self._restricting:  # a new recording: restrictions start from it
-            self._full = (data, self.session.source) if data is not None else None
-            keys = list(data.unit_annotations) if data is not None else []
+        full = self.session.whole_recording()[0]
+        if full is not self._annotations_of:  # a new recording: offer its annotations
+            self._annotations_of = full
+            keys = list(full.unit_annotations) if full is not None else []
             self._where_key.options = [ANY, *keys]
             self._where_key.value = ANY
             self._fill_where_values()

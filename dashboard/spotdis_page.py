@@ -37,6 +37,7 @@ from analysis.spotdis.epochs import has_epochs, most_active, true_labels
 from analysis.spotdis.events import (EVENTS_LABEL, MAX_EVENTS, epoch_start_labels,
                                      format_events, grid_period, parse_events)
 
+from .handover import hand_over, handover_controls
 from .page_base import AnalysisPage
 from .spotdis_views import (baseline_text, cluster_name, dissimilarity_plot, epoch_raster,
                             map_points, sweep_view, xcorr_plot)
@@ -115,6 +116,8 @@ class SpotDisPage(AnalysisPage):
         self._map = pn.Column(sizing_mode="stretch_width", min_width=340)
         self._epoch_view = pn.Column(sizing_mode="stretch_width")
         self._xcorr_view = pn.Column(sizing_mode="stretch_width")
+        self._labels_handover = handover_controls(self._hand_over_labels)
+        self._cluster_handover = handover_controls(self._hand_over_cluster)
         self._results = pn.Column(
             pn.Row(self._matrix, self._map, sizing_mode="stretch_width"),
             "### Selected epoch and cluster",
@@ -122,6 +125,7 @@ class SpotDisPage(AnalysisPage):
                              styles={"font-size": "0.85em"}),
             pn.Row(pn.Column(self._cluster_select, width=260),
                    pn.Column(self._reference, width=200), pn.Column(self._sort, width=220)),
+            self._labels_handover.row, self._cluster_handover.row,
             pn.Row(self._epoch_view, self._xcorr_view, sizing_mode="stretch_width"),
             visible=False, sizing_mode="stretch_width")
 
@@ -524,6 +528,32 @@ class SpotDisPage(AnalysisPage):
         if event.new is not None and self.result is not None and event.new != self.cluster:
             self._select_cluster(event.new)
 
+    # ------------------------------------------------------------------ hand-over
+    def _offer_hand_over(self):
+        r = self.result
+        n = len(r.labels) if r is not None else 0
+        self._labels_handover.offer(n, "Use the cluster labels as epoch labels in")
+        members = int(np.sum(r.labels == self.cluster)) if r is not None and \
+            self.cluster is not None else 0
+        self._cluster_handover.offer(members, f"Analyse the {members} epochs of "
+                                              f"{cluster_name(self.cluster)} in")
+
+    def _hand_over_labels(self, page):
+        if self.result is None:
+            return
+        names = [cluster_name(c) for c in self.result.labels]
+        hand_over(self.session, data=self._result_data, epoch_labels=names, page=page,
+                  epochs_label="epochs labelled by the clusters of the SPOTDis run",
+                  on_error=self._show_error)
+
+    def _hand_over_cluster(self, page):
+        if self.result is None or self.cluster is None:
+            return
+        members = np.flatnonzero(self.result.labels == self.cluster)
+        hand_over(self.session, data=self._result_data, epochs=members, page=page,
+                  epochs_label=f"the {members.size} epochs of {cluster_name(self.cluster)} "
+                               f"of the SPOTDis run", on_error=self._show_error)
+
     def _select_cluster(self, c):
         """Show cluster ``c`` with its first epoch and its most active neuron as reference."""
         members = np.flatnonzero(self.result.labels == c)
@@ -531,6 +561,7 @@ class SpotDisPage(AnalysisPage):
             self.cluster = int(c)
             self.epoch = int(members[0]) if members.size else None
             self.reference = most_active(self._result_data, members)
+        self._offer_hand_over()
 
     def _draw_selection(self):
         data, r = self._result_data, self.result

@@ -16,14 +16,43 @@ class Session(param.Parameterized):
 
     data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="The loaded recording.")
     source = param.String(default="", doc="Where the data came from (demo, simulator, file).")
+    whole = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="""
+        The whole recording last loaded, which restrictions and hand-overs start from
+        (``data`` is it or a restriction of it); None: ``data`` itself.""")
+    whole_source = param.String(default="", doc="Where ``whole`` came from.")
+    page = param.String(default="", doc="""
+        A page to show: set by a hand-over (e.g. "ASSET"), followed by the app's navigation.""")
     busy = param.Boolean(default=False, doc="True while a long step runs.")
     activity = param.String(default="", doc="What the long step that runs is (the header shows it).")
     message = param.String(default="", doc="The last error or status line shown to the user.")
 
     def __init__(self, **params):
         super().__init__(**params)
+        if self.whole is None and self.data is not None:
+            self.whole, self.whole_source = self.data, self.source
         #: this session's share of the server's worker threads (``dashboard.workers``)
         self.jobs = SessionJobs()
+
+    def load(self, data, source):
+        """A new recording: it becomes the whole one, and the one shown."""
+        self.whole, self.whole_source = data, source
+        self.source = source
+        self.data = data
+
+    def restrict(self, data, page=None):
+        """Show ``data``, a restriction of ``whole`` (``analysis.restrict``), and optionally
+        go to ``page``."""
+        self.source = self.whole_source
+        self.data = data
+        if page:
+            self.page = ""
+            self.page = page
+
+    def whole_recording(self):
+        """(data, source) that restrictions start from."""
+        if self.whole is not None:
+            return self.whole, self.whole_source
+        return self.data, self.source
 
 
 class ServerConfig(param.Parameterized):

@@ -57,3 +57,33 @@ def test_results_say_they_were_computed_on_the_restriction(data):
     assert result.data_summary["restriction"] == r.annotations["restriction"]
     assert result.data_summary["units"] == 10
     assert "restriction" not in Asset(data=data, bin_size=0.05).run().data_summary
+
+
+def test_units_by_id_with_a_provenance_label_chain_onto_a_window(data):
+    windowed = restrict(data, window=(0, 10))
+    ids = data.unit_ids[[3, 5, 8]].astype(str)
+    r = restrict(windowed, units=ids, label="3 significant units of the assembly run")
+    assert r.unit_ids.tolist() == ids.tolist() and (r.t_start, r.t_stop) == (0.0, 10.0)
+    assert r.annotations["restriction"] == (
+        "time 0-10 s; then 3 of 30 units (3 significant units of the assembly run)")
+    with pytest.raises(ValueError, match="units: no unit 'nope'"):
+        restrict(data, units=np.array(["nope"]))
+
+
+def test_one_cluster_s_epochs_and_cluster_labels_as_epoch_labels():
+    d = simulate.spot_patterns(n_patterns=2, epochs_per_pattern=4, n_noise_epochs=2,
+                               n_units=6, seed=1)
+    M = len(d.epochs)
+    clusters = np.arange(M) % 3 - 1  # -1 is noise
+    r = restrict(d, epoch_labels=clusters, epochs_label="cluster labels of the SPOTDis run")
+    assert r.epochs.label.tolist() == [str(c) for c in clusters]
+    np.testing.assert_array_equal(r.epochs.start, d.epochs.start)
+    assert r.annotations["restriction"] == "cluster labels of the SPOTDis run"
+    pick = np.flatnonzero(clusters == 1)
+    one = restrict(d, epochs=pick)
+    np.testing.assert_array_equal(one.epochs.start, d.epochs.start[pick])
+    assert one.truth["epoch_labels"].tolist() == np.asarray(
+        d.truth["epoch_labels"])[pick].tolist()
+    assert one.annotations["restriction"] == f"{pick.size} of {M} epochs"
+    with pytest.raises(ValueError, match="epoch_labels: need one label per epoch"):
+        restrict(d, epoch_labels=[1, 2])

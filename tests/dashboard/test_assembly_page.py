@@ -358,3 +358,25 @@ def test_report_shows_the_pairwise_plot_and_evaluation_figures(ran):
     titles = [p.object.opts.get().kwargs.get("title", "") for p in parts
               if isinstance(p, pn.pane.HoloViews)]
     assert any("Spearman" in t for t in titles) and any("one factor" in t for t in titles)
+
+
+def test_hand_over_the_significant_units_to_asset(ran):
+    """Issue 15 item 3: "Analyse these N units" restricts the recording to exactly the
+    significant units, says so, and opens the chosen page."""
+    session = ran.session
+    whole = session.data
+    table = ran.result.table
+    significant = table.loc[table["significant"], "unit"].astype(str).tolist()
+    assert ran._handover.row.visible
+    assert f"these {len(significant)} significant units" in ran._handover.row[0].object
+    asked = []
+    session.param.watch(lambda e: asked.append(e.new), "page")
+    ran._handover.target.value = "ASSET"
+    ran._handover.button.clicks += 1
+    data = session.data
+    assert sorted(data.unit_ids.tolist()) == sorted(significant)
+    assert data.duration == whole.duration and session.whole is whole
+    assert f"{len(significant)} significant units of the assembly run" in \
+        data.annotations["restriction"]
+    assert asked[-1] == "ASSET"
+    assert ran.result is None  # the page's result belonged to the whole recording

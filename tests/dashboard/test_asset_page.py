@@ -260,3 +260,29 @@ def test_app_shows_the_asset_page():
     assert "ASSET" in page_names()
     session = Session(data=simulate.poisson(n_units=5, t_stop=1.0, seed=1))
     assert isinstance(_make_page("ASSET", session), AssetPage)
+
+
+def test_hand_over_an_sse_s_neurons_and_its_time_span(ran):
+    """Issue 15 item 3: from an ASSET SSE, its neurons or its time span, in one click."""
+    from analysis.asset import sse_neurons
+
+    session, result, cluster = ran.session, ran.result, ran.cluster
+    whole = session.data
+    neurons = whole.unit_ids[np.asarray(sse_neurons(result.sses[cluster]))].tolist()
+    assert ran._sse_units.row.visible and ran._sse_span.row.visible
+    assert f"its {len(neurons)} neurons" in ran._sse_units.row[0].object
+    t0, t1 = ran._sse_span_s()
+    ran._sse_units.target.value = "SPOTDis"
+    pages = []
+    session.param.watch(lambda e: pages.append(e.new), "page")
+    ran._sse_units.button.clicks += 1
+    assert session.data.unit_ids.tolist() == neurons and pages[-1] == "SPOTDis"
+    assert f"neurons of SSE {cluster} of the ASSET run" in \
+        session.data.annotations["restriction"]
+    assert ran.result is None  # new data: the page starts over
+    session.restrict(whole)  # back (what "Whole recording" does)
+    asyncio.run(ran._run())
+    ran.cluster = cluster
+    ran._sse_span.button.clicks += 1
+    assert (session.data.t_start, session.data.t_stop) == pytest.approx((t0, t1))
+    assert session.data.n_units == whole.n_units

@@ -441,3 +441,31 @@ def test_more_epochs_than_the_full_matrix_allows_are_refused(patterns):
     assert page.result is None and page._status.visible
     text = page._status.object
     assert "Epochs:" in text and "at most 20 epochs" in text and "\n" not in text
+
+
+def test_hand_over_cluster_labels_and_one_cluster_s_epochs(patterns):
+    """Issue 15 item 3: SPOTDis cluster labels as epoch labels, or one cluster's epochs, in
+    another analysis."""
+    session = Session(data=patterns, source="test patterns")
+    page = SpotDisPage(session=session)
+    page.clust.min_cluster_size = 8
+    asyncio.run(page._run())
+    labels = page.result.labels.copy()
+    assert page._labels_handover.row.visible and page._cluster_handover.row.visible
+    cluster = page.cluster
+    members = np.flatnonzero(labels == cluster)
+    assert f"the {members.size} epochs of cluster {cluster}" in \
+        page._cluster_handover.row[0].object
+    pages = []
+    session.param.watch(lambda e: pages.append(e.new), "page")
+    page._cluster_handover.target.value = "Assembly neurons"
+    page._cluster_handover.button.clicks += 1
+    np.testing.assert_array_equal(session.data.epochs.start, patterns.epochs.start[members])
+    assert pages[-1] == "Assembly neurons"
+    assert "of the SPOTDis run" in session.data.annotations["restriction"]
+    session.restrict(patterns)
+    asyncio.run(page._run())
+    labels = page.result.labels.copy()
+    page._labels_handover.button.clicks += 1
+    assert session.data.epochs.label.tolist() == [
+        "noise" if c < 0 else f"cluster {c}" for c in labels]
