@@ -112,3 +112,33 @@ def test_evaluation_figures_on_simulated_recordings(served_app, page, artifacts_
     assert figure.count() >= 4  # one canvas per panel
     screenshot(page, artifacts_dir / "assembly_evaluation_figures.png", height=2400)
     assert not page.js_errors, page.js_errors
+
+
+def test_analyse_the_significant_units_in_asset(served_app, page, artifacts_dir):
+    """Issue 15: assembly -> "Analyse these units" -> ASSET runs on exactly those units."""
+    from ui_helpers import open_with_demo
+
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    open_with_demo(page, served_app, "SIP assembly (100 units, 20 s)", 100,
+                   "Assembly neurons")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text(re.compile(r"\d+ of 100 units significant")).first.wait_for(
+        timeout=120_000)
+    text = page.get_by_text(re.compile(r"(\d+) of 100 units significant")).first.inner_text()
+    n = int(re.search(r"(\d+) of 100 units significant", text).group(1))
+    assert n > 0
+    page.get_by_text(f"Analyse these {n} significant units in").wait_for(timeout=10_000)
+    page.locator(".bk-Canvas:visible").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(artifacts_dir / "assembly_hand_over.png"))
+    page.get_by_role("button", name="Go", exact=True).locator("visible=true").first.click()
+    page.get_by_role("button", name="Run ASSET").wait_for(state="visible", timeout=30_000)
+    page.get_by_text(re.compile(rf"\b{n} units, 20 s")).first.wait_for(timeout=30_000)
+    set_number(page, "Bin size (ms)", 10)  # 2,000 bins (at 3 ms, 20 s are too many)
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Run ASSET").click()
+    page.get_by_text(re.compile(rf"Restricted recording: {n} of 100 units \({n} significant "
+                                r"units of the assembly run")).first.wait_for(timeout=120_000)
+    page.wait_for_timeout(3000)  # the matrices and rasters draw after the summary
+    page.screenshot(path=str(artifacts_dir / "asset_after_hand_over.png"))
+    assert not page.js_errors, page.js_errors
