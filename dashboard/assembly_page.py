@@ -17,7 +17,6 @@ the Cancel button is pressed, which stops the computation after the current bloc
 
 from __future__ import annotations
 
-import io as _io
 
 import numpy as np
 import pandas as pd
@@ -110,10 +109,6 @@ class AssemblyPage(AnalysisPage):
         self._table = pn.widgets.Tabulator(
             None, show_index=False, disabled=True, height=400, sizing_mode="stretch_width",
             layout="fit_data_stretch", pagination=None)
-        self._download = pn.widgets.FileDownload(
-            callback=self._csv_bytes, filename="assembly_neurons.csv",
-            label="Download table (CSV)", color="primary", variant="outline",
-            width=220)
         # the table enters the page only once it has rows and its box is shown: Tabulator
         # cannot lay out rows it receives while hidden, and then shows none (a race)
         self._table_holder = pn.Column(sizing_mode="stretch_width")
@@ -121,7 +116,7 @@ class AssemblyPage(AnalysisPage):
         self._results = pn.Column(self._top_k, self._plot,
                                   pn.widgets.Checkbox.from_param(self.param.pairwise),
                                   self._pairwise_box, "**All units, in rank order**",
-                                  self._table_holder, self._download, visible=False,
+                                  self._table_holder, self._download_row(), visible=False,
                                   sizing_mode="stretch_width")
         self._sweep_box = pn.Column(sizing_mode="stretch_width")
         self._handover = handover_controls(self._analyse_units, exclude=("Assembly neurons",))
@@ -318,7 +313,6 @@ class AssemblyPage(AnalysisPage):
         self._table.formatters = {
             c: NumberFormatter(format="0.0000" if c.startswith("p_") else "0.000")
             for c in table.columns if table[c].dtype.kind == "f"}
-        self._download.filename = f"assembly_neurons_{result.statistic}.csv"
         n_sig = int(result.table["significant"].sum())
         self._handover.offer(n_sig, f"Analyse these {n_sig} significant units in")
         self._results.visible = True
@@ -413,10 +407,13 @@ class AssemblyPage(AnalysisPage):
                 alert_type="warning", sizing_mode="stretch_width"))
         self._sweep_box[:] = ["### Baseline sweep", *parts]
 
-    def _csv_bytes(self):
-        if self.result is None:
-            return _io.BytesIO(b"")
-        return _io.BytesIO(self.results_frame().to_csv(index=False).encode())
+    @property
+    def download_stem(self):
+        r = self.result
+        return "assembly_neurons" + (f"_{r.statistic}" if r is not None else "")
+
+    def _table_frame(self):
+        return self.results_frame()
 
 
 # ---------------------------------------------------------------------- helpers (no state)

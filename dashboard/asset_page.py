@@ -119,7 +119,8 @@ class AssetPage(AnalysisPage):
             "### Synchronous events (SSEs)",
             pn.Row(self._cluster_select,
                    pn.widgets.Checkbox.from_param(self.param.zoom_to_sse, margin=(30, 10))),
-            self._table_holder, self._sse_units.row, self._sse_span.row, visible=False,
+            self._table_holder, self._download_row(), self._sse_units.row,
+            self._sse_span.row, visible=False,
             sizing_mode="stretch_width")
         self._matrices = pn.Column(sizing_mode="stretch_width")
         self._rasters = pn.Column(sizing_mode="stretch_width")
@@ -293,6 +294,11 @@ class AssetPage(AnalysisPage):
         if self._raster_marks is not None:
             self._raster_marks.send((self.result, cluster))
         self._closeups[:] = self._closeup_panes()
+
+    download_stem = "asset_sses"
+
+    def _table_unit_ids(self):
+        return self.asset.data.unit_ids if self.asset.data is not None else None
 
     # ------------------------------------------------------------------ hand-over
     def _sse_span_s(self):

@@ -14,7 +14,10 @@ before (data, results) stays during a job and after a cancelled or failed one.
 
 from __future__ import annotations
 
+import io as _io
 import logging
+import os
+import tempfile
 import threading
 
 import panel as pn
@@ -29,6 +32,11 @@ from .text import escape_html, escape_markdown
 from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
+
+#: What the results' Download button writes: the main table, or the whole result as the
+#: ``.npz`` that ``analysis.load_result`` reads back (no recomputation)
+DOWNLOADS = {"Table (CSV)": ".csv", "Table (Parquet)": ".parquet",
+             "Result (.npz for Python)": ".npz"}
 
 
 class JobPage(Viewer):
@@ -166,12 +174,61 @@ class AnalysisPage(JobPage):
     """Base of the analysis pages: a job page with a Run button, a "settings changed since
     the last run" alert and a summary."""
 
+    #: file name stem of the results' downloads
+    download_stem = "result"
+
     def _init_run_controls(self, run_label):
         """Build the shared controls; call from the subclass's ``__init__``."""
         controls = self._init_job_controls(run_label)
         self._stale, self._summary = controls.stale, controls.summary
         self._run_button = controls.run_button
         self._job_buttons.append(self._run_button)
+        self._download_kind = pn.widgets.Select(options=list(DOWNLOADS), width=230,
+                                                margin=(5, 5))
+        self._result_download = pn.widgets.FileDownload(
+            callback=self._download_bytes, filename=self._download_name(), label="Download",
+            color="primary", variant="outline", width=140, disabled=True)
+        self._download_kind.param.watch(
+            lambda e: setattr(self._result_download, "filename", self._download_name()),
+            "value")
+        self.param.watch(self._on_result_for_download, "result")
+
+    def _on_result_for_download(self, event):
+        self._result_download.disabled = event.new is None
+        self._result_download.filename = self._download_name()
+
+    def _download_row(self):
+        """The results' download: the table as CSV or Parquet, or the result as .npz."""
+        return pn.Row(self._download_kind, self._result_download)
+
+    def _download_name(self):
+        return self.download_stem + DOWNLOADS[self._download_kind.value]
+
+    def _table_frame(self):
+        """The table the download writes (a page may add columns)."""
+        from analysis.results import result_table
+
+        return result_table(self.result, self._table_unit_ids())
+
+    def _table_unit_ids(self):
+        return None
+
+    def _download_bytes(self):
+        if self.result is None:
+            return _io.BytesIO(b"")
+        ext = DOWNLOADS[self._download_kind.value]
+        if ext == ".csv":
+            return _io.BytesIO(self._table_frame().to_csv(index=False).encode())
+        with tempfile.TemporaryDirectory(prefix="spikelens-download-") as tmp:
+            path = os.path.join(tmp, "out" + ext)
+            if ext == ".parquet":
+                self._table_frame().to_parquet(path, index=False)
+            else:
+                from analysis.results import save_result
+
+                save_result(self.result, path)
+            with open(path, "rb") as fh:
+                return _io.BytesIO(fh.read())
 
     def _summary_text(self):
         """The summary of the shown result (the page's ``_result_summary``) and, for a

@@ -125,7 +125,7 @@ class SpotDisPage(AnalysisPage):
                              styles={"font-size": "0.85em"}),
             pn.Row(pn.Column(self._cluster_select, width=260),
                    pn.Column(self._reference, width=200), pn.Column(self._sort, width=220)),
-            self._labels_handover.row, self._cluster_handover.row,
+            self._labels_handover.row, self._cluster_handover.row, self._download_row(),
             pn.Row(self._epoch_view, self._xcorr_view, sizing_mode="stretch_width"),
             visible=False, sizing_mode="stretch_width")
 
@@ -527,6 +527,8 @@ class SpotDisPage(AnalysisPage):
     def _on_cluster_select(self, event):
         if event.new is not None and self.result is not None and event.new != self.cluster:
             self._select_cluster(event.new)
+
+    download_stem = "spotdis_clusters"
 
     # ------------------------------------------------------------------ hand-over
     def _offer_hand_over(self):

@@ -81,9 +81,9 @@ def test_run_shows_box_plot_table_and_evaluation(ran):
     assert "false-positive rate **0.000**" in text and "missed: none" in text
     assert "6 of 40 units significant" in ran._summary.object
     # the CSV download holds the table in rank order
-    csv = pd.read_csv(io.BytesIO(ran._csv_bytes().getvalue()))
+    csv = pd.read_csv(io.BytesIO(ran._download_bytes().getvalue()))  # CSV by default
     assert list(csv["unit"].astype(str)) == list(shown["unit"])
-    assert ran._download.filename == "assembly_neurons_cpc.csv"
+    assert ran._result_download.filename == "assembly_neurons_cpc.csv"
     # the run cleaned up after itself
     assert not ran._progress.visible and not ran.session.busy
     assert not ran._run_button.disabled and ran._cancel_button.disabled
@@ -164,7 +164,7 @@ def test_statistic_alpha_and_correction_reuse_the_surrogates(ran):
     det.alpha = 0.05
     det.statistic = "csf"
     assert ran.result.statistic == "csf" and "CSF" in ran._summary.object
-    assert ran._download.filename == "assembly_neurons_csf.csv"
+    assert ran._result_download.filename == "assembly_neurons_csf.csv"
     assert det.computations["statistics"] == 1 and det.computations["binned"] == 1
     assert not ran._stale.visible
 

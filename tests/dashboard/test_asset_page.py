@@ -286,3 +286,28 @@ def test_hand_over_an_sse_s_neurons_and_its_time_span(ran):
     ran._sse_span.button.clicks += 1
     assert (session.data.t_start, session.data.t_stop) == pytest.approx((t0, t1))
     assert session.data.n_units == whole.n_units
+
+
+def test_downloads_table_csv_parquet_and_the_result_that_reopens(ran, tmp_path):
+    """Issue 15 item 5: each result's table as CSV or Parquet, and the whole result as the
+    .npz the Python API reads back without recomputing."""
+    import io
+
+    import pandas as pd
+
+    from analysis.results import load_result
+
+    assert not ran._result_download.disabled
+    assert ran._result_download.filename == "asset_sses.csv"
+    csv = pd.read_csv(io.BytesIO(ran._download_bytes().getvalue()))
+    assert csv["cluster"].tolist() == ran._table.value["cluster"].tolist()
+    ran._download_kind.value = "Table (Parquet)"
+    assert ran._result_download.filename == "asset_sses.parquet"
+    parquet = pd.read_parquet(io.BytesIO(ran._download_bytes().getvalue()))
+    assert parquet["units"].tolist() == ran._table.value["units"].tolist()
+    ran._download_kind.value = "Result (.npz for Python)"
+    path = tmp_path / ran._result_download.filename
+    path.write_bytes(ran._download_bytes().getvalue())
+    back = load_result(path)
+    np.testing.assert_array_equal(back.mask, ran.result.mask)
+    assert back.params == ran.result.params and back.sses.keys() == ran.result.sses.keys()
