@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import holoviews as hv
 import panel as pn
@@ -12,11 +13,14 @@ from analysis.restrict import restriction_of
 
 from .data_page import DataPage
 from .history import PageHistory, initial_page
+from .work import COOKIE_PREFIX, WorkTag
 from .state import Session
 from .text import Markdown, escape_html, escape_markdown
 
 pn.extension("filedropper", "tabulator", notifications=True, sizing_mode="stretch_width")
 hv.extension("bokeh", logo=False)
+
+log = logging.getLogger(__name__)
 
 DATA_PAGE = "Data"
 #: Styles of a page's holder: shown, and hidden but kept laid out (out of sight, behind
@@ -39,6 +43,51 @@ def _make_page(name, session):
     return method.load("page")(session=session)
 
 
+def _session_work(doc):
+    """This browser session's kept work: ``(work, secret to give the browser, kept)``.
+
+    ``kept`` (what ``Work.load`` returns, results keyed by page title) when the URL's
+    ``work`` token and the browser's cookie open a kept work; else a new work with its
+    secret. ``(None, None, None)`` outside a server or when the server keeps nothing.
+    """
+    from .state import CONFIG
+
+    store = CONFIG.work
+    if store is None or doc is None or doc.session_context is None:
+        return None, None, None
+    args = getattr(pn.state, "session_args", None) or {}
+    raw = (args.get("work") or [b""])[0]
+    token = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+    cookies = getattr(pn.state, "cookies", None) or {}
+    work = store.open(token, cookies.get(COOKIE_PREFIX + token, ""))
+    kept = None
+    if work is not None:
+        try:
+            kept = work.load()
+        except Exception:  # unreadable kept work: start afresh
+            log.exception("kept work %s not restored", token)
+            work = None
+    if kept is not None:
+        titles = {m.key: m.page_title for m in methods.methods()}
+        kept["results"] = {titles[k]: r for k, r in kept["results"].items() if k in titles}
+        return work, None, kept
+    work, secret = store.new()
+    return work, secret, None
+
+
+def _keep_results(work, name, page, kept):
+    """Show the kept result of page ``name`` and keep its new results."""
+    if work is None or name == DATA_PAGE:
+        return
+    key = next(m.key for m in methods.methods() if m.page_title == name)
+    if kept is not None and name in kept["results"]:
+        try:
+            page.restore(kept["results"].pop(name))
+        except Exception:  # a kept result that no longer fits: the page starts empty
+            log.exception("kept result of %s not restored", name)
+    page.param.watch(lambda e: work.save_result(key, e.new), "result")
+
+
 def create_app(session=None, load_demo=True):
     """Build the app for one browser session (called once per session by the server).
 
@@ -56,11 +105,15 @@ def create_app(session=None, load_demo=True):
     if doc is not None and doc.session_context is not None:
         # a closed tab: its queued work never starts, its running work stops
         doc.on_session_destroyed(lambda context: session.jobs.end())
+    work, secret, kept = _session_work(doc)
+    if kept is not None and kept["data"] is not None and session.data is None:
+        session.load(kept["data"], kept["source"])
     if load_demo and session.data is None:
         session.load(demo.load_demo(demo.DEFAULT), f"demo '{demo.DEFAULT}'")
     pages = {}
     names = page_names()
-    nav = pn.widgets.RadioButtonGroup(options=names, value=initial_page(names, DATA_PAGE),
+    first = initial_page(names, kept["page"] if kept and kept["page"] in names else DATA_PAGE)
+    nav = pn.widgets.RadioButtonGroup(options=names, value=first,
                                       orientation="vertical", color="primary",
                                       variant="outline", sizing_mode="stretch_width")
     # one holder per page, filled the first time the page is opened; afterwards a page is
@@ -82,8 +135,11 @@ def create_app(session=None, load_demo=True):
 
     def show(name):
         if name not in pages:
-            pages[name] = _make_page(name, session)
-            holders[name][:] = [pages[name]]
+            pages[name] = page = _make_page(name, session)
+            holders[name][:] = [page]
+            _keep_results(work, name, page, kept)
+        if work is not None:
+            work.save_page(name)
         for other, holder in holders.items():
             holder.styles = dict(SHOWN if other == name else HIDDEN)
         history.page = name
@@ -94,7 +150,17 @@ def create_app(session=None, load_demo=True):
                         "page")
     history.param.watch(lambda e: setattr(nav, "value", e.new) if e.new in names else None,
                         "page")
+    if kept is not None:  # pages with kept results show them at once, without computing
+        for name in list(kept["results"]):
+            if name in names and name not in pages:
+                pages[name] = page = _make_page(name, session)
+                holders[name][:] = [page]
+                _keep_results(work, name, page, kept)
     show(nav.value)
+    if work is not None:
+        session.param.watch(lambda e: work.save_data(session.data, session.source), "data")
+        if kept is None or kept["data"] is None:
+            work.save_data(session.data, session.source)
     status = pn.bind(lambda data, source: Markdown(
         f"**Loaded:** {escape_markdown(source)}  \n{data.n_units} units, {data.n_spikes:,} spikes, "
         f"{data.duration:g} s" + (f"  \n**Restricted:** {escape_markdown(restriction_of(data))}"
@@ -106,7 +172,9 @@ def create_app(session=None, load_demo=True):
     export = export_button(session, pages)
     template = pn.template.BootstrapTemplate(
         title="spikelens", sidebar=[nav, pn.layout.Divider(), status, export], main=[main],
-        header=[activity_indicator(session), history], sidebar_width=250,
+        header=[activity_indicator(session), history,
+                WorkTag(token=work.token if work else "", secret=secret or "", width=0,
+                        height=0, margin=0)], sidebar_width=250,
         header_background="#1f4e79")
     template.session = session  # handy in notebooks and tests
     template.pages = pages  # name -> page, for the pages opened so far
@@ -168,7 +236,8 @@ def serve(port=5006, address="localhost", **kwargs):
 
 
 def build_server(port=5006, address="localhost", show=False, num_threads=2, max_upload_mb=1000,
-                 data_dir=None, workers=None, allow_hosts=(), max_run_minutes=60, **kwargs):
+                 data_dir=None, workers=None, allow_hosts=(), max_run_minutes=60,
+                 work_dir=None, keep_work_days=7.0, **kwargs):
     """The app's server, not yet started; each browser session gets its own
     ``create_app()``.
 
@@ -178,9 +247,14 @@ def build_server(port=5006, address="localhost", show=False, num_threads=2, max_
     ``dashboard.workers``); a run longer than ``max_run_minutes`` is stopped. Requests
     must name this server in their Host header: an IP address, ``localhost``, this
     machine's host names, or one of ``allow_hosts`` (``"*"`` allows any name); any other
-    host gets 403, which stops DNS-rebinding pages.
+    host gets 403, which stops DNS-rebinding pages. Each session's work (its recording,
+    page and results) is kept in ``work_dir`` (default: a folder in the system's temporary
+    directory) for ``keep_work_days`` so that a reload restores it (``dashboard.work``);
+    ``keep_work_days=0`` keeps nothing.
     """
     import os
+
+    from .work import WorkStore
 
     from . import workers as _workers
     from .state import CONFIG
@@ -190,6 +264,9 @@ def build_server(port=5006, address="localhost", show=False, num_threads=2, max_
     CONFIG.param.update(max_upload_mb=int(max_upload_mb), max_run_minutes=max_run_minutes,
                         data_dir=None if data_dir is None else os.path.realpath(data_dir))
     _workers.configure(workers, time_limit=60.0 * CONFIG.max_run_minutes)
+    if keep_work_days < 0:
+        raise ValueError(f"keep_work_days: must be >= 0, got {keep_work_days}")
+    CONFIG.work = WorkStore(work_dir, max_age_days=keep_work_days) if keep_work_days else None
     allowed = allowed_hosts(address, allow_hosts)
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
     origins += [f"{h}:{port}" for h in allowed if h != "*"]

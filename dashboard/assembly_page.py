@@ -407,6 +407,14 @@ class AssemblyPage(AnalysisPage):
                 alert_type="warning", sizing_mode="stretch_width"))
         self._sweep_box[:] = ["### Baseline sweep", *parts]
 
+    analysis_attr = "detector"
+
+    def _restore_result(self, result):
+        membership = assembly_membership(self.detector.data)
+        evaluation = evaluate(result, membership) if membership is not None else None
+        self._show_result(result, evaluation)
+        return True
+
     @property
     def download_stem(self):
         r = self.result

@@ -296,6 +296,12 @@ class AssetPage(AnalysisPage):
         self._closeups[:] = self._closeup_panes()
 
     download_stem = "asset_sses"
+    analysis_attr = "asset"
+
+    def _restore_result(self, result):
+        self.result = result
+        self._show_result()
+        return True
 
     def _table_unit_ids(self):
         return self.asset.data.unit_ids if self.asset.data is not None else None

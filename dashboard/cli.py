@@ -147,12 +147,15 @@ def cmd_serve(args):
         raise CliError(f"--max-upload-mb: must be at least 1, got {args.max_upload_mb}")
     if args.workers < 1:
         raise CliError(f"--workers: must be at least 1, got {args.workers}")
+    if not args.keep_work_days >= 0:
+        raise CliError(f"--keep-work-days: must be >= 0, got {args.keep_work_days}")
     if not args.max_run_minutes > 0:
         raise CliError(f"--max-run-minutes: must be > 0, got {args.max_run_minutes}")
     serve(port=args.port, address=args.address, show=args.show,
           num_threads=args.num_threads, max_upload_mb=args.max_upload_mb,
           data_dir=args.data_dir, workers={"analysis": args.workers},
-          allow_hosts=args.allow_host, max_run_minutes=args.max_run_minutes)
+          allow_hosts=args.allow_host, max_run_minutes=args.max_run_minutes,
+          work_dir=args.work_dir, keep_work_days=args.keep_work_days)
 
 
 def cmd_report(args):
@@ -235,6 +238,11 @@ def build_parser():
     p.add_argument("--workers", type=int, default=2, metavar="N",
                    help="threads that run analyses, shared by all sessions; each session "
                         "runs one analysis at a time (default 2)")
+    p.add_argument("--work-dir", default=None, metavar="DIR",
+                   help="where each session's work (data, results) is kept so that a reload "
+                        "restores it (default: a folder in the system's temporary directory)")
+    p.add_argument("--keep-work-days", type=float, default=7, metavar="D",
+                   help="remove kept work not touched for D days (0: keep nothing)")
     p.add_argument("--max-run-minutes", type=float, default=60, metavar="M",
                    help="stop any single analysis run after M minutes (default 60)")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",

@@ -197,6 +197,35 @@ class AnalysisPage(JobPage):
         self._result_download.disabled = event.new is None
         self._result_download.filename = self._download_name()
 
+    #: the attribute that holds the page's analysis object
+    analysis_attr = None
+
+    def restore(self, result):
+        """Show ``result`` (kept from an earlier visit, ``dashboard.work``) without
+        computing: the analysis object takes the parameters it was computed with. Returns
+        False when it does not belong to the data shown (then nothing changes)."""
+        data = self.session.data
+        summary = getattr(result, "data_summary", None) or {}
+        if data is None or summary.get("units") != data.n_units \
+                or summary.get("spikes") != data.n_spikes:
+            return False
+        obj = getattr(self, self.analysis_attr)
+        settable = {k: v for k, v in (result.params or {}).items()
+                    if k in obj.param and k not in ("name", "data", "data_j", "source",
+                                                    "progress")}
+        try:
+            obj.param.update(**settable)
+        except (ValueError, TypeError) as exc:
+            log.warning("restoring %s: parameters not taken (%s)", type(self).__name__, exc)
+        if not self._restore_result(result):
+            return False
+        self.state = "done"
+        return True
+
+    def _restore_result(self, result):
+        """Show a kept result (see ``restore``); False when the page cannot."""
+        raise NotImplementedError
+
     def _download_row(self):
         """The results' download: the table as CSV or Parquet, or the result as .npz."""
         return pn.Row(self._download_kind, self._result_download)

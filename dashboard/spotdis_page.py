@@ -529,6 +529,15 @@ class SpotDisPage(AnalysisPage):
             self._select_cluster(event.new)
 
     download_stem = "spotdis_clusters"
+    analysis_attr = "clust"
+
+    def _restore_result(self, result):
+        data = self.clust.data  # the recording's own epochs (events + window: not kept)
+        if data is None or data.epochs is None or len(data.epochs) != len(result.labels):
+            return False
+        self._epochs_text = f"the recording's {len(data.epochs)} epochs"
+        self._show_result(result, data)
+        return True
 
     # ------------------------------------------------------------------ hand-over
     def _offer_hand_over(self):

@@ -63,6 +63,9 @@ class ServerConfig(param.Parameterized):
     max_run_minutes = param.Number(default=60, bounds=(0, None), inclusive_bounds=(False, True),
                                    doc="""
         Longest run of one analysis; a longer one stops with a message.""")
+    work = param.Parameter(default=None, doc="""
+        The server's ``dashboard.work.WorkStore`` (each session's work kept for a reload),
+        or None: nothing is kept.""")
     data_dir = param.String(default=None, allow_None=True, doc="""
         A folder whose spike files every session may open (the "Server files" source).
         No page reads any other server path.""")

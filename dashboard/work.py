@@ -1,0 +1,209 @@
+"""Work that lasts a reload: each browser session's data and results, kept on the server.
+
+A session gets a random token (``?work=<token>`` in its URL) and a random secret that only
+its browser holds (a cookie named after the token, ``SameSite=Strict``). The server keeps
+the session's loaded recording, its page and each method's last result in
+``<work dir>/<token>/`` with a hash of the secret. A reload sends both back and restores
+them without computing anything. Another browser (another cookie jar) that has, guesses
+or is sent the token gets a fresh session: the folder opens only with the secret
+(``hmac.compare_digest`` on its hash). Tokens are 128-bit random hex; a name that is not
+one is never joined to a path.
+
+Folders older than ``max_age_days`` are removed when the store starts; a recording larger
+than ``max_data_mb`` is not kept (its results are, and the page says the data must be
+loaded again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import param
+from panel.custom import JSComponent
+
+log = logging.getLogger(__name__)
+
+TOKEN = re.compile(r"[0-9a-f]{32}")
+COOKIE_PREFIX = "spikelens_work_"
+#: Results are written in this one background thread, in order (never on the event loop).
+_writer = ThreadPoolExecutor(1, thread_name_prefix="spikelens-work")
+
+
+def default_root():
+    return os.path.join(tempfile.gettempdir(), f"spikelens-work-{os.getuid()}")
+
+
+def _digest(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class WorkStore:
+    """The server's folder of per-session work (see the module docstring)."""
+
+    def __init__(self, root=None, max_age_days=7.0, max_data_mb=500):
+        self.root = os.path.realpath(root or default_root())
+        self.max_age_s = max_age_days * 86400
+        self.max_data_bytes = int(max_data_mb * 1e6)
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        self.sweep()
+
+    def sweep(self):
+        """Remove work folders not written for ``max_age_days``."""
+        now = time.time()
+        for name in os.listdir(self.root):
+            path = os.path.join(self.root, name)
+            if TOKEN.fullmatch(name) and os.path.isdir(path) \
+                    and now - os.path.getmtime(path) > self.max_age_s:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def new(self):
+        """A new session's work: ``(Work, secret)``."""
+        token, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
+        folder = os.path.join(self.root, token)
+        os.makedirs(folder, mode=0o700)
+        with open(os.path.join(folder, "owner"), "w") as fh:
+            fh.write(_digest(secret))
+        return Work(folder, token, self.max_data_bytes), secret
+
+    def open(self, token, secret):
+        """The work of ``token`` when ``secret`` is its owner's, else None."""
+        if not isinstance(token, str) or not TOKEN.fullmatch(token) or not secret:
+            return None
+        folder = os.path.join(self.root, token)
+        try:
+            with open(os.path.join(folder, "owner")) as fh:
+                owner = fh.read().strip()
+        except OSError:
+            return None
+        if not hmac.compare_digest(owner, _digest(secret)):
+            return None
+        return Work(folder, token, self.max_data_bytes)
+
+
+class Work:
+    """One session's stored work: its recording, its page and its methods' last results."""
+
+    def __init__(self, folder, token, max_data_bytes):
+        self.folder, self.token, self.max_data_bytes = folder, token, max_data_bytes
+        self._lock = threading.Lock()
+
+    # -------------------------------------------------------------- writing
+    def _state(self):
+        try:
+            with open(os.path.join(self.folder, "state.json")) as fh:
+                return json.load(fh)
+        except (OSError, ValueError):
+            return {}
+
+    def _write_state(self, **changes):
+        with self._lock:
+            state = {**self._state(), **changes}
+            tmp = os.path.join(self.folder, "state.json.tmp")
+            with open(tmp, "w") as fh:
+                json.dump(state, fh)
+            os.replace(tmp, os.path.join(self.folder, "state.json"))
+
+    def save_page(self, page):
+        _writer.submit(self._guard, self._write_state, page=page)
+
+    def save_data(self, data, source):
+        """Keep the recording (in the background); drop the results of the one before."""
+        _writer.submit(self._guard, self._save_data, data, source)
+
+    def _save_data(self, data, source):
+        from analysis import io
+
+        path = os.path.join(self.folder, "data.npz")
+        for name in os.listdir(self.folder):
+            if name.startswith("result-"):
+                os.remove(os.path.join(self.folder, name))
+        if data is None or 8 * data.n_spikes + 16 * data.n_units > self.max_data_bytes:
+            if os.path.exists(path):
+                os.remove(path)
+            self._write_state(source=source, data_kept=False, results=[])
+            return
+        io.save(data, path)
+        self._write_state(source=source, data_kept=True, results=[])
+
+    def save_result(self, method, result):
+        _writer.submit(self._guard, self._save_result, method, result)
+
+    def _save_result(self, method, result):
+        from analysis.results import save_result
+
+        path = os.path.join(self.folder, f"result-{method}.npz")
+        done = [m for m in self._state().get("results", []) if m != method]
+        if result is None:
+            if os.path.exists(path):
+                os.remove(path)
+        else:
+            save_result(result, path)
+            done.append(method)
+        self._write_state(results=done)
+
+    def _guard(self, write, *args, **kwargs):
+        try:
+            write(*args, **kwargs)
+            os.utime(self.folder)
+        except Exception:  # a full disk must not break the session: it just lasts less
+            log.exception("could not keep the work of session %s", self.token)
+
+    def flush(self):
+        """Wait until every write asked for so far is done (tests, shutdown)."""
+        _writer.submit(lambda: None).result()
+
+    # -------------------------------------------------------------- reading
+    def load(self):
+        """``{"data", "source", "page", "results": {method: result}}`` as kept (data None
+        when it was not kept)."""
+        from analysis import io
+        from analysis.results import load_result
+
+        state = self._state()
+        path = os.path.join(self.folder, "data.npz")
+        data = io.load(path) if state.get("data_kept") and os.path.exists(path) else None
+        results = {}
+        for method in state.get("results", []):
+            try:
+                results[method] = load_result(os.path.join(self.folder,
+                                                           f"result-{method}.npz"))
+            except Exception:  # noqa: BLE001 (a damaged file: that result is not restored)
+                log.exception("result %s of work %s not restored", method, self.token)
+        return {"data": data, "source": state.get("source", ""), "page": state.get("page"),
+                "data_kept": state.get("data_kept", False), "results": results}
+
+
+class WorkTag(JSComponent):
+    """Puts the session's work token in the URL (``?work=``) and, for a new work, its
+    secret in a cookie only this browser sends back (``SameSite=Strict``, 30 days)."""
+
+    token = param.String(default="")
+    secret = param.String(default="")
+
+    _esm = """
+    export function render({ model }) {
+      if (model.token) {
+        const url = new URL(window.location.href)
+        if (url.searchParams.get("work") !== model.token) {
+          url.searchParams.set("work", model.token)
+          window.history.replaceState(window.history.state, "", url)
+        }
+        if (model.secret) {
+          document.cookie = `COOKIE_PREFIX${model.token}=${model.secret}; ` +
+                            `path=${window.location.pathname}; max-age=2592000; SameSite=Strict`
+        }
+      }
+      return document.createElement("span")
+    }
+    """.replace("COOKIE_PREFIX", COOKIE_PREFIX)

@@ -1,0 +1,43 @@
+"""Work that lasts a reload (issue 15 item 1): the page, the data and the results come back
+without computing; another browser given the same URL gets none of it."""
+
+import re
+
+import pytest
+from ui_helpers import open_with_demo, set_number
+
+pytestmark = pytest.mark.browser
+
+
+def test_reload_restores_page_data_and_results(served_app, browser, page, artifacts_dir):
+    open_with_demo(page, served_app, "SIP assembly (100 units, 20 s)", 100,
+                   "Assembly neurons")
+    set_number(page, "N surrogates", 199)
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Run", exact=True).click()
+    summary = page.get_by_text(re.compile(r"of 100 units significant .* (\d+\.\d) s$"))
+    summary.first.wait_for(timeout=120_000)
+    before = summary.first.inner_text()
+    url = page.url
+    assert "work=" in url and "page=Assembly" in url
+    page.wait_for_timeout(1500)  # the result is written in the background
+
+    page.reload()
+    # same page, same data, the same result (its run time too: nothing was computed)
+    page.get_by_text(before).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"SIP assembly")).first.wait_for(timeout=10_000)
+    assert page.get_by_role("button", name="Sweep baseline").is_visible()
+    page.screenshot(path=str(artifacts_dir / "work_after_reload.png"))
+
+    # another browser (its own cookies) with the very same URL: a fresh session
+    other = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        stranger = other.new_page()
+        stranger.goto(url)
+        stranger.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+        stranger.get_by_role("button", name="Sweep baseline").wait_for(timeout=30_000)
+        assert stranger.get_by_text(before).count() == 0
+        assert "work=" in stranger.url and stranger.url != url  # a work of its own
+    finally:
+        other.close()
+    assert not page.js_errors, page.js_errors

@@ -1,0 +1,66 @@
+"""Kept work (dashboard/work.py): a session's stored data and results open only with its
+browser's secret, tokens never become arbitrary paths, and old work is swept."""
+
+import os
+import time
+
+import pytest
+
+from analysis import simulate
+from analysis.assembly import AssemblyNeurons
+from dashboard.work import WorkStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return WorkStore(tmp_path / "work", max_age_days=7)
+
+
+def test_work_opens_only_with_its_secret(store):
+    work, secret = store.new()
+    data = simulate.poisson(n_units=4, t_stop=2.0, seed=1)
+    result = AssemblyNeurons(data=data, n_surrogates=99, alpha=0.05).run()
+    work.save_data(data, "demo x")
+    work.save_result("assembly", result)
+    work.save_page("Assembly neurons")
+    work.flush()
+    kept = store.open(work.token, secret).load()
+    assert kept["data"].equals(data) and kept["source"] == "demo x"
+    assert kept["page"] == "Assembly neurons"
+    assert kept["results"]["assembly"].table.equals(result.table)
+    # another browser: no secret, a wrong one, another session's secret
+    other, other_secret = store.new()
+    assert store.open(work.token, "") is None
+    assert store.open(work.token, "guess") is None
+    assert store.open(work.token, other_secret) is None
+    assert store.open(other.token, secret) is None
+
+
+@pytest.mark.parametrize("token", ["../etc", "0" * 31, "A" * 32, "0" * 32 + "/..", None, 7])
+def test_a_token_that_is_not_one_is_never_a_path(store, token):
+    assert store.open(token, "x") is None
+
+
+def test_new_data_drops_the_results_of_the_old(store):
+    work, secret = store.new()
+    data = simulate.poisson(n_units=4, t_stop=2.0, seed=1)
+    work.save_data(data, "a")
+    work.save_result("assembly", AssemblyNeurons(data=data, n_surrogates=99,
+                                                 alpha=0.05).run())
+    work.save_data(simulate.poisson(n_units=3, t_stop=1.0, seed=2), "b")
+    work.flush()
+    kept = store.open(work.token, secret).load()
+    assert kept["results"] == {} and kept["data"].n_units == 3
+
+
+def test_old_work_is_swept_and_big_data_not_kept(tmp_path):
+    store = WorkStore(tmp_path / "w", max_age_days=1, max_data_mb=0.0001)
+    work, secret = store.new()
+    work.save_data(simulate.poisson(n_units=50, t_stop=10.0, seed=1), "big")
+    work.flush()
+    kept = store.open(work.token, secret).load()
+    assert kept["data"] is None and not kept["data_kept"] and kept["source"] == "big"
+    old = time.time() - 2 * 86400
+    os.utime(work.folder, (old, old))
+    WorkStore(tmp_path / "w", max_age_days=1)
+    assert not os.path.exists(work.folder)
