@@ -157,6 +157,12 @@ def create_app(session=None, load_demo=True):
                 holders[name][:] = [page]
                 _keep_results(work, name, page, kept)
     show(nav.value)
+    if kept is not None and kept["data"] is None and kept["source"]:
+        if DATA_PAGE not in pages:
+            pages[DATA_PAGE] = _make_page(DATA_PAGE, session)
+            holders[DATA_PAGE][:] = [pages[DATA_PAGE]]
+        pages[DATA_PAGE]._show_message(
+            f"{kept['source']} was too large to keep for a reload: load it again.", "warning")
     if work is not None:
         session.param.watch(lambda e: work.save_data(session.data, session.source), "data")
         if kept is None or kept["data"] is None:
