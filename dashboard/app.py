@@ -13,7 +13,7 @@ from analysis.restrict import restriction_of
 
 from .data_page import DataPage
 from .history import PageHistory, initial_page
-from .work import COOKIE_PREFIX, WorkTag
+from .work import COOKIE_PREFIX, WORK_SUFFIX, WorkTag
 from .state import Session
 from .text import Markdown, escape_html, escape_markdown
 
@@ -163,6 +163,26 @@ def create_app(session=None, load_demo=True):
             holders[DATA_PAGE][:] = [pages[DATA_PAGE]]
         pages[DATA_PAGE]._show_message(
             f"{kept['source']} was too large to keep for a reload: load it again.", "warning")
+    def show_opened(event):
+        """A work file was opened (Data page): its results on their pages, no computing."""
+        if not event.new:
+            return
+        titles = {m.key: m.page_title for m in methods.methods()}
+        for key, result in event.new.items():
+            name = titles.get(key)
+            if name not in names:
+                continue
+            if name not in pages:
+                pages[name] = _make_page(name, session)
+                holders[name][:] = [pages[name]]
+                _keep_results(work, name, pages[name], None)
+            try:
+                pages[name].restore(result)
+            except Exception:  # noqa: BLE001 (a result that does not fit: not shown)
+                log.exception("opened result of %s not shown", name)
+        session.opened = None
+
+    session.param.watch(show_opened, "opened")
     if work is not None:
         session.param.watch(lambda e: work.save_data(session.data, session.source), "data")
         if kept is None or kept["data"] is None:
@@ -176,8 +196,10 @@ def create_app(session=None, load_demo=True):
     # BootstrapTemplate pulls no web fonts (FastListTemplate fetches one from Google): a lab
     # server may have no internet, and pages must not wait on it
     export = export_button(session, pages)
+    save = save_work_button(session, pages)
     template = pn.template.BootstrapTemplate(
-        title="spikelens", sidebar=[nav, pn.layout.Divider(), status, export], main=[main],
+        title="spikelens", sidebar=[nav, pn.layout.Divider(), status, export, save],
+        main=[main],
         header=[activity_indicator(session), history,
                 WorkTag(token=work.token if work else "", secret=secret or "", width=0,
                         height=0, margin=0)], sidebar_width=250,
@@ -197,6 +219,27 @@ def activity_indicator(session):
         pn.pane.HTML(text, styles={"color": "white", "font-size": "0.95em"},
                      margin=(14, 4)),
         align="center")
+
+
+def save_work_button(session, pages):
+    """"Save work": one file with the session's recording and every page's last result,
+    which **Open work** (an upload on the Data page) reopens without computing."""
+    def work_file():
+        from io import BytesIO
+
+        from .work import write_work_file
+
+        keys = {m.page_title: m.key for m in methods.methods()}
+        results = {keys[name]: page.result for name, page in pages.items()
+                   if name in keys and getattr(page, "result", None) is not None}
+        return BytesIO(write_work_file(session.data, session.source, results))
+
+    return pn.widgets.FileDownload(
+        callback=work_file, filename="work" + WORK_SUFFIX, label="Save work",
+        color="primary", variant="outline", sizing_mode="stretch_width",
+        description="One file with the recording and every analysis result of this "
+                    "session; drop it on the Data page (here or on another spikelens) to "
+                    "open it again without computing.")
 
 
 def export_button(session, pages):

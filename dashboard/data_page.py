@@ -20,10 +20,11 @@ from .page_base import JobPage
 from .state import CONFIG
 from .text import Markdown, escape_markdown
 from .upload import BoundedFileDropper
+from .work import WORK_SUFFIX, read_work_file
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = [".npz", ".nix", ".nwb", ".parquet", ".csv", ".zip"]
+UPLOAD_TYPES = [".npz", ".nix", ".nwb", ".parquet", ".csv", ".zip", WORK_SUFFIX]
 SERVER_TYPES = [".npz", ".nix", ".nwb", ".parquet", ".csv"]
 #: An upload may expand to at most this many times the upload limit (zip and compression
 #: bombs): the unpacked zip, and the arrays any reader allocates.
@@ -144,8 +145,29 @@ class DataPage(JobPage):
             return
         filename, content = next(iter(event.new.items()))  # the dropper holds one file
         limit = self._max_upload_mb
+        if filename.lower().endswith(WORK_SUFFIX):
+            await self._open_work(filename, content, limit)
+            return
         await self._load_file(f"file '{filename}'", lambda tables, **options: load_uploaded(
             filename, content, limit, tables, **options))
+
+    async def _open_work(self, filename, content, limit):
+        """Open a work file (Save work): its recording, and its results on their pages
+        without computing."""
+        from analysis import methods
+
+        keys = [m.key for m in methods.methods()]
+        budget = int(ZIP_EXPANSION_LIMIT * limit * 1e6)
+        work = await self._in_worker(f"Opening work '{filename}'", lambda: read_work_file(
+            content, os.path.basename(filename), budget, keys))
+        if work is None:
+            return
+        if work["data"] is None:
+            self._show_error(f"{filename}: the work file holds no recording")
+            return
+        self._nwb_box.visible = False
+        self.session.load(work["data"], work["source"])
+        self.session.opened = work["results"]
 
     def _on_upload_refused(self, event):
         if event.new:
@@ -343,8 +365,9 @@ class DataPage(JobPage):
                 self._server_button)
         return pn.Column(Markdown(
             "Drop a spike file: NPZ, NIX, NWB, Parquet or CSV (`time, unit[, epoch][, "
-            f"label]`, seconds), or a zipped Kilosort/phy folder, up to "
-            f"{self._max_upload_mb} MB. Large files upload in chunks."), self._dropper)
+            f"label]`, seconds), a zipped Kilosort/phy folder, or a work file "
+            f"(`{WORK_SUFFIX}`, from **Save work**), up to {self._max_upload_mb} MB. Large "
+            "files upload in chunks."), self._dropper)
 
     def __panel__(self):
         controls = pn.Column(

@@ -22,6 +22,9 @@ class Session(param.Parameterized):
     whole_source = param.String(default="", doc="Where ``whole`` came from.")
     page = param.String(default="", doc="""
         A page to show: set by a hand-over (e.g. "ASSET"), followed by the app's navigation.""")
+    opened = param.Dict(default=None, allow_None=True, doc="""
+        Results of an opened work file (``{method key: result}``) for the pages to show
+        without computing; set by the Data page, taken by the app.""")
     busy = param.Boolean(default=False, doc="True while a long step runs.")
     activity = param.String(default="", doc="What the long step that runs is (the header shows it).")
     message = param.String(default="", doc="The last error or status line shown to the user.")

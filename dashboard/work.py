@@ -207,3 +207,94 @@ class WorkTag(JSComponent):
       return document.createElement("span")
     }
     """.replace("COOKIE_PREFIX", COOKIE_PREFIX)
+
+
+# ---------------------------------------------------------------------- work files
+#: The extension of a work file (Save work / Open work): a zip of the session's recording
+#: and its methods' results, which reopens without computing.
+WORK_SUFFIX = ".spikelens"
+
+
+def write_work_file(data, source, results):
+    """The bytes of a work file: ``data`` (SpikeTrains), its ``source`` and ``results``
+    (``{method key: result}``)."""
+    import io as _io
+    import zipfile
+
+    from analysis import io
+    from analysis.results import save_result
+
+    buf = _io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="spikelens-work-file-") as tmp, \
+            zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        state = {"format": "spikelens work", "version": 1, "source": source,
+                 "results": sorted(results)}
+        zf.writestr("state.json", json.dumps(state))
+        if data is not None:
+            path = os.path.join(tmp, "data.npz")
+            io.save(data, path)
+            zf.write(path, "data.npz")
+        for key, result in results.items():
+            path = os.path.join(tmp, f"result-{key}.npz")
+            save_result(result, path)
+            zf.write(path, f"result-{key}.npz")
+    return buf.getvalue()
+
+
+def read_work_file(content, name, max_bytes, keys):
+    """``{"data", "source", "results": {key: result}}`` from the bytes of a work file.
+
+    The file is an upload, so: only ``state.json``, ``data.npz`` and ``result-<key>.npz``
+    for the method ``keys`` may be in it, their unpacked sizes count against ``max_bytes``
+    before anything is unpacked, and each array file is read within that budget. Raises
+    SpikeDataError (one line, naming ``name``) otherwise.
+    """
+    import io as _io
+    import zipfile
+
+    from analysis import io
+    from analysis.errors import SpikeDataError
+    from analysis.results import load_result
+
+    allowed = {"state.json", "data.npz"} | {f"result-{k}.npz" for k in keys}
+    try:
+        zf = zipfile.ZipFile(_io.BytesIO(content))
+    except zipfile.BadZipFile:
+        raise SpikeDataError("not a spikelens work file (not a zip archive)", name) from None
+    with zf, tempfile.TemporaryDirectory(prefix="spikelens-open-work-") as tmp:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        unknown = sorted(set(names) - allowed)
+        if unknown or len(names) != len(set(names)) or "state.json" not in names:
+            what = f"unexpected entry {unknown[0]!r}" if unknown else "no state.json"
+            raise SpikeDataError(f"not a spikelens work file ({what})", name)
+        total = sum(i.file_size for i in infos)
+        if total > max_bytes:
+            raise SpikeDataError(f"unpacks to {total / 1e6:.0f} MB, more than this server "
+                                 f"allows ({max_bytes / 1e6:.0f} MB)", name)
+        state_info = zf.getinfo("state.json")
+        if state_info.file_size > 1_000_000:
+            raise SpikeDataError("state.json is larger than 1 MB", name)
+        try:
+            state = json.loads(zf.read("state.json"))
+        except ValueError:
+            raise SpikeDataError("state.json is not JSON", name) from None
+        if not isinstance(state, dict) or state.get("format") != "spikelens work":
+            raise SpikeDataError("state.json does not describe spikelens work", name)
+        data, results = None, {}
+        try:
+            if "data.npz" in names:
+                zf.extract("data.npz", tmp)
+                data = io.load(os.path.join(tmp, "data.npz"), max_bytes=max_bytes,
+                               within=tmp)
+            for key in keys:
+                entry = f"result-{key}.npz"
+                if entry in names:
+                    zf.extract(entry, tmp)
+                    results[key] = load_result(os.path.join(tmp, entry),
+                                               max_bytes=max_bytes)
+        except (SpikeDataError, ValueError) as exc:
+            text = " ".join(str(exc).replace(tmp + os.sep, "").split())
+            raise SpikeDataError(text, name) from None
+    source = state.get("source")
+    return {"data": data, "source": str(source) if source else name, "results": results}

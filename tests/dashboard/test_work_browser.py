@@ -41,3 +41,34 @@ def test_reload_restores_page_data_and_results(served_app, browser, page, artifa
     finally:
         other.close()
     assert not page.js_errors, page.js_errors
+
+
+def test_save_work_and_open_it_in_another_browser(served_app, browser, page, tmp_path,
+                                                  artifacts_dir):
+    open_with_demo(page, served_app, "SIP assembly (100 units, 20 s)", 100,
+                   "Assembly neurons")
+    set_number(page, "N surrogates", 199)
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Run", exact=True).click()
+    summary = page.get_by_text(re.compile(r"of 100 units significant .* (\d+\.\d) s$"))
+    summary.first.wait_for(timeout=120_000)
+    before = summary.first.inner_text()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Save work").click()
+    path = tmp_path / "work.spikelens"
+    info.value.save_as(path)
+
+    other = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        fresh = other.new_page()
+        fresh.goto(served_app)
+        fresh.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+        fresh.get_by_role("button", name="Upload").click()
+        fresh.locator("input[type=file]").first.set_input_files(str(path))
+        fresh.get_by_text(re.compile(r"\b100 units\b")).first.wait_for(timeout=60_000)
+        fresh.get_by_role("button", name="Assembly neurons", exact=True).click()
+        # the same result, its run time included: shown, not computed again
+        fresh.get_by_text(before).first.wait_for(timeout=30_000)
+        fresh.screenshot(path=str(artifacts_dir / "work_opened.png"))
+    finally:
+        other.close()

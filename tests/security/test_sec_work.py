@@ -2,6 +2,7 @@
 browser's secret, tokens never become arbitrary paths, and old work is swept."""
 
 import os
+import re
 import time
 
 import pytest
@@ -64,3 +65,45 @@ def test_old_work_is_swept_and_big_data_not_kept(tmp_path):
     os.utime(work.folder, (old, old))
     WorkStore(tmp_path / "w", max_age_days=1)
     assert not os.path.exists(work.folder)
+
+
+# ---------------------------------------------------------------------- work files
+def test_work_file_round_trip_and_hostile_files():
+    import io
+    import zipfile
+
+    from analysis.errors import SpikeDataError
+    from dashboard.work import read_work_file, write_work_file
+
+    data = simulate.poisson(n_units=4, t_stop=2.0, seed=1)
+    result = AssemblyNeurons(data=data, n_surrogates=99, alpha=0.05).run()
+    content = write_work_file(data, "demo x", {"assembly": result})
+    back = read_work_file(content, "w.spikelens", 10**8, ["asset", "assembly", "spotdis"])
+    assert back["data"].equals(data) and back["source"] == "demo x"
+    assert back["results"]["assembly"].table.equals(result.table)
+
+    def zipped(entries):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for name, raw in entries.items():
+                zf.writestr(name, raw)
+        return buf.getvalue()
+
+    state = b'{"format": "spikelens work", "version": 1}'
+    bad = {"../../etc/passwd": {"state.json": state, "../../etc/passwd": b"x"},
+           "unexpected entry 'notes.txt'": {"state.json": state, "notes.txt": b"x"},
+           "no state.json": {"data.npz": b"x"},
+           "does not describe spikelens work": {"state.json": b'{"format": "other"}'},
+           "not JSON": {"state.json": b"{"}}
+    for expected, entries in bad.items():
+        with pytest.raises(SpikeDataError, match=re.escape(expected)) as info:
+            read_work_file(zipped(entries), "w.spikelens", 10**8, ["assembly"])
+        assert str(info.value).startswith("w.spikelens")
+    with pytest.raises(SpikeDataError, match="not a zip archive"):
+        read_work_file(b"nope", "w.spikelens", 10**8, ["assembly"])
+    with pytest.raises(SpikeDataError, match="more than this server allows"):
+        read_work_file(content, "w.spikelens", 1000, ["assembly"])
+    broken = zipped({"state.json": state, "data.npz": b"not an npz"})
+    with pytest.raises(SpikeDataError) as info:
+        read_work_file(broken, "w.spikelens", 10**8, ["assembly"])
+    assert "spikelens-open-work" not in str(info.value)
