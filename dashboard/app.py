@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import logging
 
 import holoviews as hv
@@ -75,6 +76,28 @@ def _session_work(doc):
     return work, secret, None
 
 
+def _server_work_file(session):
+    """Load the server's ``--open`` work file into ``session``; returns its results (or
+    None). An unreadable file is logged and the session starts as usual."""
+    from .state import CONFIG
+    from .work import read_work_file
+
+    path = CONFIG.open_work
+    if not path or session.data is not None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            work = read_work_file(fh.read(), os.path.basename(path), 2**62,
+                                  [m.key for m in methods.methods()])
+    except Exception:  # noqa: BLE001 (the server's own file: log it, start as usual)
+        log.exception("--open %s not opened", path)
+        return None
+    if work["data"] is None:
+        return None
+    session.load(work["data"], work["source"])
+    return work["results"]
+
+
 def _keep_results(work, name, page, kept):
     """Show the kept result of page ``name`` and keep its new results."""
     if work is None or name == DATA_PAGE:
@@ -108,6 +131,7 @@ def create_app(session=None, load_demo=True):
     work, secret, kept = _session_work(doc)
     if kept is not None and kept["data"] is not None and session.data is None:
         session.load(kept["data"], kept["source"])
+    opened = _server_work_file(session) if kept is None else None
     if load_demo and session.data is None:
         session.load(demo.load_demo(demo.DEFAULT), f"demo '{demo.DEFAULT}'")
     pages = {}
@@ -183,6 +207,8 @@ def create_app(session=None, load_demo=True):
         session.opened = None
 
     session.param.watch(show_opened, "opened")
+    if opened:
+        session.opened = opened
     if work is not None:
         session.param.watch(lambda e: work.save_data(session.data, session.source), "data")
         if kept is None or kept["data"] is None:
@@ -286,7 +312,7 @@ def serve(port=5006, address="localhost", **kwargs):
 
 def build_server(port=5006, address="localhost", show=False, num_threads=2, max_upload_mb=1000,
                  data_dir=None, workers=None, allow_hosts=(), max_run_minutes=60,
-                 work_dir=None, keep_work_days=7.0, **kwargs):
+                 work_dir=None, keep_work_days=7.0, open_work=None, **kwargs):
     """The app's server, not yet started; each browser session gets its own
     ``create_app()``.
 
@@ -299,7 +325,8 @@ def build_server(port=5006, address="localhost", show=False, num_threads=2, max_
     host gets 403, which stops DNS-rebinding pages. Each session's work (its recording,
     page and results) is kept in ``work_dir`` (default: a folder in the system's temporary
     directory) for ``keep_work_days`` so that a reload restores it (``dashboard.work``);
-    ``keep_work_days=0`` keeps nothing.
+    ``keep_work_days=0`` keeps nothing. ``open_work``: a work file (``.spikelens``, from
+    **Save work**) that every new session opens, its results shown without computing.
     """
     import os
 
@@ -313,6 +340,11 @@ def build_server(port=5006, address="localhost", show=False, num_threads=2, max_
     CONFIG.param.update(max_upload_mb=int(max_upload_mb), max_run_minutes=max_run_minutes,
                         data_dir=None if data_dir is None else os.path.realpath(data_dir))
     _workers.configure(workers, time_limit=60.0 * CONFIG.max_run_minutes)
+    if open_work is not None:
+        if not os.path.isfile(open_work):
+            raise ValueError(f"open_work: {open_work} is not a file")
+        open_work = os.path.realpath(open_work)
+    CONFIG.open_work = open_work
     if keep_work_days < 0:
         raise ValueError(f"keep_work_days: must be >= 0, got {keep_work_days}")
     CONFIG.work = WorkStore(work_dir, max_age_days=keep_work_days) if keep_work_days else None

@@ -272,7 +272,8 @@ class AssemblyPage(AnalysisPage):
 
     async def _on_cheap_change(self, *events):
         # a stale result would need new surrogates: leave that to the Run button
-        if self.result is not None and not self._stale.visible:
+        if self.result is not None and not self._stale.visible \
+                and not self._shows_settings():
             await self._run()
 
     # ------------------------------------------------------------------ data changes

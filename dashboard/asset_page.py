@@ -205,7 +205,7 @@ class AssetPage(AnalysisPage):
             self._stale.visible = True
 
     async def _on_cheap_change(self, *events):
-        if self.result is not None:
+        if self.result is not None and not self._shows_settings():
             await self._run()
 
     # ------------------------------------------------------------------ data changes

@@ -147,6 +147,8 @@ def cmd_serve(args):
         raise CliError(f"--max-upload-mb: must be at least 1, got {args.max_upload_mb}")
     if args.workers < 1:
         raise CliError(f"--workers: must be at least 1, got {args.workers}")
+    if args.open is not None and not os.path.isfile(args.open):
+        raise CliError(f"--open: {args.open} is not a file")
     if not args.keep_work_days >= 0:
         raise CliError(f"--keep-work-days: must be >= 0, got {args.keep_work_days}")
     if not args.max_run_minutes > 0:
@@ -155,7 +157,8 @@ def cmd_serve(args):
           num_threads=args.num_threads, max_upload_mb=args.max_upload_mb,
           data_dir=args.data_dir, workers={"analysis": args.workers},
           allow_hosts=args.allow_host, max_run_minutes=args.max_run_minutes,
-          work_dir=args.work_dir, keep_work_days=args.keep_work_days)
+          work_dir=args.work_dir, keep_work_days=args.keep_work_days,
+          open_work=args.open)
 
 
 def cmd_report(args):
@@ -238,6 +241,9 @@ def build_parser():
     p.add_argument("--workers", type=int, default=2, metavar="N",
                    help="threads that run analyses, shared by all sessions; each session "
                         "runs one analysis at a time (default 2)")
+    p.add_argument("--open", default=None, metavar="FILE",
+                   help="a work file (.spikelens, from Save work) that every new session "
+                        "opens, its results shown without computing")
     p.add_argument("--work-dir", default=None, metavar="DIR",
                    help="where each session's work (data, results) is kept so that a reload "
                         "restores it (default: a folder in the system's temporary directory)")

@@ -12,6 +12,9 @@ In a notebook::
     page = await show(asset)    # runs (or reuses what asset already computed) and shows
     page
 
+``show("work.spikelens")`` opens a work file (the dashboard's **Save work**): a page per
+result it holds, shown without computing (a dict ``{page title: page}``).
+
 ``page_for`` builds the page without running it; the page's own analysis object takes the
 given object's parameters and shares its cache, so steps the notebook already computed
 are not computed again, and the page's widgets then change that copy, not ``obj``.
@@ -56,7 +59,44 @@ def page_for(obj, source="notebook"):
 
 
 async def show(obj, source="notebook"):
-    """``page_for(obj)``, run: the page with its results (await it in a notebook)."""
+    """``page_for(obj)``, run: the page with its results (await it in a notebook).
+
+    ``obj`` may also be the path of a work file (``.spikelens``): then a dict of pages
+    (page title -> page) showing its results, nothing computed."""
+    import os
+
+    if isinstance(obj, (str, os.PathLike)):
+        return open_work(obj)
     page = page_for(obj, source)
     await page._run()
     return page
+
+
+def open_work(path, max_bytes=None):
+    """The pages of a work file's results, each showing its result without computing:
+    ``{page title: page}`` (the Data page first, with the recording)."""
+    import os
+
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (registers the renderer the pages use)
+
+    from analysis.errors import available_memory
+
+    from .data_page import DataPage
+    from .work import read_work_file
+
+    hv.Store.set_current_backend("bokeh")
+    with open(path, "rb") as fh:
+        content = fh.read()
+    budget = max_bytes if max_bytes is not None else available_memory() // 2
+    keys = [m.key for m in methods.methods()]
+    work = read_work_file(content, os.path.basename(os.fspath(path)), budget, keys)
+    session = Session()
+    session.load(work["data"], work["source"])
+    pages = {"Data": DataPage(session=session)}
+    for method in methods.methods():
+        if method.key in work["results"] and method.page is not None:
+            page = method.load("page")(session=session)
+            page.restore(work["results"][method.key])
+            pages[method.page_title] = page
+    return pages

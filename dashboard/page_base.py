@@ -210,7 +210,9 @@ class AnalysisPage(JobPage):
                 or summary.get("spikes") != data.n_spikes:
             return False
         obj = getattr(self, self.analysis_attr)
-        settable = {k: v for k, v in (result.params or {}).items()
+        settable = {k: (tuple(v) if isinstance(v, list) and isinstance(
+                        obj.param[k], (param.Tuple, param.NumericTuple)) else v)
+                    for k, v in (result.params or {}).items()
                     if k in obj.param and k not in ("name", "data", "data_j", "source",
                                                     "progress")}
         try:
@@ -221,6 +223,14 @@ class AnalysisPage(JobPage):
             return False
         self.state = "done"
         return True
+
+    def _shows_settings(self):
+        """Whether the result shown was computed with the analysis object's settings now
+        (then a setting's watcher has nothing to rerun: e.g. a restore set them)."""
+        obj = getattr(self, self.analysis_attr) if self.analysis_attr else None
+        if obj is None or self.result is None or not getattr(self.result, "params", None):
+            return False
+        return _plain(obj.run_params()) == _plain(self.result.params)
 
     def _restore_result(self, result):
         """Show a kept result (see ``restore``); False when the page cannot."""
@@ -273,3 +283,15 @@ class AnalysisPage(JobPage):
         return pn.Column(pn.Row(self._run_button, self._cancel_button,
                                 sizing_mode="stretch_width"),
                          self._progress, self._progress_text, sizing_mode="stretch_width")
+
+
+def _plain(value):
+    """Parameter values compared as a results file stores them (tuples as lists, NumPy
+    scalars as Python numbers)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return value

@@ -69,6 +69,8 @@ class ServerConfig(param.Parameterized):
     work = param.Parameter(default=None, doc="""
         The server's ``dashboard.work.WorkStore`` (each session's work kept for a reload),
         or None: nothing is kept.""")
+    open_work = param.String(default=None, allow_None=True, doc="""
+        A work file (``.spikelens``) every new session opens (``spikelens serve --open``).""")
     data_dir = param.String(default=None, allow_None=True, doc="""
         A folder whose spike files every session may open (the "Server files" source).
         No page reads any other server path.""")

@@ -311,3 +311,24 @@ def test_downloads_table_csv_parquet_and_the_result_that_reopens(ran, tmp_path):
     back = load_result(path)
     np.testing.assert_array_equal(back.mask, ran.result.mask)
     assert back.params == ran.result.params and back.sses.keys() == ran.result.sses.keys()
+
+
+def test_a_restored_result_from_a_file_is_shown_not_recomputed(ran, tmp_path, chain):
+    """A kept or opened ASSET result (tuples come back as lists from the file) takes its
+    parameters without a rerun."""
+    from analysis.results import load_result, save_result
+
+    ran.asset.alpha_p = 0.95  # a cheap setting: reruns on the cached matrices
+    path = tmp_path / "a.npz"
+    save_result(ran.result, path)
+    fresh = AssetPage(session=Session(data=chain, source="test chain"))
+
+    async def restore_then_settle():
+        assert fresh.restore(load_result(path))
+        await asyncio.sleep(0.2)  # let any scheduled watcher run
+
+    asyncio.run(restore_then_settle())
+    assert fresh.state == "done" and fresh.asset.alpha_p == 0.95
+    assert fresh.asset.filter_shape == tuple(ran.asset.filter_shape)
+    assert not fresh.asset._cache  # nothing computed
+    assert fresh._sse_box.visible and len(fresh._table.value) == len(ran.result.sses)

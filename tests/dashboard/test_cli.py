@@ -188,3 +188,12 @@ def test_report_and_other_commands_share_exit_codes(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and all(": error: " in line for line in err)
     assert not list(tmp_path.iterdir())
+
+
+def test_serve_open_needs_a_file(tmp_path, capsys):
+    from dashboard.cli import main
+
+    code = main(["serve", "--open", str(tmp_path / "missing.spikelens")])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "--open:" in err and "is not a file" in err and "Traceback" not in err

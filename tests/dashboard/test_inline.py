@@ -30,3 +30,23 @@ def test_page_for_bad_input():
         page_for(object())
     with pytest.raises(ValueError, match="^obj: has no data"):
         page_for(SpotDisClust())
+
+
+def test_show_a_work_file_opens_its_results_without_computing(tmp_path):
+    import asyncio
+
+    from analysis import simulate
+    from analysis.assembly import AssemblyNeurons
+    from dashboard.inline import show
+    from dashboard.work import write_work_file
+
+    data = simulate.sip(n_units=30, assembly_size=5, t_stop=5, seed=1)
+    result = AssemblyNeurons(data=data, n_surrogates=199, alpha=0.05).run()
+    path = tmp_path / "w.spikelens"
+    path.write_bytes(write_work_file(data, "sip", {"assembly": result}))
+    pages = asyncio.run(show(path))
+    assert list(pages) == ["Data", "Assembly neurons"]
+    page = pages["Assembly neurons"]
+    assert page.result is result or page.result.table.equals(result.table)
+    assert page.state == "done" and page.detector.n_surrogates == 199
+    assert "statistics" not in page.detector.computations  # shown, not computed

@@ -72,3 +72,20 @@ def test_save_work_and_open_it_in_another_browser(served_app, browser, page, tmp
         fresh.screenshot(path=str(artifacts_dir / "work_opened.png"))
     finally:
         other.close()
+
+
+def test_serve_open_shows_a_work_file_s_results(start_server, page, tmp_path):
+    from analysis import simulate
+    from analysis.assembly import AssemblyNeurons
+    from dashboard.work import write_work_file
+
+    data = simulate.sip(n_units=30, assembly_size=5, t_stop=5, seed=1)
+    result = AssemblyNeurons(data=data, n_surrogates=199, alpha=0.05).run()
+    path = tmp_path / "lab.spikelens"
+    path.write_bytes(write_work_file(data, "lab recording", {"assembly": result}))
+    n_sig = int(result.table["significant"].sum())
+    with start_server("--open", str(path)) as port:
+        page.goto(f"http://localhost:{port}/?page=Assembly+neurons")
+        page.get_by_text(re.compile(rf"{n_sig} of 30 units significant")).first.wait_for(
+            timeout=60_000)
+        page.get_by_text("lab recording").first.wait_for(timeout=10_000)
