@@ -601,7 +601,7 @@ def _grid_tile(r0, r1, c0, c1, cand_ptr, cand_m, pair_i, pair_j, samples, ep_off
 
 @njit(cache=True, parallel=True)
 def grid_tiles(tiles, cand_ptr, cand_m, pair_i, pair_j, samples, ep_offsets, n_units, proto,
-               q0, out_sum, out_cnt):
+               q_shift, out_sum, out_cnt):
     """The grid kernel: exact W1 sums (in samples) of candidate epoch pairs, tile by tile.
 
     Parameters
@@ -617,7 +617,9 @@ def grid_tiles(tiles, cand_ptr, cand_m, pair_i, pair_j, samples, ep_offsets, n_u
     ep_offsets : int64 (M N + 1), epoch-major CSR offsets
     n_units : N
     proto : empty array whose dtype holds every epoch's delay count n_i n_j
-    q0 : the first pair of the tiles; ``out_*[q - q0]`` holds pair q
+    q_shift : int64 (T,)
+        Where tile t's sums go: ``out_*[q - q_shift[t]]`` holds its pair q (the outputs may
+        hold several runs of pairs, one shift per run).
     out_sum : float64, out_cnt : int32
         Added to at the tiles' pairs. Each pair belongs to one tile and is summed over the
         neuron pairs in order, so the result depends neither on the number of threads nor
@@ -625,7 +627,7 @@ def grid_tiles(tiles, cand_ptr, cand_m, pair_i, pair_j, samples, ep_offsets, n_u
     """
     for t in prange(tiles.shape[0]):
         _grid_tile(tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3], cand_ptr, cand_m,
-                   pair_i, pair_j, samples, ep_offsets, n_units, proto, q0, out_sum,
+                   pair_i, pair_j, samples, ep_offsets, n_units, proto, q_shift[t], out_sum,
                    out_cnt)
 
 
