@@ -474,7 +474,8 @@ def _lag_sum(ta, tb, na, nb, l0, l1):
     a = ta[l0:l1]
     b = tb[l0:l1]
     n = a.shape[0]
-    if na * nb <= _I32_LIMIT // max(n, 1):
+    nab = na * nb                   # < 2^62: each of them is below 2^31
+    if nab <= _I32_LIMIT and nab * n <= _I32_LIMIT:
         na32 = np.int32(na)
         nb32 = np.int32(nb)
         s32 = np.int32(0)
@@ -485,6 +486,30 @@ def _lag_sum(ta, tb, na, nb, l0, l1):
     for l in range(n):
         s += abs(np.int64(a[l]) * nb - np.int64(b[l]) * na)
     return s
+
+
+@njit(cache=True)
+def _running_counts(row):
+    """Running sums of a row of counts in place, 64 bits at a time (SWAR).
+
+    A plain ``row[l] += row[l - 1]`` loop is a chain of dependent adds, one element a cycle,
+    and was a third of the grid kernel's table building. Here a word of 8 / itemsize
+    lanes times ``ones`` (1 in every lane) holds the lanes' running sums (lane k gets
+    lanes 0..k; nothing carries between lanes, as every running sum is at most the row's
+    total, which the row's dtype holds), and only the words' totals form a chain.
+    ``row`` is contiguous and a whole number of 8-byte words long.
+    """
+    words = row.view(np.uint64)
+    bits = 8 * row.itemsize
+    ones = np.uint64(0)
+    for lane in range(8 // row.itemsize):
+        ones |= np.uint64(1) << np.uint64(bits * lane)
+    top = np.uint64(64 - bits)
+    run = np.uint64(0)
+    for t in range(words.shape[0]):
+        w = words[t] * ones
+        words[t] = w + run * ones
+        run += w >> top
 
 
 @njit(cache=True)
@@ -575,8 +600,7 @@ def _grid_tile(r0, r1, c0, c1, cand_ptr, cand_m, pair_i, pair_j, samples, ep_off
                 si = samples[q] + lmin
                 for r in range(j0, j1):
                     row[samples[r] - si] += 1
-            for l in range(1, width):
-                row[l] += row[l - 1]
+            _running_counts(row)
         e = 0
         for r in range(n_rows):
             sk = row_slot[r]
