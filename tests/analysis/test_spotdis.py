@@ -140,6 +140,31 @@ def test_grid_kernel_equals_brute_force_and_continuous():
     np.testing.assert_array_equal(grid.undefined, cont.undefined)
 
 
+@pytest.mark.parametrize("max_spikes, dtype", [(30, "uint16"), (250, "uint16"),
+                                               (400, "int32")])
+def test_grid_kernel_exact_with_many_spikes(max_spikes, dtype):
+    """Dense epochs: wide count types, and lag sums past int32 next to ones within it (the
+    kernel sums in int32 lanes only where nothing can overflow, pairs of partners too)."""
+    from analysis.spotdis.tiles import count_dtype
+    rng = np.random.default_rng(max_spikes)
+    epochs = random_epochs(rng, 6, 3, max_spikes, grid=1000)
+    epochs[0][0], epochs[0][1] = [0.5], [0.25, 0.75]         # tiny counts beside huge ones
+    data = from_epoch_lists(epochs, sample=1 / 1000)
+    assert count_dtype(_Epochs(data)) == np.dtype(dtype)
+    n = np.array([[len(u) for u in e] for e in epochs])
+    delays = n[:, 0] * n[:, 1]                               # neuron pair (0, 1)
+    products = np.outer(delays, delays)[np.triu_indices(6, 1)] * 2000   # x lags
+    if max_spikes > 30:
+        assert products.min() < 2 ** 31 <= products.max()
+    ref, ref_counts = brute_spotdis(data)
+    grid = spotdis(data, method="grid")
+    np.testing.assert_allclose(grid.matrix, ref, rtol=0, atol=1e-12)
+    off = ~np.eye(6, dtype=bool)
+    np.testing.assert_array_equal(grid.counts[off], ref_counts[off])
+    np.testing.assert_allclose(grid.matrix, spotdis(data, method="continuous").matrix,
+                               rtol=0, atol=1e-12)
+
+
 def test_grid_equals_continuous_on_simulated_patterns():
     data = simulate.spot_patterns(n_patterns=3, epochs_per_pattern=8, n_noise_epochs=10,
                                   n_units=20, epoch_samples=100, pulse_samples=10, seed=5)
