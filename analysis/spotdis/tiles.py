@@ -77,6 +77,9 @@ def plan(M, cand_ptr, width, itemsize, square):
     """
     partners = int(np.max(np.diff(cand_ptr))) if M else 0
     b = _rows_per_tile(width, itemsize, partners, square)
+    # as many blocks as the cache needs, of equal size: a short last block would leave a
+    # core idle (120 epochs: 60 + 60 rather than 77 + 43)
+    b = -(-M // -(-M // b)) if M else b
     starts = np.arange(0, M, b)
     tiles = []
     for r0 in starts:
