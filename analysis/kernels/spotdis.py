@@ -26,7 +26,9 @@ Two exact kernels:
   ``W1 * n_k * n_m = sum_lag |C_k(lag) n_m - C_m(lag) n_k|`` in exact integer arithmetic.
   The loop runs pair by pair (the pair's table stays in cache) over the epoch pairs where
   the pair is active in both; its innermost lag loop is a plain integer loop that LLVM
-  vectorizes.
+  vectorizes, in int32 lanes wherever the sum cannot overflow (``_lag_sum``; numba alone
+  would widen it to int64), over lag ranges padded to whole vectors, two partners of an
+  epoch per pass (``_lag_sums2``).
 
 Blocks of work are one call: a set of epoch rows (continuous) or a range of neuron pairs
 (grid), so the caller can report progress between blocks.
