@@ -175,6 +175,26 @@ def test_grid_equals_continuous_on_simulated_patterns():
     np.testing.assert_array_equal(grid.counts, cont.counts)
 
 
+def test_grid_kernel_in_many_tiles_equals_continuous(monkeypatch):
+    """A small cache budget cuts 40 epochs into many tiles: groups that pair row blocks
+    r and R - 1 - r (two runs of epoch pairs each), the full matrix and candidate lists."""
+    from analysis.spotdis import graph, tiles
+    data = simulate.spot_patterns(n_patterns=3, epochs_per_pattern=8, n_noise_epochs=16,
+                                  n_units=12, epoch_samples=100, pulse_samples=10, seed=6)
+    cont = spotdis(data, method="continuous")
+    rows, cols = np.triu_indices(40, 1)
+    pick = np.random.default_rng(0).choice(rows.size, 300, replace=False)
+    messages = []
+    monkeypatch.setattr(tiles, "CACHE_BUDGET", 4 * 1024)
+    grid = spotdis(data, method="grid", progress=lambda f, m: messages.append(m))
+    k, m, v, n = graph.spotdis_pairs(data, rows[pick], cols[pick], method="grid")
+    assert "SPOTDis: 15 tiles of 8 epochs, uint8 counts (grid kernel)" in messages   # R = 5
+    np.testing.assert_allclose(grid.matrix, cont.matrix, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(grid.counts, cont.counts)
+    np.testing.assert_allclose(v, cont.matrix[k, m], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(n, cont.counts[k, m])
+
+
 def test_grid_equals_continuous_on_sparse_grid_data():
     # about 0.5 spikes per neuron and epoch: mostly single delays (fast paths)
     rng = np.random.default_rng(11)
