@@ -140,6 +140,31 @@ def test_grid_kernel_equals_brute_force_and_continuous():
     np.testing.assert_array_equal(grid.undefined, cont.undefined)
 
 
+@pytest.mark.parametrize("max_spikes, dtype", [(30, "uint16"), (250, "uint16"),
+                                               (400, "int32")])
+def test_grid_kernel_exact_with_many_spikes(max_spikes, dtype):
+    """Dense epochs: wide count types, and lag sums past int32 next to ones within it (the
+    kernel sums in int32 lanes only where nothing can overflow, pairs of partners too)."""
+    from analysis.spotdis.tiles import count_dtype
+    rng = np.random.default_rng(max_spikes)
+    epochs = random_epochs(rng, 6, 3, max_spikes, grid=1000)
+    epochs[0][0], epochs[0][1] = [0.5], [0.25, 0.75]         # tiny counts beside huge ones
+    data = from_epoch_lists(epochs, sample=1 / 1000)
+    assert count_dtype(_Epochs(data)) == np.dtype(dtype)
+    n = np.array([[len(u) for u in e] for e in epochs])
+    delays = n[:, 0] * n[:, 1]                               # neuron pair (0, 1)
+    products = np.outer(delays, delays)[np.triu_indices(6, 1)] * 2000   # x lags
+    if max_spikes > 30:
+        assert products.min() < 2 ** 31 <= products.max()
+    ref, ref_counts = brute_spotdis(data)
+    grid = spotdis(data, method="grid")
+    np.testing.assert_allclose(grid.matrix, ref, rtol=0, atol=1e-12)
+    off = ~np.eye(6, dtype=bool)
+    np.testing.assert_array_equal(grid.counts[off], ref_counts[off])
+    np.testing.assert_allclose(grid.matrix, spotdis(data, method="continuous").matrix,
+                               rtol=0, atol=1e-12)
+
+
 def test_grid_equals_continuous_on_simulated_patterns():
     data = simulate.spot_patterns(n_patterns=3, epochs_per_pattern=8, n_noise_epochs=10,
                                   n_units=20, epoch_samples=100, pulse_samples=10, seed=5)
@@ -148,6 +173,26 @@ def test_grid_equals_continuous_on_simulated_patterns():
     assert spotdis(data).method == "grid"           # detected from annotations
     np.testing.assert_allclose(grid.matrix, cont.matrix, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(grid.counts, cont.counts)
+
+
+def test_grid_kernel_in_many_tiles_equals_continuous(monkeypatch):
+    """A small cache budget cuts 40 epochs into many tiles: groups that pair row blocks
+    r and R - 1 - r (two runs of epoch pairs each), the full matrix and candidate lists."""
+    from analysis.spotdis import graph, tiles
+    data = simulate.spot_patterns(n_patterns=3, epochs_per_pattern=8, n_noise_epochs=16,
+                                  n_units=12, epoch_samples=100, pulse_samples=10, seed=6)
+    cont = spotdis(data, method="continuous")
+    rows, cols = np.triu_indices(40, 1)
+    pick = np.random.default_rng(0).choice(rows.size, 300, replace=False)
+    messages = []
+    monkeypatch.setattr(tiles, "CACHE_BUDGET", 4 * 1024)
+    grid = spotdis(data, method="grid", progress=lambda f, m: messages.append(m))
+    k, m, v, n = graph.spotdis_pairs(data, rows[pick], cols[pick], method="grid")
+    assert "SPOTDis: 15 tiles of 8 epochs, uint8 counts (grid kernel)" in messages   # R = 5
+    np.testing.assert_allclose(grid.matrix, cont.matrix, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(grid.counts, cont.counts)
+    np.testing.assert_allclose(v, cont.matrix[k, m], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(n, cont.counts[k, m])
 
 
 def test_grid_equals_continuous_on_sparse_grid_data():
