@@ -29,7 +29,8 @@ from analysis.assembly import (AssemblyNeurons, AssemblyResult, assembly_members
 
 from .assembly_views import (PLOT_CAPTION, box_plot, box_plot_title, evaluation_figure,
                              evaluation_text, format_baseline, pairwise_plot, rank_table,
-                             settings_text, statistic_label, surrogate_label, sweep_plot)
+                             settings_text, statistic_label, surrogate_columns,
+                             surrogate_label, sweep_plot)
 from .handover import hand_over, handover_controls
 from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
@@ -108,7 +109,10 @@ class AssemblyPage(AnalysisPage):
         self._plot = pn.Column(sizing_mode="stretch_width")
         self._table = pn.widgets.Tabulator(
             None, show_index=False, disabled=True, height=400, sizing_mode="stretch_width",
-            layout="fit_data_stretch", pagination=None)
+            layout="fit_data_stretch", pagination=None, frozen_columns=["rank", "unit"])
+        self._show_quantiles = pn.widgets.Checkbox(
+            label="Show the surrogates' quantiles (q01 ... q99, min, max)", value=False)
+        self._show_quantiles.param.watch(lambda e: self._hide_columns(), "value")
         # the table enters the page only once it has rows and its box is shown: Tabulator
         # cannot lay out rows it receives while hidden, and then shows none (a race)
         self._table_holder = pn.Column(sizing_mode="stretch_width")
@@ -116,6 +120,7 @@ class AssemblyPage(AnalysisPage):
         self._results = pn.Column(self._top_k, self._plot,
                                   pn.widgets.Checkbox.from_param(self.param.pairwise),
                                   self._pairwise_box, "**All units, in rank order**",
+                                  self._show_quantiles,
                                   self._table_holder, self._download_row(), visible=False,
                                   sizing_mode="stretch_width")
         self._sweep_box = pn.Column(sizing_mode="stretch_width")
@@ -311,6 +316,7 @@ class AssemblyPage(AnalysisPage):
         self._evaluation.visible = evaluation is not None
         table = self.results_frame()
         self._table.value = table
+        self._hide_columns()
         self._table.formatters = {
             c: NumberFormatter(format="0.0000" if c.startswith("p_") else "0.000")
             for c in table.columns if table[c].dtype.kind == "f"}
@@ -321,6 +327,11 @@ class AssemblyPage(AnalysisPage):
             self._table_holder[:] = [self._table]
         self._draw_plot()
         self._draw_pairwise()
+
+    def _hide_columns(self):
+        table = self._table.value
+        self._table.hidden_columns = ([] if table is None or self._show_quantiles.value
+                                      else surrogate_columns(table))
 
     def _analyse_units(self, page):
         """Hand-over: the session's recording restricted to the significant units, shown on

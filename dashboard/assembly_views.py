@@ -83,7 +83,22 @@ def rank_table(table, coincidences=None, membership=None):
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     if membership is not None:
         table["member (truth)"] = membership[table.index.to_numpy()]
+    # the decisive columns first: a narrow screen still shows the verdict
+    first = [c for c in DECISIVE_COLUMNS if c in table.columns]
+    table = table[first + [c for c in table.columns if c not in first]]
     return table.reset_index(drop=True)
+
+
+#: The columns a reader decides by, in the order the table shows them first.
+DECISIVE_COLUMNS = ("rank", "unit", "significant", "p_value", "p_adjusted", "statistic",
+                    "rank_score", "member (truth)", "spikes", "coincidences")
+
+
+def surrogate_columns(table):
+    """The columns describing each unit's surrogates (quantiles, min, max), which the page
+    shows on request."""
+    return [c for c in table.columns
+            if (c.startswith("q") and c[1:].isdigit()) or c in ("min", "max")]
 
 
 def box_plot_title(result, top_k):

@@ -380,3 +380,15 @@ def test_hand_over_the_significant_units_to_asset(ran):
         data.annotations["restriction"]
     assert asked[-1] == "ASSET"
     assert ran.result is None  # the page's result belonged to the whole recording
+
+
+def test_table_shows_the_decisive_columns_first(ran):
+    table = ran._table.value
+    assert list(table.columns[:5]) == ["rank", "unit", "significant", "p_value",
+                                       "p_adjusted"] or list(table.columns[:4]) == [
+        "rank", "unit", "significant", "p_value"]
+    hidden = set(ran._table.hidden_columns)
+    assert {"q01", "q99"} <= hidden and "p_value" not in hidden
+    ran._show_quantiles.value = True
+    assert ran._table.hidden_columns == []
+    assert ran._table.frozen_columns == ["rank", "unit"]
