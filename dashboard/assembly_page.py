@@ -31,6 +31,7 @@ from .assembly_views import (PLOT_CAPTION, box_plot, box_plot_title, evaluation_
                              evaluation_text, format_baseline, pairwise_plot, rank_table,
                              settings_text, statistic_label, surrogate_columns,
                              surrogate_label, sweep_plot)
+from . import views
 from .handover import hand_over, handover_controls
 from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
@@ -109,7 +110,10 @@ class AssemblyPage(AnalysisPage):
         self._plot = pn.Column(sizing_mode="stretch_width")
         self._table = pn.widgets.Tabulator(
             None, show_index=False, disabled=True, height=400, sizing_mode="stretch_width",
-            layout="fit_data_stretch", pagination=None, frozen_columns=["rank", "unit"])
+            layout="fit_data_stretch", pagination=None, frozen_columns=["rank", "unit"],
+            selectable=True)
+        self._table.param.watch(lambda e: self._draw_members(), "selection")
+        self._members = pn.Column(sizing_mode="stretch_width")
         self._show_quantiles = pn.widgets.Checkbox(
             label="Show the surrogates' quantiles (q01 ... q99, min, max)", value=False)
         self._show_quantiles.param.watch(lambda e: self._hide_columns(), "value")
@@ -121,7 +125,8 @@ class AssemblyPage(AnalysisPage):
                                   pn.widgets.Checkbox.from_param(self.param.pairwise),
                                   self._pairwise_box, "**All units, in rank order**",
                                   self._show_quantiles,
-                                  self._table_holder, self._download_row(), visible=False,
+                                  self._table_holder, self._download_row(), self._members,
+                                  visible=False,
                                   sizing_mode="stretch_width")
         self._sweep_box = pn.Column(sizing_mode="stretch_width")
         self._handover = handover_controls(self._analyse_units, exclude=("Assembly neurons",))
@@ -327,6 +332,33 @@ class AssemblyPage(AnalysisPage):
             self._table_holder[:] = [self._table]
         self._draw_plot()
         self._draw_pairwise()
+        self._draw_members()
+
+    def _draw_members(self):
+        """A raster of the units picked in the table (click, ctrl-click), else of the
+        significant units: the assembly's spikes, members in rank order."""
+        table = self._table.value
+        if self.result is None or table is None or not len(table):
+            self._members[:] = []
+            return
+        picked = [i for i in (self._table.selection or []) if 0 <= i < len(table)]
+        rows = table.iloc[picked] if picked else table[table["significant"].astype(bool)]
+        if not len(rows):
+            self._members[:] = []
+            return
+        data = self.detector.data
+        pos = {u: i for i, u in enumerate(data.unit_ids.astype(str).tolist())}
+        order = np.array([pos[str(u)] for u in rows["unit"]])[::-1]  # best rank on top
+        what = (f"{len(rows)} unit{'s' if len(rows) > 1 else ''} picked in the table"
+                if picked else f"the {len(rows)} significant units")
+        self._members[:] = [
+            f"**Raster of {what}** (best rank on top; click table rows to pick others)",
+            # not linked: other rasters of the app share its axis names, not its rows
+            pn.pane.HoloViews(views.raster(data, order=order, title="").opts(
+                yticks=[(float(k), str(data.unit_ids[u])) for k, u in enumerate(order)]
+                if len(order) <= 40 else None),
+                              sizing_mode="stretch_width", linked_axes=False,
+                              height=min(120 + 14 * len(rows), 420))]
 
     def _hide_columns(self):
         table = self._table.value

@@ -392,3 +392,13 @@ def test_table_shows_the_decisive_columns_first(ran):
     ran._show_quantiles.value = True
     assert ran._table.hidden_columns == []
     assert ran._table.frozen_columns == ["rank", "unit"]
+
+
+def test_raster_of_the_significant_or_picked_units(ran):
+    table = ran._table.value
+    n_sig = int(table["significant"].sum())
+    assert f"the {n_sig} significant units" in ran._members[0].object
+    ran._table.selection = [0, 2]
+    assert "2 units picked in the table" in ran._members[0].object
+    ran._table.selection = []
+    assert f"the {n_sig} significant units" in ran._members[0].object
