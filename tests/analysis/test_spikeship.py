@@ -1,6 +1,7 @@
 """SpikeShip: exactness against a brute-force implementation of the definition (linear
 programming per neuron, the global shift by exhaustive search and by an exact weighted
-median), hand-computed cases, a whole-pattern shift, undefined pairs and the flows."""
+median), hand-computed cases, a whole-pattern shift, undefined pairs, the flows, and
+clustering through SpotDisClust."""
 
 from fractions import Fraction
 
@@ -12,7 +13,8 @@ from scipy.optimize import linprog
 from analysis import SpikeTrains, simulate
 from analysis.errors import MemoryBudgetError
 from analysis.kernels.spikeship import N_BUCKETS, bucket_median, weighted_median
-from analysis.spotdis import neuron_flows, pair_flows, spikeship, spotdis
+from analysis.spotdis import (SpotDisClust, SpotDisClustResult, neuron_flows, pair_flows,
+                              spikeship, spotdis)
 
 SCALE = 0.7   # the normalisation's constant, written out here on purpose
 
@@ -338,3 +340,46 @@ def test_flows_show_the_neuron_that_lags_in_a_cluster():
     assert f.mean_flow[4] == pytest.approx(0.2, abs=0.01)
     others = np.delete(f.mean_flow, 4)
     assert np.all(np.abs(others) < 0.01)
+
+
+# ----------------------------------------------------------------- SpotDisClust
+@pytest.fixture(scope="module")
+def patterns():
+    return simulate.spot_patterns(n_patterns=3, epochs_per_pattern=15, n_noise_epochs=15,
+                                  n_units=20, seed=1)
+
+
+def test_spotdisclust_with_spikeship_recovers_the_patterns(patterns, tmp_path):
+    clust = SpotDisClust(data=patterns, dissimilarity="spikeship", min_cluster_size=8)
+    result = clust.run()
+    assert result.scores["ari"] >= 0.9
+    assert result.spotdis is None and result.dissimilarity_name == "SpikeShip"
+    np.testing.assert_array_equal(result.dissimilarity, result.spikeship.matrix)
+    # changing the SPOTDis kernel does not recompute SpikeShip, nor recluster
+    clust.method = "continuous"
+    clust.run()
+    assert clust.computations["spikeship"] == 1 and clust.computations["cluster"] == 1
+    assert "spotdis" not in clust.computations
+    back = SpotDisClustResult.load(result.save(tmp_path / "ship.npz"))
+    np.testing.assert_array_equal(back.spikeship.shift, result.spikeship.shift)
+    assert back.spikeship.n_undefined == result.spikeship.n_undefined
+    assert back.dissimilarity_name == "SpikeShip"
+    members = np.flatnonzero(result.labels == result.labels[0])
+    assert clust.flows(members).n_pairs.max() > 0
+
+
+def test_graph_mode_is_spotdis_only(patterns):
+    clust = SpotDisClust(data=patterns, dissimilarity="spikeship", max_full_epochs=20)
+    with pytest.raises(ValueError, match="^max_full_epochs: the SpikeShip matrix of 60 "
+                                         "epochs.*only dissimilarity='spotdis'"):
+        clust.run()
+
+
+def test_window_sweep_counts_spikeship_undefined_pairs(patterns):
+    from analysis.spotdis import window_sweep
+
+    table = window_sweep(patterns, [0.005, 0.3], dissimilarity="spikeship",
+                         min_cluster_size=8)
+    short, full = table["n_undefined"]
+    assert short > full == 0   # 5 ms windows: few neurons fire, many pairs undefined
+    assert table["ari"].iloc[1] >= 0.9
