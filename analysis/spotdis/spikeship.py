@@ -58,6 +58,12 @@ __all__ = ["SpikeShip", "NeuronFlows", "spikeship", "neuron_flows", "pair_flows"
 SCALE = 0.7
 #: Fixed number of accumulators of ``neuron_flows`` (deterministic sums).
 _FLOW_CHUNKS = 16
+#: Blocks of epoch rows (progress is reported between them): about this many flows each
+#: (a tenth of a second or two on one core), at most ``_MAX_BLOCKS``. Every block is a
+#: parallel region whose threads wait for each other at its end, which costs much more
+#: than the work of a small problem on a machine shared with other jobs.
+_FLOWS_PER_BLOCK = 2e7
+_MAX_BLOCKS = 20
 
 
 @dataclass
@@ -177,7 +183,10 @@ def spikeship(data, progress=None, scheduler=None, memory_budget=None):
         count[rows] = c
         return acc
 
-    blocks = [folded[r0:r1] for r0, r1 in _blocks(M, 20)]
+    # every epoch's spikes take part in M - 1 pairs, each time about once as flows
+    work = float(ep.counts.sum()) * (M - 1)
+    n_blocks = int(np.clip(np.ceil(work / _FLOWS_PER_BLOCK), 1, _MAX_BLOCKS))
+    blocks = [folded[r0:r1] for r0, r1 in _blocks(M, n_blocks)]
     map_blocks(_rows_block, blocks, backend="serial", scheduler=scheduler,
                shared={"n_ep": M, "act_ptr": act_ptr, "act": act, "span": span, "rel": ep.rel,
                        "n_units": ep.n_units, "max_flows": max_flows},

@@ -3,6 +3,7 @@ programming per neuron, the global shift by exhaustive search and by an exact we
 median), hand-computed cases, a whole-pattern shift, undefined pairs, the flows, and
 clustering through SpotDisClust."""
 
+import sys
 from fractions import Fraction
 
 import numba
@@ -265,7 +266,7 @@ def test_undefined_pairs_are_counted_and_set_to_the_maximum():
     assert ends.matrix[0, 1] <= ends.fill_value
 
 
-def test_symmetric_and_does_not_depend_on_threads():
+def test_symmetric_and_does_not_depend_on_threads_or_blocks(monkeypatch):
     data = allen_like(4, M=30, N=80)
     r = spikeship(data)
     np.testing.assert_array_equal(r.matrix, r.matrix.T)
@@ -279,9 +280,14 @@ def test_symmetric_and_does_not_depend_on_threads():
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one.matrix, r.matrix)
     np.testing.assert_array_equal(one.shift, r.shift)
+    # small problems run as one block; progress comes between blocks
+    module = sys.modules["analysis.spotdis.spikeship"]   # (the package's name is the function)
+    monkeypatch.setattr(module, "_FLOWS_PER_BLOCK", 1000.0)
     steps = []
-    spikeship(data, progress=lambda f, m: steps.append(f))
-    assert steps[-1] == 1.0 and len(steps) > 5 and steps == sorted(steps)
+    blocks = spikeship(data, progress=lambda f, m: steps.append(f))
+    assert steps[-1] == 1.0 and len(steps) > 20 and steps == sorted(steps)
+    np.testing.assert_array_equal(blocks.matrix, r.matrix)
+    np.testing.assert_array_equal(blocks.shift, r.shift)
 
 
 def test_memory_budget_is_checked_first():
