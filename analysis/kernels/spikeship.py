@@ -2,7 +2,7 @@
 
 Sotomayor-Gómez B, Battaglia FP, Vinck M (2023), "SpikeShip: A method for fast,
 unsupervised discovery of high-dimensional neural spiking patterns", PLoS Comput Biol
-19(7): e1011335.
+e1011335.
 
 For epochs k, m and a neuron that fires in both, its n spikes in k (mass 1/n each) are
 moved onto its n' spikes in m (mass 1/n' each) by the optimal transport on the line, the

@@ -2,8 +2,11 @@
 
 Sotomayor-Gómez B, Battaglia FP, Vinck M (2023), "SpikeShip: A method for fast,
 unsupervised discovery of high-dimensional neural spiking patterns", PLoS Comput Biol
-19(7): e1011335 (Methods: optimal transport per neuron, its decomposition into a global
-shift and neuron-specific flows).
+e1011335: the transport cost of making all relative spike timings of two epochs identical,
+computed per neuron and decomposed into a global translation and neuron-specific flows.
+No equation numbers are cited here: the details below (the monotone coupling, the weighted
+median, the normalisation, the undefined pairs) follow the authors' public code
+(bsotomayorg/SpikeShip), against which ``benchmarks/spikeship.py`` checks the numbers.
 
 Definition, as computed here, for epochs k and m (spike times relative to each epoch's
 start, as ``SpikeTrains.epoch_spikes`` gives them):
@@ -25,8 +28,8 @@ start, as ``SpikeTrains.epoch_spikes`` gives them):
    including the constant 7/10 and the division by N - 1 rather than N, is the one of the
    authors' public code (bsotomayorg/SpikeShip, ``SpikeShip_value``), against which the
    benchmark checks the numbers; the constant changes no clustering, embedding or
-   silhouette. With N = 1 every flow of the one neuron could be absorbed by the shift but
-   its own spread, and the authors' code leaves such pairs undefined, as here.
+   silhouette. With N = 1 the normalisation divides by zero; the authors' code leaves such
+   pairs undefined, as here.
 
 Undefined pairs: fewer than two neurons fire in both epochs (the authors' code returns NaN
 there). They are counted (``n_undefined``), marked (``undefined``) and set to the largest
