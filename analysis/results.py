@@ -52,7 +52,8 @@ HEADER = "__spikelens_result__"
 # classes load_result may build besides the methods' result classes (analysis.methods):
 # parts of a result; no other class is ever built
 _NESTED = {"SpotDis": "analysis.spotdis.matrix:SpotDis",
-           "SpotDisGraph": "analysis.spotdis.graph:SpotDisGraph"}
+           "SpotDisGraph": "analysis.spotdis.graph:SpotDisGraph",
+           "SpikeShip": "analysis.spotdis.spikeship:SpikeShip"}
 _TAGS = ("__array__", "__tuple__", "__set__", "__frozenset__", "__dict__", "__dataframe__",
          "__dataclass__", "__repr__", "__sses__")
 

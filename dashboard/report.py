@@ -524,9 +524,16 @@ def spotdis_parts(section):
 
     facts = [f"**{sc['n_clusters']} clusters**, {sc.get('n_noise', 0)} noise epochs of {M}",
              f"ARI **{fmt(sc.get('ari'))}**", f"silhouette **{fmt(sc.get('silhouette'))}**"]
+    ship = getattr(r, "spikeship", None)
     if r.spotdis is not None:
         facts.append(f"undefined epoch pairs {r.spotdis.n_undefined} of {M * (M - 1) // 2}")
         facts.append(f"{r.spotdis.method} kernel")
+    elif ship is not None:
+        facts.append("dissimilarity **SpikeShip** (Sotomayor-Gómez et al. 2023)")
+        facts.append(f"undefined epoch pairs (fewer than 2 common neurons) {ship.n_undefined} "
+                     f"of {M * (M - 1) // 2}")
+    elif r.graph is None:
+        facts.append("dissimilarity: rate vectors (no timing)")
     if section.extra.get("epochs"):
         facts.append(f"epochs: {section.extra['epochs']}")
     parts = [_md(" · ".join(facts))]

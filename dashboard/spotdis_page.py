@@ -4,7 +4,9 @@ cluster-average cross-correlation of one neuron against the others.
 
 SPOTDisClust (Grossberger, Battaglia & Vinck 2018) compares epochs by the optimal-transport
 distance between their pairwise spike-delay distributions (SPOTDis), clusters the epochs with
-HDBSCAN on that matrix and maps them to 2-D with t-SNE. The page shows the matrix with the
+HDBSCAN on that matrix and maps them to 2-D with t-SNE. The dissimilarity can also be
+SpikeShip (Sotomayor-Gómez, Battaglia & Vinck 2023: each neuron's transport left after one
+common shift of the epoch; the matrix in ms) or the rate-vector baseline. The page shows the matrix with the
 epochs sorted by cluster, so each cluster is a dark block on the diagonal, and the map with one
 dot per epoch. Tapping a dot (or picking a cluster) shows that epoch's spikes and, as in the
 paper's Fig. 1E, for a reference neuron i the histogram of delays t_j - t_i of every other
@@ -74,10 +76,11 @@ class SpotDisPage(AnalysisPage):
         The cluster whose cross-correlation is shown (-1: noise).""")
     reference = param.Integer(default=0, bounds=(0, None), label="Reference neuron", doc="""
         Neuron i of the cross-correlation: delays t_j - t_i of every other neuron j.""")
-    matrix_scale = param.Selector(default="data range", objects=["data range", "0 to 1"],
+    matrix_scale = param.Selector(default="data range", objects=["data range", "full range"],
                                   label="Matrix colours", doc="""
         Colour range of the matrix: the off-diagonal values' 1-99 % range (contrast), or the
-        full SPOTDis range 0 to 1.""")
+        dissimilarity's whole range (SPOTDis 0 to 1, SpikeShip 0 to its undefined entries'
+        value, rate vectors 0 to 2).""")
     sort_by_delay = param.Boolean(default=True, label="Sort neurons by delay", doc="""
         Order the cross-correlation's rows by each neuron's most frequent delay to the
         reference neuron (as the paper's Fig. 1E); otherwise by neuron index.""")
@@ -130,6 +133,7 @@ class SpotDisPage(AnalysisPage):
             visible=False, sizing_mode="stretch_width")
 
         self.clust.param.watch(self._on_setting, PARAMETERS + ["sampling_period"])
+        self.clust.param.watch(self._on_dissimilarity, "dissimilarity")
         self.session.param.watch(self._on_data, "data")
         self.param.watch(lambda e: self._draw_map(), "colour_by")
         self.param.watch(lambda e: self._draw_matrix(), "matrix_scale")
@@ -158,6 +162,11 @@ class SpotDisPage(AnalysisPage):
                             sizing_mode="stretch_width",
                             widgets={n: widgets[n] for n in names})
 
+        # the sample grid and the kernel are SPOTDis's settings: shown with SPOTDis only
+        self._spotdis_settings = pn.Column(self._period, group(["method"]),
+                                           sizing_mode="stretch_width")
+        self._on_dissimilarity()
+
         controls = pn.Column(
             "## SPOTDis",
             Markdown("Clusters of epochs with similar spike-timing patterns "
@@ -167,7 +176,7 @@ class SpotDisPage(AnalysisPage):
             "**Epochs**", self._source, self._events_box,
             "**Dissimilarity**",
             group(["dissimilarity"]),
-            self._period, group(["method"]),
+            self._spotdis_settings,
             "**Clustering (HDBSCAN)**",
             group(["min_cluster_size", "min_samples", "cluster_selection"]),
             "**Map (t-SNE)**", group(["perplexity", "seed"]),
@@ -390,9 +399,11 @@ class SpotDisPage(AnalysisPage):
         if self.clust.data is None:
             raise ValueError("no data loaded: pick a data set on the Data page")
         if self.clust.graph_mode():
+            name = self.clust.param.dissimilarity.names
+            name = next(k for k, v in name.items() if v == self.clust.dissimilarity)
             raise ValueError(
                 f"Epochs: {len(self.clust.data.epochs)} epochs; this page shows the full "
-                f"SPOTDis matrix of at most {self.clust.max_full_epochs} epochs. For more, "
+                f"{name} matrix of at most {self.clust.max_full_epochs} epochs. For more, "
                 f"use SpotDisClust in Python or a notebook (graph mode, docs/spotdis.md)")
         return self.clust.run()
 
@@ -406,6 +417,9 @@ class SpotDisPage(AnalysisPage):
     def _on_setting(self, *events):
         if self.result is not None:
             self._stale.visible = True
+
+    def _on_dissimilarity(self, *events):
+        self._spotdis_settings.visible = self.clust.dissimilarity == "spotdis"
 
     # ------------------------------------------------------------------ data changes
     def _on_data(self, *events):
@@ -486,6 +500,12 @@ class SpotDisPage(AnalysisPage):
         sil = "n/a" if not np.isfinite(sc["silhouette"]) else f"{sc['silhouette']:.3f}"
         head = (f"**{sc['n_clusters']} clusters**, {sc['n_noise']} noise epochs of {M} · "
                 f"ARI **{ari}** · silhouette **{sil}** · ")
+        ship = getattr(r, "spikeship", None)
+        if ship is not None:
+            return head + (f"SpikeShip · undefined epoch pairs (fewer than 2 common neurons) "
+                           f"**{ship.n_undefined}** of {M * (M - 1) // 2} · epochs with < 2 "
+                           f"active neurons: {ship.n_empty_epochs} · {r.elapsed:.1f} s"
+                           f"{epochs}")
         if d is None:  # the rate-vector baseline was clustered
             return (head + f"rate-vector dissimilarity (no timing) · {r.elapsed:.1f} s"
                     + epochs)
@@ -499,7 +519,7 @@ class SpotDisPage(AnalysisPage):
         r = self.result
         if r is None:
             return
-        plot = dissimilarity_plot(r, full_range=self.matrix_scale == "0 to 1")
+        plot = dissimilarity_plot(r, full_range=self.matrix_scale == "full range")
         self._matrix[:] = [pn.pane.HoloViews(plot)]
 
     def _draw_map(self):

@@ -4,8 +4,9 @@
 Plain functions, no state: the SPOTDis page, the report and the notebook display
 (``dashboard.inline``, which shows the page) draw the same figures.
 
-* ``dissimilarity_plot`` / ``matrix_plot``: the dissimilarity matrix with the epochs sorted
-  by cluster (``cluster_order``), each cluster a block on the diagonal framed in white;
+* ``dissimilarity_plot`` / ``matrix_plot``: the dissimilarity matrix (SPOTDis, SpikeShip or
+  the rate vectors, ``dissimilarity_scale``) with the epochs sorted by cluster
+  (``cluster_order``), each cluster a block on the diagonal framed in white;
 * ``map_points``: the t-SNE map, one dot per epoch, coloured by cluster or true label;
 * ``epoch_raster``: one epoch's spikes; ``xcorr_plot``: a cluster's average delays of every
   neuron to a reference neuron (the paper's Fig. 1E);
@@ -55,14 +56,15 @@ def epoch_names(labels):
     return [f"epoch {k} ({cluster_name(labels[k])})" for k in cluster_order(labels)]
 
 
-def matrix_image(matrix, labels):
-    """The SPOTDis matrix with rows and columns in ``cluster_order``: hv.Image, epoch rank on
-    both axes (rank 0 at the top-left), values 0..1."""
+def matrix_image(matrix, labels, name="SPOTDis", full=(0.0, 1.0)):
+    """A dissimilarity matrix (SPOTDis by default) with rows and columns in
+    ``cluster_order``: hv.Image, epoch rank on both axes (rank 0 at the top-left), values
+    named ``name`` in the range ``full``."""
     order = cluster_order(labels)
     ranks = np.arange(order.size, dtype=np.float64)
     z = np.asarray(matrix)[np.ix_(order, order)]
     return hv.Image((ranks, ranks, z), kdims=["epoch rank x", "epoch rank y"],
-                    vdims=[hv.Dimension("SPOTDis", range=(0, 1))])
+                    vdims=[hv.Dimension(name, range=tuple(full))])
 
 
 def cluster_blocks(labels):
@@ -81,15 +83,27 @@ def cluster_blocks(labels):
 
 
 def result_matrix(r):
-    """The matrix a result clustered: SPOTDis, or the rate-vector baseline."""
+    """The matrix a result clustered: SPOTDis, SpikeShip or the rate-vector baseline."""
     if getattr(r, "dissimilarity", None) is not None:
         return np.asarray(r.dissimilarity)
     return r.spotdis.matrix
 
 
+def dissimilarity_scale(r):
+    """``(name, factor, full range)`` of the matrix result ``r`` clustered, as drawn:
+    SPOTDis over 0..1; SpikeShip in ms (``factor`` 1e3 from seconds) over 0 to its
+    undefined entries' value; the rate vectors over 0..2."""
+    ship = getattr(r, "spikeship", None)
+    if ship is not None:
+        return "SpikeShip (ms)", 1e3, (0.0, ship.fill_value * 1e3)
+    if r.spotdis is not None or getattr(r, "graph", None) is not None:
+        return "SPOTDis", 1.0, (0.0, 1.0)
+    return "Rate-vector dissimilarity", 1.0, (0.0, 2.0)
+
+
 def contrast_range(d):
-    """1-99 % range of the off-diagonal values of a ``SpotDis`` (defined entries) or of a
-    plain matrix (0..1 without any)."""
+    """1-99 % range of the off-diagonal values of a ``SpotDis`` or ``SpikeShip`` (defined
+    entries) or of a plain matrix (0..1 without any)."""
     if isinstance(d, np.ndarray):
         matrix, undefined = d, np.zeros(d.shape, dtype=bool)
     else:
@@ -104,18 +118,18 @@ def contrast_range(d):
 
 
 def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted by cluster",
-                dynamic=True):
+                dynamic=True, name="SPOTDis"):
     M = len(labels)
     # the axes are ranks: the tooltip turns the rank under the cursor into the epoch there
     names = row_name_hover(epoch_names(labels))
-    image = rasterize(matrix_image(matrix, labels), dynamic=dynamic, width=600, height=600,
-                      aggregator="mean").opts(
+    image = rasterize(matrix_image(matrix, labels, name, clim), dynamic=dynamic, width=600,
+                      height=600, aggregator="mean").opts(
         cmap="viridis", clim=tuple(clim), colorbar=True, invert_yaxis=True, tools=["hover"],
         hover_tooltips=[("row", "$y{custom}"), ("column", "$x{custom}"),
-                        ("SPOTDis", "@image{0.000}")],
+                        (name, "@image{0.000}")],
         hover_formatters={"$x": names, "$y": names},
         framewise=True, xlabel="epoch (sorted by cluster)",
-        ylabel="epoch (sorted by cluster)", clabel="SPOTDis")
+        ylabel="epoch (sorted by cluster)", clabel=name)
     # white frames: visible on every colour of the map (cluster colours are on the t-SNE map);
     # no tooltip of their own, the matrix's names the clusters
     blocks = cluster_blocks(labels).opts(fill_alpha=0, line_color="white", line_width=1.5)
@@ -126,13 +140,20 @@ def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted b
 
 
 def dissimilarity_plot(result, full_range=False, dynamic=True):
-    """``matrix_plot`` of the matrix ``result`` clustered (SPOTDis, or the rate-vector
-    baseline's), coloured over 0 to 1 with ``full_range``, else over ``contrast_range``."""
-    matrix = result_matrix(result)
-    clim = (0.0, 1.0) if full_range else contrast_range(matrix)
-    name = "SPOTDis" if result.spotdis is not None else "Rate-vector dissimilarity"
+    """``matrix_plot`` of the matrix ``result`` clustered (SPOTDis, SpikeShip in ms, or the
+    rate-vector baseline's), coloured over its whole range with ``full_range``
+    (``dissimilarity_scale``), else over ``contrast_range``."""
+    name, factor, full = dissimilarity_scale(result)
+    matrix = result_matrix(result) * factor
+    if full_range:
+        clim = full
+    elif getattr(result, "spikeship", None) is not None:   # its defined entries, in ms
+        clim = tuple(factor * v for v in contrast_range(result.spikeship))
+    else:
+        clim = contrast_range(matrix)
+    title = name.split(" (")[0]
     return matrix_plot(matrix, result.labels, clim=clim,
-                       title=f"{name}, epochs sorted by cluster", dynamic=dynamic)
+                       title=f"{title}, epochs sorted by cluster", dynamic=dynamic, name=name)
 
 
 def map_points(embedding, labels, truth=None, by_truth=False):

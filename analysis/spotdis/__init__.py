@@ -32,6 +32,10 @@ The package, one concept per module, none importing a later one:
 * ``tiles``: the grid kernel's work in cache-sized tiles of epoch pairs;
 * ``matrix``: the full matrix (``spotdis``, ``SpotDis``);
 * ``graph``: exact SPOTDis to candidate neighbours only (``spotdis_knn``, ``SpotDisGraph``);
+* ``spikeship``: SpikeShip (Sotomayor-Gómez, Battaglia & Vinck 2023), the transport left
+  after one common shift per epoch pair, its global shifts and neuron-specific flows
+  (``spikeship``, ``neuron_flows``, ``pair_flows``), a dissimilarity ``SpotDisClust`` can
+  cluster instead of SPOTDis;
 * ``clust``: the ``SpotDisClust`` object, the rate-vector baseline and the window sweep;
 * ``events``: epochs cut around event times (the events as text, their sample grid).
 """
@@ -40,6 +44,8 @@ from .clust import (SpotDisClust, SpotDisClustResult, rate_vector_dissimilarity,
                     window_sweep)
 from .epochs import GRID_TOLERANCE, detect_sampling_period
 from .matrix import SpotDis, spotdis
+from .spikeship import NeuronFlows, SpikeShip, neuron_flows, pair_flows, spikeship
 
 __all__ = ["SpotDisClust", "SpotDis", "SpotDisClustResult", "spotdis", "detect_sampling_period",
-           "GRID_TOLERANCE", "rate_vector_dissimilarity", "window_sweep"]
+           "GRID_TOLERANCE", "rate_vector_dissimilarity", "window_sweep", "SpikeShip",
+           "NeuronFlows", "spikeship", "neuron_flows", "pair_flows"]

@@ -14,6 +14,7 @@ from ..spiketrains import Epochs, SpikeTrains
 from .epochs import _PERIOD_KEYS, _RATE_KEYS, GRID_TOLERANCE, _check_data, _Epochs, _positive
 from .graph import knn_distance_matrix, spotdis_knn, spotdis_pairs
 from .matrix import SpotDis, spotdis
+from .spikeship import SpikeShip, neuron_flows, spikeship
 
 __all__ = ["SpotDisClust", "SpotDisClustResult", "rate_vector_dissimilarity", "window_sweep"]
 
@@ -28,8 +29,9 @@ class SpotDisClustResult(SavedResult):
     embedding: np.ndarray       # M x 2 t-SNE coordinates
     scores: dict
     params: dict = field(default_factory=dict)
-    #: the M x M matrix that was clustered and embedded (SPOTDis, or the rate-vector
-    #: baseline when ``dissimilarity="rate"``, in which case ``spotdis`` is None)
+    #: the M x M matrix that was clustered and embedded (SPOTDis, SpikeShip with
+    #: ``dissimilarity="spikeship"`` or the rate-vector baseline with ``"rate"``; in the
+    #: last two ``spotdis`` is None)
     dissimilarity: np.ndarray | None = None
     #: above ``max_full_epochs``: the exact k-nearest-neighbour graph that was clustered
     #: and embedded instead of a matrix (``spotdis`` and ``dissimilarity`` are None)
@@ -39,6 +41,18 @@ class SpotDisClustResult(SavedResult):
     data_summary: dict = field(default_factory=dict)
     #: seconds the run took; None in files saved before results recorded it
     elapsed: float | None = None
+    #: with ``dissimilarity="spikeship"``: the SpikeShip matrix, global shifts and
+    #: undefined pairs (``SpikeShip``); None otherwise
+    spikeship: SpikeShip | None = None
+
+    @property
+    def dissimilarity_name(self):
+        """What was clustered: "SPOTDis", "SpikeShip" or "rate vectors"."""
+        if self.spikeship is not None:
+            return "SpikeShip"
+        if self.spotdis is not None or self.graph is not None:
+            return "SPOTDis"
+        return "rate vectors"
 
 
 
@@ -125,8 +139,8 @@ def window_sweep(data, lengths, offsets=(0.0,), events=None, progress=None, **pa
     -------
     pandas.DataFrame
         One row per (length, offset): ``length``, ``offset``, ``silhouette``, ``ari``,
-        ``n_clusters``, ``n_noise``, ``n_undefined`` (undefined SPOTDis epoch pairs; 0 for
-        the rate baseline), ``seconds``.
+        ``n_clusters``, ``n_noise``, ``n_undefined`` (undefined SPOTDis or SpikeShip epoch
+        pairs; 0 for the rate baseline), ``seconds``.
 
     Raises
     ------
@@ -183,7 +197,7 @@ def window_sweep(data, lengths, offsets=(0.0,), events=None, progress=None, **pa
             cut = data.replace(epochs=Epochs(start, stop, labels), truth=truth)
             obj = SpotDisClust(data=cut, **params)
             sc = obj.scores()
-            undefined = obj.spotdis().n_undefined if obj.dissimilarity == "spotdis" else 0
+            undefined = obj.n_undefined()
             rows.append({"length": float(length), "offset": float(off),
                          "silhouette": sc["silhouette"], "ari": sc["ari"],
                          "n_clusters": sc["n_clusters"], "n_noise": sc["n_noise"],
@@ -204,9 +218,13 @@ class SpotDisClust(CachedSteps):
     ``truth['epoch_labels']``, silhouette). Changing a clustering parameter does not
     recompute SPOTDis; changing the perplexity does not recluster.
 
-    ``dissimilarity="rate"`` clusters and embeds the rate-vector baseline instead
-    (``rate_vector_dissimilarity``); ``baseline()`` gives that next to SPOTDis, and
+    ``dissimilarity="spikeship"`` clusters and embeds SpikeShip instead (Sotomayor-Gómez,
+    Battaglia & Vinck 2023; ``spikeship()``, with the global shifts, and ``flows()``, the
+    neurons that lead or lag in a cluster); ``dissimilarity="rate"`` the rate-vector
+    baseline (``rate_vector_dissimilarity``); ``baseline()`` gives that next to SPOTDis, and
     ``window_sweep()`` scores other analysis windows (Grossberger et al. 2018, S11/S12).
+    Graph mode (above ``max_full_epochs``) is SPOTDis's only: with the other two a run
+    there is refused with the parameter to change.
     """
 
     data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="""
@@ -242,18 +260,22 @@ class SpotDisClust(CachedSteps):
     silhouette_sample = param.Integer(default=1000, bounds=(10, 100_000), doc="""
         Graph mode: the silhouette is computed on the full SPOTDis of this many randomly
         chosen clustered epochs (seeded).""")
-    dissimilarity = param.Selector(default="spotdis", objects=["spotdis", "rate"], doc="""
-        What is clustered and embedded: SPOTDis, or the rate-vector baseline (L1 distance
-        between normalised population count vectors, no temporal structure; see
-        ``rate_vector_dissimilarity``).""")
+    dissimilarity = param.Selector(default="spotdis", objects={
+        "SPOTDis": "spotdis", "SpikeShip": "spikeship", "rate vectors": "rate"}, doc="""
+        What is clustered and embedded: SPOTDis; SpikeShip (the transport of each neuron's
+        spikes left after one common shift of the epoch, Sotomayor-Gómez et al. 2023; see
+        ``analysis.spotdis.spikeship``); or the rate-vector baseline (L1 distance between
+        normalised population count vectors, no temporal structure; see
+        ``rate_vector_dissimilarity``). SpikeShip and the baseline need the full matrix (at
+        most ``max_full_epochs`` epochs).""")
 
     # ---------------------------------------------------------------- keys and checks
     def _spotdis_key(self):
         return (self.data, self.sampling_period, self.method)
 
     def _matrix_key(self):
-        if self.dissimilarity == "rate":
-            return (self.data, "rate")
+        if self.dissimilarity in ("rate", "spikeship"):
+            return (self.data, self.dissimilarity)
         return self._spotdis_key() + ("spotdis",)
 
     def _cluster_key(self):
@@ -299,13 +321,19 @@ class SpotDisClust(CachedSteps):
         return self._cached("spotdis", self._spotdis_key(), compute)
 
     def _refuse_full(self, what):
-        if self.graph_mode():
-            M = len(self.data.epochs)
-            raise ValueError(
-                f"max_full_epochs: {what} of {M} epochs would hold {M * M:,} entries "
-                f"({20 * M * M / 1e9:.1f} GB); above max_full_epochs "
-                f"({self.max_full_epochs}) SpotDisClust works on the nearest-neighbour "
-                f"graph (graph(), cluster(), embed()); raise max_full_epochs to force it")
+        if not self.graph_mode():
+            return
+        M = len(self.data.epochs)
+        if self.dissimilarity == "spotdis":
+            instead = ("SpotDisClust works on the nearest-neighbour graph (graph(), cluster(), "
+                       "embed())")
+        else:
+            instead = (f"SpotDisClust works on a nearest-neighbour graph, which only "
+                       f"dissimilarity='spotdis' has (not {self.dissimilarity!r})")
+        raise ValueError(
+            f"max_full_epochs: {what} of {M} epochs would hold {M * M:,} entries "
+            f"({20 * M * M / 1e9:.1f} GB); above max_full_epochs ({self.max_full_epochs}) "
+            f"{instead}; raise max_full_epochs to force it")
 
     def graph(self):
         """Exact SPOTDis to each epoch's nearest epochs (``SpotDisGraph``), graph mode.
@@ -326,6 +354,33 @@ class SpotDisClust(CachedSteps):
                                scheduler=self.scheduler, memory_budget=self._budget())
         return self._cached("graph", self._graph_key(), compute)
 
+    def spikeship(self):
+        """The SpikeShip matrix and global shifts (``SpikeShip``), see
+        ``analysis.spotdis.spikeship.spikeship``."""
+        def compute():
+            return spikeship(self.data, progress=lambda f, m: self._report(0.7 * f, m),
+                             scheduler=self.scheduler, memory_budget=self._budget())
+        _check_data(self.data, "SpikeShip")
+        self._refuse_full("the SpikeShip matrix")
+        return self._cached("spikeship", (self.data,), compute)
+
+    def flows(self, epochs, reference=None):
+        """Neurons that lead or lag in ``epochs`` (e.g. a cluster's members) against
+        ``reference`` (default: all other epochs), beyond each pair's global shift:
+        ``NeuronFlows``, see ``analysis.spotdis.spikeship.neuron_flows``. Uses SpikeShip's
+        flows whatever ``dissimilarity`` is."""
+        _check_data(self.data, "SpikeShip")
+        return neuron_flows(self.data, epochs, reference, memory_budget=self._budget())
+
+    def n_undefined(self):
+        """Undefined epoch pairs of the clustered dissimilarity (0 for the rate vectors)."""
+        if self.dissimilarity == "spikeship":
+            return self.spikeship().n_undefined
+        if self.dissimilarity == "spotdis":
+            return self.graph().n_undefined if self._use_graph() else \
+                self.spotdis().n_undefined
+        return 0
+
     def rate_vectors(self):
         """The rate-vector baseline matrix (M x M), see ``rate_vector_dissimilarity``."""
         _check_data(self.data)
@@ -337,13 +392,16 @@ class SpotDisClust(CachedSteps):
         """The M x M matrix that is clustered and embedded (per ``dissimilarity``)."""
         if self.dissimilarity == "rate":
             return self.rate_vectors()
+        if self.dissimilarity == "spikeship":
+            return self.spikeship().matrix
         return self.spotdis().matrix
 
     def cluster(self):
         """HDBSCAN labels of the epochs on the precomputed SPOTDis (-1: noise).
 
         Grossberger et al. (2018), Methods "Clustering": HDBSCAN on the dissimilarity
-        matrix, undefined entries at the maximum dissimilarity 1.
+        matrix, undefined entries at the maximum dissimilarity (SPOTDis 1, SpikeShip
+        ``SpikeShip.fill_value``).
         """
         _check_data(self.data)
         self._check_clustering(len(self.data.epochs))
@@ -429,7 +487,8 @@ class SpotDisClust(CachedSteps):
         ``ari``: adjusted Rand index (scikit-learn) between ``truth['epoch_labels']`` (-1
         noise) and the labels, HDBSCAN noise (-1) counted as one cluster of its own; NaN
         without ground truth. ``silhouette``: mean silhouette on the clustered matrix
-        (SPOTDis or the rate vectors, see ``dissimilarity``) of the epochs not called
+        (SPOTDis, SpikeShip or the rate vectors, see ``dissimilarity``) of the epochs not
+        called
         noise; NaN with fewer than 2 clusters (or no epoch left outside them).
 
         Parameters
@@ -486,9 +545,11 @@ class SpotDisClust(CachedSteps):
     def run(self):
         """All steps: ``SpotDisClustResult`` (each step cached)."""
         started = time.perf_counter()
-        self._report(0.0, "SPOTDis" if self.dissimilarity == "spotdis" else "rate vectors")
+        self._report(0.0, {"spotdis": "SPOTDis", "spikeship": "SpikeShip"}.get(
+            self.dissimilarity, "rate vectors"))
         graph = self._use_graph()
         d = self.spotdis() if self.dissimilarity == "spotdis" and not graph else None
+        ship = self.spikeship() if self.dissimilarity == "spikeship" else None
         labels = self.cluster()
         emb = self.embed()
         sc = self.scores(labels)
@@ -496,7 +557,7 @@ class SpotDisClust(CachedSteps):
         return SpotDisClustResult(d, labels, emb, sc,
                                   dissimilarity=None if graph else self.matrix(),
                                   graph=self.graph() if graph else None,
-                                  **self._provenance(started))
+                                  spikeship=ship, **self._provenance(started))
 
     def _params(self):
         return {k: getattr(self, k) for k in

@@ -33,15 +33,15 @@ N_DELAY_BINS = 81
 
 _GRID_MAX_UNITS = 65536   # the grid kernel numbers neuron pairs in int32
 
-def _check_data(data):
+def _check_data(data, what="SPOTDis"):
     if data is None:
         raise ValueError("data: no spike trains given")
     if not isinstance(data, SpikeTrains):
         raise ValueError(f"data: expected SpikeTrains, got {type(data).__name__}")
     if data.epochs is None:
-        raise ValueError("data: the recording has no epochs (SPOTDis compares epochs)")
+        raise ValueError(f"data: the recording has no epochs ({what} compares epochs)")
     if len(data.epochs) < 2:
-        raise ValueError(f"data: SPOTDis needs at least 2 epochs, got {len(data.epochs)}")
+        raise ValueError(f"data: {what} needs at least 2 epochs, got {len(data.epochs)}")
     if not np.max(data.epochs.duration) > 0:
         raise ValueError("data: all epochs have zero length")
 

@@ -53,6 +53,7 @@ def runs(patterns):
         "spotdis": _spotdis(patterns).run(),
         "spotdis-graph": _spotdis(patterns, max_full_epochs=10).run(),
         "spotdis-rate": _spotdis(patterns).baseline(),
+        "spotdis-spikeship": _spotdis(patterns, dissimilarity="spikeship").run(),
     }
     # each run holds what its round trip must carry
     a, t = out["asset"], out["asset-tiled"]
@@ -63,6 +64,8 @@ def runs(patterns):
     assert s.spotdis is not None and s.dissimilarity is not None and s.graph is None
     assert g.spotdis is None and g.dissimilarity is None and isinstance(g.graph, SpotDisGraph)
     assert r.spotdis is None and r.dissimilarity is not None
+    ship = out["spotdis-spikeship"]
+    assert ship.spotdis is None and ship.spikeship.matrix is ship.dissimilarity
     assert math.isnan(g.scores["ari"]) or 0 <= g.scores["ari"] <= 1
     return out
 
@@ -95,7 +98,8 @@ def assert_identical(a, b, where="result"):
         assert a == b, where
 
 
-KINDS = ["asset", "asset-tiled", "assembly", "spotdis", "spotdis-graph", "spotdis-rate"]
+KINDS = ["asset", "asset-tiled", "assembly", "spotdis", "spotdis-graph", "spotdis-rate",
+         "spotdis-spikeship"]
 
 
 # ----------------------------------------------------------------- round trips

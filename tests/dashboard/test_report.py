@@ -408,3 +408,18 @@ def test_report_from_pages_shows_the_run_not_later_settings():
     assert table.loc["min_cluster_size", "value"] == "4"
     assert section.result.data_summary["epochs"] == 20
     assert section.result.data_summary["source"] == "patterns"
+
+
+@pytest.mark.parametrize("dissimilarity, needles", [
+    ("spikeship", ["SpikeShip", "undefined epoch pairs (fewer than 2 common neurons) 0"]),
+    ("rate", ["rate vectors (no timing)"]),
+])
+def test_spotdis_section_names_the_dissimilarity(files, dissimilarity, needles):
+    from analysis.spotdis import SpotDisClust
+
+    data = io.load(files["epochs"])
+    result = SpotDisClust(data=data, min_cluster_size=4, perplexity=5.0,
+                          dissimilarity=dissimilarity).run()
+    text = _texts(report.Section("spotdis", result, data))
+    assert all(n in text for n in needles), text
+    assert "kernel" not in text

@@ -185,7 +185,7 @@ def test_delay_order_and_matrix_scale(ran, patterns):
     assert np.all(np.diff(peaks[:n_active]) >= 0)
     lo, hi = contrast_range(ran.result.spotdis)
     assert 0 <= lo < hi <= 1
-    ran.matrix_scale = "0 to 1"
+    ran.matrix_scale = "full range"
     assert len(ran._matrix) == 1
     ran.matrix_scale = "data range"
 
@@ -283,6 +283,33 @@ def test_run_on_the_rate_baseline(patterns):
     assert page.result.spotdis is None
     assert "rate-vector dissimilarity" in page._summary.object
     assert len(page._matrix) == 1 and len(page._map) == 1
+
+
+def test_run_on_spikeship(patterns):
+    from bokeh.models import LinearColorMapper
+
+    page = SpotDisPage(session=Session(data=patterns))
+    page.clust.min_cluster_size = 8
+    assert page._spotdis_settings.visible
+    page.clust.dissimilarity = "spikeship"
+    assert not page._spotdis_settings.visible   # the sample grid and kernel are SPOTDis's
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    r = page.result
+    assert r.spotdis is None and r.spikeship is not None
+    assert "SpikeShip" in page._summary.object and "undefined epoch pairs" in page._summary.object
+    figure = hv.renderer("bokeh").get_plot(page._matrix[0].object).state
+    assert figure.title.text == "SpikeShip, epochs sorted by cluster"
+    hover, = _hover_tools(page._matrix[0].object)
+    assert hover.tooltips[-1] == ("SpikeShip (ms)", "@image{0.000}")
+    page.matrix_scale = "full range"
+    figure = hv.renderer("bokeh").get_plot(page._matrix[0].object).state
+    mapper = figure.select_one({"type": LinearColorMapper})
+    assert (mapper.low, mapper.high) == pytest.approx((0.0, r.spikeship.fill_value * 1e3))
+    # the selector names the choices as the page does
+    widget, = [w for w in page._layout.select(pn.widgets.RadioButtonGroup)
+               if "SpikeShip" in w.options]
+    assert list(widget.options) == ["SPOTDis", "SpikeShip", "rate vectors"]
 
 
 # ---------------------------------------------------------------------- epochs from events

@@ -1,0 +1,391 @@
+"""SpikeShip: exactness against a brute-force implementation of the definition (linear
+programming per neuron, the global shift by exhaustive search and by an exact weighted
+median), hand-computed cases, a whole-pattern shift, undefined pairs, the flows, and
+clustering through SpotDisClust."""
+
+import sys
+from fractions import Fraction
+
+import numba
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from analysis import SpikeTrains, simulate
+from analysis.errors import MemoryBudgetError
+from analysis.kernels.spikeship import N_BUCKETS, bucket_median, weighted_median
+from analysis.spotdis import (SpotDisClust, SpotDisClustResult, neuron_flows, pair_flows,
+                              spikeship, spotdis)
+
+SCALE = 0.7   # the normalisation's constant, written out here on purpose
+
+
+# ----------------------------------------------------------------- plain reference
+def transport_plan(x, y):
+    """Optimal transport of x (mass 1/n each) onto y (1/m each) by linear programming.
+
+    The cost (x_i - y_j)^2 is strictly convex, so its optimal plan is unique: the monotone
+    one, which is also optimal for |x_i - y_j| (checked). Masses come back as fractions
+    (they are multiples of 1/(n m))."""
+    n, m = len(x), len(y)
+    if n == 1 or m == 1:   # one side is a single point: the only plan
+        return [(xi, yj, Fraction(1, n * m)) for xi in x for yj in y]
+    diff = np.subtract.outer(np.asarray(x), np.asarray(y))
+    a_eq = np.zeros((n + m, n * m))
+    for i in range(n):
+        a_eq[i, i * m:(i + 1) * m] = 1.0
+    for j in range(m):
+        a_eq[n + j, j::m] = 1.0
+    b_eq = np.concatenate([np.full(n, 1.0 / n), np.full(m, 1.0 / m)])
+    sol = linprog((diff ** 2).ravel(), A_eq=a_eq, b_eq=b_eq, bounds=(0, None),
+                  method="highs")
+    assert sol.status == 0
+    w1 = linprog(np.abs(diff).ravel(), A_eq=a_eq, b_eq=b_eq, bounds=(0, None),
+                 method="highs")
+    assert abs(w1.fun - np.abs(diff).ravel() @ sol.x) <= 1e-12
+    plan = []
+    for q, mass in enumerate(sol.x):
+        frac = Fraction(float(mass)).limit_denominator(n * m)
+        if frac > 0:
+            plan.append((x[q // m], y[q % m], frac))
+    assert sum(f for _, _, f in plan) == 1
+    return plan
+
+
+def exact_median(values, masses):
+    """Midpoint of the weighted medians' interval, by sorting, with exact masses."""
+    distinct = np.unique(values)
+    at = [sum((w for v, w in zip(values, masses) if v == d), Fraction(0)) for d in distinct]
+    half = sum(at) / 2
+    cum = Fraction(0)
+    for q, d in enumerate(distinct):
+        cum += at[q]
+        if cum == half:
+            return 0.5 * (d + distinct[q + 1])
+        if cum > half:
+            return float(d)
+    raise AssertionError("unreachable")
+
+
+def brute_pair(tk, ok, tm, om):
+    """(SpikeShip, global shift, common neurons, residual per neuron) of two epochs."""
+    values, masses, owner = [], [], []
+    for i in range(len(ok) - 1):
+        x, y = tk[ok[i]:ok[i + 1]], tm[om[i]:om[i + 1]]
+        if x.size and y.size:
+            for a, b, w in transport_plan(list(x), list(y)):
+                values.append(a - b)
+                masses.append(w)
+                owner.append(i)
+    common = len(set(owner))
+    if common == 0:
+        return np.nan, np.nan, 0, {}
+    values = np.asarray(values)
+    weights = np.array([float(w) for w in masses])
+    # the cost is convex and piecewise linear: its minimum lies at one of the flows
+    least = min(float(weights @ np.abs(values - g)) for g in values)
+    g = exact_median(values, masses)
+    assert float(weights @ np.abs(values - g)) == pytest.approx(least, rel=1e-12, abs=1e-15)
+    owner = np.asarray(owner)
+    residual = {i: float(weights[owner == i] @ (values[owner == i] - g)) for i in set(owner)}
+    value = SCALE * least / (common - 1) if common >= 2 else np.nan
+    return value, g, common, residual
+
+
+def brute_spikeship(data):
+    M = len(data.epochs)
+    per_epoch = [data.epoch_spikes(k) for k in range(M)]
+    matrix = np.zeros((M, M))
+    shift = np.zeros((M, M))
+    common = np.zeros((M, M), dtype=np.int64)
+    for k in range(M):
+        for m in range(k + 1, M):
+            v, g, c, _ = brute_pair(*per_epoch[k], *per_epoch[m])
+            matrix[k, m] = matrix[m, k] = v
+            shift[k, m], shift[m, k] = g, -g
+            common[k, m] = common[m, k] = c
+    return matrix, shift, common
+
+
+def from_epoch_lists(epochs, length=1.0):
+    """A recording from per-epoch spike lists ``epochs[k][i]`` (times within the epoch)."""
+    M, N = len(epochs), len(epochs[0])
+    starts = np.arange(M) * length
+    times, units = [], []
+    for k, per_unit in enumerate(epochs):
+        for i, ts in enumerate(per_unit):
+            times += [starts[k] + t for t in ts]
+            units += [i] * len(ts)
+    return SpikeTrains.from_spikes(times, units, t_start=0.0, t_stop=M * length,
+                                   unit_ids=list(range(N)),
+                                   epochs={"start": starts, "stop": starts + length})
+
+
+def allen_like(seed, M=10, N=150, T=0.25):
+    """Epochs laid out like the authors' Allen V1 example: many neurons, 0-3 spikes per
+    neuron and epoch, two stimuli that set each neuron's latency, jitter."""
+    rng = np.random.default_rng(seed)
+    latency = rng.uniform(0.02, 0.2, (2, N))
+    epochs = []
+    for k in range(M):
+        stim = k % 2
+        per_unit = []
+        for i in range(N):
+            n = int(rng.choice(4, p=[0.4, 0.35, 0.15, 0.1]))
+            t = latency[stim, i] + rng.normal(0, 0.01, n) + 0.02 * np.arange(n)
+            per_unit.append(sorted(np.clip(t, 0.0, T * 0.999)))
+        epochs.append(per_unit)
+    return from_epoch_lists(epochs, T)
+
+
+def check_against_brute(data):
+    r = spikeship(data)
+    matrix, shift, common = brute_spikeship(data)
+    iu = np.triu_indices(len(data.epochs), 1)
+    defined = common[iu] >= 2
+    np.testing.assert_array_equal(r.counts[iu], common[iu])
+    np.testing.assert_array_equal(r.undefined[iu], ~defined)
+    np.testing.assert_allclose(r.matrix[iu][defined], matrix[iu][defined], rtol=1e-9,
+                               atol=1e-15)
+    has_shift = common >= 1
+    np.fill_diagonal(has_shift, False)
+    np.testing.assert_allclose(r.shift[has_shift], shift[has_shift], rtol=1e-9, atol=1e-15)
+    assert np.isnan(r.shift[(common == 0) & ~np.eye(common.shape[0], dtype=bool)]).all()
+    return r
+
+
+# ----------------------------------------------------------------- exactness
+def test_equals_brute_force_on_simulated_patterns():
+    data = simulate.spot_patterns(n_patterns=2, epochs_per_pattern=4, n_noise_epochs=4,
+                                  n_units=8, epoch_samples=100, pulse_samples=20,
+                                  rate_in=0.25, rate_out=0.02, seed=3)
+    r = check_against_brute(data)
+    assert r.counts.max() >= 2 and (r.matrix > 0).any()
+    # several spikes per neuron and epoch: flows with unequal masses are exercised
+    assert np.diff(data.epoch_spikes(0)[1]).max() >= 3
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_equals_brute_force_on_sparse_allen_like_epochs(seed):
+    data = allen_like(seed)
+    check_against_brute(data)
+
+
+def test_weighted_median_is_the_midpoint_of_the_minimisers():
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 12))
+        values = rng.integers(-4, 5, n).astype(np.float64)   # ties on purpose
+        masses = rng.integers(1, 4, n)
+        total = float(masses.sum())
+        g = weighted_median(values.copy(), masses.astype(np.float64), 0, n, total)
+        assert g == exact_median(values, [Fraction(int(w)) for w in masses])
+        assert weighted_median(-values, masses.astype(np.float64), 0, n, total) == -g
+
+
+def test_bucket_median_equals_quickselect():
+    rng = np.random.default_rng(6)
+    mass_b, min_b = np.zeros(N_BUCKETS), np.full(N_BUCKETS, np.inf)
+    cases = [(np.r_[np.zeros(10), np.full(10, 100.0)], np.ones(20))]   # tie across buckets
+    for _ in range(300):
+        n = int(rng.integers(1, 400))
+        centre = rng.integers(-1000, 1000, n) // int(rng.choice([1, 50, 1000]))
+        values = (centre + rng.integers(-3, 4, n) * (rng.random(n) < 0.1)).astype(float)
+        cases.append((values, rng.integers(1, 4, n).astype(float)))
+    for values, masses in cases:
+        n, total = values.size, float(masses.sum())
+        expected = weighted_median(values.copy(), masses.copy(), 0, n, total)
+        got = bucket_median(values, masses, n, total, mass_b, min_b, np.empty(n), np.empty(n))
+        assert got == expected
+        assert not mass_b.any() and np.isinf(min_b).all()   # scratch left reset
+    assert bucket_median(*cases[0], 20, 20.0, mass_b, min_b, np.empty(20), np.empty(20)) == 50
+
+
+# ----------------------------------------------------------------- hand-computed
+@pytest.mark.parametrize("epochs, value, shift", [
+    # two neurons, one spike each: flows -0.1 and -0.2, any shift between them leaves 0.1
+    ([[[0.1], [0.3]], [[0.2], [0.5]]], SCALE * 0.1 / 1, -0.15),
+    # three neurons: flows -0.1, 0, 0.3; the median 0 leaves 0.4, over N - 1 = 2
+    ([[[0.1], [0.4], [0.6]], [[0.2], [0.4], [0.3]]], SCALE * 0.4 / 2, 0.0),
+    # neuron 0 splits 2 spikes onto 1 (flows -0.1, 0.1, mass 1/2 each), neuron 1 stays
+    ([[[0.1, 0.3], [0.4]], [[0.2], [0.4]]], SCALE * 0.1, 0.0),
+    # half the mass at or below 0.1: the minimisers are [0.1, 0.3], shift their midpoint
+    ([[[0.0, 0.2], [0.5]], [[0.1], [0.2]]], SCALE * 0.3, 0.2),
+])
+def test_hand_computed_pairs(epochs, value, shift):
+    r = spikeship(from_epoch_lists(epochs))
+    assert r.matrix[0, 1] == pytest.approx(value, rel=1e-12)
+    assert r.matrix[1, 0] == r.matrix[0, 1]
+    assert r.shift[0, 1] == pytest.approx(shift, abs=1e-12)
+    assert r.shift[1, 0] == -r.shift[0, 1]
+    assert r.counts[0, 1] == len(epochs[0])
+    assert r.n_undefined == 0
+
+
+def test_a_whole_pattern_shifted_is_at_distance_zero():
+    rng = np.random.default_rng(2)
+    first = [sorted(rng.uniform(0.0, 0.6, int(rng.integers(1, 4)))) for _ in range(12)]
+    shifted = [[t + 0.25 for t in ts] for ts in first]
+    late = [list(ts) for ts in first]
+    late[3] = [t + 0.1 for t in late[3]]     # one neuron of 12 fires 0.1 s later
+    data = from_epoch_lists([first, shifted, late])
+    r = spikeship(data)
+    assert r.matrix[0, 1] == pytest.approx(0.0, abs=1e-12)
+    assert r.shift[1, 0] == pytest.approx(0.25, abs=1e-12)   # epoch 1 is 0.25 s later
+    assert r.shift[0, 1] == -r.shift[1, 0]
+    # one neuron moved: its 0.1 s is all the transport left, over N - 1 = 11
+    assert r.matrix[0, 2] == pytest.approx(SCALE * 0.1 / 11, rel=1e-9)
+    assert r.shift[0, 2] == pytest.approx(0.0, abs=1e-12)
+    # SPOTDis ignores a common shift too
+    assert spotdis(data, method="continuous").matrix[0, 1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_undefined_pairs_are_counted_and_set_to_the_maximum():
+    data = from_epoch_lists([
+        [[0.1], [0.2], [], []],        # 0: units 0, 1
+        [[0.3], [], [], []],           # 1: one active neuron
+        [[], [], [0.4], [0.5]],        # 2: units 2, 3, none in common with 0
+        [[0.2], [0.6], [], []],        # 3: units 0, 1 again
+    ], length=0.8)
+    r = spikeship(data)
+    assert r.n_undefined == 5 and r.n_empty_epochs == 1
+    assert r.fill_value == pytest.approx(2 * SCALE * 0.8)
+    expected = np.ones((4, 4), dtype=bool)
+    expected[0, 3] = expected[3, 0] = False
+    np.fill_diagonal(expected, False)
+    np.testing.assert_array_equal(r.undefined, expected)
+    assert np.all(r.matrix[expected] == r.fill_value)
+    assert r.matrix[0, 3] == pytest.approx(SCALE * 0.3)   # flows -0.1 and -0.4
+    # one common neuron still has a shift; none has not
+    assert r.shift[0, 1] == pytest.approx(-0.2) and np.isnan(r.shift[0, 2])
+    np.testing.assert_array_equal(np.diag(r.counts), [2, 1, 2, 2])
+    # the fill value is the least upper bound: two neurons swap the epoch's two ends (a
+    # spike at the stop belongs to the next epoch but in the recording's last one)
+    ends = spikeship(from_epoch_lists([[[0.0], [0.8 - 1e-9]], [[0.8], [0.0]]], length=0.8))
+    assert ends.matrix[0, 1] == pytest.approx(ends.fill_value, rel=1e-8)
+    assert ends.matrix[0, 1] <= ends.fill_value
+
+
+def test_symmetric_and_does_not_depend_on_threads_or_blocks(monkeypatch):
+    data = allen_like(4, M=30, N=80)
+    r = spikeship(data)
+    np.testing.assert_array_equal(r.matrix, r.matrix.T)
+    np.testing.assert_array_equal(r.shift, -r.shift.T)
+    assert np.all(np.diag(r.matrix) == 0)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = spikeship(data)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.matrix, r.matrix)
+    np.testing.assert_array_equal(one.shift, r.shift)
+    # small problems run as one block; progress comes between blocks
+    module = sys.modules["analysis.spotdis.spikeship"]   # (the package's name is the function)
+    monkeypatch.setattr(module, "_FLOWS_PER_BLOCK", 1000.0)
+    steps = []
+    blocks = spikeship(data, progress=lambda f, m: steps.append(f))
+    assert steps[-1] == 1.0 and len(steps) > 20 and steps == sorted(steps)
+    np.testing.assert_array_equal(blocks.matrix, r.matrix)
+    np.testing.assert_array_equal(blocks.shift, r.shift)
+
+
+def test_memory_budget_is_checked_first():
+    with pytest.raises(MemoryBudgetError, match="memory_budget: the SpikeShip matrix"):
+        spikeship(allen_like(0, M=4, N=5), memory_budget=100)
+
+
+# ----------------------------------------------------------------- flows
+def test_flows_of_a_pair_and_of_a_cluster():
+    data = allen_like(1, M=6, N=40)
+    per_epoch = [data.epoch_spikes(k) for k in range(6)]
+    r = spikeship(data)
+    plan = pair_flows(data, 0, 1)
+    assert plan.attrs["spikeship"] == pytest.approx(r.matrix[0, 1], rel=1e-12)
+    assert plan.attrs["shift"] == pytest.approx(r.shift[0, 1], abs=1e-15)
+    np.testing.assert_allclose(plan.groupby("unit")["mass"].sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(plan["flow"], plan["t_k"] - plan["t_m"])
+    residual = brute_pair(*per_epoch[0], *per_epoch[1])[3]
+    got = (plan["mass"] * plan["residual"]).groupby(plan["unit"]).sum()
+    np.testing.assert_allclose(got.to_numpy(), [residual[i] for i in got.index], atol=1e-12)
+
+    f = neuron_flows(data, [0, 2], reference=[1, 3, 2])
+    assert f.shift.shape == (2, 3) and np.isnan(f.shift[1, 2])
+    assert f.shift[0, 0] == pytest.approx(r.shift[0, 1], abs=1e-15)
+    pairs = [(0, 1), (0, 3), (0, 2), (2, 1), (2, 3)]
+    sums = {}
+    for k, m in pairs:
+        for i, value in brute_pair(*per_epoch[k], *per_epoch[m])[3].items():
+            sums.setdefault(i, []).append(value)
+    for i in range(data.n_units):
+        values = sums.get(i, [])
+        assert f.n_pairs[i] == len(values)
+        if values:
+            assert f.mean_flow[i] == pytest.approx(np.mean(values), abs=1e-12)
+        if len(values) > 1:
+            assert f.sd_flow[i] == pytest.approx(np.std(values, ddof=1), abs=1e-9)
+    table = f.to_frame()
+    active = table[table["n_pairs"] > 0]["mean_flow"].to_numpy()
+    assert np.all(np.diff(active) >= 0)   # leading neurons first
+    with pytest.raises(ValueError, match="^epochs: epoch indices"):
+        neuron_flows(data, [7])
+
+
+def test_flows_show_the_neuron_that_lags_in_a_cluster():
+    rng = np.random.default_rng(8)
+    base = rng.uniform(0.1, 0.5, 10)
+    epochs = []
+    for k in range(12):
+        lag = 0.2 if k < 6 else 0.0          # neuron 4 fires 0.2 s later in epochs 0-5
+        shift = rng.uniform(0, 0.2)          # and each epoch is shifted as a whole
+        epochs.append([[base[i] + shift + (lag if i == 4 else 0.0)
+                        + rng.normal(0, 0.002)] for i in range(10)])
+    data = from_epoch_lists(epochs)
+    f = neuron_flows(data, range(6))
+    assert f.order()[-1] == 4
+    assert f.mean_flow[4] == pytest.approx(0.2, abs=0.01)
+    others = np.delete(f.mean_flow, 4)
+    assert np.all(np.abs(others) < 0.01)
+
+
+# ----------------------------------------------------------------- SpotDisClust
+@pytest.fixture(scope="module")
+def patterns():
+    return simulate.spot_patterns(n_patterns=3, epochs_per_pattern=15, n_noise_epochs=15,
+                                  n_units=20, seed=1)
+
+
+def test_spotdisclust_with_spikeship_recovers_the_patterns(patterns, tmp_path):
+    clust = SpotDisClust(data=patterns, dissimilarity="spikeship", min_cluster_size=8)
+    result = clust.run()
+    assert result.scores["ari"] >= 0.9
+    assert result.spotdis is None and result.dissimilarity_name == "SpikeShip"
+    np.testing.assert_array_equal(result.dissimilarity, result.spikeship.matrix)
+    # changing the SPOTDis kernel does not recompute SpikeShip, nor recluster
+    clust.method = "continuous"
+    clust.run()
+    assert clust.computations["spikeship"] == 1 and clust.computations["cluster"] == 1
+    assert "spotdis" not in clust.computations
+    back = SpotDisClustResult.load(result.save(tmp_path / "ship.npz"))
+    np.testing.assert_array_equal(back.spikeship.shift, result.spikeship.shift)
+    assert back.spikeship.n_undefined == result.spikeship.n_undefined
+    assert back.dissimilarity_name == "SpikeShip"
+    members = np.flatnonzero(result.labels == result.labels[0])
+    assert clust.flows(members).n_pairs.max() > 0
+
+
+def test_graph_mode_is_spotdis_only(patterns):
+    clust = SpotDisClust(data=patterns, dissimilarity="spikeship", max_full_epochs=20)
+    with pytest.raises(ValueError, match="^max_full_epochs: the SpikeShip matrix of 60 "
+                                         "epochs.*only dissimilarity='spotdis'"):
+        clust.run()
+
+
+def test_window_sweep_counts_spikeship_undefined_pairs(patterns):
+    from analysis.spotdis import window_sweep
+
+    table = window_sweep(patterns, [0.005, 0.3], dissimilarity="spikeship",
+                         min_cluster_size=8)
+    short, full = table["n_undefined"]
+    assert short > full == 0   # 5 ms windows: few neurons fire, many pairs undefined
+    assert table["ari"].iloc[1] >= 0.9
