@@ -13,9 +13,10 @@ reader counts the *expanded* size the file declares -- NPZ members' uncompressed
 ``.npy`` headers, every HDF5 dataset (shape x itemsize, so a chunked dataset
 that declares gigabytes it never wrote counts in full), Parquet rows, the arrays of the
 JSON metadata, phy ``.npy`` files -- and refuses the file before allocating past the
-budget. HDF5 files (NWB, NIX) are walked with h5py before pynwb or neo open them: external
-links, user-defined links, datasets with external raw storage and virtual datasets are
-refused (h5py would read other files through them); soft links stay inside the file. With
+budget. HDF5 files (NWB, NIX) are walked with h5py before pynwb or the NIX reader read
+them (:mod:`analysis.hdf5_walk`): external links, user-defined links, datasets with external
+raw storage and virtual datasets are refused (h5py would read other files through them);
+soft links stay inside the file. With
 ``within=``, every file read must resolve into that folder (no symbolic link out of it).
 
 Formats
@@ -1586,88 +1587,39 @@ def _write_npz(data, tmp):
 def _check_hdf5(path, source, budget, partial=()):
     """Refuse an HDF5 file that reaches outside itself or declares more data than the budget.
 
-    Every link is visited before pynwb or neo open the file: external and user-defined
-    links, datasets with external raw storage and virtual datasets are refused (h5py would
-    read other files through them); soft links are paths inside this file, whose every link
-    is visited here. Each dataset counts with its declared size (a chunked dataset can
-    declare gigabytes it never wrote). Attributes have no chunking and no fill value: their
-    data lie in the file in full, so the file's bytes outside the datasets' storage bound
-    them, and count once for all. Datasets named in ``partial`` (paths without the leading
-    ``/``) are read in part: their reader counts what it reads.
+    Every link is visited before pynwb opens the file (:func:`analysis.hdf5_walk.walk`):
+    external and user-defined links, datasets with external raw storage and virtual
+    datasets are refused (h5py would read other files through them); soft links are paths
+    inside this file, whose every link is visited here. Each dataset counts with its
+    declared size (a chunked dataset can declare gigabytes it never wrote). Attributes have
+    no chunking and no fill value: their data lie in the file in full, so the file's bytes
+    outside the storage of its datasets (those over 64 KiB) bound them, and count once for
+    all. Datasets named in ``partial`` (paths without the leading ``/``) are read in part:
+    their reader counts what it reads.
     """
     import h5py
-    from h5py import h5d, h5g, h5l, h5o
 
-    seen = set()
-    stored = [0]  # bytes of the datasets' raw storage
-
-    # h5py's low-level calls: its high-level objects (and h5o.get_info) cost several
-    # times more per object, which made this walk take seconds on a NIX file of a few
-    # hundred spike trains (thousands of small objects)
-    def check(name):
-        stat = h5g.get_objinfo(f.id, name)
-        if stat.objno in seen:  # one object under several hard links
-            return
-        seen.add(stat.objno)
-        if stat.type != h5g.DATASET:
-            return
-        oid = h5o.open(f.id, name)
-        plist = oid.get_create_plist()
-        if plist.get_layout() == h5d.VIRTUAL:
-            raise SpikeDataError("is a virtual dataset (data from other files is refused)",
-                                 source, _h5_where(name))
-        if plist.get_external_count():
-            raise SpikeDataError("keeps its data in an external file (refused)", source,
-                                 _h5_where(name))
-        nbytes = 0 if name in partial else _h5_nbytes(oid.shape, oid.dtype)
-        if nbytes > budget.left:
-            budget.take(nbytes, source, _h5_where(name))
-        budget.left -= nbytes
-        stored[0] += oid.get_storage_size()
-
-    def visit(name, link):  # returns the error, which stops the visit (raising here cannot)
-        kind = link.type
-        try:
-            if kind == h5l.TYPE_EXTERNAL:
-                raise SpikeDataError("is an external link to another file (refused)", source,
-                                     _h5_where(name))
-            if kind == h5l.TYPE_HARD:
-                check(name)
-            elif kind != h5l.TYPE_SOFT:
-                raise SpikeDataError("is a user-defined link (refused)", source,
-                                     _h5_where(name))
-        except SpikeDataError as exc:
-            return exc
-        return None
+    from .hdf5_walk import walk
 
     with h5py.File(path, "r") as f:
-        error = f.id.links.visit(visit, info=True)
-    if error is not None:
-        raise error
-    budget.take(max(os.path.getsize(path) - stored[0], 0), source, "attributes")
-
-
-def _h5_where(name):
-    return "/" + _one_line(name.decode("utf-8", errors="replace"))
-
-
-def _h5_nbytes(shape, dtype):
-    """Bytes of an HDF5 dataset or attribute once read (None shape: empty dataspace)."""
-    return 0 if shape is None else math.prod(shape) * dtype.itemsize
+        walk(f, source, budget, partial).close()
 
 
 # ---------------------------------------------------------------------- NIX (neo)
 def _read_nix(path, source, *, sort, t_start, t_stop, budget):
     import h5py
 
+    from .hdf5_walk import walk
     from .neo_io import from_records
     from .nix_io import NEWEST_VERSION, file_version, read_block
 
-    _check_hdf5(path, source, budget)
     with h5py.File(path, "r") as f:
+        # one open for the safety walk and the reader: the walk's map of the file spares
+        # the reader every second open of an object
+        objects = walk(f, source, budget)
         version = file_version(f)
         try:
-            block = read_block(f, source)
+            block = read_block(f, source, objects)
         except SpikeDataError:
             raise
         except MemoryError:
@@ -1680,6 +1632,8 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
                 f"cannot read NIX format {'.'.join(map(str, version))} ({_describe(exc)}); "
                 f"upgrade a copy with 'nixio upgrade COPY' and load the copy", source) \
                 from exc
+        finally:
+            objects.close()
     raw_meta = block.annotations.pop(_NIX_META_KEY, None)
     meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
     if meta is not None:
