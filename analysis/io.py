@@ -1651,7 +1651,9 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
     from .neo_io import from_records
     from .nix_io import NEWEST_VERSION, file_version, read_block
 
-    with h5py.File(path, "r") as f:
+    # no chunk cache: each small dataset is read once, and setting up a cache for each of
+    # thousands of them costs more than the reads
+    with h5py.File(path, "r", rdcc_nbytes=0, rdcc_nslots=1) as f:
         # one open for the safety walk and the reader: the walk's map of the file spares
         # the reader every second open of an object
         objects = walk(f, source, budget)

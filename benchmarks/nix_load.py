@@ -8,26 +8,36 @@ spikes each (about 1,500 spikes, times in ms, ``t_stop`` 5000 ms, the segment an
 
 Reference: ``neo.io.NixIO(path).read_all_blocks()`` followed by ``SpikeTrains.from_neo``
 (what ``load`` did before); it reads every object through nixio. ``load`` reads the same
-layout with h5py (``analysis/nix_io.py``) after its HDF5 safety walk, both counted. Each
-time is the best of ``--repeats`` runs in this process, after one warm-up run of each.
-Timings swing with other work on the machine: the load average is printed before and after.
+layout with h5py (``analysis/nix_io.py``) after its HDF5 safety walk, both counted. With
+``--baseline REV``, ``load`` of the ``analysis`` package at git revision ``REV`` (extracted
+with ``git archive`` into a temporary folder) is measured too.
 
-    python benchmarks/nix_load.py               # 500 trains
+Each measurement runs in a child process of its own: one warm-up load (imports, not
+counted), then ``--repeats`` loads; it reports the best wall time and the CPU time of that
+load (CPU time counts every thread, and moves less than wall time when other work shares
+the machine). The readers take turns, ``--rounds`` times, and the best of the rounds is
+printed. The load average is printed before and after.
+
+    python benchmarks/nix_load.py                       # 500 trains
     python benchmarks/nix_load.py --trains 200
+    python benchmarks/nix_load.py --baseline a56bbc7    # and load as it was at a56bbc7
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 from machine import machine
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _write(folder, n_trains, seed):
@@ -53,46 +63,113 @@ def _write(folder, n_trains, seed):
         sum(t.size for t in trains)
 
 
-def _best(fn, repeats):
-    fn()
-    times = []
+# ---------------------------------------------------------------------- child process
+def _child(kind, path, repeats):
+    """Time ``kind`` on ``path`` in this process; print one JSON line."""
+    from analysis import io
+    from analysis.spiketrains import SpikeTrains
+
+    def neo_load(p):
+        import neo
+
+        with neo.io.NixIO(str(p), mode="ro") as r:
+            return SpikeTrains.from_neo(r.read_all_blocks()[0], source=str(p))
+
+    fn = neo_load if kind == "neo" else io.load
+    fn(path)  # warm-up: lazy imports (not counted)
+    best = None
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn(path)
+        run = (time.perf_counter() - wall, time.process_time() - cpu)
+        best = run if best is None or run[0] < best[0] else best
+    print(json.dumps({"wall": best[0], "cpu": best[1]}))
+
+
+def _measure(kind, path, repeats, root):
+    """``kind`` on ``path`` in a child process that imports ``analysis`` from ``root``."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(path),
+           "--repeats", str(repeats)]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if done.returncode:
+        raise RuntimeError(f"{kind} on {path.name} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _extract(rev, folder):
+    """The ``analysis`` package at git revision ``rev``, extracted under ``folder``."""
+    archive = folder / "baseline.tar"
+    with open(archive, "wb") as fh:
+        subprocess.run(["git", "archive", rev, "analysis"], cwd=ROOT, stdout=fh, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(folder / "baseline", filter="data")
+    return folder / "baseline"
+
+
+def _commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--trains", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also time load of the analysis package at this git revision")
     args = parser.parse_args()
+    if args.child:
+        _child(args.child[0], Path(args.child[1]), args.repeats)
+        return
 
-    import neo
-
+    sys.path.insert(0, str(ROOT))
     from analysis import io
     from analysis.spiketrains import SpikeTrains
 
+    print(f"# benchmarks/nix_load.py, {time.strftime('%Y-%m-%d')}, commit {_commit()}")
     print(f"machine: {machine()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         files, n_spikes = _write(Path(tmp), args.trains, seed=0)
-        print(f"{args.trains} spike trains, {n_spikes} spikes")
+        print(f"{args.trains} spike trains, {n_spikes} spikes; each figure: best of "
+              f"{args.repeats} loads in a child process, best of {args.rounds} rounds "
+              f"(wall s / CPU s)")
+        readers = {"neo NixIO + from_neo": ("neo", ROOT), "analysis.load": ("load", ROOT)}
+        if args.baseline:
+            readers[f"load at {args.baseline}"] = ("load", _extract(args.baseline, Path(tmp)))
 
-        def neo_load(path):
+        for path in files.values():  # the readers agree before anything is timed
+            import neo
+
             with neo.io.NixIO(str(path), mode="ro") as r:
-                return SpikeTrains.from_neo(r.read_all_blocks()[0], source=str(path))
-
-        for label, path in files.items():
-            ours, theirs = io.load(path), neo_load(path)
+                theirs = SpikeTrains.from_neo(r.read_all_blocks()[0], source=str(path))
+            ours = io.load(path)
             assert ours.unit_ids.tolist() == theirs.unit_ids.tolist()
             assert (ours.times == theirs.times).all()
-            t_neo = _best(lambda p=path: neo_load(p), args.repeats)
-            t_ours = _best(lambda p=path: io.load(p), args.repeats)
-            print(f"{label:<26} {path.stat().st_size / 1e6:6.2f} MB   neo NixIO + from_neo "
-                  f"{t_neo:7.3f} s   analysis.load {t_ours:7.3f} s   ratio {t_neo / t_ours:5.1f}x")
-    print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+        best = {}
+        for _ in range(args.rounds):  # readers take turns
+            for label, path in files.items():
+                for reader, (kind, root) in readers.items():
+                    got = _measure(kind, path, args.repeats, root)
+                    old = best.get((label, reader))
+                    best[(label, reader)] = got if old is None or got["wall"] < old["wall"] \
+                        else old
+        for label, path in files.items():
+            ref = best[(label, "neo NixIO + from_neo")]
+            print(f"\n{label} ({path.stat().st_size / 1e6:.2f} MB)")
+            for reader in readers:
+                got = best[(label, reader)]
+                print(f"  {reader:24s} {got['wall']:7.3f} s / {got['cpu']:6.3f} s   "
+                      f"neo / this: wall {ref['wall'] / got['wall']:5.1f}x, "
+                      f"CPU {ref['cpu'] / got['cpu']:5.1f}x")
+    print(f"\nload average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
