@@ -1659,7 +1659,7 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
         objects = walk(f, source, budget)
         version = file_version(f)
         try:
-            block = read_block(f, source, objects)
+            block = read_block(f, source, objects, metadata_key=_NIX_META_KEY)
         except SpikeDataError:
             raise
         except MemoryError:
@@ -1676,35 +1676,21 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
             objects.close()
     raw_meta = block.annotations.pop(_NIX_META_KEY, None)
     meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
-    if meta is not None:
-        block.annotations.pop("spikelens_truth", None)  # superseded by the typed metadata
-    # one segment, or consecutive trials of the same units: SpikeTrains.from_neo decides
-    trains = [t for seg in block.segments for t in seg.spiketrains]
     for seg_no, seg in enumerate(block.segments):
         for k, t in enumerate(seg.spiketrains):
             mag = t.times
             if not sort and mag.size > 1 and np.any(np.diff(mag) < 0):
                 s = int(np.flatnonzero(np.diff(mag) < 0)[0]) + 1
-                name = t.annotations.get("unit_id", t.name if t.name else k)
+                name = meta.unit_ids[k] if meta is not None and k < len(meta.unit_ids) \
+                    else t.annotations.get("unit_id", t.name if t.name else k)
                 in_seg = f"segment {seg_no}, " if len(block.segments) > 1 else ""
                 raise SpikeDataError("spike times are not sorted (pass sort=True to sort)",
                                      source, f"{in_seg}unit {name}, spike {s}")
-    if meta is not None and not trains:
-        if meta.unit_ids:
-            raise SpikeDataError(f"holds no spike trains but its metadata lists "
-                                 f"{len(meta.unit_ids)} units", source, "block")
-        st = SpikeTrains(np.empty(0), [0], meta.t_start, meta.t_stop, unit_ids=[],
-                         source=source)
-    else:
-        st = from_records(block, source=source)
-    changes = {}
     if meta is not None:
-        if len(meta.unit_ids) != st.n_units:
-            raise SpikeDataError(f"holds {st.n_units} spike trains but its metadata lists "
-                                 f"{len(meta.unit_ids)} units", source, "block")
-        changes = dict(t_start=meta.t_start, t_stop=meta.t_stop, unit_ids=meta.unit_ids,
-                       annotations=meta.annotations, unit_annotations=meta.unit_annotations,
-                       epochs=meta.epochs, truth={**st.truth, **meta.truth})
+        return _nix_with_metadata(block, meta, source, t_start, t_stop)
+    # one segment, or consecutive trials of the same units: SpikeTrains.from_neo decides
+    st = from_records(block, source=source)
+    changes = {}
     if t_start is not None:
         changes["t_start"] = t_start
     if t_stop is not None:
@@ -1713,6 +1699,39 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
         changes["source"] = source
         st = st.replace(**changes)
     return st
+
+
+def _nix_with_metadata(block, meta, source, t_start, t_stop):
+    """SpikeTrains from the records of a NIX block with spikelens metadata: the spike
+    trains' times (their records carry nothing else, see ``nix_io.read_block``), joined
+    across segments (consecutive trials of the same units) by position; units, bounds,
+    annotations, epochs and ground truth from the metadata."""
+    from .neo_io import _block_where, _same
+
+    segments = block.segments
+    if "spikelens_unit_annotations" in block.annotations and len(segments) > 1:
+        raise SpikeDataError(f"a spikelens Block has one segment, this one has "
+                             f"{len(segments)}", source, _block_where(block))
+    n_units = len(meta.unit_ids)
+    for seg in segments or [None]:
+        held = len(seg.spiketrains) if seg is not None else 0
+        if held != n_units:
+            raise SpikeDataError(f"holds {held or 'no'} spike trains but its metadata lists "
+                                 f"{n_units} units", source, "block")
+    spikes = [np.concatenate([seg.spiketrains[i].times for seg in segments])
+              for i in range(n_units)] if segments else []
+    # Elephant's segment annotation, when every segment has the same (as from_neo reads
+    # it); the metadata's ground truth comes first
+    truth = {}
+    orderings = [seg.annotations.get("spiketrain_ordering") for seg in segments]
+    if orderings and orderings[0] is not None and \
+            all(_same(o, orderings[0]) for o in orderings):
+        truth["ordering"] = np.asarray(orderings[0], dtype=np.int64)
+    return SpikeTrains.from_lists(
+        spikes, t_start=meta.t_start if t_start is None else t_start,
+        t_stop=meta.t_stop if t_stop is None else t_stop, unit_ids=meta.unit_ids,
+        annotations=meta.annotations, unit_annotations=meta.unit_annotations,
+        epochs=meta.epochs, truth={**truth, **meta.truth}, source=source)
 
 
 # keyword arguments of neo.Block / neo.SpikeTrain that annotations must not shadow

@@ -50,10 +50,15 @@ def file_version(f):
         return None
 
 
-def read_block(f, source, objects):
+def read_block(f, source, objects, metadata_key=None):
     """The one neo Block of the open NIX file ``f`` (an ``h5py.File``), as the records
     :func:`analysis.neo_io.from_records` takes. ``objects`` is the file's map from the
     safety walk (:func:`analysis.hdf5_walk.walk`), through which every object is reached.
+
+    When the block has the annotation ``metadata_key`` (the metadata of a file written by
+    spikelens, which names the units and holds their annotations and the bounds), the
+    spike trains' properties are not read: their records carry the times only (name
+    None, no annotations, bounds None).
 
     Raises
     ------
@@ -73,7 +78,7 @@ def read_block(f, source, objects):
             f"is NIX format {'.'.join(map(str, version))}, newer than this reader knows "
             f"({'.'.join(map(str, NEWEST_VERSION))}); update nixio and neo, or save the data "
             f"in an older NIX format or as NWB", source, "/")
-    return _Reader(objects, source).block()
+    return _Reader(objects, source, metadata_key).block()
 
 
 # constructor arguments of neo's objects: NixIO passes these properties to the
@@ -91,102 +96,113 @@ class _Reader:
     descriptions. Each attribute and dataset is read with h5py's low-level calls into a
     buffer of the size the walk found, in a memory type made once: with thousands of
     small objects the per-call cost of h5py's high-level objects would be most of the
-    time."""
+    time. Messages name an object by the path the reader took to it (a spike train's
+    times as ``.../multi_tags/<train>/positions``)."""
 
-    def __init__(self, objects, source):
+    def __init__(self, objects, source, metadata_key=None):
         self.objects = objects
         self.source = source
+        self.metadata_key = metadata_key
+        self.times_only = False  # set for a block that has the metadata
+
+    def members(self, node, where, key):
+        """(Node, path) of the members of ``node``'s group ``key``."""
+        return [(member, f"{where}/{key}/{name}")
+                for name, member in self.objects.members(node, key)]
 
     def block(self):
-        m = self.objects
-        blocks = [b for _, b in m.members(m.root, "data") if self.type(b) == "neo.block"]
+        root = self.objects.root
+        blocks = [(b, w) for b, w in self.members(root, "", "data")
+                  if self.type(b) == "neo.block"]
         if len(blocks) != 1:
             raise SpikeDataError(f"contains {len(blocks)} neo blocks; expected one",
                                  self.source, "block")
-        nix_block = blocks[0]
-        attrs, _ = self.neo_attrs(nix_block)
-        segments = [self.segment(g) for _, g in m.members(nix_block, "groups")
+        nix_block, where = blocks[0]
+        attrs, _ = self.neo_attrs(nix_block, where)
+        self.times_only = self.metadata_key is not None and self.metadata_key in attrs
+        segments = [self.segment(g, w) for g, w in self.members(nix_block, where, "groups")
                     if self.type(g) == "neo.segment"]
         return BlockRecord(attrs.pop("name"), attrs.pop("description"),
                            _annotations(attrs, _BLOCK_ARGS), segments)
 
-    def segment(self, group):
-        attrs, _ = self.neo_attrs(group)
+    def segment(self, group, where):
+        attrs, _ = self.neo_attrs(group, where)
         trains, epochs = [], []
-        for _, tag in self.objects.members(group, "multi_tags"):
+        for tag, tag_where in self.members(group, where, "multi_tags"):
             kind = self.type(tag)
             if kind == "neo.spiketrain":
-                trains.append(self.spiketrain(tag))
+                trains.append(self.spiketrain(tag, tag_where))
             elif kind == "neo.epoch":
-                epochs.append(self.epoch(tag))
+                epochs.append(self.epoch(tag, tag_where))
         return SegmentRecord(attrs.pop("name"), attrs.pop("description"),
                              _annotations(attrs, _BLOCK_ARGS), trains, epochs)
 
-    def spiketrain(self, tag):
-        attrs, units = self.neo_attrs(tag, description=False)
-        times = self.seconds(self.data_array(tag, "positions"))
+    def spiketrain(self, tag, where):
+        times = self.seconds(self.data_array(tag, where, "positions"), f"{where}/positions")
+        if self.times_only:
+            return TrainRecord(None, {}, times, None, None)
+        attrs, units = self.neo_attrs(tag, where, description=False)
         if "t_stop" not in attrs:
-            raise SpikeDataError("spike train has no t_stop property", self.source, tag.where)
+            raise SpikeDataError("spike train has no t_stop property", self.source, where)
         t_start = self.time_value(attrs.get("t_start", 0.0), units.get("t_start", "s"),
-                                  "t_start", tag)
-        t_stop = self.time_value(attrs["t_stop"], units.get("t_stop", "s"), "t_stop", tag)
+                                  "t_start", where)
+        t_stop = self.time_value(attrs["t_stop"], units.get("t_stop", "s"), "t_stop", where)
         if times.size and (times.min() < t_start or times.max() > t_stop):
             raise SpikeDataError(f"has spikes outside its bounds [{t_start}, {t_stop}] s",
-                                 self.source, tag.where)
+                                 self.source, where)
         return TrainRecord(attrs.get("name"), _annotations(attrs, _TRAIN_ARGS), times,
                            t_start, t_stop)
 
-    def epoch(self, tag):
+    def epoch(self, tag, where):
         m = self.objects
-        attrs, _ = self.neo_attrs(tag)
-        positions = self.data_array(tag, "positions")
-        start = self.seconds(positions)
-        duration = self.seconds(self.data_array(tag, "extents"))
+        attrs, _ = self.neo_attrs(tag, where)
+        positions = self.data_array(tag, where, "positions")
+        start = self.seconds(positions, f"{where}/positions")
+        duration = self.seconds(self.data_array(tag, where, "extents"), f"{where}/extents")
         if duration.shape != start.shape:
             raise SpikeDataError(f"epoch has {start.size} times but {duration.size} "
-                                 f"durations", self.source, tag.where)
+                                 f"durations", self.source, where)
         labels = np.empty(0, dtype="U")
         stored = m.child(m.child(m.child(positions, "dimensions"), "1"), "labels")
         if stored is not None and stored.is_dataset:
             labels = np.array([_text(v) for v in self.read(stored).ravel()], dtype="U")
             if labels.size and labels.size != start.size:
                 raise SpikeDataError(f"epoch has {start.size} times but {labels.size} "
-                                     f"labels", self.source, tag.where)
+                                     f"labels", self.source, where)
         return EpochRecord(attrs.pop("name"), attrs.pop("description"),
                            _annotations(attrs, _EPOCH_ARGS), start, duration, labels)
 
-    def data_array(self, tag, key):
+    def data_array(self, tag, where, key):
         """The NIX DataArray ``key`` of ``tag``: a group with a ``data`` dataset."""
         array = self.objects.child(tag, key)
         data = self.objects.child(array, "data")
         if data is None or not data.is_dataset:
-            raise SpikeDataError(f"has no {key} data", self.source, tag.where)
+            raise SpikeDataError(f"has no {key} data", self.source, where)
         return array
 
-    def seconds(self, data_array):
+    def seconds(self, data_array, where):
         """The data of a NIX DataArray of times, in seconds (float64)."""
         unit = _attr(data_array.id, "unit", "")
         data = self.objects.child(data_array, "data")
         if data.dtype.kind not in "iuf":
-            raise SpikeDataError(f"times are {data.dtype}, not numbers", self.source,
-                                 data_array.where)
+            raise SpikeDataError(f"times are {data.dtype}, not numbers", self.source, where)
         values = np.asarray(self.read(data), dtype=np.float64).ravel()
-        return values if unit == "s" else values * self.seconds_per(unit, data_array)
+        return values if unit == "s" else values * self.seconds_per(unit, where)
 
-    def time_value(self, value, unit, key, node):
+    def time_value(self, value, unit, key, where):
         """A time property in seconds."""
         if isinstance(value, (str, list)):
-            raise SpikeDataError(f"{key} is not a number", self.source, node.where)
-        return float(value) * (1.0 if unit == "s" else self.seconds_per(unit, node))
+            raise SpikeDataError(f"{key} is not a number", self.source, where)
+        return float(value) * (1.0 if unit == "s" else self.seconds_per(unit, where))
 
-    def seconds_per(self, unit, node):
+    def seconds_per(self, unit, where):
         try:
             return _parse_seconds_per(unit)
         except _UNIT_ERRORS as exc:
             raise SpikeDataError(f"unit {unit!r} is not a unit of time ({_describe(exc)})",
-                                 self.source, node.where) from None
+                                 self.source, where) from None
 
-    def neo_attrs(self, node, description=True):
+    def neo_attrs(self, node, where, description=True):
         """What NixIO's ``_nix_attr_to_neo`` gives for a NIX object and the model keeps:
         ``description`` (unless not asked), ``name`` (property ``neo_name``) and one entry
         per metadata property but ``nix_name`` (dates and times parsed), and the units of
@@ -197,18 +213,19 @@ class _Reader:
         unit."""
         m = self.objects
         attrs = {"description": _attr(node.id, "definition", None)} if description else {}
-        section = m.child(node, "metadata")
+        section, where = m.child(node, "metadata"), f"{where}/metadata"
         units = {}
         seen = set()
         while section is not None and section not in seen:  # may link to another
             seen.add(section)
-            for name, prop in m.members(section, "properties"):  # named by property
+            for prop, prop_where in self.members(section, where, "properties"):
+                name = prop_where.rsplit("/", 1)[1]
                 if not prop.is_dataset:
-                    raise SpikeDataError("property is not a dataset", self.source, prop.where)
+                    raise SpikeDataError("property is not a dataset", self.source, prop_where)
                 if name == "nix_name":  # analysis.neo_io drops it: checked, not read
-                    self.value_field(prop)
+                    self.value_field(prop, prop_where)
                     continue
-                value = self.property_value(prop)
+                value = self.property_value(prop, prop_where)
                 unit = _attr(prop.id, "unit", None)
                 if unit is not None:
                     units[name] = unit
@@ -216,23 +233,23 @@ class _Reader:
                     attrs.setdefault("array_annotations", {})[name] = value
                 else:
                     attrs[name] = value
-            section = m.child(section, "link")
+            section, where = m.child(section, "link"), f"{where}/link"
         name = attrs.pop("neo_name", None)
         attrs["name"] = None if name is None else str(name)
         return attrs, units
 
-    def value_field(self, prop):
+    def value_field(self, prop, where):
         """The field of the property's values: None, or ``value`` in the compound dataset
         of NIX format < 1.1.1."""
         if not prop.dtype.fields:
             return None
         if "value" not in prop.dtype.fields:
             raise SpikeDataError("old-layout property has no 'value' field", self.source,
-                                 prop.where)
+                                 where)
         return "value"
 
-    def property_value(self, prop):
-        field = self.value_field(prop)
+    def property_value(self, prop, where):
+        field = self.value_field(prop, where)
         raw = self.read(prop)
         if field is not None:
             raw = raw[field]
@@ -254,12 +271,13 @@ class _Reader:
                 parsed = datetime.strptime(value, _DATETIME_FORMATS[definition])
             except ValueError:
                 raise SpikeDataError(f"is not a {definition.lower()} ({value!r})",
-                                     self.source, prop.where) from None
+                                     self.source, where) from None
             value = (parsed.date() if definition == "DATE" else
                      parsed.time() if definition == "TIME" else parsed)
         return value
 
-    def type(self, node):
+    @staticmethod
+    def type(node):
         return _attr(node.id, "type", "")
 
     @staticmethod
@@ -310,19 +328,23 @@ def _attr(oid, name, default):
     if not h5a.exists(oid, key):
         return default
     attr = h5a.open(oid, key)
-    if attr.get_space().get_simple_extent_npoints() == 1:
-        # one value, read as h5py reads a variable-length string (NIX's attributes);
-        # another type has no conversion to it and takes the general path
-        value = np.empty((), dtype=_OBJECT)
+    stored = attr.get_storage_size()
+    if 0 < stored <= 64:
+        # NIX's attributes are one variable-length string: read as h5py reads one, into
+        # a buffer of one slot per stored byte (h5py does not check the buffer's size,
+        # and no value takes less than a byte); a type that does not convert raises,
+        # and more than one value takes the general path
+        value = np.empty(stored, dtype=_OBJECT)
         try:
             attr.read(value, mtype=_memory_type(_VLEN_STR))
-            return _text(value[()])
         except OSError:
             pass
+        else:
+            if value[0] is not None and (stored == 1 or value[1] is None):
+                return _text(value[0])
     value = np.empty(attr.shape, dtype=attr.dtype)
     attr.read(value)
     return _text(value)
-
 
 
 def _describe(exc):
