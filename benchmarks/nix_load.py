@@ -12,11 +12,13 @@ layout with h5py (``analysis/nix_io.py``) after its HDF5 safety walk, both count
 ``--baseline REV``, ``load`` of the ``analysis`` package at git revision ``REV`` (extracted
 with ``git archive`` into a temporary folder) is measured too.
 
-Each measurement runs in a child process of its own: one warm-up load (imports, not
-counted), then ``--repeats`` loads; it reports the best wall time and the CPU time of that
-load (CPU time counts every thread, and moves less than wall time when other work shares
-the machine). The readers take turns, ``--rounds`` times, and the best of the rounds is
-printed. The load average is printed before and after.
+Each measurement runs in a child process of its own that loads the file with neo's NixIO
+and with ``load`` in turns (one warm-up load of each first, not counted: imports), so that
+both see the same load from other work on the machine; ``--repeats`` turns, and for each
+reader the best wall time and the CPU time of that load (CPU time counts every thread, and
+moves less than wall time when other work shares the machine). With ``--baseline``, a
+second child does the same with the old package (its own neo reference). ``--rounds``
+such runs, the best of them printed. The load average is printed before and after.
 
     python benchmarks/nix_load.py                       # 500 trains
     python benchmarks/nix_load.py --trains 200
@@ -64,36 +66,40 @@ def _write(folder, n_trains, seed):
 
 
 # ---------------------------------------------------------------------- child process
-def _child(kind, path, repeats):
-    """Time ``kind`` on ``path`` in this process; print one JSON line."""
+def _child(path, repeats):
+    """neo's NixIO and ``load`` on ``path`` in turns in this process; print one JSON line."""
+    import neo
+
     from analysis import io
     from analysis.spiketrains import SpikeTrains
 
     def neo_load(p):
-        import neo
-
         with neo.io.NixIO(str(p), mode="ro") as r:
             return SpikeTrains.from_neo(r.read_all_blocks()[0], source=str(p))
 
-    fn = neo_load if kind == "neo" else io.load
-    fn(path)  # warm-up: lazy imports (not counted)
-    best = None
+    readers = {"neo": neo_load, "load": io.load}
+    for fn in readers.values():
+        fn(path)  # warm-up: lazy imports (not counted)
+    best = {}
     for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn(path)
-        run = (time.perf_counter() - wall, time.process_time() - cpu)
-        best = run if best is None or run[0] < best[0] else best
-    print(json.dumps({"wall": best[0], "cpu": best[1]}))
+        for name, fn in readers.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn(path)
+            run = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+            if name not in best or run["wall"] < best[name]["wall"]:
+                best[name] = run
+    print(json.dumps(best))
 
 
-def _measure(kind, path, repeats, root):
-    """``kind`` on ``path`` in a child process that imports ``analysis`` from ``root``."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(path),
+def _measure(path, repeats, root):
+    """:func:`_child` on ``path`` in a child process that imports ``analysis`` from
+    ``root``."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path),
            "--repeats", str(repeats)]
     env = {**os.environ, "PYTHONPATH": str(root)}
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode:
-        raise RuntimeError(f"{kind} on {path.name} failed:\n{done.stderr}")
+        raise RuntimeError(f"loading {path.name} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -117,7 +123,7 @@ def _commit():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--trains", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
@@ -125,7 +131,7 @@ def main():
                         help="also time load of the analysis package at this git revision")
     args = parser.parse_args()
     if args.child:
-        _child(args.child[0], Path(args.child[1]), args.repeats)
+        _child(Path(args.child), args.repeats)
         return
 
     sys.path.insert(0, str(ROOT))
@@ -137,12 +143,12 @@ def main():
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         files, n_spikes = _write(Path(tmp), args.trains, seed=0)
-        print(f"{args.trains} spike trains, {n_spikes} spikes; each figure: best of "
-              f"{args.repeats} loads in a child process, best of {args.rounds} rounds "
-              f"(wall s / CPU s)")
-        readers = {"neo NixIO + from_neo": ("neo", ROOT), "analysis.load": ("load", ROOT)}
+        print(f"{args.trains} spike trains, {n_spikes} spikes; each figure: the best of "
+              f"{args.repeats} loads taking turns with neo's in a child process, best of "
+              f"{args.rounds} rounds (wall s / CPU s)")
+        packages = {"analysis.load": ROOT}
         if args.baseline:
-            readers[f"load at {args.baseline}"] = ("load", _extract(args.baseline, Path(tmp)))
+            packages[f"load at {args.baseline}"] = _extract(args.baseline, Path(tmp))
 
         for path in files.values():  # the readers agree before anything is timed
             import neo
@@ -154,21 +160,22 @@ def main():
             assert (ours.times == theirs.times).all()
 
         best = {}
-        for _ in range(args.rounds):  # readers take turns
+        for _ in range(args.rounds):
             for label, path in files.items():
-                for reader, (kind, root) in readers.items():
-                    got = _measure(kind, path, args.repeats, root)
-                    old = best.get((label, reader))
-                    best[(label, reader)] = got if old is None or got["wall"] < old["wall"] \
-                        else old
+                for package, root in packages.items():
+                    got = _measure(path, args.repeats, root)
+                    old = best.get((label, package))
+                    if old is None or got["load"]["wall"] < old["load"]["wall"]:
+                        best[(label, package)] = got
         for label, path in files.items():
-            ref = best[(label, "neo NixIO + from_neo")]
             print(f"\n{label} ({path.stat().st_size / 1e6:.2f} MB)")
-            for reader in readers:
-                got = best[(label, reader)]
-                print(f"  {reader:24s} {got['wall']:7.3f} s / {got['cpu']:6.3f} s   "
-                      f"neo / this: wall {ref['wall'] / got['wall']:5.1f}x, "
-                      f"CPU {ref['cpu'] / got['cpu']:5.1f}x")
+            for package in packages:
+                got = best[(label, package)]
+                ref, ours = got["neo"], got["load"]
+                print(f"  {'neo NixIO + from_neo':22s} {ref['wall']:7.3f} s / {ref['cpu']:6.3f} s")
+                print(f"  {package:22s} {ours['wall']:7.3f} s / {ours['cpu']:6.3f} s   "
+                      f"neo / load: wall {ref['wall'] / ours['wall']:5.1f}x, "
+                      f"CPU {ref['cpu'] / ours['cpu']:5.1f}x")
     print(f"\nload average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
