@@ -13,9 +13,10 @@ reader counts the *expanded* size the file declares -- NPZ members' uncompressed
 ``.npy`` headers, every HDF5 dataset (shape x itemsize, so a chunked dataset
 that declares gigabytes it never wrote counts in full), Parquet rows, the arrays of the
 JSON metadata, phy ``.npy`` files -- and refuses the file before allocating past the
-budget. HDF5 files (NWB, NIX) are walked with h5py before pynwb or neo open them: external
-links, user-defined links, datasets with external raw storage and virtual datasets are
-refused (h5py would read other files through them); soft links stay inside the file. With
+budget. HDF5 files (NWB, NIX) are walked with h5py before pynwb or the NIX reader read
+them (:mod:`analysis.hdf5_walk`): external links, user-defined links, datasets with external
+raw storage and virtual datasets are refused (h5py would read other files through them);
+soft links stay inside the file. With
 ``within=``, every file read must resolve into that folder (no symbolic link out of it).
 
 Formats
@@ -754,7 +755,9 @@ def _codes_from_numpy(arr, column, source):
                          source, column)
 
 
-def _codes_from_arrow(column, name, source):
+def _codes_from_arrow(column, name, source, trim=None):
+    """Codes of a pyarrow column; ``trim`` (a pyarrow function such as
+    ``utf8_trim_whitespace``) is applied to string values first."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -770,20 +773,42 @@ def _codes_from_arrow(column, name, source):
         arr = pa.table({"c": column}).unify_dictionaries().column("c").combine_chunks()
     else:
         arr = pc.dictionary_encode(column.combine_chunks())
-    codes = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    values = [str(v) for v in arr.dictionary.to_pylist()]
+    codes = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False)
+    if codes.dtype.itemsize < 4:
+        codes = codes.astype(np.int32)
+    dictionary = arr.dictionary
+    if trim is not None and not pa.types.is_integer(value_type):
+        # trimmed on the distinct values; values that become equal become one
+        dictionary = trim(dictionary)
+    values = [str(v) for v in dictionary.to_pylist()]
+    if len(set(values)) < len(values):
+        first = {}
+        remap = np.array([first.setdefault(v, len(first)) for v in values] + [-1],
+                         dtype=np.int64)
+        codes = remap[codes]
+        values = list(first)
     if pa.types.is_integer(value_type):
         return _Codes(codes, values, True)
-    if "" in values:  # empty strings are missing values
-        codes[np.isin(codes, [i for i, v in enumerate(values) if v == ""])] = -1
+    if "" in values:  # empty strings are missing values (values are distinct here)
+        codes = np.where(codes == values.index(""), -1, codes)
     used = [v for v in values if v != ""]
     return _Codes(codes, values, bool(used) and all(_INT_RE.match(v) for v in used))
 
 
+def _index_dtype(n):
+    """The narrowest integer type for indices below ``n`` (unsigned up to 32 bits)."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if n <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
 def _ordered_values(codes):
     """Used values of a _Codes column in file order: numeric if all integers, else str."""
-    used = np.flatnonzero(np.bincount(codes.codes[codes.codes >= 0],
-                                      minlength=len(codes.values)))
+    c = codes.codes
+    if c.size and c.min() < 0:
+        c = c[c >= 0]
+    used = np.flatnonzero(np.bincount(c, minlength=len(codes.values)))
     vals = [codes.values[i] for i in used]
     if vals and all(_INT_RE.match(v) for v in vals):
         key = sorted(range(len(vals)), key=lambda i: (int(vals[i]), vals[i]))
@@ -801,75 +826,76 @@ def _assemble(times, units, *, source, row, sort, t_start, t_stop, meta=None, ep
     """
     times = np.asarray(times, dtype=np.float64)
     n = times.size
-    bad = np.flatnonzero(~np.isfinite(times))
-    if bad.size:
-        r = int(bad[0])
+    # whole-array reductions first; the row of a problem is searched only when there is one
+    lo, hi = (float(times.min()), float(times.max())) if n else (0.0, 0.0)
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # min/max propagate NaN
+        r = int(np.flatnonzero(~np.isfinite(times))[0])
         reason = "time is missing or NaN" if np.isnan(times[r]) else \
             f"time {times[r]} is not finite"
         raise SpikeDataError(reason, source, row(r))
-    missing = np.flatnonzero(units.codes < 0)
-    if missing.size:
-        raise SpikeDataError("unit is missing", source, row(int(missing[0])))
+    if n and units.codes.min() < 0:
+        raise SpikeDataError("unit is missing", source,
+                             row(int(np.flatnonzero(units.codes < 0)[0])))
 
     # ---- unit ids and the unit index of every row
     if meta is not None:
         unit_ids = list(meta.unit_ids)
         pos = {u: i for i, u in enumerate(unit_ids)}
         lookup = np.array([pos.get(v, -1) for v in units.values] + [-1], dtype=np.int64)
-        unit_idx = lookup[units.codes]
-        unknown = np.flatnonzero(unit_idx < 0)
+    else:
+        used, unit_ids = _ordered_values(units)
+        lookup = np.full(len(units.values) + 1, -1, dtype=np.int64)
+        lookup[used] = np.arange(used.size)
+    if meta is not None and n and (lookup[:-1] < 0).any():
+        unknown = np.flatnonzero(lookup[units.codes] < 0)
         if unknown.size:
             r = int(unknown[0])
             raise SpikeDataError(
                 f"unit {units.values[units.codes[r]]!r} is not among the unit_ids of the "
                 f"file's spikelens metadata", source, row(r))
-    else:
-        used, unit_ids = _ordered_values(units)
-        lookup = np.full(len(units.values) + 1, -1, dtype=np.int64)
-        lookup[used] = np.arange(used.size)
-        unit_idx = lookup[units.codes]
+    # the narrowest type: the grouping below sorts by it, in linear time up to 16 bits
+    unit_idx = lookup.astype(_index_dtype(len(unit_ids)))[units.codes]
 
     # ---- bounds
     if t_start is None:
         t_start = meta.t_start if meta is not None else 0.0
-        if meta is None and n and times.min() < 0:
+        if meta is None and n and lo < 0:
             r = int(np.flatnonzero(times < 0)[0])
             raise SpikeDataError(f"negative time {float(times[r])!r} s (pass t_start= for a "
                                  f"recording that starts before 0 s)", source, row(r))
-    early = np.flatnonzero(times < t_start)
-    if early.size:
-        r = int(early[0])
+    if n and lo < t_start:
+        r = int(np.flatnonzero(times < t_start)[0])
         raise SpikeDataError(f"time {float(times[r])!r} s is before t_start = {t_start!r} s",
                              source, row(r))
     if t_stop is None:
-        t_stop = meta.t_stop if meta is not None else (float(times.max()) if n else t_start)
-    late = np.flatnonzero(times > t_stop)
-    if late.size:
-        r = int(late[0])
+        t_stop = meta.t_stop if meta is not None else (hi if n else t_start)
+    if n and hi > t_stop:
+        r = int(np.flatnonzero(times > t_stop)[0])
         raise SpikeDataError(f"time {float(times[r])!r} s is after t_stop = {t_stop!r} s",
                              source, row(r))
 
-    # ---- group rows by unit, keeping (or making) time order within each unit
-    if n > 1 and np.any(np.diff(unit_idx) < 0):
-        order = np.argsort(unit_idx, kind="stable")
-    else:
-        order = None
-    g_times = times if order is None else times[order]
-    g_units = unit_idx if order is None else unit_idx[order]
-    if n > 1:
-        back = (np.diff(g_times) < 0) & (np.diff(g_units) == 0)
-        if back.any():
-            if not sort:
-                k = int(np.flatnonzero(back)[0]) + 1
-                r = k if order is None else int(order[k])
-                raise SpikeDataError(
-                    f"rows are not sorted by time within unit {unit_ids[g_units[k]]!r}; "
-                    f"pass sort=True to sort them", source, row(r))
-            order = np.lexsort((times, unit_idx))
-            g_times, g_units = times[order], unit_idx[order]
-    counts = np.bincount(g_units, minlength=len(unit_ids)) if n else \
+    # ---- group rows by unit (a stable sort), keeping (or making) time order within each
+    order = None
+    if n > 1 and (unit_idx[1:] < unit_idx[:-1]).any():
+        order = np.argsort(unit_idx, kind="stable")  # radix sort for <= 16-bit types
+    counts = np.bincount(unit_idx, minlength=len(unit_ids)) if n else \
         np.zeros(len(unit_ids), dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    g_times = times if order is None else times[order]
+    if n > 1:
+        # a time that goes back is fine only where a unit starts
+        back = np.flatnonzero(g_times[1:] < g_times[:-1]) + 1
+        back = back[~np.isin(back, offsets)] if back.size else back
+        if back.size:
+            if not sort:
+                k = int(back[0])
+                r = k if order is None else int(order[k])
+                unit = int(np.searchsorted(offsets, k, side="right")) - 1
+                raise SpikeDataError(
+                    f"rows are not sorted by time within unit {unit_ids[unit]!r}; "
+                    f"pass sort=True to sort them", source, row(r))
+            order = np.lexsort((times, unit_idx))
+            g_times = times[order]
 
     # ---- epochs
     epochs = None
@@ -976,8 +1002,11 @@ def _table_columns(data):
 
 # ---------------------------------------------------------------------- CSV
 def _read_csv(path, source, *, sort, t_start, t_stop, budget):
-    """Read with pyarrow's multithreaded CSV parser: every column as strings, then the
-    times converted in one cast (the values need no Python objects)."""
+    """Read with pyarrow's multithreaded CSV parser: times parsed as float64 and the id
+    columns dictionary-encoded while parsing (no Python object per value, no string
+    column); a time that is not a number is looked up in a second, string read, which
+    names its row."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     meta, skip, header = None, 0, None
@@ -998,38 +1027,51 @@ def _read_csv(path, source, *, sort, t_start, t_stop, budget):
     _check_columns(names, source)
     # a header written "time, unit" marks a file with spaces after its commas, which
     # are skipped (pandas' skipinitialspace); elsewhere values are taken as written
+    # (pyarrow skips spaces around a number itself)
     spaced = any(n != n.lstrip() for n in raw_names[1:])
     first_line = skip + 2  # 1-based line of data row 0: comments, header
 
     def row(r):
         return f"row {r} (line {r + first_line})"
 
-    # strings take about the file's size in memory, their offsets 8 bytes a row
+    # a bound: strings would take about the file's size in memory, their offsets 8 bytes
+    # a row; parsed, a row takes 8 bytes (time) and 4 per id column
     budget.take(2 * path.stat().st_size, source, "rows")
-    table = _arrow_csv(path, source, skip + 1, names, row)
+    types = {n: pa.float64() if n == "time" else pa.dictionary(pa.int32(), pa.string())
+             for n in names}
+    try:
+        table = _arrow_csv(path, source, skip + 1, names, row, types)
+    except _TimeNotANumber:
+        strings = _arrow_csv(path, source, skip + 1, names, row,
+                             dict.fromkeys(names, pa.string()))
+        _raise_time_error(strings.column("time"), source, row)
     if meta is None and not table.num_rows:
         raise SpikeDataError("contains no spikes (no data rows) and no spikelens metadata",
                              source)
 
-    def column(name):
-        col = table.column(name)
-        return pc.utf8_ltrim_whitespace(col) if spaced else col
-
-    times = _csv_times(column("time"), source, row)
-    units = _codes_from_arrow(column("unit"), "unit", source)
+    ltrim = pc.utf8_ltrim_whitespace if spaced else None
+    times = table.column("time").to_numpy()
+    units = _codes_from_arrow(table.column("unit"), "unit", source, trim=ltrim)
     # with metadata the epochs come from it and these columns are informative only
-    epoch = _codes_from_arrow(pc.utf8_trim_whitespace(table.column("epoch")), "epoch",
-                              source) if "epoch" in names and meta is None else None
-    label = _codes_from_arrow(column("label"), "label", source) \
+    epoch = _codes_from_arrow(table.column("epoch"), "epoch", source,
+                              trim=pc.utf8_trim_whitespace) \
+        if "epoch" in names and meta is None else None
+    label = _codes_from_arrow(table.column("label"), "label", source, trim=ltrim) \
         if "label" in names and meta is None else None
+    del table
     kwargs = _assemble(times, units, source=source, row=row, sort=sort, t_start=t_start,
                        t_stop=t_stop, meta=meta, epoch=epoch, label=label)
     return SpikeTrains(**kwargs)
 
 
-def _arrow_csv(path, source, skip_rows, names, row):
-    """The data rows of a CSV file as a pyarrow Table of strings; a row with a wrong
-    number of fields is a SpikeDataError naming it."""
+class _TimeNotANumber(Exception):
+    """pyarrow could not parse a time as a number (its message has no row)."""
+
+
+def _arrow_csv(path, source, skip_rows, names, row, types):
+    """The data rows of a CSV file as a pyarrow Table with the column ``types``; a row
+    with a wrong number of fields is a SpikeDataError naming it; a time that is not a
+    number raises :class:`_TimeNotANumber`."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -1046,7 +1088,7 @@ def _arrow_csv(path, source, skip_rows, names, row):
                                            use_threads=threads),
             parse_options=pacsv.ParseOptions(invalid_row_handler=invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                column_types=types, null_values=[], strings_can_be_null=False,
                 quoted_strings_can_be_null=False))
 
     try:
@@ -1055,6 +1097,8 @@ def _arrow_csv(path, source, skip_rows, names, row):
             bad.clear()
             read(False)
     except pa.ArrowInvalid as exc:
+        if "conversion error to double" in str(exc):
+            raise _TimeNotANumber from None
         raise SpikeDataError(f"malformed CSV ({_describe(exc)})", source) from None
     if bad:
         first = min(bad, key=lambda r: r.number)
@@ -1070,23 +1114,31 @@ def _arrow_csv(path, source, skip_rows, names, row):
     return table
 
 
-def _csv_times(column, source, row):
-    """Seconds (float64) from a CSV's time column of strings."""
+def _raise_time_error(column, source, row):
+    """The error for the first time in a CSV's time column of strings that is not a
+    number, found with pyarrow's parse (as in the read): block by block, then value by
+    value in the first block that fails."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    for values in (column, pc.utf8_trim_whitespace(column)):
+    def numbers(values):
         try:
-            return pc.cast(values, pa.float64()).to_numpy()
+            pc.cast(pc.utf8_trim_whitespace(values), pa.float64())
         except pa.ArrowInvalid:
+            return False
+        return True
+
+    column = column.combine_chunks()
+    block = 4096
+    for start in range(0, len(column), block):
+        if numbers(column.slice(start, block)):
             continue
-    # find the first value that is not a number (an error path: Python speed is fine)
-    for r, v in enumerate(column.to_pylist()):
-        try:
-            float(v)
-        except ValueError:
-            reason = "time is missing" if v.strip() == "" else f"time {v!r} is not a number"
-            raise SpikeDataError(reason, source, row(r)) from None
+        for r in range(start, min(start + block, len(column))):
+            if not numbers(column.slice(r, 1)):
+                v = column[r].as_py()
+                reason = "time is missing" if v.strip() == "" else \
+                    f"time {v!r} is not a number"
+                raise SpikeDataError(reason, source, row(r))
     raise SpikeDataError("time column cannot be read as numbers", source, "column 'time'")
 
 
@@ -1586,88 +1638,41 @@ def _write_npz(data, tmp):
 def _check_hdf5(path, source, budget, partial=()):
     """Refuse an HDF5 file that reaches outside itself or declares more data than the budget.
 
-    Every link is visited before pynwb or neo open the file: external and user-defined
-    links, datasets with external raw storage and virtual datasets are refused (h5py would
-    read other files through them); soft links are paths inside this file, whose every link
-    is visited here. Each dataset counts with its declared size (a chunked dataset can
-    declare gigabytes it never wrote). Attributes have no chunking and no fill value: their
-    data lie in the file in full, so the file's bytes outside the datasets' storage bound
-    them, and count once for all. Datasets named in ``partial`` (paths without the leading
-    ``/``) are read in part: their reader counts what it reads.
+    Every link is visited before pynwb opens the file (:func:`analysis.hdf5_walk.walk`):
+    external and user-defined links, datasets with external raw storage and virtual
+    datasets are refused (h5py would read other files through them); soft links are paths
+    inside this file, whose every link is visited here. Each dataset counts with its
+    declared size (a chunked dataset can declare gigabytes it never wrote). Attributes have
+    no chunking and no fill value: their data lie in the file in full, so the file's bytes
+    outside the storage of its datasets (those over 64 KiB) bound them, and count once for
+    all. Datasets named in ``partial`` (paths without the leading ``/``) are read in part:
+    their reader counts what it reads.
     """
     import h5py
-    from h5py import h5d, h5g, h5l, h5o
 
-    seen = set()
-    stored = [0]  # bytes of the datasets' raw storage
-
-    # h5py's low-level calls: its high-level objects (and h5o.get_info) cost several
-    # times more per object, which made this walk take seconds on a NIX file of a few
-    # hundred spike trains (thousands of small objects)
-    def check(name):
-        stat = h5g.get_objinfo(f.id, name)
-        if stat.objno in seen:  # one object under several hard links
-            return
-        seen.add(stat.objno)
-        if stat.type != h5g.DATASET:
-            return
-        oid = h5o.open(f.id, name)
-        plist = oid.get_create_plist()
-        if plist.get_layout() == h5d.VIRTUAL:
-            raise SpikeDataError("is a virtual dataset (data from other files is refused)",
-                                 source, _h5_where(name))
-        if plist.get_external_count():
-            raise SpikeDataError("keeps its data in an external file (refused)", source,
-                                 _h5_where(name))
-        nbytes = 0 if name in partial else _h5_nbytes(oid.shape, oid.dtype)
-        if nbytes > budget.left:
-            budget.take(nbytes, source, _h5_where(name))
-        budget.left -= nbytes
-        stored[0] += oid.get_storage_size()
-
-    def visit(name, link):  # returns the error, which stops the visit (raising here cannot)
-        kind = link.type
-        try:
-            if kind == h5l.TYPE_EXTERNAL:
-                raise SpikeDataError("is an external link to another file (refused)", source,
-                                     _h5_where(name))
-            if kind == h5l.TYPE_HARD:
-                check(name)
-            elif kind != h5l.TYPE_SOFT:
-                raise SpikeDataError("is a user-defined link (refused)", source,
-                                     _h5_where(name))
-        except SpikeDataError as exc:
-            return exc
-        return None
+    from .hdf5_walk import walk
 
     with h5py.File(path, "r") as f:
-        error = f.id.links.visit(visit, info=True)
-    if error is not None:
-        raise error
-    budget.take(max(os.path.getsize(path) - stored[0], 0), source, "attributes")
-
-
-def _h5_where(name):
-    return "/" + _one_line(name.decode("utf-8", errors="replace"))
-
-
-def _h5_nbytes(shape, dtype):
-    """Bytes of an HDF5 dataset or attribute once read (None shape: empty dataspace)."""
-    return 0 if shape is None else math.prod(shape) * dtype.itemsize
+        walk(f, source, budget, partial).close()
 
 
 # ---------------------------------------------------------------------- NIX (neo)
 def _read_nix(path, source, *, sort, t_start, t_stop, budget):
     import h5py
 
+    from .hdf5_walk import walk
     from .neo_io import from_records
     from .nix_io import NEWEST_VERSION, file_version, read_block
 
-    _check_hdf5(path, source, budget)
-    with h5py.File(path, "r") as f:
+    # no chunk cache: each small dataset is read once, and setting up a cache for each of
+    # thousands of them costs more than the reads
+    with h5py.File(path, "r", rdcc_nbytes=0, rdcc_nslots=1) as f:
+        # one open for the safety walk and the reader: the walk's map of the file spares
+        # the reader every second open of an object
+        objects = walk(f, source, budget)
         version = file_version(f)
         try:
-            block = read_block(f, source)
+            block = read_block(f, source, objects, metadata_key=_NIX_META_KEY)
         except SpikeDataError:
             raise
         except MemoryError:
@@ -1680,37 +1685,25 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
                 f"cannot read NIX format {'.'.join(map(str, version))} ({_describe(exc)}); "
                 f"upgrade a copy with 'nixio upgrade COPY' and load the copy", source) \
                 from exc
+        finally:
+            objects.close()
     raw_meta = block.annotations.pop(_NIX_META_KEY, None)
     meta = _parse_metadata(raw_meta, source, budget) if raw_meta is not None else None
-    if meta is not None:
-        block.annotations.pop("spikelens_truth", None)  # superseded by the typed metadata
-    # one segment, or consecutive trials of the same units: SpikeTrains.from_neo decides
-    trains = [t for seg in block.segments for t in seg.spiketrains]
     for seg_no, seg in enumerate(block.segments):
         for k, t in enumerate(seg.spiketrains):
             mag = t.times
             if not sort and mag.size > 1 and np.any(np.diff(mag) < 0):
                 s = int(np.flatnonzero(np.diff(mag) < 0)[0]) + 1
-                name = t.annotations.get("unit_id", t.name if t.name else k)
+                name = meta.unit_ids[k] if meta is not None and k < len(meta.unit_ids) \
+                    else t.annotations.get("unit_id", t.name if t.name else k)
                 in_seg = f"segment {seg_no}, " if len(block.segments) > 1 else ""
                 raise SpikeDataError("spike times are not sorted (pass sort=True to sort)",
                                      source, f"{in_seg}unit {name}, spike {s}")
-    if meta is not None and not trains:
-        if meta.unit_ids:
-            raise SpikeDataError(f"holds no spike trains but its metadata lists "
-                                 f"{len(meta.unit_ids)} units", source, "block")
-        st = SpikeTrains(np.empty(0), [0], meta.t_start, meta.t_stop, unit_ids=[],
-                         source=source)
-    else:
-        st = from_records(block, source=source)
-    changes = {}
     if meta is not None:
-        if len(meta.unit_ids) != st.n_units:
-            raise SpikeDataError(f"holds {st.n_units} spike trains but its metadata lists "
-                                 f"{len(meta.unit_ids)} units", source, "block")
-        changes = dict(t_start=meta.t_start, t_stop=meta.t_stop, unit_ids=meta.unit_ids,
-                       annotations=meta.annotations, unit_annotations=meta.unit_annotations,
-                       epochs=meta.epochs, truth={**st.truth, **meta.truth})
+        return _nix_with_metadata(block, meta, source, t_start, t_stop)
+    # one segment, or consecutive trials of the same units: SpikeTrains.from_neo decides
+    st = from_records(block, source=source)
+    changes = {}
     if t_start is not None:
         changes["t_start"] = t_start
     if t_stop is not None:
@@ -1719,6 +1712,39 @@ def _read_nix(path, source, *, sort, t_start, t_stop, budget):
         changes["source"] = source
         st = st.replace(**changes)
     return st
+
+
+def _nix_with_metadata(block, meta, source, t_start, t_stop):
+    """SpikeTrains from the records of a NIX block with spikelens metadata: the spike
+    trains' times (their records carry nothing else, see ``nix_io.read_block``), joined
+    across segments (consecutive trials of the same units) by position; units, bounds,
+    annotations, epochs and ground truth from the metadata."""
+    from .neo_io import _block_where, _same
+
+    segments = block.segments
+    if "spikelens_unit_annotations" in block.annotations and len(segments) > 1:
+        raise SpikeDataError(f"a spikelens Block has one segment, this one has "
+                             f"{len(segments)}", source, _block_where(block))
+    n_units = len(meta.unit_ids)
+    for seg in segments or [None]:
+        held = len(seg.spiketrains) if seg is not None else 0
+        if held != n_units:
+            raise SpikeDataError(f"holds {held or 'no'} spike trains but its metadata lists "
+                                 f"{n_units} units", source, "block")
+    spikes = [np.concatenate([seg.spiketrains[i].times for seg in segments])
+              for i in range(n_units)] if segments else []
+    # Elephant's segment annotation, when every segment has the same (as from_neo reads
+    # it); the metadata's ground truth comes first
+    truth = {}
+    orderings = [seg.annotations.get("spiketrain_ordering") for seg in segments]
+    if orderings and orderings[0] is not None and \
+            all(_same(o, orderings[0]) for o in orderings):
+        truth["ordering"] = np.asarray(orderings[0], dtype=np.int64)
+    return SpikeTrains.from_lists(
+        spikes, t_start=meta.t_start if t_start is None else t_start,
+        t_stop=meta.t_stop if t_stop is None else t_stop, unit_ids=meta.unit_ids,
+        annotations=meta.annotations, unit_annotations=meta.unit_annotations,
+        epochs=meta.epochs, truth={**truth, **meta.truth}, source=source)
 
 
 # keyword arguments of neo.Block / neo.SpikeTrain that annotations must not shadow

@@ -12,14 +12,18 @@ Reference for each file: the bytes into arrays without any checks or grouping by
 ``numpy.load`` of every NPZ member, ``pandas.read_parquet``, ``pandas.read_csv``.
 
 Each measurement runs in a child process of its own, after one warm-up load that is not
-counted (lazy imports). Time: the median of ``--repeats`` loads (file in the page cache). Memory: the largest, over the repeats, peak RSS during a
+counted (lazy imports). Time: the median of ``--repeats`` loads (file in the page cache),
+wall clock and CPU (every thread counted; CPU time moves less than wall time when other
+work shares the machine). Memory: the largest, over the repeats, peak RSS during a
 load above the RSS just before it (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``),
 in MB; the result itself is part of it, and the spike times alone take 8 bytes per spike
-(80 MB at 1e7).
+(80 MB at 1e7). With ``--baseline REV``, ``load`` of the ``analysis`` package at git
+revision ``REV`` (extracted with ``git archive``) is measured right after the current one.
 
     python benchmarks/io_load.py            # 1e7 spikes, 1000 units
     python benchmarks/io_load.py --csv      # CSV as well (about a minute more)
     python benchmarks/io_load.py --quick    # 1e6 spikes, a smoke test
+    python benchmarks/io_load.py --csv --baseline a56bbc7   # and load as it was then
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -81,28 +86,32 @@ def _child(kind, path, repeats):
     }
     fn = readers[kind]
     fn(path)  # warm-up: lazy imports, first-call set-up (not counted)
-    seconds, peaks = [], []
+    seconds, cpu, peaks = [], [], []
     n_spikes = None
     for _ in range(repeats):
         gc.collect()
         base = _status_mb("VmRSS")
         exact = _reset_peak()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn(path)
         seconds.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         peaks.append(_status_mb("VmHWM") - base if exact else
                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base)
         if kind == "load":
             n_spikes = out.n_spikes
         del out
     print(json.dumps({"seconds": statistics.median(seconds), "all": seconds,
-                      "peak_mb": max(peaks), "n_spikes": n_spikes}))
+                      "cpu": statistics.median(cpu), "peak_mb": max(peaks),
+                      "n_spikes": n_spikes}))
 
 
-def _measure(kind, path, repeats):
+def _measure(kind, path, repeats, root=HERE.parent):
+    """``kind`` on ``path`` in a child process that imports ``analysis`` from ``root``."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(path),
            "--repeats", str(repeats)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode:
         raise RuntimeError(f"{kind} on {path.name} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -138,6 +147,17 @@ def _write_files(folder, n_spikes, n_units, rate, with_csv):
     return data, duration, files
 
 
+def _extract(rev, folder):
+    """The ``analysis`` package at git revision ``rev``, extracted under ``folder``."""
+    archive = folder / "baseline.tar"
+    with open(archive, "wb") as fh:
+        subprocess.run(["git", "archive", rev, "analysis"], cwd=HERE.parent, stdout=fh,
+                       check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(folder / "baseline", filter="data")
+    return folder / "baseline"
+
+
 def _commit():
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
@@ -160,6 +180,8 @@ def main():
     parser.add_argument("--csv", action="store_true", help="CSV files as well")
     parser.add_argument("--tmp", default=None, help="folder for the files (default: a new "
                         "temporary folder, removed at the end)")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also time load of the analysis package at this git revision")
     args = parser.parse_args()
     if args.child:
         _child(args.child[0], Path(args.child[1]), args.repeats)
@@ -187,22 +209,30 @@ def main():
               f"{data.times.nbytes / 1e6:.0f} MB")
         del data
         print(f"each figure: median of {args.repeats} loads (after one warm-up) in a fresh "
-              f"child process; "
-              f"memory: peak RSS during a load above the RSS before it (result included)\n")
-        head = (f"{'file':30s}{'MB':>7s} {'load (s)':>9s} {'peak MB':>8s}   "
-                f"{'reference':20s}{'ref (s)':>8s} {'peak MB':>8s} {'ratio':>6s}")
-        print(head)
+              f"child process, wall / CPU seconds; memory: peak RSS during a load above "
+              f"the RSS before it (result included); ratio: load wall / reference wall")
+        baseline = _extract(args.baseline, Path(tmp)) if args.baseline else None
+        if baseline is not None:
+            print(f"baseline: analysis at {args.baseline}, measured after the current one")
+        head = (f"{'file':28s}{'MB':>5s} {'load (s)':>12s} {'peak MB':>8s}  "
+                f"{'reference':20s}{'ref (s)':>12s} {'peak MB':>8s} {'ratio':>6s}"
+                + (f" {'baseline (s)':>14s}" if baseline is not None else "")
+                + f" {'load avg':>9s}")
+        print("\n" + head)
         print("-" * len(head))
         for name, (path, ref) in files.items():
             ours = _measure("load", path, args.repeats)
+            old = _measure("load", path, args.repeats, baseline) if baseline else None
             theirs = _measure(ref, path, args.repeats)
             assert ours["n_spikes"] == args.spikes, ours
-            print(f"{name:30s}{path.stat().st_size / 1e6:7.0f} {ours['seconds']:9.2f} "
-                  f"{ours['peak_mb']:8.0f}   {ref:20s}{theirs['seconds']:8.2f} "
-                  f"{theirs['peak_mb']:8.0f} {ours['seconds'] / theirs['seconds']:5.1f}x",
-                  flush=True)
-    print(f"\nratio: analysis.load time / reference time; load average at end: "
-          f"{os.getloadavg()[0]:.2f}")
+            line = (f"{name:28s}{path.stat().st_size / 1e6:5.0f} "
+                    f"{ours['seconds']:5.2f} / {ours['cpu']:4.2f} {ours['peak_mb']:8.0f}  "
+                    f"{ref:20s}{theirs['seconds']:5.2f} / {theirs['cpu']:4.2f} "
+                    f"{theirs['peak_mb']:8.0f} {ours['seconds'] / theirs['seconds']:5.1f}x")
+            if old is not None:
+                line += f" {old['seconds']:7.2f} / {old['cpu']:4.2f}"
+            print(line + f" {os.getloadavg()[0]:9.2f}", flush=True)
+    print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

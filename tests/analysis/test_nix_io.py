@@ -181,3 +181,56 @@ def test_old_layout_property_without_value_is_refused(tmp_path):
         del props["nix_name"]
         props.create_dataset("nix_name", data=np.zeros(1, dtype=[("x", "f8")]))
     _one_line_error(path, "no 'value' field")
+
+
+def test_soft_links_inside_the_file_are_followed(tmp_path):
+    """The reader reaches objects through the safety walk's map: a soft link to a spike
+    train's times is followed; a dangling soft link and a loop of soft links elsewhere
+    do not stop the load."""
+    path = tmp_path / "soft.nix"
+    _write_foreign(path)
+    expected = io.load(path)
+    with h5py.File(path, "r+") as f:
+        block = next(iter(f["data"].values()))
+        tag = next(t for t in block["multi_tags"].values()
+                   if t.attrs["type"] == "neo.spiketrain")
+        target = f"{block.name}/data_arrays/{tag['positions'].attrs['name']}"
+        del tag["positions"]
+        tag["positions"] = h5py.SoftLink(target)
+        f["loop_a"] = h5py.SoftLink("/loop_b")
+        f["loop_b"] = h5py.SoftLink("/loop_a")
+        f["dangling"] = h5py.SoftLink("/nothing/here")
+    assert io.load(path).equals(expected)
+
+
+def test_many_trains_keep_neo_nixio_order(tmp_path):
+    """Trains come in creation order (NIX names them by random ids), as neo's NixIO
+    reads them."""
+    seg = neo.Segment()
+    seg.spiketrains += [neo.SpikeTrain([float(k)] * pq.ms, t_stop=100 * pq.ms,
+                                       name=f"n{k:02d}", rank=k) for k in range(30)]
+    blk = neo.Block()
+    blk.segments.append(seg)
+    path = tmp_path / "many.nix"
+    with neo.io.NixIO(str(path), mode="ow") as w:
+        w.write_block(blk)
+    with neo.io.NixIO(str(path), mode="ro") as r:
+        expected = SpikeTrains.from_neo(r.read_all_blocks()[0], source=str(path))
+    loaded = io.load(path)
+    assert loaded.unit_ids.tolist() == [f"n{k:02d}" for k in range(30)]
+    assert loaded.unit_annotations["rank"].tolist() == list(range(30))
+    assert loaded.equals(expected)
+
+
+def test_own_file_reads_spike_train_times_only(tmp_path):
+    """A file written by save carries spikelens metadata (units, bounds, annotations), so
+    the spike trains' own properties are not read: one removed by another tool does not
+    matter, and the data come back the same."""
+    path = tmp_path / "own.nix"
+    io.save(_data(), path)
+    with h5py.File(path, "r+") as f:
+        block = next(iter(f["data"].values()))
+        for tag in block["multi_tags"].values():
+            if tag.attrs["type"] == "neo.spiketrain":
+                del tag["metadata"]["properties"]["t_stop"]
+    assert io.load(path).equals(_data())
