@@ -149,8 +149,13 @@ def _set_bit(mask, t):
 
 
 @njit(cache=True)
-def _collect_sorted(mask, out, table):
-    """Write the set bits of ``mask`` to ``out`` in ascending order and clear the mask."""
+def _collect_sorted(mask, out):
+    """Write the set bits of ``mask`` to ``out`` in ascending order and clear the mask.
+
+    The De Bruijn table is a global, which numba compiles in as a constant. (It was once a
+    default argument of the kernels; numba keys an omitted argument's type on the value,
+    so the on-disk cache never matched and every new process compiled the kernel again.)
+    """
     k = 0
     one = np.uint64(1)
     for w in range(mask.shape[0]):
@@ -159,7 +164,7 @@ def _collect_sorted(mask, out, table):
             continue
         while word != 0:
             low = word & (~word + one)
-            out[k] = w * 64 + table[(low * _DEBRUIJN) >> np.uint64(58)]
+            out[k] = w * 64 + _DEBRUIJN_TABLE[(low * _DEBRUIJN) >> np.uint64(58)]
             k += 1
             word ^= low
         mask[w] = 0
@@ -339,7 +344,7 @@ def _trial_bins(bins, trial_bins, perm, mask):
 def _item(i, seed, first, count, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
           normalized, kind, n_surrogates, alias_prob, alias_idx, z_weight, baseline,
           reject_factor, trial_bins, trial_perms, pow_table, total_zr, z_max, counts, tile,
-          table, cpc_surr, csf_surr, record):
+          cpc_surr, csf_surr, record):
     """Surrogates ``first .. first + count - 1`` of neuron i (of ``n_surrogates``): CPC and
     CSF written to ``cpc_surr`` and ``csf_surr``; the original CPC and CSF are returned when
     ``first`` is 0 (else NaN). With a non-empty ``record`` (count x n_i), also the sorted bins
@@ -435,7 +440,7 @@ def _item(i, seed, first, count, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_b
             else:
                 _random_order(perm, seen, distinct)
                 _trial_bins(bins, trial_bins, perm, mask)
-            _collect_sorted(mask, surr[c], table)
+            _collect_sorted(mask, surr[c])
             if record.shape[0] > 0:
                 record[s - first, :] = surr[c]
         _scan(surr, n_chunk, n_i, i, bin_ptr, bin_units, own, tile, n_bins, pow_table,
@@ -469,7 +474,7 @@ def _prepare(z, power, bin_units, n_bins):
 def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                         normalized, kind, n_surrogates, seeds, alias_prob, alias_idx,
                         z_weight, baseline, reject_factor, trial_bins, trial_perms,
-                        item_units, item_first, item_count, table=_DEBRUIJN_TABLE):
+                        item_units, item_first, item_count):
     """CPC and CSF of ranges of surrogates of neurons (Berger et al. 2010, Secs. 3.1-3.3).
 
     Parameters
@@ -512,16 +517,14 @@ def assembly_statistics(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
                                unit_bins, bin_ptr, bin_units, z, n_bins, power, normalized,
                                kind, n_surrogates, alias_prob, alias_idx, z_weight, baseline,
                                reject_factor, trial_bins, trial_perms, pow_table, total_zr,
-                               z_max, counts, tile, table, cpc_surr[q], csf_surr[q],
-                               no_record)
+                               z_max, counts, tile, cpc_surr[q], csf_surr[q], no_record)
     return cpc, csf, cpc_surr, csf_surr
 
 
 @njit(cache=True)
 def unit_surrogate_bins(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
                         normalized, kind, n_surrogates, seed, alias_prob, alias_idx,
-                        z_weight, baseline, reject_factor, trial_bins, trial_perms, unit,
-                        table=_DEBRUIJN_TABLE):
+                        z_weight, baseline, reject_factor, trial_bins, trial_perms, unit):
     """The same per-neuron work as ``assembly_statistics`` for all surrogates of one neuron
     (``seed`` is its seed there), also returning the bins of each surrogate
     (n_surrogates x n_i, sorted).
@@ -537,7 +540,7 @@ def unit_surrogate_bins(unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, powe
     cpc, csf = _item(unit, seed, 0, n_surrogates, unit_ptr, unit_bins, bin_ptr, bin_units, z,
                      n_bins, power, normalized, kind, n_surrogates, alias_prob, alias_idx,
                      z_weight, baseline, reject_factor, trial_bins, trial_perms, pow_table,
-                     total_zr, z_max, counts, tile, table, cpc_surr, csf_surr, record)
+                     total_zr, z_max, counts, tile, cpc_surr, csf_surr, record)
     return cpc, csf, cpc_surr, csf_surr, record
 
 
