@@ -511,11 +511,12 @@ def test_table_in_row_blocks_equals_the_table_in_one(small_sip, monkeypatch):
 
 def test_blocks_count_each_surrogates_work_beyond_its_spikes():
     """A unit with one spike in 10^6 bins: each surrogate still seeds a generator and reads
-    a 10^6-bit map. Blocks once counted only the spike (10^6 surrogates in one call, many
-    seconds without a progress report); now a block holds about BLOCK_WORK of work."""
+    a 10^6-bit map. Blocks once counted only the spike (10^6 surrogates in one call, 18 CPU
+    s without a progress report); now a block holds about BLOCK_WORK of work."""
     block_work = assembly_module.BLOCK_WORK
     n_bins, n_surrogates = 10 ** 6, 10 ** 6
-    per_surrogate = assembly_module.SURROGATE_WORK + n_bins / 64
+    per_surrogate = (assembly_module.SURROGATE_WORK
+                     + assembly_module.MASK_WORD_WORK * n_bins / 64)
     blocks = assembly_module.work_blocks(np.array([1, 0, 50]), n_surrogates, 0.1,
                                          n_bins=n_bins)
     for units, first, count in blocks:  # a block: BLOCK_WORK and at most one item (1/8)
