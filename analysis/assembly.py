@@ -29,6 +29,7 @@ exceeds alpha is refused (``ValueError`` naming ``trial_length``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -178,12 +179,23 @@ class AssemblyNeurons(CachedSteps):
 
     def statistics_bytes(self):
         """Estimated peak bytes of ``statistics``: CPC and CSF for every unit and surrogate
-        (twice while the batches are joined), the binned spikes both ways, and per-thread
-        bin maps."""
+        (twice while the batches are joined), each unit's trial orders (trial shuffling
+        with distinct random orders), the binned spikes both ways, and per-thread bin
+        maps."""
         self._check()
         n_units, n_bins = self.data.n_units, self.data.n_bins(self.bin_size)
-        return (32.0 * n_units * self.n_surrogates + 40.0 * self.data.n_spikes
+        per_surrogate = 40.0 if self._distinct_orders() else 32.0
+        return (per_surrogate * n_units * self.n_surrogates + 40.0 * self.data.n_spikes
                 + 16.0 * n_bins * 8)
+
+    def _distinct_orders(self):
+        """Whether trial shuffling draws distinct random orders: at most
+        ``MAX_TRIALS_DISTINCT`` trials, and more orders than surrogates."""
+        if self.surrogate != "trial":
+            return False
+        n_trials = self._n_trials()
+        return (n_trials <= kernels.MAX_TRIALS_DISTINCT
+                and not _all_orders(n_trials, self.n_surrogates))
 
     def _kernel_inputs(self):
         """The arrays and settings the kernel needs, shared by all units."""
@@ -198,6 +210,7 @@ class AssemblyNeurons(CachedSteps):
         kind, trial_bins = kernels.UNIFORM, 0
         alias_prob, alias_idx, z_weight = np.ones(1), np.zeros(1, np.int64), np.ones(1)
         trial_perms = np.zeros((0, 1), dtype=np.int64)
+        n_trials = 0
         n_surrogates = int(self.n_surrogates)
         if self.surrogate == "weighted" and np.isfinite(self.baseline):
             kind = kernels.WEIGHTED
@@ -212,6 +225,8 @@ class AssemblyNeurons(CachedSteps):
             trial_bins = self._trial_bins(n_bins)
             n_trials = n_bins // trial_bins
             if _all_orders(n_trials, n_surrogates):  # exact: each order once
+                self._report(0.0, f"surrogates: listing the {math.factorial(n_trials) - 1:,} "
+                                  f"orders of {n_trials} trials")
                 trial_perms = kernels.trial_orders(n_trials)
                 n_surrogates = trial_perms.shape[0]
         seeds = np.random.SeedSequence(self.seed).generate_state(n_units, dtype=np.uint32)
@@ -222,26 +237,87 @@ class AssemblyNeurons(CachedSteps):
                 "alias_prob": alias_prob, "alias_idx": alias_idx,
                 "z_weight": z_weight.astype(np.float64), "baseline": float(self.baseline),
                 "reject_factor": kernels.REJECT_FACTOR, "trial_bins": trial_bins,
-                "trial_perms": trial_perms}
+                "trial_perms": trial_perms, "n_trials": n_trials,
+                # distinct random trial orders: filled in by ``_trial_codes``
+                "trial_codes": np.zeros((n_units, 0), dtype=np.int64)}
 
     def _compute_statistics(self):
         check_memory(f"{self.n_surrogates} surrogates of {self.data.n_units} units",
                      self.statistics_bytes(), self._budget(),
                      "lower n_surrogates or raise memory_budget")
+        self._report(0.0, "surrogates: preparing")
         shared = self._kernel_inputs()
-        n_units, n_surr = self.data.n_units, shared["n_surrogates"]
-        blocks = work_blocks(np.diff(shared["unit_ptr"]), n_surr,
-                             shared["bin_units"].size / max(shared["n_bins"], 1))
+        n_surr, n_trials = shared.pop("n_surrogates"), shared.pop("n_trials")
+        n_units, spikes = self.data.n_units, np.diff(shared["unit_ptr"])
+        sizes = {"per_bin": shared["bin_units"].size / max(shared["n_bins"], 1),
+                 "n_bins": shared["n_bins"], "kind": shared["kind"], "n_trials": n_trials}
+        blocks = work_blocks(spikes, n_surr, **sizes)
+        cost = surrogate_work(spikes, **sizes)
+        # progress: the trial orders (if drawn here) and the blocks by their share of the work
+        orders = self._distinct_orders()
+        order_work = n_units * n_surr * order_work_per_surrogate(n_trials) if orders else 0.0
+        share = order_work / (order_work + float(cost.sum()) * n_surr + 1.0)
+        if orders:
+            with self._progress_span(0.0, share):
+                shared["trial_codes"] = self._trial_codes(shared["seeds"], spikes, n_trials,
+                                                          n_surr)
+        # not filled: the blocks write every entry (NaN for silent units), so the memory is
+        # first touched block by block, between progress reports, not all before the first
         out = {"cpc": np.full(n_units, np.nan), "csf": np.full(n_units, np.nan),
-               "cpc_s": np.full((n_units, n_surr), np.nan),
-               "csf_s": np.full((n_units, n_surr), np.nan)}
+               "cpc_s": np.empty((n_units, n_surr)), "csf_s": np.empty((n_units, n_surr))}
         # each surrogate has its own seed, so the result depends neither on the blocks nor on
         # the backend; progress is reported (and a run can be cancelled) after each block
-        map_blocks(_statistics_block, blocks, backend="serial", scheduler=self.scheduler,
-                   shared=shared, reduce=_gather, initial=out,
-                   label=f"block ({n_units} units x {n_surr} surrogates)",
-                   progress=lambda f, m: self._report(f, f"surrogates: {m}"))
+        with self._progress_span(share, 1.0):
+            map_blocks(_statistics_block, blocks, backend="serial", scheduler=self.scheduler,
+                       shared=shared, reduce=_gather, initial=out,
+                       label=f"block ({n_units} units x {n_surr} surrogates)",
+                       progress=lambda f, m: self._report(f, f"surrogates: {m}"))
         return {"cpc": (out["cpc"], out["cpc_s"]), "csf": (out["csf"], out["csf_s"])}
+
+    def _trial_codes(self, seeds, spikes, n_trials, n_surrogates):
+        """Each unit's distinct random trial orders (``kernels.distinct_trial_orders``), a
+        (units x surrogates) array of codes, drawn for a few units at a time in ranges of
+        surrogates of about ``BLOCK_WORK``, with a progress report after each range."""
+        import numba
+
+        n_units = seeds.size
+        codes = np.zeros((n_units, n_surrogates), dtype=np.int64)
+        size = 2 ** max(1, (2 * n_surrogates + 1).bit_length())  # >= 2 (S + 1)
+        group = max(1, min(numba.get_num_threads(), SEEN_BYTES // (8 * size)))
+        step = max(1, int(BLOCK_WORK / (order_work_per_surrogate(n_trials) * group)))
+        seen = np.empty((group, size), dtype=np.int64)
+        active = np.flatnonzero(spikes > 0)  # a silent unit has no surrogates to order
+        for a in range(0, active.size, group):
+            units = active[a:a + group]
+            seen[:units.size] = -1
+            unit_codes = np.empty((units.size, n_surrogates), dtype=np.int64)
+            for first in range(0, n_surrogates, step):
+                count = min(step, n_surrogates - first)
+                kernels.distinct_trial_orders(seeds[units], n_trials, first, count,
+                                              seen[:units.size], unit_codes)
+                done = (a + units.size * (first + count) / n_surrogates) / active.size
+                self._report(done, f"surrogates: trial orders of units "
+                                   f"{a + 1}-{a + units.size} of {active.size}")
+            codes[units] = unit_codes
+        return codes
+
+    @contextlib.contextmanager
+    def _progress_span(self, low, high):
+        """Within the block, progress fractions 0..1 are reported as ``low``..``high`` of
+        the enclosing span (the whole run outside any block)."""
+        outer = self._span
+        width = outer[1] - outer[0]
+        self._span = (outer[0] + low * width, outer[0] + high * width)
+        try:
+            yield
+        finally:
+            self._span = outer
+
+    _span = (0.0, 1.0)
+
+    def _report(self, fraction, message):
+        low, high = self._span
+        super()._report(low + (high - low) * min(max(fraction, 0.0), 1.0), message)
 
     def surrogate_bins(self, unit, reject_factor=None):
         """For checking: the bins each surrogate of one unit occupies, with its statistics.
@@ -269,11 +345,17 @@ class AssemblyNeurons(CachedSteps):
         unit = int(unit)
         if not 0 <= unit < self.data.n_units:
             raise ValueError(f"unit: expected a row in 0..{self.data.n_units - 1}, got {unit}")
-        seed = inputs.pop("seeds")[unit]
+        seeds = inputs.pop("seeds")
+        n_trials = inputs.pop("n_trials")
+        codes = inputs.pop("trial_codes")[unit]
+        if self._distinct_orders() and inputs["unit_ptr"][unit + 1] > inputs["unit_ptr"][unit]:
+            spikes = np.zeros(self.data.n_units, dtype=np.int64)
+            spikes[unit] = 1
+            codes = self._trial_codes(seeds, spikes, n_trials, inputs["n_surrogates"])[unit]
         if reject_factor is not None:
             inputs["reject_factor"] = float(reject_factor)
         cpc, csf, cpc_s, csf_s, bins = kernels.unit_surrogate_bins(
-            **inputs, seed=seed, unit=unit)
+            **inputs, seed=seeds[unit], trial_codes=codes, unit=unit)
         return {"bins": bins, "cpc": cpc, "csf": csf, "cpc_surrogates": cpc_s,
                 "csf_surrogates": csf_s}
 
@@ -344,6 +426,35 @@ class AssemblyNeurons(CachedSteps):
                 f"can flag a neuron only with at least {need:,} surrogates "
                 f"(1/(S+1) <= {rule}); got {s:,}")
 
+    def _surrogate_summary(self, original, surr):
+        """The table's columns from the surrogates: quantiles, min, max, rank score and
+        p-value per unit, in row blocks of about ``TABLE_BLOCK`` values with a progress
+        report before each (a million surrogates of 150 units take seconds)."""
+        n_units, n_surr = surr.shape
+        columns = [f"q{round(q * 100):02d}" for q in QUANTILES] + ["min", "max"]
+        out = {name: np.full(n_units, np.nan) for name in columns + ["p_value"]}
+        rows = max(1, TABLE_BLOCK // max(n_surr, 1))
+        for a in range(0, n_units, rows):
+            b = min(a + rows, n_units)
+            self._report(a / n_units, f"table: p-values and quantiles of units {a + 1}-{b} "
+                                      f"of {n_units}")
+            part, stat = surr[a:b], original[a:b]
+            with np.errstate(invalid="ignore"):
+                n_ge = np.sum(part >= stat[:, None], axis=1)
+            out["p_value"][a:b] = (1.0 + n_ge) / (1.0 + n_surr)
+            if not part.size:
+                continue
+            with np.errstate(invalid="ignore"), _quiet_nan_warnings():
+                for q, values in zip(QUANTILES, np.nanquantile(part, QUANTILES, axis=1)):
+                    out[f"q{round(q * 100):02d}"][a:b] = values
+                out["min"][a:b] = np.nanmin(part, axis=1)
+                out["max"][a:b] = np.nanmax(part, axis=1)
+        out["p_value"][~np.isfinite(original)] = np.nan
+        width = out["q99"] - out["q01"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["rank_score"] = np.where(width > 0, original / width, np.nan)
+        return {name: out[name] for name in columns + ["rank_score", "p_value"]}
+
     def _check_enough_bins(self, x, z):
         """With baseline 0 a neuron can only move to bins where others fire."""
         busy = int(np.sum(z > 0))
@@ -385,32 +496,23 @@ class AssemblyNeurons(CachedSteps):
         """
         started = time.perf_counter()
         self._check()
+        self._report(0.0, "binning the spikes")
         if self.surrogate == "trial":
             self._check_trial_alpha()
         self._check_surrogates_reach_alpha()
-        stats = self.statistics()
+        with self._progress_span(0.0, STATISTICS_SHARE):
+            stats = self.statistics()
         original, surr = stats[self.statistic]
-        with np.errstate(invalid="ignore"):
-            n_ge = np.sum(surr >= original[:, None], axis=1)
-            p = (1.0 + n_ge) / (1.0 + surr.shape[1])
-        silent = ~np.isfinite(original)
-        p[silent] = np.nan
-        p_adj = adjust_p_values(p, self.correction)
         table = pd.DataFrame({"unit": self.data.unit_ids,
                               "spikes": np.diff(self.binned().indptr),
                               "statistic": original})
-        with np.errstate(invalid="ignore"), _quiet_nan_warnings():
-            qs = np.nanquantile(surr, QUANTILES, axis=1) if surr.size else \
-                np.full((len(QUANTILES), len(original)), np.nan)
-            for q, values in zip(QUANTILES, qs):
-                table[f"q{round(q * 100):02d}"] = values
-            table["min"] = np.nanmin(surr, axis=1)
-            table["max"] = np.nanmax(surr, axis=1)
-            width = table["q99"].to_numpy() - table["q01"].to_numpy()
-            table["rank_score"] = np.where(width > 0, original / width, np.nan)
-        table["p_value"] = p
-        table["p_adjusted"] = p_adj
-        table["significant"] = np.nan_to_num(p_adj, nan=1.0) <= self.alpha
+        with self._progress_span(STATISTICS_SHARE, 1.0):
+            summary = self._surrogate_summary(original, surr)
+        for name, values in summary.items():
+            table[name] = values
+        table["p_adjusted"] = adjust_p_values(table["p_value"].to_numpy(), self.correction)
+        table["significant"] = np.nan_to_num(table["p_adjusted"].to_numpy(),
+                                             nan=1.0) <= self.alpha
         all_orders = self.surrogate == "trial" and _all_orders(self._n_trials(),
                                                                 self.n_surrogates)
         return AssemblyResult(table, surr, self.statistic, all_trial_orders=all_orders,
@@ -432,38 +534,101 @@ def _trials_needed(alpha):
     return k
 
 
-#: Work of one kernel call (a block), in bin visits: spikes moved times (1 + neurons per
-#: bin), summed over the block's surrogates. About 0.1-0.5 s on one core of the 2-core test
-#: machine, so a Cancel (the progress callback raises) acts well within 2 s.
-BLOCK_WORK = 2e7
+#: Share of a run's progress bar for the surrogates; the table takes the rest
+STATISTICS_SHARE = 0.98
+#: Surrogate values per row block of the table's quantiles (32 MB of float64)
+TABLE_BLOCK = 2 ** 22
+
+#: Work of one kernel call (a block), in bin visits (see ``surrogate_work``): 0.05-0.35 CPU
+#: seconds on the 2-core test machine with uniform or trial shuffling, up to twice that with
+#: weighted shuffling, whatever the data (measured from 150 units x 3 s with 200,000
+#: surrogates, one spike in 10^6 bins or 10^4 trials to 1,000 units x 500 s and 5,000
+#: units), so a Cancel (the progress callback raises) acts well within 2 s. The goal problem
+#: (1,000 units x 100 s, 1,000 surrogates) keeps about the blocks it had before the terms
+#: besides the visits were counted (484 against 506).
+BLOCK_WORK = 2.5e7
 #: Items per block: enough for the threads of one call to share the work
 ITEMS_PER_BLOCK = 8
+#: Work of a surrogate besides its spikes, in bin visits (one visit: one neuron looked up in
+#: one bin, 5-15 ns here): seeding its random generator (MT19937, about 2 us) and the rest
+#: of its fixed cost ...
+SURROGATE_WORK = 300.0
+#: ... reading the bitmap of its drawn bins, per 64 bins (a word: about 1 ns) ...
+MASK_WORD_WORK = 0.25
+#: ... and per trial, trial shuffling's order (a random number per trial)
+TRIAL_WORK = 2.0
+#: Bytes of the sets of trial orders drawn so far, for the units whose distinct random
+#: orders are drawn together (``AssemblyNeurons._trial_codes``)
+SEEN_BYTES = 64 * 2 ** 20
+
+
+def surrogate_work(spikes, per_bin, n_bins=0, kind=kernels.UNIFORM, n_trials=0):
+    """Estimated work of one surrogate of each unit, in bin visits.
+
+    A surrogate of unit i visits each of its n_i bins and the neurons firing there
+    (n_i x (1 + ``per_bin``)); besides, it seeds its random generator, reads out its bitmap
+    of drawn bins (``n_bins`` / 64 words), computes CSF over every neuron where the kernel
+    counts coincidences densely (n_i x ``per_bin`` > units / 4) and, with trial shuffling,
+    draws or decodes its trial order (a step per trial). Without the terms besides the
+    visits a block of sparse units (200,000 surrogates of 150 units x 3 s) took 3-4 times
+    as long as one of the goal problem, one with 10^4 trials of 1 ms 6.8 CPU s, and one
+    holding a unit with one spike in 10^6 bins and 10^6 surrogates 18 CPU s.
+    Weighted shuffling's draws cost up to as much again as the visits; they are left out,
+    so that its blocks stay as long as they were (within the bound above).
+
+    Parameters
+    ----------
+    spikes : (units,) occupied bins per unit
+    per_bin : float, mean neurons per bin
+    n_bins : int, bins of the recording
+    kind : ``kernels.UNIFORM``, ``WEIGHTED`` or ``TRIAL``
+    n_trials : int, trials (trial shuffling)
+
+    Returns
+    -------
+    (units,) float array; 0 for silent units (their surrogates cost nothing)
+    """
+    n_i = np.asarray(spikes, dtype=np.float64)
+    dense = n_i * per_bin > n_i.size / 4
+    work = (n_i * (1.0 + per_bin) + SURROGATE_WORK + MASK_WORD_WORK * n_bins / 64
+            + np.where(dense, n_i.size, 0.0))
+    if kind == kernels.TRIAL:
+        work += TRIAL_WORK * n_trials
+    return np.where(n_i > 0, work, 0.0)
+
+
+def order_work_per_surrogate(n_trials):
+    """Work (bin visits) of drawing one distinct random trial order: a seeded generator,
+    a draw per trial and a look-up in the set of orders drawn before."""
+    return SURROGATE_WORK + TRIAL_WORK * n_trials
 
 
 def work_blocks(spikes, n_surrogates, per_bin, block_work=BLOCK_WORK,
-                items_per_block=ITEMS_PER_BLOCK):
+                items_per_block=ITEMS_PER_BLOCK, *, n_bins=0, kind=kernels.UNIFORM,
+                n_trials=0):
     """Split the surrogates of all units into kernel calls of bounded work.
 
     Each block is a tuple of arrays (units, first surrogate, count) with about
-    ``block_work`` bin visits (n_i x (1 + ``per_bin``) per surrogate) in
-    ``items_per_block`` items, so a block's threads share the work; a unit's surrogates are
-    split across items and blocks where one unit alone exceeds an item's share.
+    ``block_work`` bin visits (``surrogate_work`` per surrogate) in ``items_per_block``
+    items, so a block's threads share the work; a unit's surrogates are split across items
+    and blocks where one unit alone exceeds an item's share.
 
     Parameters
     ----------
     spikes : (units,) occupied bins per unit
     n_surrogates : int
     per_bin : float, mean neurons per bin
+    n_bins, kind, n_trials : see ``surrogate_work``
 
     Returns
     -------
     list of (units, first, count) int64 arrays
     """
     item_work = block_work / items_per_block
+    costs = surrogate_work(spikes, per_bin, n_bins, kind, n_trials)
     items = []
-    for unit, n_i in enumerate(np.asarray(spikes)):
-        per_surrogate = max(float(n_i) * (1.0 + per_bin), 1.0)
-        step = n_surrogates if n_i == 0 else \
+    for unit, per_surrogate in enumerate(costs):
+        step = n_surrogates if per_surrogate == 0 else \
             int(np.clip(item_work // per_surrogate, 1, n_surrogates))
         items += [(unit, first, min(step, n_surrogates - first), per_surrogate)
                   for first in range(0, n_surrogates, step)]
@@ -480,14 +645,14 @@ def work_blocks(spikes, n_surrogates, per_bin, block_work=BLOCK_WORK,
 
 
 def _statistics_block(block, unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power,
-                      normalized, kind, n_surrogates, seeds, alias_prob, alias_idx, z_weight,
-                      baseline, reject_factor, trial_bins, trial_perms):
+                      normalized, kind, seeds, alias_prob, alias_idx, z_weight, baseline,
+                      reject_factor, trial_bins, trial_perms, trial_codes):
     """CPC and CSF (and their surrogates) of one block of work items: one task."""
     units, first, count = block
     return block, kernels.assembly_statistics(
-        unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power, normalized, kind,
-        n_surrogates, seeds, alias_prob, alias_idx, z_weight, baseline, reject_factor,
-        trial_bins, trial_perms, units, first, count)
+        unit_ptr, unit_bins, bin_ptr, bin_units, z, n_bins, power, normalized, kind, seeds,
+        alias_prob, alias_idx, z_weight, baseline, reject_factor, trial_bins, trial_perms,
+        trial_codes, units, first, count)
 
 
 def _gather(out, part):

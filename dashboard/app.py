@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 
 import holoviews as hv
 import panel as pn
@@ -301,18 +301,32 @@ UNUSED_SESSION_MS = 8000
 _CHECK_UNUSED_MS = 1000
 
 
-def serve(port=5006, address="localhost", **kwargs):
-    """Serve the app until interrupted; see :func:`build_server` for the arguments."""
-    server = build_server(port=port, address=address, **kwargs)
+def serve(port=5006, address="localhost", warm_kernels=True, **kwargs):
+    """Serve the app until interrupted; see :func:`build_server` for the arguments (here
+    ``warm_kernels`` is on unless turned off). The dashboard's log messages (the warm-up's
+    time, errors of runs) go to stderr."""
+    _log_to_stderr()
+    server = build_server(port=port, address=address, warm_kernels=warm_kernels, **kwargs)
     print(f"spikelens dashboard on http://{address}:{port}", flush=True)
     server.start()
     server.io_loop.start()
     return server
 
 
+def _log_to_stderr():
+    """Show the ``dashboard`` loggers' messages from INFO up on stderr (once)."""
+    logger = logging.getLogger("dashboard")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def build_server(port=5006, address="localhost", show=False, num_threads=2, max_upload_mb=1000,
                  data_dir=None, workers=None, allow_hosts=(), max_run_minutes=60,
-                 work_dir=None, keep_work_days=7.0, open_work=None, **kwargs):
+                 work_dir=None, keep_work_days=7.0, open_work=None, warm_kernels=False,
+                 **kwargs):
     """The app's server, not yet started; each browser session gets its own
     ``create_app()``.
 
@@ -327,6 +341,10 @@ def build_server(port=5006, address="localhost", show=False, num_threads=2, max_
     directory) for ``keep_work_days`` so that a reload restores it (``dashboard.work``);
     ``keep_work_days=0`` keeps nothing. ``open_work``: a work file (``.spikelens``, from
     **Save work**) that every new session opens, its results shown without computing.
+    ``warm_kernels``: once the server is built, load or compile the numba kernels of the
+    methods in a background thread (``dashboard.warmup``; a few CPU seconds), so that a
+    visitor's first run neither waits for them nor ignores Cancel meanwhile; ``serve``
+    turns it on, tests that build a server in their own process leave it off.
     """
     import os
 
@@ -359,6 +377,10 @@ def build_server(port=5006, address="localhost", show=False, num_threads=2, max_
                       # one upload chunk (10 MB) and its framing; nothing larger is read
                       websocket_max_message_size=16 * 1024 * 1024, **kwargs)
     guard_hosts(server._tornado, allowed)
+    if warm_kernels:
+        from . import warmup
+
+        warmup.start()
     return server
 
 

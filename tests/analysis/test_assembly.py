@@ -5,6 +5,7 @@ import itertools
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import binom, chi2
 
@@ -382,6 +383,9 @@ def test_results_do_not_depend_on_the_work_blocks(small_sip, monkeypatch, settin
     assert len(blocks) > 100 and max(int(b[2].max()) for b in blocks) < 150
     monkeypatch.setattr(assembly_module, "work_blocks", functools.partial(
         assembly_module.work_blocks, block_work=300, items_per_block=3))
+    # distinct random trial orders: one surrogate of one unit per call
+    monkeypatch.setattr(assembly_module, "BLOCK_WORK", 300)
+    monkeypatch.setattr(assembly_module, "SEEN_BYTES", 1)
     det.clear_cache()
     split = det.statistics()
     for statistic in ("cpc", "csf"):
@@ -396,8 +400,9 @@ def test_a_raising_progress_callback_stops_the_run_after_one_block():
     calls = []
 
     def cancel(fraction, message):
-        calls.append(fraction)
-        raise KeyboardInterrupt("cancel")
+        calls.append((fraction, message))
+        if message.startswith("surrogates: block"):
+            raise KeyboardInterrupt("cancel")
 
     AssemblyNeurons(data=simulate.poisson(n_units=5, t_stop=1.0), n_surrogates=5).statistics()
     det = AssemblyNeurons(data=data, n_surrogates=1000, progress=cancel)
@@ -406,8 +411,122 @@ def test_a_raising_progress_callback_stops_the_run_after_one_block():
     with pytest.raises(KeyboardInterrupt):
         det.statistics()
     elapsed = time.perf_counter() - start
-    assert len(calls) == 1 and calls[0] < 0.01  # the first of about 300 blocks
+    # the preparation, then the first of about 300 blocks
+    assert [m for _, m in calls[:-1]] == ["surrogates: preparing"] and calls[-1][0] < 0.01
     assert elapsed < 5.0, elapsed  # one block: measured 0.28 s at load average 5 on 2 cores
+
+
+# ----------------------------------------------------------------- progress in every step
+#: the steps of a run with distinct random trial orders, by the start of their messages
+STEPS = ("binning the spikes", "surrogates: preparing", "surrogates: trial orders",
+         "surrogates: block", "table:")
+
+
+@pytest.fixture
+def small_work(monkeypatch):
+    """Blocks, trial-order ranges and table blocks of a thousandth of their real size, so a
+    small run has as many progress reports as a large one; returns a function that counts
+    the kernel calls of a run."""
+    monkeypatch.setattr(assembly_module, "BLOCK_WORK", assembly_module.BLOCK_WORK / 1000)
+    monkeypatch.setattr(assembly_module, "work_blocks", functools.partial(
+        assembly_module.work_blocks, block_work=assembly_module.BLOCK_WORK))
+    monkeypatch.setattr(assembly_module, "TABLE_BLOCK", 2 ** 12)
+    calls = {"orders": 0, "blocks": 0}
+
+    def counted(name, func):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return func(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(assembly_module.kernels, "distinct_trial_orders",
+                        counted("orders", assembly_module.kernels.distinct_trial_orders))
+    monkeypatch.setattr(assembly_module, "_statistics_block",
+                        counted("blocks", assembly_module._statistics_block))
+    return calls
+
+
+def trial_run(n_surrogates, progress):
+    # 10 trials of 0.2 s: 10! orders, more than the surrogates, so distinct random orders
+    data = simulate.sip(n_units=20, assembly_size=5, t_stop=2.0, seed=5)
+    return AssemblyNeurons(data=data, surrogate="trial", trial_length=0.2, alpha=0.05,
+                           n_surrogates=n_surrogates, progress=progress)
+
+
+def test_every_step_reports_progress_as_often_as_its_work_asks(small_work):
+    reports = {}
+    for n_surrogates in (1000, 2000):
+        messages = []
+        trial_run(n_surrogates, lambda f, m, out=messages: out.append((f, m))).run()
+        fractions = [f for f, _ in messages]
+        assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] <= 1
+        reports[n_surrogates] = {step: sum(m.startswith(step) for _, m in messages)
+                                 for step in STEPS}
+        assert len(messages) == sum(reports[n_surrogates].values()), messages
+        # a report per BLOCK_WORK of work in the orders, per BLOCK_WORK and one item (an
+        # eighth) in the blocks
+        inputs = trial_run(n_surrogates, None)._kernel_inputs()
+        spikes = np.diff(inputs["unit_ptr"])
+        work = assembly_module.surrogate_work(
+            spikes, inputs["bin_units"].size / inputs["n_bins"], inputs["n_bins"],
+            assembly_module.kernels.TRIAL, 10).sum() * n_surrogates
+        order_work = spikes.size * n_surrogates * assembly_module.order_work_per_surrogate(10)
+        block_work = assembly_module.BLOCK_WORK
+        assert reports[n_surrogates]["surrogates: trial orders"] >= order_work / block_work
+        assert reports[n_surrogates]["surrogates: block"] >= work / (1.125 * block_work)
+        # the table: one report per 4,096 surrogate values
+        assert reports[n_surrogates]["table:"] == \
+            -(-20 // max(1, assembly_module.TABLE_BLOCK // n_surrogates))
+    # twice the surrogates: about twice the reports
+    for step in ("surrogates: trial orders", "surrogates: block", "table:"):
+        assert reports[2000][step] >= 1.8 * reports[1000][step], (step, reports)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_raising_callback_stops_the_run_in_every_step(small_work, step):
+    """A Cancel acts in each step: at the step's second report (its first for the steps
+    that report once) the run ends, and no kernel runs after it."""
+    seen, at_raise = [], {}
+
+    def cancel(fraction, message):
+        seen.append(message)
+        if message.startswith(step) and (sum(m.startswith(step) for m in seen) == 2
+                                         or step in STEPS[:2]):
+            at_raise.update(small_work)
+            raise KeyboardInterrupt(step)
+
+    det = trial_run(2000, cancel)
+    with pytest.raises(KeyboardInterrupt, match=step):
+        det.run()
+    assert seen[-1].startswith(step) and small_work == at_raise
+    assert "statistics" not in det.computations or step == "table:"  # nothing half-cached
+
+
+def test_table_in_row_blocks_equals_the_table_in_one(small_sip, monkeypatch):
+    det = AssemblyNeurons(data=small_sip, n_surrogates=300, alpha=0.05, seed=1)
+    whole = det.run().table
+    monkeypatch.setattr(assembly_module, "TABLE_BLOCK", 1000)  # 3 units per block
+    pd.testing.assert_frame_equal(det.run().table, whole)
+
+
+def test_blocks_count_each_surrogates_work_beyond_its_spikes():
+    """A unit with one spike in 10^6 bins: each surrogate still seeds a generator and reads
+    a 10^6-bit map. Blocks once counted only the spike (10^6 surrogates in one call, 18 CPU
+    s without a progress report); now a block holds about BLOCK_WORK of work."""
+    block_work = assembly_module.BLOCK_WORK
+    n_bins, n_surrogates = 10 ** 6, 10 ** 6
+    per_surrogate = (assembly_module.SURROGATE_WORK
+                     + assembly_module.MASK_WORD_WORK * n_bins / 64)
+    blocks = assembly_module.work_blocks(np.array([1, 0, 50]), n_surrogates, 0.1,
+                                         n_bins=n_bins)
+    for units, first, count in blocks:  # a block: BLOCK_WORK and at most one item (1/8)
+        assert count[units == 0].sum() * per_surrogate <= 1.125 * block_work
+    assert sum(int(count[units == 1].sum()) for units, _, count in blocks) == n_surrogates
+    # 10^4 short trials: a random order costs a draw per trial
+    blocks = assembly_module.work_blocks(np.array([5]), 10 ** 5, 0.1, n_bins=10 ** 5,
+                                         kind=assembly_module.kernels.TRIAL,
+                                         n_trials=10 ** 4)
+    assert max(int(count.sum()) for _, _, count in blocks) * 2 * 10 ** 4 <= 1.125 * block_work
 
 
 # ----------------------------------------------------------------- calibration

@@ -174,19 +174,22 @@ def test_cancel_between_batches_stops_the_run(page):
     page.session.data = simulate.sip(n_units=150, assembly_size=6, t_stop=3, seed=2)
     calls = []
 
-    def cancel_at_first_report(fraction, message):
-        calls.append(fraction)
-        page.cancel()
+    def cancel_at_first_block(fraction, message):
+        calls.append((fraction, message))
+        if message.startswith("surrogates: block"):
+            page.cancel()
         page._on_progress(fraction, message)
 
-    page.detector.progress = cancel_at_first_report
+    page.detector.progress = cancel_at_first_block
     asyncio.run(page._run())
     assert page.state == "cancelled" and page.result is None
     assert page._status.visible and "cancelled" in page._status.object
     assert page._status.alert_type == "info"
     assert "statistics" not in page.detector.computations  # nothing half-done was cached
-    # one report, after the first block: the others never ran
-    assert len(calls) == 1 and 0 < calls[0] < 1
+    # the preparation's reports, then one after the first block: the others never ran
+    assert [m for _, m in calls[:-1]] == ["binning the spikes", "surrogates: preparing"]
+    assert calls[-1][1].startswith("surrogates: block (150 units x 200 surrogates) 1/")
+    assert 0 < calls[-1][0] < 1
     assert not page.session.busy and not page._run_button.disabled
     # the next run is not cancelled by the old flag
     page.detector.progress = page._on_progress

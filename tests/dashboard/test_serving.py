@@ -3,6 +3,7 @@
 import asyncio
 import io as _io
 import os
+import re
 import zipfile
 
 import pytest
@@ -94,3 +95,96 @@ def test_cli_checks_serving_options(capsys, tmp_path):
     assert "--max-upload-mb" in capsys.readouterr().err
     args = cli.build_parser().parse_args(["serve"])
     assert args.address == "localhost" and args.max_upload_mb == 1000
+
+
+@pytest.fixture
+def restored_server_settings(monkeypatch):
+    """``build_server`` sets the server-wide settings: put them back afterwards."""
+    from dashboard import workers
+
+    saved = CONFIG.param.values()
+    monkeypatch.setattr(workers, "_limits", dict(workers._limits))
+    yield
+    CONFIG.param.update({k: v for k, v in saved.items() if k != "name"})
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_kernel_warm_up_runs_in_a_background_thread_and_does_not_block_build_server(
+        monkeypatch, caplog, restored_server_settings):
+    import logging
+    import threading
+
+    from dashboard import app, warmup
+
+    release, seen = threading.Event(), {}
+
+    def slow_warm_up():  # stands in for the seconds of loading or compiling the kernels
+        seen["thread"] = threading.current_thread()
+        assert release.wait(30)
+        return {"assembly": 0.5}
+
+    monkeypatch.setattr(warmup, "warm_kernels", slow_warm_up)
+    caplog.set_level(logging.INFO, logger="dashboard.warmup")
+    server = app.build_server(port=_free_port(), warm_kernels=True)
+    try:
+        # build_server returned while the warm-up still waits: it runs in a thread of its own
+        for _ in range(100):
+            if "thread" in seen:
+                break
+            threading.Event().wait(0.05)
+        thread = seen["thread"]
+        assert thread is not threading.current_thread() and thread.is_alive()
+        assert thread.daemon and thread.name == "spikelens-warm-up"
+        release.set()
+        thread.join(10)
+        assert not thread.is_alive()
+        assert re.search(r"kernels warmed up in \d+\.\d s \(assembly 0\.5 s\)", caplog.text)
+    finally:
+        release.set()
+        server.unlisten()
+
+
+def test_build_server_warms_nothing_unless_asked(monkeypatch, restored_server_settings):
+    # tests that build a server in their own process (tests/security/test_sec_closed_tabs.py)
+    # do not pay for the warm-up; ``serve`` (``spikelens serve``) asks for it
+    import inspect
+
+    from dashboard import app, warmup
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("warm-up started")
+
+    monkeypatch.setattr(warmup, "start", refuse)
+    app.build_server(port=_free_port()).unlisten()
+    assert inspect.signature(app.serve).parameters["warm_kernels"].default is True
+
+
+def test_warm_up_failure_is_logged_not_raised(caplog):
+    import logging
+
+    from dashboard import warmup
+
+    def broken():
+        raise RuntimeError("no compiler")
+
+    caplog.set_level(logging.INFO, logger="dashboard.warmup")
+    warmup.start(broken).join(10)
+    assert "kernel warm-up failed" in caplog.text and "no compiler" in caplog.text
+
+
+@pytest.mark.slow
+def test_warm_kernels_runs_every_method_locally(monkeypatch):
+    # a scheduler in the environment is not used: the kernels must be ready in this process
+    from dashboard import warmup
+
+    monkeypatch.setenv("SPIKELENS_SCHEDULER", "tcp://127.0.0.1:9")
+    times = warmup.warm_kernels()
+    assert set(times) == {"assembly", "ASSET", "SPOTDis"}
+    assert all(seconds >= 0 for seconds in times.values())

@@ -1,0 +1,83 @@
+"""Warm the numba kernels when a server starts, so the first visitor's run does not wait.
+
+The first call of a numba kernel in a new process loads it from numba's on-disk cache, or
+compiles it when there is none (after an install or an upgrade): seconds that no progress
+report interrupts, so a first run pressed Cancel in vain. ``start`` runs each method's
+kernels once on a tiny problem (``warm_kernels``) in a daemon thread of the server process;
+the server accepts connections meanwhile, and a visitor's run that starts before the
+warm-up is done waits only for what is left of it (numba compiles a kernel once per
+process).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+
+def warm_kernels():
+    """Run the assembly, ASSET and SPOTDis kernels once each on a tiny problem, locally
+    (whatever ``$SPIKELENS_SCHEDULER`` says: the kernels must be ready in this process).
+
+    Returns
+    -------
+    dict method -> seconds
+    """
+    from analysis import simulate
+    from analysis.assembly import AssemblyNeurons
+    from analysis.asset import Asset
+    from analysis.spotdis import spotdis
+
+    times = {}
+    started = time.perf_counter()
+    data = simulate.poisson(n_units=10, t_stop=2.0, seed=0)
+    # one kernel serves every kind; weighted adds the alias table, trial (10 trials, more
+    # orders than surrogates) the distinct random orders
+    for settings in ({}, {"surrogate": "weighted"},
+                     {"surrogate": "trial", "trial_length": 0.2}):
+        AssemblyNeurons(data=data, n_surrogates=5, scheduler="local", **settings).statistics()
+    times["assembly"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    chain = simulate.synfire_chain(n_units=40, n_groups=4, group_size=10, t_stop=0.6, seed=0)
+    Asset(data=chain, filter_shape=(5, 1), scheduler="local").run()
+    times["ASSET"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    epochs = simulate.spot_patterns(n_patterns=2, epochs_per_pattern=3, n_noise_epochs=2,
+                                    n_units=6, epoch_samples=60, pulse_samples=10, seed=0)
+    for method in ("grid", "continuous"):
+        spotdis(epochs, method=method, scheduler="local")
+    times["SPOTDis"] = time.perf_counter() - started
+    return times
+
+
+def start(warm=None):
+    """Run ``warm`` (default: ``warm_kernels``) in a daemon thread named
+    ``spikelens-warm-up`` and log how long it took, or, should it fail, the error (a failed
+    warm-up only leaves a slower first run).
+
+    Returns
+    -------
+    threading.Thread, started
+    """
+    warm = warm or warm_kernels
+
+    def run():
+        started = time.perf_counter()
+        try:
+            times = warm()
+        except Exception:  # the server runs on; its first run compiles what is missing
+            log.warning("kernel warm-up failed after %.1f s", time.perf_counter() - started,
+                        exc_info=True)
+            return
+        parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in (times or {}).items())
+        log.info("kernels warmed up in %.1f s%s", time.perf_counter() - started,
+                 f" ({parts})" if parts else "")
+
+    thread = threading.Thread(target=run, name="spikelens-warm-up", daemon=True)
+    thread.start()
+    return thread
