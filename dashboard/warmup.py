@@ -52,7 +52,36 @@ def warm_kernels():
     for method in ("grid", "continuous"):
         spotdis(epochs, method=method, scheduler="local")
     times["SPOTDis"] = time.perf_counter() - started
+
+    # datashader compiles its aggregation functions with numba in each process (not cached
+    # on disk): the pages' first rasters and matrices took about 11 s of that at load 5
+    started = time.perf_counter()
+    warm_rasterize(data)
+    times["datashader"] = time.perf_counter() - started
     return times
+
+
+def warm_rasterize(data):
+    """Draw each analysis page once with a tiny result (``get_root``, as a session does), so
+    datashader's numba functions for the pages' rasters and matrices are compiled."""
+    import panel as pn
+
+    from analysis import simulate
+
+    from .asset_page import AssetPage
+    from .assembly_page import AssemblyPage
+    from .state import Session
+
+    chain = simulate.synfire_chain(n_units=40, n_groups=4, group_size=10, t_stop=0.6, seed=0)
+    page = AssetPage(session=Session(data=chain, source="warm-up"))
+    page.asset.filter_shape = (5, 1)
+    page.result = page._compute()
+    page._show_result()
+    pn.panel(page).get_root()
+    page = AssemblyPage(session=Session(data=data, source="warm-up"))
+    page.detector.param.update(n_surrogates=99, alpha=0.05)
+    page._show_result(*page._compute())
+    pn.panel(page).get_root()
 
 
 def start(warm=None):
