@@ -74,12 +74,12 @@ def warm_rasterize(data):
 
     chain = simulate.synfire_chain(n_units=40, n_groups=4, group_size=10, t_stop=0.6, seed=0)
     page = AssetPage(session=Session(data=chain, source="warm-up"))
-    page.asset.filter_shape = (5, 1)
+    page.asset.param.update(filter_shape=(5, 1), scheduler="local")
     page.result = page._compute()
     page._show_result()
     pn.panel(page).get_root()
     page = AssemblyPage(session=Session(data=data, source="warm-up"))
-    page.detector.param.update(n_surrogates=99, alpha=0.05)
+    page.detector.param.update(n_surrogates=99, alpha=0.05, scheduler="local")
     page._show_result(*page._compute())
     pn.panel(page).get_root()
 

@@ -186,5 +186,5 @@ def test_warm_kernels_runs_every_method_locally(monkeypatch):
 
     monkeypatch.setenv("SPIKELENS_SCHEDULER", "tcp://127.0.0.1:9")
     times = warmup.warm_kernels()
-    assert set(times) == {"assembly", "ASSET", "SPOTDis"}
+    assert set(times) == {"assembly", "ASSET", "SPOTDis", "datashader"}
     assert all(seconds >= 0 for seconds in times.values())
