@@ -49,3 +49,16 @@ class Alert(pn.pane.Alert):
 
     disable_math = param.Boolean(default=True)
     priority = 0
+
+
+class PlainText(pn.pane.Str):
+    """Text shown as it is, in a fixed-width font: safe for file names and unit ids.
+
+    Panel's ``Str`` puts the text in ``<pre>`` and the browser sets it as HTML, so a file
+    named ``<img src=x onerror=...>.csv`` ran its script in a progress line; here the
+    text is escaped first."""
+
+    def _transform_object(self, obj):
+        if obj is None or (isinstance(obj, str) and obj == ""):
+            return super()._transform_object(obj)
+        return super()._transform_object(escape_html(str(obj)))

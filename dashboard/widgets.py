@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import panel as pn
 
-from .text import Alert, Markdown, escape_html, escape_markdown
+from .text import Alert, Markdown, PlainText, escape_html, escape_markdown
 
 
 def milliseconds_input(obj, name, on_error=None, step=0.5):
@@ -76,5 +76,5 @@ def run_controls(run_label):
                                      sizing_mode="stretch_width"),
         progress=pn.indicators.Progress(value=0, max=100, active=False, visible=False,
                                         sizing_mode="stretch_width"),
-        progress_text=pn.pane.Str("", visible=False, styles={"font-size": "0.85em"}),
+        progress_text=PlainText("", visible=False, styles={"font-size": "0.85em"}),
     )

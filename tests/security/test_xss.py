@@ -221,3 +221,18 @@ def test_cli_report_runs_no_script_from_file(cli_report, browser):
     finally:
         page.close()
     assert dialogs == []
+
+
+def test_progress_text_shows_a_hostile_file_name_as_text():
+    """Panel's Str pane hands its text to the browser as HTML: the progress line of a
+    loading file named like a script ran it. The pages' progress line escapes it."""
+    import html
+
+    from dashboard.text import PlainText
+    from dashboard.widgets import run_controls
+
+    progress = run_controls("Run").progress_text
+    assert isinstance(progress, PlainText)
+    progress.object = f"Loading file '{IMG}.csv'..."
+    shown = html.unescape(progress._transform_object(progress.object)["object"])
+    assert "<img" not in shown and "&lt;img" in shown
