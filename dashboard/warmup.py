@@ -62,26 +62,22 @@ def warm_kernels():
 
 
 def warm_rasterize(data):
-    """Draw each analysis page once with a tiny result (``get_root``, as a session does), so
-    datashader's numba functions for the pages' rasters and matrices are compiled."""
-    import panel as pn
+    """Rasterize a spike raster and the matrices' aggregations once on tiny inputs, so
+    datashader's numba functions are compiled. HoloViews and datashader only: no Panel
+    object is built here, in a thread beside the server's sessions."""
+    import holoviews as hv
+    import numpy as np
+    from holoviews.operation.datashader import rasterize
 
-    from analysis import simulate
+    from . import views
 
-    from .asset_page import AssetPage
-    from .assembly_page import AssemblyPage
-    from .state import Session
-
-    chain = simulate.synfire_chain(n_units=40, n_groups=4, group_size=10, t_stop=0.6, seed=0)
-    page = AssetPage(session=Session(data=chain, source="warm-up"))
-    page.asset.param.update(filter_shape=(5, 1), scheduler="local")
-    page.result = page._compute()
-    page._show_result()
-    pn.panel(page).get_root()
-    page = AssemblyPage(session=Session(data=data, source="warm-up"))
-    page.detector.param.update(n_surrogates=99, alpha=0.05, scheduler="local")
-    page._show_result(*page._compute())
-    pn.panel(page).get_root()
+    hv.render(views.raster(data, dynamic=False, width=40, height=20), backend="bokeh")
+    hv.render(views.raster(data, order=np.arange(3), dynamic=False, width=40, height=20),
+              backend="bokeh")
+    image = hv.Image(np.random.default_rng(0).random((20, 20)))
+    for aggregator in ("mean", "max"):
+        hv.render(rasterize(image, aggregator=aggregator, dynamic=False, width=10,
+                            height=10), backend="bokeh")
 
 
 def start(warm=None):
