@@ -39,7 +39,7 @@ from analysis.spotdis.epochs import has_epochs, most_active, true_labels
 from analysis.spotdis.events import (EVENTS_LABEL, MAX_EVENTS, epoch_start_labels,
                                      format_events, grid_period, parse_events)
 
-from .handover import hand_over, handover_controls
+from .handover import cluster_epochs, hand_over, handover_controls
 from .page_base import AnalysisPage
 from .spotdis_views import (baseline_text, cluster_name, dissimilarity_plot, epoch_raster,
                             map_points, sweep_view, xcorr_plot)
@@ -580,10 +580,8 @@ class SpotDisPage(AnalysisPage):
     def _hand_over_cluster(self, page):
         if self.result is None or self.cluster is None:
             return
-        members = np.flatnonzero(self.result.labels == self.cluster)
-        hand_over(self.session, data=self._result_data, epochs=members, page=page,
-                  epochs_label=f"the {members.size} epochs of {cluster_name(self.cluster)} "
-                               f"of the SPOTDis run", on_error=self._show_error)
+        hand_over(self.session, data=self._result_data, page=page,
+                  **cluster_epochs(self.result, self.cluster), on_error=self._show_error)
 
     def _select_cluster(self, c):
         """Show cluster ``c`` with its first epoch and its most active neuron as reference."""
