@@ -287,8 +287,9 @@ class DataPage(JobPage):
         self._all_button.on_click(self._on_whole_recording)
         self._restriction_text = Markdown("", sizing_mode="stretch_width")
         self._restrict_card = pn.Card(
-            Markdown("Every page analyses the restricted recording and says so."),
-            Markdown("Type a time window, or brush one on the raster (its ⇔ select tool)."),
+            Markdown("Every page analyses the restricted recording and says so. Type a time "
+                     "window, or brush one on the raster (drag across it: its x-select "
+                     "tool is on)."),
             pn.Row(self._window_from, self._window_to), self._units_text,
             self._from_result,
             pn.Row(self._rate_min, self._rate_max), self._where_key, self._where_value,
