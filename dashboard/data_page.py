@@ -271,6 +271,10 @@ class DataPage(JobPage):
                         "assembly run's significant units, an ASSET SSE's neurons, the "
                         "epochs of a SPOTDis cluster.")
         self._result_choices = {}
+        # the choice in full (a select cuts long provenance lines)
+        self._from_result_text = Markdown("", sizing_mode="stretch_width",
+                                          margin=(0, 10), visible=False)
+        self._from_result.param.watch(lambda e: self._show_result_choice(), "value")
         self.session.param.watch(lambda e: self._fill_result_choices(), "results")
         self._fill_result_choices()
         # the window as a band on the raster; brushing the raster (its x-select tool) fills
@@ -291,7 +295,7 @@ class DataPage(JobPage):
                      "window, or brush one on the raster (drag across it: its x-select "
                      "tool is on)."),
             pn.Row(self._window_from, self._window_to), self._units_text,
-            self._from_result,
+            self._from_result, self._from_result_text,
             pn.Row(self._rate_min, self._rate_max), self._where_key, self._where_value,
             pn.Row(self._restrict_button, self._all_button), self._restriction_text,
             title="Restrict: time window and units", collapsed=True,
@@ -315,6 +319,13 @@ class DataPage(JobPage):
         value = self._from_result.value
         self._from_result.options = options
         self._from_result.value = value if value in options.values() else ""
+        self._show_result_choice()
+
+    def _show_result_choice(self):
+        key = self._from_result.value
+        text = self._result_choices[key][0] if key in self._result_choices else ""
+        self._from_result_text.object = f"*{escape_markdown(text)}*" if text else ""
+        self._from_result_text.visible = bool(text)
 
     def _on_brush(self, boundsx=None):
         """A window brushed on the raster: into the window fields (ms precision, within

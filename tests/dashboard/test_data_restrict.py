@@ -92,7 +92,9 @@ def test_units_of_the_assembly_run_restrict_as_the_hand_over_does(assembly_run):
     options = data_page._from_result.options
     text = next(t for t, k in options.items() if k == "assembly")
     assert text.startswith(f"{len(significant)} significant units of the assembly run")
+    assert not data_page._from_result_text.visible
     data_page._from_result.value = "assembly"
+    assert data_page._from_result_text.visible and text in data_page._from_result_text.object
     asyncio.run(data_page._on_restrict())
     assert data_page.state == "done", data_page._status.object
     assert set(session.data.unit_ids.astype(str)) == significant
@@ -113,7 +115,7 @@ def test_units_of_the_assembly_run_restrict_as_the_hand_over_does(assembly_run):
     session.load(simulate.poisson(n_units=5, t_stop=2.0, seed=3), "other")
     assert session.results == {}
     assert list(data_page._from_result.options) == [NO_RESULT]
-    assert data_page._from_result.value == ""
+    assert data_page._from_result.value == "" and not data_page._from_result_text.visible
 
 
 def test_each_sse_offers_its_neurons():
