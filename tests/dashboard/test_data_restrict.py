@@ -161,7 +161,7 @@ def test_a_spotdis_cluster_offers_its_epochs():
     noisy = dataclasses.replace(spot.result, labels=np.where(labels == c, -1, labels))
     assert f"spotdis:{c}" not in result_choices({"spotdis": (noisy, patterns)})
     assert "spotdis:-1" not in result_choices({"spotdis": (noisy, patterns)})
-    text, choice, base = choices[f"spotdis:{c}"]
+    text, _, base = choices[f"spotdis:{c}"]
     assert base is patterns
     assert text == cluster_epochs(spot.result, c)["epochs_label"]
     # the SPOTDis page's own hand-over of that cluster, for reference
