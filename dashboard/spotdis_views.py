@@ -284,3 +284,92 @@ def sweep_view(frame):
                                  layout="fit_data_stretch", pagination=None)
     return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=280), table,
                      sizing_mode="stretch_width")
+
+
+# ============================================================================ sliding windows
+#: the band's y range under the raster
+_BAND_Y = ("band", 0.0, 1.0)
+
+
+def pattern_name(label):
+    """"pattern 2", or "no pattern" for a negative label (sliding windows' clusters)."""
+    return "no pattern" if label < 0 else f"pattern {label}"
+
+
+def label_band(result, height=70):
+    """The label time course of a ``SlidingWindowsResult`` as a colour band: one span per
+    run of windows with the same pattern (``segments``), coloured as the clusters are,
+    windows without a pattern in light grey. x: time (s), shared with a raster above."""
+    seg = result.segments()
+    rows = [(float(r.start), 0.0, float(r.stop), 1.0, pattern_name(int(r.label)),
+             int(r.windows), colour_of(int(r.label)))
+            for r in seg.itertuples()]
+    band = hv.Rectangles(rows, kdims=["time (s)", "band", "x1", "y1"],
+                         vdims=["pattern", "windows", "colour"])
+    return band.opts(color="colour", line_alpha=0, responsive=True, height=height,
+                     tools=["hover"], yaxis=None, xlabel="time (s)", toolbar=None,
+                     hover_tooltips=[("", "@pattern"), ("from (s)", "@{time (s)}{0.000}"),
+                                     ("to (s)", "@x1{0.000}"), ("windows", "@windows")],
+                     ylim=(0, 1), title="Pattern active (sliding windows)",
+                     fontsize={"title": 10})
+
+
+def window_course_plot(data, result, dynamic=True, band_height=70):
+    """The recording's raster with the label time course as a band under it (shared time
+    axis): which pattern is active when."""
+    from .views import raster
+
+    top = raster(data, title=f"{result.dissimilarity} patterns in sliding windows",
+                 dynamic=dynamic).opts(min_height=260, height=260, xlabel="")
+    return (top + label_band(result, band_height)).cols(1).opts(
+        hv.opts.Layout(shared_axes=True, merge_tools=True))
+
+
+def lead_lag_plot(unit_ids, value, n, measure, title=""):
+    """Bars of one value per neuron (s, drawn in ms), neurons from the one that leads
+    (smallest value) to the one that lags, neurons without a value left out.
+    ``measure`` "flow" (SpikeShip's mean flow beyond the global shift) or "delay"."""
+    value = np.asarray(value, dtype=np.float64)
+    ok = np.isfinite(value) & (np.asarray(n) > 0)
+    idx = np.flatnonzero(ok)
+    idx = idx[np.lexsort((idx, value[idx]))]
+    ylabel = ("mean flow beyond the global shift (ms)" if measure == "flow"
+              else "mean first-spike delay (ms)")
+    frame = pd.DataFrame({"neuron": [str(u) for u in np.asarray(unit_ids)[idx]],
+                          "value": value[idx] * 1e3, "n": np.asarray(n)[idx],
+                          "side": np.where(value[idx] < 0, "leads", "lags")})
+    bars = hv.Bars(frame, kdims=[hv.Dimension("neuron", label="neuron (leading -> lagging)")],
+                   vdims=[hv.Dimension("value", label=ylabel), "n", "side"])
+    return bars.opts(color="side", cmap={"leads": "#2166ac", "lags": "#b2182b"},
+                     responsive=True, min_height=260, tools=["hover"], xrotation=90,
+                     title=title, fontsize={"title": 11}, ylabel=ylabel, show_grid=True,
+                     show_legend=False)
+
+
+def sequence_plot(sequence, title=""):
+    """A pattern's average sequence (``PatternSequence``) as ``lead_lag_plot``."""
+    what = "flows" if sequence.measure == "flow" else "delays"
+    return lead_lag_plot(sequence.unit_ids, sequence.value, sequence.n_windows,
+                         sequence.measure,
+                         title or f"{pattern_name(sequence.label)}: sequence from mean "
+                                  f"{what}, {sequence.windows} windows")
+
+
+def flows_plot(flows, title=""):
+    """SpikeShip's neuron-specific flows of a cluster (``NeuronFlows``) as
+    ``lead_lag_plot``: which neurons lead (negative) or lag (positive) in the cluster."""
+    return lead_lag_plot(flows.unit_ids, flows.mean_flow, flows.n_pairs, "flow",
+                         title or f"flows: {flows.epochs.size} epochs against "
+                                  f"{flows.reference.size}")
+
+
+def windows_text(result):
+    """One line on a sliding-windows result: windows, patterns, score, time."""
+    sc = result.scores
+    ari = "" if not np.isfinite(sc["ari"]) else f" · ARI against the embedded times " \
+                                                 f"**{sc['ari']:.3f}**"
+    sil = "n/a" if not np.isfinite(sc["silhouette"]) else f"{sc['silhouette']:.3f}"
+    mode = " · graph mode" if result.graph_mode else ""
+    return (f"**{sc['n_clusters']} patterns** in {sc['n_windows']} windows "
+            f"({sc['n_clustered']} clustered, {result.dissimilarity}{mode}) · silhouette "
+            f"{sil}{ari} · {result.elapsed:.1f} s")
