@@ -57,8 +57,8 @@ RECORDING = "recording's epochs"
 EVENTS = "events + window"
 START_LABEL = "Window start (ms)"
 LENGTH_LABEL = "Window length (ms)"
-WINDOW_LENGTH_LABEL = "Sliding window length (ms)"
-WINDOW_STEP_LABEL = "Sliding window step (ms)"
+WINDOW_LENGTH_LABEL = "Length of sliding windows (ms)"
+WINDOW_STEP_LABEL = "Step of sliding windows (ms)"
 #: epochs on each side of the flows view (a seeded sample)
 FLOW_EPOCHS = 100
 NO_EPOCHS = ("this recording has no epochs: SPOTDis compares epochs, so this page cuts them "
@@ -673,7 +673,7 @@ class SpotDisPage(AnalysisPage):
 
     def _window_controls(self):
         return ["**Sliding windows** (whole recording)",
-                pn.Row(self._slide_length, self._slide_step, sizing_mode="stretch_width"),
+                self._slide_length, self._slide_step,
                 self._slide_active, self._slide_events, self._windows_button]
 
     def _on_windows_data(self, *events):
@@ -726,7 +726,7 @@ class SpotDisPage(AnalysisPage):
         self._windows_result, self._windows_data = result, data
         self._windows_summary.object = windows_text(result)
         self._windows_course[:] = [pn.pane.HoloViews(
-            window_course_plot(data, result), sizing_mode="stretch_width", height=400)]
+            window_course_plot(data, result), sizing_mode="stretch_width", height=420)]
         options = {f"{pattern_name(k)} ({int(np.sum(result.labels == k))} windows)": k
                    for k in sorted(result.sequences)}
         self._pattern_select.options = options

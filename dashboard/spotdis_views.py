@@ -287,42 +287,46 @@ def sweep_view(frame):
 
 
 # ============================================================================ sliding windows
-#: the band's y range under the raster
-_BAND_Y = ("band", 0.0, 1.0)
-
-
 def pattern_name(label):
     """"pattern 2", or "no pattern" for a negative label (sliding windows' clusters)."""
     return "no pattern" if label < 0 else f"pattern {label}"
 
 
-def label_band(result, height=70):
+def band_rows(n_units):
+    """The y range ``(bottom, top)`` of the label band under a raster of ``n_units`` rows
+    (rows sit at 0 .. n_units - 1): about a tenth of the raster's height, at least 2 rows,
+    half a row below the lowest unit."""
+    height = max(2.0, 0.12 * n_units)
+    return (-1.0 - height, -1.0)
+
+
+def label_band(result, y=(0.0, 1.0)):
     """The label time course of a ``SlidingWindowsResult`` as a colour band: one span per
-    run of windows with the same pattern (``segments``), coloured as the clusters are,
-    windows without a pattern in light grey. x: time (s), shared with a raster above."""
+    run of windows with the same pattern (``segments``) from ``y[0]`` to ``y[1]``, coloured
+    as the clusters are, windows without a pattern in light grey. x: time (s)."""
     seg = result.segments()
-    rows = [(float(r.start), 0.0, float(r.stop), 1.0, pattern_name(int(r.label)),
+    rows = [(float(r.start), y[0], float(r.stop), y[1], pattern_name(int(r.label)),
              int(r.windows), colour_of(int(r.label)))
             for r in seg.itertuples()]
-    band = hv.Rectangles(rows, kdims=["time (s)", "band", "x1", "y1"],
+    band = hv.Rectangles(rows, kdims=["time (s)", "unit", "x1", "y1"],
                          vdims=["pattern", "windows", "colour"])
-    return band.opts(color="colour", line_alpha=0, responsive=True, height=height,
-                     tools=["hover"], yaxis=None, xlabel="time (s)", toolbar=None,
+    return band.opts(color="colour", line_alpha=0, tools=["hover"],
                      hover_tooltips=[("", "@pattern"), ("from (s)", "@{time (s)}{0.000}"),
-                                     ("to (s)", "@x1{0.000}"), ("windows", "@windows")],
-                     ylim=(0, 1), title="Pattern active (sliding windows)",
-                     fontsize={"title": 10})
+                                     ("to (s)", "@x1{0.000}"), ("windows", "@windows")])
 
 
-def window_course_plot(data, result, dynamic=True, band_height=70):
-    """The recording's raster with the label time course as a band under it (shared time
-    axis): which pattern is active when."""
+def window_course_plot(data, result, dynamic=True):
+    """The recording's raster with the label time course as a colour band right under it
+    (same plot, same time axis): which pattern is active when."""
     from .views import raster
 
-    top = raster(data, title=f"{result.dissimilarity} patterns in sliding windows",
-                 dynamic=dynamic).opts(min_height=260, height=260, xlabel="")
-    return (top + label_band(result, band_height)).cols(1).opts(
-        hv.opts.Layout(shared_axes=True, merge_tools=True))
+    lo, hi = band_rows(data.n_units)
+    top = raster(data, dynamic=dynamic)
+    return (top * label_band(result, (lo, hi))).opts(
+        hv.opts.Overlay(ylim=(lo - 0.5, data.n_units - 0.5), responsive=True, min_height=320,
+                        title=f"{result.dissimilarity} patterns in sliding windows: the band "
+                              "under the raster shows which is active when",
+                        fontsize={"title": 11}))
 
 
 def lead_lag_plot(unit_ids, value, n, measure, title=""):

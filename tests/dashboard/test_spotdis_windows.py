@@ -11,7 +11,8 @@ import pytest
 from analysis import simulate
 from analysis.spotdis import SlidingWindows, neuron_flows
 from dashboard.spotdis_page import WINDOW_LENGTH_LABEL, WINDOW_STEP_LABEL, SpotDisPage
-from dashboard.spotdis_views import (NOISE_COLOUR, colour_of, flows_plot, label_band,
+from dashboard.spotdis_views import (NOISE_COLOUR, band_rows, colour_of, flows_plot,
+                                     label_band,
                                      lead_lag_plot, sequence_plot, window_course_plot,
                                      windows_text)
 from dashboard.state import Session
@@ -59,14 +60,16 @@ def test_band_patterns_sit_on_the_embedded_occurrences(recording, result):
     assert hits >= 0.9 * len(spans)
 
 
-def test_course_plot_shares_time_with_the_raster(recording, result):
+def test_course_plot_puts_the_band_under_the_raster(recording, result):
     plot = window_course_plot(recording, result, dynamic=False)
-    assert isinstance(plot, hv.Layout) and len(plot) == 2
-    fig = hv.render(plot)
-    # one figure per panel, one shared x range
-    figs = [child[0] if isinstance(child, tuple) else child for child in fig.children]
-    ranges = {id(f.x_range) for f in figs if hasattr(f, "x_range")}
-    assert len(ranges) == 1
+    assert isinstance(plot, hv.Overlay) and len(plot) == 2
+    band = plot.get(1)
+    lo, hi = band_rows(recording.n_units)
+    assert hi < 0 and lo <= hi - 2      # below unit 0, at least two rows high
+    assert np.allclose(band.dimension_values("unit"), lo)
+    assert np.allclose(band.dimension_values("y1"), hi)
+    assert plot.opts.get().kwargs["ylim"] == (lo - 0.5, recording.n_units - 0.5)
+    hv.render(plot)
 
 
 def test_sequence_and_flows_bars_lead_to_lag(recording, result):
