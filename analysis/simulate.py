@@ -1231,10 +1231,10 @@ def embedded_sequences(n_units=30, n_patterns=3, occurrences=20, t_stop=120.0, r
     times = np.concatenate([bg.times, *occ_t])
     units = np.concatenate([bg.units, *occ_u]).astype(np.int64)
     times = np.clip(np.round(times / sample_time) * sample_time, 0.0, t_stop)
-    # one spike per unit and sample: a background spike on a sequence's sample merges
-    key = np.unique(units * (int(np.ceil(t_stop / sample_time)) + 1)
-                    + np.round(times / sample_time).astype(np.int64))
+    # one spike per unit and sample (a background spike on a sequence's sample merges),
+    # sorted by unit, then time
     n_samples = int(np.ceil(t_stop / sample_time)) + 1
+    key = np.unique(units * n_samples + np.round(times / sample_time).astype(np.int64))
     units, samples = key // n_samples, key % n_samples
     times = np.minimum(samples * sample_time, t_stop)
     annotations = {"simulator": "embedded_sequences", "n_units": n_units,

@@ -255,17 +255,17 @@ class SlidingWindows(CachedSteps):
     data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="""
         A continuous recording (its own epochs, if any, are not used).""")
     length = param.Number(default=0.2, bounds=(0, None), inclusive_bounds=(False, True),
-                          label="Window length (ms)", doc="""
+                          label="Window length (s)", doc="""
         Length of each window in s (> 0); a pattern should fit inside.""")
     step = param.Number(default=0.1, bounds=(0, None), inclusive_bounds=(False, True),
-                        label="Window step (ms)", doc="""
+                        label="Window step (s)", doc="""
         Time between the starts of consecutive windows in s (> 0); below ``length`` the
         windows overlap.""")
     events_only = param.Boolean(default=False, label="Only windows with population events",
                                 doc="""
         Keep only the windows that hold a population event (``population_events``).""")
-    event_bin = param.Number(default=0.01, bounds=(0, None), inclusive_bounds=(False, True),
-                             label="Event bin (ms)", doc="""
+    event_bin = param.Number(default=0.02, bounds=(0, None), inclusive_bounds=(False, True),
+                             label="Event bin (s)", doc="""
         Bin width of the population-event detection, s.""")
     event_threshold = param.Number(default=3.0, bounds=(0, None),
                                    inclusive_bounds=(False, True), doc="""
@@ -329,9 +329,10 @@ class SlidingWindows(CachedSteps):
         """Every window of the grid (``window_epochs``), after the memory check."""
         n = self._check()
         graph = n > self.max_full_epochs
-        check_memory(f"{n} windows of {self.length:g} s",
-                     windows_bytes(self.data, n, self.length,
-                                   self.n_neighbors if graph else None), self._budget(),
+        need = windows_bytes(self.data, n, self.length, self.n_neighbors if graph else None)
+        if graph:   # fewer windows than that may be left to cluster, as a full matrix
+            need += _BYTES_PER_ENTRY * float(self.max_full_epochs) ** 2
+        check_memory(f"{n} windows of {self.length:g} s", need, self._budget(),
                      "raise step, use events_only, or raise memory_budget")
         return self._cached("grid", (self.data, self.length, self.step, self.sampling_period),
                             lambda: window_epochs(self.data, self.length, self.step,
