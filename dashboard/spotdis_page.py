@@ -45,8 +45,8 @@ from .handover import hand_over, handover_controls
 from .page_base import AnalysisPage
 from .spotdis_views import (baseline_text, cluster_name, dissimilarity_plot, epoch_raster,
                             map_points, sweep_view, xcorr_plot)
-from .spotdis_views import (flows_plot, pattern_name, sequence_plot, window_course_plot,
-                            windows_text)
+from .spotdis_views import (band_legend, flows_plot, pattern_name, sequence_plot,
+                            window_course_plot, windows_text)
 from .text import Markdown
 
 # parameters shown as widgets (sampling_period gets its own ms input: it may be None)
@@ -725,8 +725,11 @@ class SpotDisPage(AnalysisPage):
     def _show_windows(self, result, data):
         self._windows_result, self._windows_data = result, data
         self._windows_summary.object = windows_text(result)
-        self._windows_course[:] = [pn.pane.HoloViews(
-            window_course_plot(data, result), sizing_mode="stretch_width", height=420)]
+        self._windows_course[:] = [
+            pn.pane.HoloViews(window_course_plot(data, result), sizing_mode="stretch_width",
+                              height=420),
+            Markdown(band_legend(result), sizing_mode="stretch_width",
+                     styles={"font-size": "0.9em"})]
         options = {f"{pattern_name(k)} ({int(np.sum(result.labels == k))} windows)": k
                    for k in sorted(result.sequences)}
         self._pattern_select.options = options

@@ -329,6 +329,18 @@ def window_course_plot(data, result, dynamic=True):
                         fontsize={"title": 11}))
 
 
+def band_legend(result):
+    """One Markdown line naming the band's colours: each pattern found (with its windows)
+    and "no pattern". Only generated text (pattern numbers, palette colours)."""
+    labels = np.asarray(result.labels)
+    parts = []
+    for lab in [int(k) for k in np.unique(labels[labels >= 0])] + [-1]:
+        n = int(np.sum(labels == lab))
+        parts.append(f'<span style="color:{colour_of(lab)}">&#9632;</span> '
+                     f"{pattern_name(lab)} ({n} windows)")
+    return "Band: " + " · ".join(parts)
+
+
 def lead_lag_plot(unit_ids, value, n, measure, title=""):
     """Bars of one value per neuron (s, drawn in ms), neurons from the one that leads
     (smallest value) to the one that lags, neurons without a value left out.

@@ -11,7 +11,7 @@ import pytest
 from analysis import simulate
 from analysis.spotdis import SlidingWindows, neuron_flows
 from dashboard.spotdis_page import WINDOW_LENGTH_LABEL, WINDOW_STEP_LABEL, SpotDisPage
-from dashboard.spotdis_views import (NOISE_COLOUR, band_rows, colour_of, flows_plot,
+from dashboard.spotdis_views import (NOISE_COLOUR, band_legend, band_rows, colour_of, flows_plot,
                                      label_band,
                                      lead_lag_plot, sequence_plot, window_course_plot,
                                      windows_text)
@@ -94,6 +94,14 @@ def test_sequence_and_flows_bars_lead_to_lag(recording, result):
     assert len(empty) == 0
 
 
+def test_band_legend_names_every_colour(result):
+    text = band_legend(result)
+    for lab in sorted(result.sequences):
+        n = int(np.sum(result.labels == lab))
+        assert f'color:{colour_of(lab)}">&#9632;</span> pattern {lab} ({n} windows)' in text
+    assert f'color:{NOISE_COLOUR}">&#9632;</span> no pattern' in text
+
+
 def test_windows_text(result):
     text = windows_text(result)
     assert f"**{result.scores['n_clusters']} patterns**" in text
@@ -117,7 +125,8 @@ def test_page_runs_sliding_windows_with_its_settings(recording):
     assert w.dissimilarity == "spikeship" and w.min_cluster_size == 8
     r = page._windows_result
     assert r.scores["ari"] >= 0.9
-    assert page._windows_box.visible and len(page._windows_course) == 1
+    assert page._windows_box.visible and len(page._windows_course) == 2
+    assert "Band:" in page._windows_course[1].object
     assert sorted(page._pattern_select.options.values()) == sorted(r.sequences)
     assert len(page._windows_sequence) == 1
     assert "patterns**" in page._windows_summary.object
