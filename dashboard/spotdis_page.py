@@ -38,11 +38,15 @@ from analysis.spotdis import SpotDisClust, SpotDisClustResult
 from analysis.spotdis.epochs import has_epochs, most_active, true_labels
 from analysis.spotdis.events import (EVENTS_LABEL, MAX_EVENTS, epoch_start_labels,
                                      format_events, grid_period, parse_events)
+from analysis.spotdis.spikeship import neuron_flows
+from analysis.spotdis.windows import SlidingWindows
 
 from .handover import cluster_epochs, hand_over, handover_controls
 from .page_base import AnalysisPage
 from .spotdis_views import (baseline_text, cluster_name, dissimilarity_plot, epoch_raster,
                             map_points, sweep_view, xcorr_plot)
+from .spotdis_views import (band_legend, flows_plot, pattern_name, sequence_plot,
+                            window_course_plot, windows_text)
 from .text import Markdown
 
 # parameters shown as widgets (sampling_period gets its own ms input: it may be None)
@@ -53,6 +57,10 @@ RECORDING = "recording's epochs"
 EVENTS = "events + window"
 START_LABEL = "Window start (ms)"
 LENGTH_LABEL = "Window length (ms)"
+WINDOW_LENGTH_LABEL = "Length of sliding windows (ms)"
+WINDOW_STEP_LABEL = "Step of sliding windows (ms)"
+#: epochs on each side of the flows view (a seeded sample)
+FLOW_EPOCHS = 100
 NO_EPOCHS = ("this recording has no epochs: SPOTDis compares epochs, so this page cuts them "
              "around events. Give the event times and a window under **Epochs** and press "
              "**Run** (or load data with epochs, e.g. the pulse-pattern demo on the **Data** "
@@ -139,6 +147,7 @@ class SpotDisPage(AnalysisPage):
         self.param.watch(lambda e: self._draw_matrix(), "matrix_scale")
         self.param.watch(lambda *e: self._draw_selection(),
                          ["epoch", "cluster", "reference", "sort_by_delay"])
+        self._init_windows()
         self._layout = self._build_layout()
         self._on_data()
 
@@ -182,12 +191,13 @@ class SpotDisPage(AnalysisPage):
             "**Map (t-SNE)**", group(["perplexity", "seed"]),
             self._run_row(),
             *self._extra_controls(),
+            *self._window_controls(),
             "**Matrix colours**", self._scale,
             "**Map colours**", self._colour,
             width=300,
         )
         results = pn.Column(self._status, self._stale, self._summary, self._results,
-                            self._extra, sizing_mode="stretch_width")
+                            self._extra, self._windows_box, sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
     def report_section(self):
@@ -288,6 +298,7 @@ class SpotDisPage(AnalysisPage):
         self._run_button.disabled = self._running or not usable
         self._baseline_button.disabled = self._sweep_button.disabled = \
             self._running or not usable
+        self._windows_button.disabled = self._running or data is None
 
     # ------------------------------------------------------------------ epochs
     def _apply_epochs(self):
@@ -609,3 +620,153 @@ class SpotDisPage(AnalysisPage):
                            title=f"{name}: delays to neuron {self.reference}, "
                                  f"{members.size} epochs"),
                 height=380, sizing_mode="stretch_width")]
+
+
+    # ------------------------------------------------------------------ sliding windows
+    # Sliding windows over the whole recording (analysis.spotdis.windows) and SpikeShip's
+    # flows of the selected cluster: their own controls, views, watchers and run.
+    def _init_windows(self):
+        """The sliding-window object, its controls and views, and the flows view."""
+        self.windows = SlidingWindows(data=None, progress=self._on_progress)
+        self._windows_result = None
+        self._windows_data = None
+        self._slide_length = pn.widgets.FloatInput(
+            label=WINDOW_LENGTH_LABEL, value=200.0, step=10, start=0,
+            sizing_mode="stretch_width",
+            description="Length of each sliding window in ms (> 0); a pattern should fit "
+                        "inside.")
+        self._slide_step = pn.widgets.FloatInput(
+            label=WINDOW_STEP_LABEL, value=50.0, step=10, start=0,
+            sizing_mode="stretch_width",
+            description="Time between the starts of consecutive windows in ms (> 0); below "
+                        "the length, windows overlap.")
+        self._slide_events = pn.widgets.Checkbox.from_param(self.windows.param.events_only)
+        self._slide_active = pn.widgets.IntInput.from_param(
+            self.windows.param.min_active, sizing_mode="stretch_width",
+            description="Windows with fewer active units are not clustered (no pattern): "
+                        "sparse windows find close neighbours by chance.")
+        self._windows_button = pn.widgets.Button(
+            label="Run sliding windows", color="primary", variant="outline",
+            sizing_mode="stretch_width",
+            description="Cut the whole recording into sliding windows, cluster them with the "
+                        "dissimilarity and clustering settings above, and show which pattern "
+                        "is active when.")
+        self._windows_button.on_click(self._run_windows)
+        self._job_buttons.append(self._windows_button)
+        self._pattern_select = pn.widgets.Select(label="Pattern", options={},
+                                                 sizing_mode="stretch_width")
+        self._pattern_select.param.watch(lambda e: self._draw_sequence(), "value")
+        self._windows_summary = Markdown("", sizing_mode="stretch_width")
+        self._windows_course = pn.Column(sizing_mode="stretch_width")
+        self._windows_sequence = pn.Column(sizing_mode="stretch_width")
+        self._windows_box = pn.Column(
+            "### Sliding windows", self._windows_summary, self._windows_course,
+            pn.Column(self._pattern_select, width=260), self._windows_sequence,
+            visible=False, sizing_mode="stretch_width")
+        # SpikeShip: which neurons lead or lag in the selected cluster
+        self._flows_view = pn.Column(sizing_mode="stretch_width")
+        self._results.append(self._flows_view)
+        self.param.watch(lambda *e: self._draw_flows(), ["cluster"])
+        self.session.param.watch(self._on_windows_data, "data")
+
+    def _window_controls(self):
+        return ["**Sliding windows** (whole recording)",
+                self._slide_length, self._slide_step,
+                self._slide_active, self._slide_events, self._windows_button]
+
+    def _on_windows_data(self, *events):
+        self.windows.clear_cache()
+        self.windows.clust.clear_cache()
+        self._windows_result = self._windows_data = None
+        self._windows_box.visible = False
+        self._windows_course[:] = []
+        self._windows_sequence[:] = []
+        self._flows_view[:] = []
+        self._pattern_select.options = {}
+        self._windows_button.disabled = self._running or self.session.data is None
+
+    def _window_settings(self):
+        """Length and step in s from the ms inputs (ValueError naming the field)."""
+        out = []
+        for widget, label in ((self._slide_length, WINDOW_LENGTH_LABEL),
+                              (self._slide_step, WINDOW_STEP_LABEL)):
+            v = widget.value
+            if v is None or not np.isfinite(v) or not v > 0:
+                raise ValueError(f"{label}: must be > 0 ms, got {v}")
+            out.append(float(v) / 1e3)
+        return out
+
+    async def _run_windows(self, event=None):
+        """Sliding windows with the page's dissimilarity and clustering settings."""
+        if self._running:
+            return
+        data = self.session.data
+        try:
+            if data is None:
+                raise ValueError("no data loaded: pick a data set on the Data page")
+            length, step = self._window_settings()
+            c = self.clust
+            self.windows.param.update(
+                data=data, length=length, step=step, dissimilarity=c.dissimilarity,
+                min_cluster_size=c.min_cluster_size, min_samples=c.min_samples,
+                cluster_selection=c.cluster_selection, sampling_period=c.sampling_period,
+                seed=c.seed)
+            self.windows.source = self.session.source
+        except (ValueError, TypeError) as exc:
+            self._show_error(f"Sliding windows: {exc}")
+            return
+        out = await AnalysisPage._in_worker(self, "Sliding windows", self.windows.run, data,
+                                            lambda: self.session.data)
+        if out is not None:
+            self._show_windows(out, data)
+
+    def _show_windows(self, result, data):
+        self._windows_result, self._windows_data = result, data
+        self._windows_summary.object = windows_text(result)
+        self._windows_course[:] = [
+            pn.pane.HoloViews(window_course_plot(data, result), sizing_mode="stretch_width",
+                              height=420),
+            Markdown(band_legend(result), sizing_mode="stretch_width",
+                     styles={"font-size": "0.9em"})]
+        options = {f"{pattern_name(k)} ({int(np.sum(result.labels == k))} windows)": k
+                   for k in sorted(result.sequences)}
+        self._pattern_select.options = options
+        self._windows_box.visible = True
+        if options:
+            first = next(iter(options.values()))
+            if self._pattern_select.value == first:
+                self._draw_sequence()
+            self._pattern_select.value = first
+        else:
+            self._windows_sequence[:] = [Markdown(
+                "No pattern found: every window is noise at these settings.")]
+
+    def _draw_sequence(self):
+        r = self._windows_result
+        k = self._pattern_select.value
+        if r is None or k is None or k not in r.sequences:
+            return
+        self._windows_sequence[:] = [pn.pane.HoloViews(
+            sequence_plot(r.sequences[k]), sizing_mode="stretch_width", height=300)]
+
+    def _draw_flows(self):
+        """SpikeShip's flows of the selected cluster against the other epochs (a seeded
+        sample of at most ``FLOW_EPOCHS`` on each side); only with a SpikeShip result."""
+        r, data = self.result, self._result_data
+        if r is None or data is None or getattr(r, "spikeship", None) is None \
+                or self.cluster is None:
+            self._flows_view[:] = []
+            return
+        rng = np.random.default_rng(0)
+        members = np.flatnonzero(r.labels == self.cluster)
+        others = np.flatnonzero(r.labels != self.cluster)
+        if members.size == 0 or others.size == 0:
+            self._flows_view[:] = []
+            return
+        members = np.sort(rng.choice(members, min(members.size, FLOW_EPOCHS), replace=False))
+        others = np.sort(rng.choice(others, min(others.size, FLOW_EPOCHS), replace=False))
+        flows = neuron_flows(data, members, others)
+        self._flows_view[:] = [pn.pane.HoloViews(flows_plot(
+            flows, f"{cluster_name(self.cluster)}: SpikeShip flows, {members.size} epochs "
+                   f"against {others.size} others"), sizing_mode="stretch_width",
+            height=300)]

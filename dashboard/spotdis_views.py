@@ -284,3 +284,108 @@ def sweep_view(frame):
                                  layout="fit_data_stretch", pagination=None)
     return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=280), table,
                      sizing_mode="stretch_width")
+
+
+# ============================================================================ sliding windows
+def pattern_name(label):
+    """"pattern 2", or "no pattern" for a negative label (sliding windows' clusters)."""
+    return "no pattern" if label < 0 else f"pattern {label}"
+
+
+def band_rows(n_units):
+    """The y range ``(bottom, top)`` of the label band under a raster of ``n_units`` rows
+    (rows sit at 0 .. n_units - 1): about a tenth of the raster's height, at least 2 rows,
+    half a row below the lowest unit."""
+    height = max(2.0, 0.12 * n_units)
+    return (-1.0 - height, -1.0)
+
+
+def label_band(result, y=(0.0, 1.0)):
+    """The label time course of a ``SlidingWindowsResult`` as a colour band: one span per
+    run of windows with the same pattern (``segments``) from ``y[0]`` to ``y[1]``, coloured
+    as the clusters are, windows without a pattern in light grey. x: time (s)."""
+    seg = result.segments()
+    rows = [(float(r.start), y[0], float(r.stop), y[1], pattern_name(int(r.label)),
+             int(r.windows), colour_of(int(r.label)))
+            for r in seg.itertuples()]
+    band = hv.Rectangles(rows, kdims=["time (s)", "unit", "x1", "y1"],
+                         vdims=["pattern", "windows", "colour"])
+    return band.opts(color="colour", line_alpha=0, tools=["hover"],
+                     hover_tooltips=[("", "@pattern"), ("from (s)", "@{time (s)}{0.000}"),
+                                     ("to (s)", "@x1{0.000}"), ("windows", "@windows")])
+
+
+def window_course_plot(data, result, dynamic=True):
+    """The recording's raster with the label time course as a colour band right under it
+    (same plot, same time axis): which pattern is active when."""
+    from .views import raster
+
+    lo, hi = band_rows(data.n_units)
+    top = raster(data, dynamic=dynamic)
+    return (top * label_band(result, (lo, hi))).opts(
+        hv.opts.Overlay(ylim=(lo - 0.5, data.n_units - 0.5), responsive=True, min_height=320,
+                        title=f"{result.dissimilarity} patterns in sliding windows: the band "
+                              "under the raster shows which is active when",
+                        fontsize={"title": 11}))
+
+
+def band_legend(result):
+    """One Markdown line naming the band's colours: each pattern found (with its windows)
+    and "no pattern". Only generated text (pattern numbers, palette colours)."""
+    labels = np.asarray(result.labels)
+    parts = []
+    for lab in [int(k) for k in np.unique(labels[labels >= 0])] + [-1]:
+        n = int(np.sum(labels == lab))
+        parts.append(f'<span style="color:{colour_of(lab)}">&#9632;</span> '
+                     f"{pattern_name(lab)} ({n} windows)")
+    return "Band: " + " · ".join(parts)
+
+
+def lead_lag_plot(unit_ids, value, n, measure, title=""):
+    """Bars of one value per neuron (s, drawn in ms), neurons from the one that leads
+    (smallest value) to the one that lags, neurons without a value left out.
+    ``measure`` "flow" (SpikeShip's mean flow beyond the global shift) or "delay"."""
+    value = np.asarray(value, dtype=np.float64)
+    ok = np.isfinite(value) & (np.asarray(n) > 0)
+    idx = np.flatnonzero(ok)
+    idx = idx[np.lexsort((idx, value[idx]))]
+    ylabel = ("mean flow beyond the global shift (ms)" if measure == "flow"
+              else "mean first-spike delay (ms)")
+    frame = pd.DataFrame({"neuron": [str(u) for u in np.asarray(unit_ids)[idx]],
+                          "value": value[idx] * 1e3, "n": np.asarray(n)[idx],
+                          "side": np.where(value[idx] < 0, "leads", "lags")})
+    bars = hv.Bars(frame, kdims=[hv.Dimension("neuron", label="neuron (leading -> lagging)")],
+                   vdims=[hv.Dimension("value", label=ylabel), "n", "side"])
+    return bars.opts(color="side", cmap={"leads": "#2166ac", "lags": "#b2182b"},
+                     responsive=True, min_height=260, tools=["hover"], xrotation=90,
+                     title=title, fontsize={"title": 11}, ylabel=ylabel, show_grid=True,
+                     show_legend=False)
+
+
+def sequence_plot(sequence, title=""):
+    """A pattern's average sequence (``PatternSequence``) as ``lead_lag_plot``."""
+    what = "flows" if sequence.measure == "flow" else "delays"
+    return lead_lag_plot(sequence.unit_ids, sequence.value, sequence.n_windows,
+                         sequence.measure,
+                         title or f"{pattern_name(sequence.label)}: sequence from mean "
+                                  f"{what}, {sequence.windows} windows")
+
+
+def flows_plot(flows, title=""):
+    """SpikeShip's neuron-specific flows of a cluster (``NeuronFlows``) as
+    ``lead_lag_plot``: which neurons lead (negative) or lag (positive) in the cluster."""
+    return lead_lag_plot(flows.unit_ids, flows.mean_flow, flows.n_pairs, "flow",
+                         title or f"flows: {flows.epochs.size} epochs against "
+                                  f"{flows.reference.size}")
+
+
+def windows_text(result):
+    """One line on a sliding-windows result: windows, patterns, score, time."""
+    sc = result.scores
+    ari = "" if not np.isfinite(sc["ari"]) else f" · ARI against the embedded times " \
+                                                 f"**{sc['ari']:.3f}**"
+    sil = "n/a" if not np.isfinite(sc["silhouette"]) else f"{sc['silhouette']:.3f}"
+    mode = " · graph mode" if result.graph_mode else ""
+    return (f"**{sc['n_clusters']} patterns** in {sc['n_windows']} windows "
+            f"({sc['n_clustered']} clustered, {result.dissimilarity}{mode}) · silhouette "
+            f"{sil}{ari} · {result.elapsed:.1f} s")
