@@ -54,14 +54,16 @@ _MIN_DISTANCE = 1e-12        # stands in for 0 in sparse matrices (0 would be "n
 
 @dataclass
 class SpotDisGraph:
-    """Exact SPOTDis to each epoch's nearest epochs (a k-nearest-neighbour graph).
+    """Exact SPOTDis (or SpikeShip) to each epoch's nearest epochs (a k-nearest-neighbour
+    graph).
 
     Attributes
     ----------
     neighbors : int64 (M x k)
         Each epoch's k nearest other epochs by exact SPOTDis, nearest first.
     distances : float64 (M x k)
-        Their SPOTDis (undefined entries 1.0, as in ``SpotDis``).
+        Their SPOTDis (undefined entries 1.0, as in ``SpotDis``) or SpikeShip (undefined
+        entries ``fill_value``, as in ``SpikeShip``).
     n_pairs : int
         Epoch pairs whose exact SPOTDis was computed (k < m).
     n_undefined : int
@@ -69,11 +71,17 @@ class SpotDisGraph:
     n_empty_epochs : int
         Epochs with fewer than two active neurons.
     method : str
-        "grid" or "continuous".
+        "grid" or "continuous" (SPOTDis kernels), or "spikeship".
     normalization : float
-        The divisor of each pair's distance, 2 T (s).
+        The divisor of each pair's distance, 2 T (s) for SPOTDis; N - 1 varies per pair for
+        SpikeShip, where this is 1.0.
     seconds : dict
         Wall time of each stage ("candidates", "exact", "graph").
+    dissimilarity : str
+        "spotdis" or "spikeship".
+    fill_value : float
+        The value of undefined entries, also the largest dissimilarity (SPOTDis 1.0,
+        SpikeShip ``2 * 0.7 * T``): components of the graph are joined at it.
     """
 
     neighbors: np.ndarray
@@ -84,6 +92,8 @@ class SpotDisGraph:
     method: str
     normalization: float
     seconds: dict
+    dissimilarity: str = "spotdis"
+    fill_value: float = 1.0
 
     @property
     def n_epochs(self):
@@ -290,8 +300,9 @@ def graph_bytes(ep, n_candidates, period):
         _CHUNKS * per_chunk
 
 
-def _nearest(first, second, values, M, k):
-    """Each epoch's k nearest partners among the computed pairs (both directions)."""
+def _nearest(first, second, values, M, k, fill=1.0):
+    """Each epoch's k nearest partners among the computed pairs (both directions); an
+    epoch without any computed partner gets distance ``fill``."""
     src = np.concatenate([first, second])
     dst = np.concatenate([second, first])
     val = np.concatenate([values, values])
@@ -307,17 +318,17 @@ def _nearest(first, second, values, M, k):
         distances[e, :n] = val[start[e]:start[e] + n]
         if n < k:   # fewer computed partners than k (tiny M): pad with the farthest one
             neighbors[e, n:] = neighbors[e, n - 1] if n else (e + 1) % M
-            distances[e, n:] = distances[e, n - 1] if n else 1.0
+            distances[e, n:] = distances[e, n - 1] if n else fill
     return neighbors, distances
 
 
 def knn_distance_matrix(graph):
     """Symmetric sparse (CSR) distance matrix of the graph for HDBSCAN.
 
-    Entries are the exact SPOTDis (0 stored as 1e-12, since a sparse 0 means "no edge").
-    Components that the neighbours leave apart are chained by edges of the largest
-    dissimilarity, 1.0, so HDBSCAN gets one connected graph; they join only at the top of
-    its tree.
+    Entries are the exact SPOTDis or SpikeShip (0 stored as 1e-12, since a sparse 0 means
+    "no edge"). Components that the neighbours leave apart are chained by edges of the
+    largest dissimilarity (``graph.fill_value``: SPOTDis 1.0), so HDBSCAN gets one
+    connected graph; they join only at the top of its tree.
     """
     from scipy import sparse
     from scipy.sparse import csgraph
@@ -330,7 +341,8 @@ def knn_distance_matrix(graph):
     n_comp, comp = csgraph.connected_components(a, directed=False)
     if n_comp > 1:
         reps = np.array([np.flatnonzero(comp == c)[0] for c in range(n_comp)])
-        link = sparse.coo_matrix((np.ones(n_comp - 1), (reps[:-1], reps[1:])), shape=(M, M))
+        link = sparse.coo_matrix((np.full(n_comp - 1, float(graph.fill_value)),
+                                  (reps[:-1], reps[1:])), shape=(M, M))
         a = (a + link + link.T).tocsr()
     a.sum_duplicates()
     return a
