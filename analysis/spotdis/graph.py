@@ -48,7 +48,8 @@ __all__ = ["SpotDisGraph", "spotdis_pairs", "candidate_neighbours", "spotdis_knn
 QUARTILES = (0.25, 0.5, 0.75)
 _CHUNKS = 4                  # accumulators of the continuous candidate kernel (fixed:
 #                              deterministic)
-_SEARCH_BLOCK = 2048         # rows per block of the brute-force candidate search
+_SEARCH_BLOCK = 2048         # most rows per block of the brute-force candidate search
+_SEARCH_BYTES = 512e6        # about the memory of one block (distances, indices, temporaries)
 _MIN_DISTANCE = 1e-12        # stands in for 0 in sparse matrices (0 would be "no edge")
 
 
@@ -196,11 +197,19 @@ def _features(ep, levels=QUARTILES):
     return q.reshape(ep.n_epochs, -1).astype(np.float32)
 
 
+def search_rows(M):
+    """Rows per block of ``candidate_neighbours``: at most ``_SEARCH_BLOCK``, fewer for
+    large M so that a block's distances and indices (about 16 bytes an entry) stay near
+    ``_SEARCH_BYTES`` (at least 64 rows)."""
+    return int(np.clip(_SEARCH_BYTES // (16 * max(M, 1)), 64, _SEARCH_BLOCK))
+
+
 def candidate_neighbours(features, n_candidates, progress=None):
     """Each row's ``n_candidates`` nearest other rows (Euclidean), by brute force.
 
-    Exact search in blocks of rows (squared distances by BLAS); O(M^2 d) time, O(block M)
-    memory. Returns int64 (M x c), nearest first, c = min(n_candidates, M - 1).
+    Exact search in blocks of rows (squared distances by BLAS, ``search_rows``); O(M^2 d)
+    time, O(block M) memory. Returns int64 (M x c), nearest first, c = min(n_candidates,
+    M - 1).
     """
     report = progress or (lambda f, m: None)
     X = np.ascontiguousarray(features, dtype=np.float32)
@@ -208,8 +217,9 @@ def candidate_neighbours(features, n_candidates, progress=None):
     c = int(min(n_candidates, M - 1))
     sq = np.einsum("ij,ij->i", X, X)
     out = np.empty((M, c), dtype=np.int64)
-    for r0 in range(0, M, _SEARCH_BLOCK):
-        r1 = min(M, r0 + _SEARCH_BLOCK)
+    rows = search_rows(M)
+    for r0 in range(0, M, rows):
+        r1 = min(M, r0 + rows)
         d = sq[r0:r1, None] + sq[None, :] - 2.0 * (X[r0:r1] @ X.T)
         d[np.arange(r1 - r0), np.arange(r0, r1)] = np.inf      # not its own neighbour
         part = np.argpartition(d, c - 1, axis=1)[:, :c]
@@ -289,7 +299,7 @@ def graph_bytes(ep, n_candidates, period):
     M, N = ep.n_epochs, ep.n_units
     Q = float(M) * n_candidates
     features = M * N * len(QUARTILES) * 12.0
-    search = _SEARCH_BLOCK * float(M) * 16.0
+    search = search_rows(M) * float(M) * 16.0
     active_pairs = 8.0 * float(ep.n_pairs.sum())
     if period is not None:
         return features + search + Q * 40.0 + 2 * Q * 12.0 + active_pairs + \

@@ -54,8 +54,8 @@ from ..kernels import spikeship as kernels
 from ..kernels import spotdis as spotdis_kernels
 from ..parallel import map_blocks
 from .epochs import _blocks, _check_data, _Epochs
-from .graph import (_SEARCH_BLOCK, QUARTILES, SpotDisGraph, _candidate_csr, _features,
-                    _nearest, candidate_neighbours)
+from .graph import (QUARTILES, SpotDisGraph, _candidate_csr, _features,
+                    _nearest, candidate_neighbours, search_rows)
 
 __all__ = ["SpikeShip", "NeuronFlows", "spikeship", "neuron_flows", "pair_flows", "SCALE",
            "spikeship_pairs", "spikeship_knn"]
@@ -341,7 +341,7 @@ def spikeship_graph_bytes(M, N, n_spikes, n_candidates):
     Q = float(M) * n_candidates
     spikes = 24.0 * float(n_spikes) + 16.0 * float(M) * (N + 1)
     features = float(M) * N * len(QUARTILES) * 12.0
-    search = _SEARCH_BLOCK * float(M) * 16.0
+    search = search_rows(M) * float(M) * 16.0
     return spikes + features + search + Q * 120.0
 
 
