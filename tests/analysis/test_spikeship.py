@@ -444,6 +444,24 @@ def test_knn_with_all_candidates_is_the_exact_knn():
         spikeship_knn(data, n_neighbors=5, memory_budget=1000)
 
 
+def test_candidates_find_the_true_neighbours_on_fig1():
+    """Fig 1 (300 epochs): the 10 nearest epochs found through 30 candidates from the
+    quartile vectors are the true 10 nearest by SpikeShip for about 98 % of the entries
+    (measured 0.981), and the 10th distances are on average within 1 % of the true ones
+    (measured 0.06 %)."""
+    data = simulate.spot_patterns(seed=0)
+    full = spikeship(data).matrix.copy()
+    np.fill_diagonal(full, np.inf)
+    true = np.argsort(full, axis=1, kind="stable")[:, :10]
+    g = spikeship_knn(data, n_neighbors=10, n_candidates=30)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(true, g.neighbors)])
+    assert recall >= 0.95
+    tenth = np.sort(full, axis=1)[:, 9]
+    assert np.all(g.distances[:, -1] >= tenth - 1e-15)     # exact values: never closer
+    assert np.mean(g.distances[:, -1] / tenth) <= 1.01
+    assert g.n_pairs < 300 * 30   # candidates only, not every pair
+
+
 def test_graph_mode_clusters_like_full_mode(patterns, tmp_path):
     full = SpotDisClust(data=patterns, dissimilarity="spikeship", min_cluster_size=8)
     graph = SpotDisClust(data=patterns, dissimilarity="spikeship", min_cluster_size=8,
