@@ -2,7 +2,6 @@
 embedded at known times in a long Poisson recording are found), graph mode, the windows,
 their truth, population events and the one-line errors."""
 
-import time
 
 import numpy as np
 import pytest
@@ -46,11 +45,9 @@ def _check_sequences(result, data, min_rho=0.8):
     ("spotdis", {"min_active": 15}),
 ])
 def test_embedded_patterns_are_found_by_sliding_windows(recording, dissimilarity, options):
-    t0 = time.perf_counter()
     sw = SlidingWindows(data=recording, length=0.2, step=0.05, dissimilarity=dissimilarity,
                         **options)
     r = sw.run()
-    assert time.perf_counter() - t0 < 20
     assert r.scores["n_windows"] == len(r.labels) == r.start.size == 2397
     # the label time course matches the embedding times (ambiguous windows, which cut an
     # occurrence, are not scored)
