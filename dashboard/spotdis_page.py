@@ -605,6 +605,7 @@ class SpotDisPage(AnalysisPage):
                 self.highlight = epochs
             if self._cluster_select.value != self.cluster:
                 self._cluster_select.value = self.cluster
+            self._offer_hand_over()   # "Analyse the epochs of" this epoch's cluster
         else:
             self.highlight = epochs
 

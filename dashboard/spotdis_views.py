@@ -198,14 +198,16 @@ def map_points(embedding, labels, truth=None, by_truth=False):
         xlabel="t-SNE 1", ylabel="t-SNE 2", xaxis=None, yaxis=None, fontsize={"title": 11})
 
 
-def map_overlay(points, highlight):
+def map_overlay(points, highlight, height=440):
     """The map ``points`` with ``highlight`` (an element or DynamicMap of
-    ``map_highlight``) on top, keeping the map's title, legend and size."""
-    keep = ("responsive", "show_legend", "legend_position", "legend_cols", "framewise",
+    ``map_highlight``) on top, keeping the map's title and legend; ``height`` in pixels
+    (a responsive overlay with a DynamicMap in it collapses to a strip without one)."""
+    keep = ("show_legend", "legend_position", "legend_cols", "framewise",
             "title", "xlabel", "ylabel", "xaxis", "yaxis", "fontsize")
     opts = points.opts.get("plot").kwargs
     return (points * highlight).opts(
-        hv.opts.Overlay(**{k: opts[k] for k in keep if k in opts}))
+        hv.opts.Overlay(responsive=True, height=height,
+                        **{k: opts[k] for k in keep if k in opts}))
 
 
 def map_hover(with_truth):
@@ -337,8 +339,8 @@ def matrix_highlight(labels, epochs=()):
     rows = np.column_stack([np.concatenate([full_lo, lo]), np.concatenate([lo, full_lo]),
                             np.concatenate([full_hi, hi]), np.concatenate([hi, full_hi])])
     return hv.Rectangles(rows, kdims=["epoch rank x", "epoch rank y", "x1", "y1"]).opts(
-        fill_color=HIGHLIGHT_COLOUR, fill_alpha=0.18, line_color=HIGHLIGHT_COLOUR,
-        line_alpha=0.7, line_width=1)
+        fill_color=HIGHLIGHT_COLOUR, fill_alpha=0.3, line_color=HIGHLIGHT_COLOUR,
+        line_alpha=1.0, line_width=1.5)
 
 
 #: above this many spikes the raster of highlighted epochs is rasterized (datashader)
