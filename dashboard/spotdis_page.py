@@ -12,6 +12,12 @@ dot per epoch. Tapping a dot (or picking a cluster) shows that epoch's spikes an
 paper's Fig. 1E, for a reference neuron i the histogram of delays t_j - t_i of every other
 neuron j pooled over the cluster's epochs.
 
+The views are linked (issue 15 item 4): a row of the clusters' or the epochs' table, a tap,
+box or lasso on the map, or a cluster picked in the list sets ``highlight``, the epochs
+ringed on the map, marked as row and column bands on the matrix, selected in the tables and
+drawn in the raster (one epoch, or several superimposed). The overlays are ``DynamicMap``s
+fed by ``Pipe`` streams: a new highlight sends a few coordinates, nothing is recomputed.
+
 The epochs are the recording's own, or windows cut around event times typed in the sidebar
 ("events + window": each window starts at a chosen offset from its event and has a chosen
 length), as the paper does for recordings without trials. Recordings without epochs get the

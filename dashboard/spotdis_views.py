@@ -361,7 +361,7 @@ def epochs_raster(data, epochs, title="", dynamic=True):
                             - np.asarray(data.epochs.start)[epochs])) if epochs.size else 1.0
     points = hv.Points((times * 1e3, units.astype(np.float64)),
                        kdims=["time in epoch (ms)", "unit"])
-    ranges = dict(xlim=(0, duration * 1e3), ylim=(-0.5, data.n_units - 0.5))
+    ranges = {"xlim": (0, duration * 1e3), "ylim": (-0.5, data.n_units - 0.5)}
     title = title or f"{epochs.size} epochs superimposed"
     if times.size <= RASTER_POINTS_MAX:
         alpha = float(np.clip(3.0 / max(epochs.size, 1), 0.08, 1.0))

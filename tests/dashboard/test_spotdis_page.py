@@ -657,3 +657,20 @@ def test_no_epochs_offers_the_demo_with_epochs_in_one_click():
     assert page.epoch_source == RECORDING and not page._demo_button.visible
     assert "300 epochs, 50 units" in page._summary.object
     assert not page._run_button.disabled
+
+
+def test_many_highlighted_spikes_are_rasterized(patterns, monkeypatch):
+    """Above RASTER_POINTS_MAX spikes the raster of highlighted epochs is a datashader
+    image whose counts add up to the epochs' spikes."""
+    import dashboard.spotdis_views as views
+
+    picked = list(range(0, 30, 2))
+    n_spikes = sum(patterns.epoch_spikes(k)[0].size for k in picked)
+    small = views.epochs_raster(patterns, picked, dynamic=False)
+    assert isinstance(small, hv.Points) and len(small) == n_spikes
+    monkeypatch.setattr(views, "RASTER_POINTS_MAX", n_spikes - 1)
+    image = views.epochs_raster(patterns, picked, dynamic=False)
+    assert isinstance(image, hv.Image)
+    counts = image.dimension_values(2)
+    assert np.nansum(counts) == n_spikes
+    assert "15 epochs superimposed" in image.opts.get().kwargs["title"]
