@@ -76,8 +76,11 @@ def test_data_without_epochs_offers_events(served_app, page, artifacts_dir):
     screenshot(page, artifacts_dir / "spotdis_page_no_epochs.png", height=900)
     # or one click to the demo with epochs: the page takes the recording's epochs
     page.get_by_role("button", name=re.compile("Load the demo with epochs")).click()
-    page.get_by_text(re.compile(r"300 epochs, 50 units")).first.wait_for(timeout=60_000)
-    assert page.get_by_role("button", name="recording's epochs", exact=True).is_enabled()
+    # (the demo button's own label names "300 epochs, 50 units": wait for the page itself)
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("button", name="recording's epochs", exact=True)).to_be_enabled(
+        timeout=60_000)
     assert not page.js_errors, page.js_errors
 
 
