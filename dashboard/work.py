@@ -2,7 +2,7 @@
 
 A session gets a random token (``?work=<token>`` in its URL) and a random secret that only
 its browser holds (a cookie named after the token, ``SameSite=Strict``). The server keeps
-the session's loaded recording, its page and each method's last result in
+the session's loaded recording, its page, its pages' settings and each method's last result in
 ``<work dir>/<token>/`` with a hash of the secret. A reload sends both back and restores
 them without computing anything. Another browser (another cookie jar) that has, guesses
 or is sent the token gets a fresh session: the folder opens only with the secret
@@ -117,6 +117,10 @@ class Work:
     def save_page(self, page):
         _writer.submit(self._guard, self._write_state, page=page)
 
+    def save_params(self, params):
+        """Keep the analysis pages' settings (``{method key: {parameter: text}}``)."""
+        _writer.submit(self._guard, self._write_state, params=params)
+
     def save_data(self, data, source):
         """Keep the recording (in the background); drop the results of the one before."""
         _writer.submit(self._guard, self._save_data, data, source)
@@ -165,8 +169,9 @@ class Work:
 
     # -------------------------------------------------------------- reading
     def load(self):
-        """``{"data", "source", "page", "results": {method: result}}`` as kept (data None
-        when it was not kept)."""
+        """``{"data", "source", "page", "results": {method: result}, "params": {method:
+        {parameter: text}}}`` as kept (data None when it was not kept; the settings are
+        text, checked by each page like a URL's)."""
         from analysis import io
         from analysis.results import load_result
 
@@ -180,8 +185,13 @@ class Work:
                                                            f"result-{method}.npz"))
             except Exception:  # noqa: BLE001 (a damaged file: that result is not restored)
                 log.exception("result %s of work %s not restored", method, self.token)
+        params = state.get("params")
+        params = {str(k): {str(n): str(t) for n, t in v.items()}
+                  for k, v in params.items() if isinstance(v, dict)} \
+            if isinstance(params, dict) else {}
         return {"data": data, "source": state.get("source", ""), "page": state.get("page"),
-                "data_kept": state.get("data_kept", False), "results": results}
+                "data_kept": state.get("data_kept", False), "results": results,
+                "params": params}
 
 
 class WorkTag(JSComponent):
