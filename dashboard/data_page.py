@@ -334,6 +334,7 @@ class DataPage(JobPage):
                               height=200),
         ]
         self._download.disabled = data is None
+        self._figures_changed()  # the Figures row lists the new plots
 
     def _download_name(self):
         return "spikelens_data" + DOWNLOAD_FORMATS[self.download_format]
@@ -387,7 +388,8 @@ class DataPage(JobPage):
                    self._download),
             width=340,
         )
-        plots = pn.Column(self._status, self._plots, sizing_mode="stretch_width")
+        plots = pn.Column(self._status, self._plots, self._figures_row(),
+                          sizing_mode="stretch_width")
         return pn.Row(controls, plots, sizing_mode="stretch_width")
 
 

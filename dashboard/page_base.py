@@ -76,8 +76,10 @@ class JobPage(Viewer):
         self._job_buttons = []  # disabled while a job goes on
         return controls
 
-    #: file names of the page's figures start with this (``<stem>_<title>.png``)
-    figure_stem = "figure"
+    @property
+    def figure_stem(self):
+        """File names of the page's figures start with this (``<stem>_<title>.png``)."""
+        return type(self).__name__.lower().removesuffix("page") or "figure"
 
     def _figures_row(self):
         """"Figures": pick one of the page's plots, PNG or SVG, and download it. The list
@@ -114,7 +116,13 @@ class JobPage(Viewer):
             doc.add_next_tick_callback(self.refresh_figures)
 
     def page_figures(self):
-        """``[(title, HoloViews object, pane)]`` of the plots the page shows now."""
+        """``[(title, HoloViews object, pane)]`` of the plots the page shows now (in its
+        built layout, ``_layout``, or its plots' column, ``_plots``: a page whose
+        ``__panel__`` builds a new layout each time is not rebuilt for this)."""
+        for name in ("_layout", "_plots"):
+            area = getattr(self, name, None)
+            if area is not None:
+                return figures.figures_of(area)
         return figures.figures_of(self.__panel__())
 
     def refresh_figures(self):
@@ -130,8 +138,8 @@ class JobPage(Viewer):
         if titles != self._figure_select.options:
             keep = self._figure_select.value
             self._figure_select.options = titles
-            if keep in titles:
-                self._figure_select.value = keep
+            self._figure_select.value = keep if keep in titles else \
+                (titles[0] if titles else None)
         self._figure_download.disabled = not titles
         self._on_figure_choice()
 

@@ -204,3 +204,24 @@ def test_a_rasterized_plot_exports_the_range_it_shows(data):
     # the time axis of the file is the zoom's (its ticks are text in the SVG)
     ticks = re.compile(rb">0\.5[2468]<")
     assert ticks.search(zoomed) and not ticks.search(whole)
+
+
+def test_the_data_page_raster_downloads_and_follows_new_data():
+    import panel as pn
+
+    from dashboard.data_page import DataPage
+
+    session = Session(data=simulate.poisson(n_units=20, t_stop=2.0, seed=1),
+                      source="<img src=x onerror=alert(1)>.npz")
+    page = DataPage(session=session)
+    pn.panel(page)
+    page.refresh_figures()
+    titles = page._figure_select.options
+    assert len(titles) == 2 and "population rate (2 ms bins)" in titles
+    # the file name is made of plain characters whatever the recording is called
+    assert re.fullmatch(r"data_[a-z0-9_]+\.png", page._figure_download.filename)
+    raster = titles[0]
+    obj, pane = page._figure_map[raster]
+    assert _png_size(page.figure_bytes(raster, "PNG")) == figures.size_of(obj, pane)
+    session.data = simulate.poisson(n_units=30, t_stop=1.0, seed=2)
+    assert "population rate (1 ms bins)" in page._figure_select.options
