@@ -100,6 +100,11 @@ class JobPage(Viewer):
             self.param.watch(self._figures_changed,
                              [n for n in self.param if n not in ("name", "session")])
             self._figures_pending = False
+            doc = pn.state.curdoc
+            if doc is not None and doc.session_context is not None:
+                # the plots the page shows once its layout is built
+                self._figures_pending = True
+                doc.add_next_tick_callback(self.refresh_figures)
         self._figures_box = pn.Row(
             pn.pane.Markdown("**Figures**", margin=(12, 5, 5, 5), width=70),
             self._figure_select, self._figure_format, self._figure_download,
@@ -108,6 +113,8 @@ class JobPage(Viewer):
 
     def _figures_changed(self, *events):
         """Refresh the list of figures once the page has drawn (after this callback)."""
+        if getattr(self, "_figure_select", None) is None:
+            return  # no Figures row (yet)
         doc = pn.state.curdoc
         if doc is None or doc.session_context is None:
             self.refresh_figures()
@@ -123,7 +130,7 @@ class JobPage(Viewer):
             area = getattr(self, name, None)
             if area is not None:
                 return figures.figures_of(area)
-        return figures.figures_of(self.__panel__())
+        return []
 
     def refresh_figures(self):
         """Fill the list of figures with the plots the page shows now."""
