@@ -2,8 +2,8 @@
 
 A session gets a random token (``?work=<token>`` in its URL) and a random secret that only
 its browser holds (a cookie named after the token, ``SameSite=Strict``). The server keeps
-the session's loaded recording, its page, its pages' settings and each method's last result in
-``<work dir>/<token>/`` with a hash of the secret. A reload sends both back and restores
+the session's loaded recording, its page, its pages' settings and each method's last
+result in ``<work dir>/<token>/`` with a hash of the secret. A reload sends both back and restores
 them without computing anything. Another browser (another cookie jar) that has, guesses
 or is sent the token gets a fresh session: the folder opens only with the secret
 (``hmac.compare_digest`` on its hash). Tokens are 128-bit random hex; a name that is not
