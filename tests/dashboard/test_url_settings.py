@@ -225,3 +225,19 @@ def test_the_data_page_raster_downloads_and_follows_new_data():
     assert _png_size(page.figure_bytes(raster, "PNG")) == figures.size_of(obj, pane)
     session.data = simulate.poisson(n_units=30, t_stop=1.0, seed=2)
     assert "population rate (1 ms bins)" in page._figure_select.options
+
+
+def test_the_app_takes_the_url_s_settings_else_the_kept_work_s(monkeypatch):
+    import panel as pn
+
+    from dashboard import app
+
+    kept = {"params": {"asset": {"bin_size": "0.02"}, "nomethod": {"x": "1"},
+                       "spotdis": "not a dict"}}
+    args = {}
+    monkeypatch.setattr(type(pn.state), "session_args", property(lambda self: args))
+    assert app._start_params(kept) == {"asset": {"bin_size": "0.02"}}
+    assert app._start_params(None) == {}
+    # a URL that names settings wins over the kept ones
+    args.update({"assembly.alpha": [b"0.05"], "page": [b"ASSET"]})
+    assert app._start_params(kept) == {"assembly": {"alpha": "0.05"}}
