@@ -13,7 +13,7 @@ from analysis import methods
 from analysis.restrict import restriction_of
 
 from .data_page import DataPage
-from .history import PageHistory, initial_page
+from .history import PageHistory, flat_params, initial_page, query_params
 from .work import COOKIE_PREFIX, WORK_SUFFIX, WorkTag
 from .state import Session
 from .text import Markdown, escape_html, escape_markdown
@@ -111,6 +111,19 @@ def _keep_results(work, name, page, kept):
     page.param.watch(lambda e: work.save_result(key, e.new), "result")
 
 
+def _start_params(kept):
+    """The analysis pages' settings to start with, ``{method key: {parameter: text}}``: the
+    URL's (``?asset.bin_size=0.005``), else those kept with the session's work. Read as
+    text here; each page checks them when it is built (``AnalysisPage.apply_url_values``)."""
+    keys = [m.key for m in methods.methods() if m.page is not None]
+    args = getattr(pn.state, "session_args", None) or {}
+    from_url = query_params(args, keys)
+    if from_url:
+        return from_url
+    kept_params = (kept or {}).get("params") or {}
+    return {k: dict(v) for k, v in kept_params.items() if k in keys and isinstance(v, dict)}
+
+
 def create_app(session=None, load_demo=True):
     """Build the app for one browser session (called once per session by the server).
 
@@ -155,13 +168,34 @@ def create_app(session=None, load_demo=True):
         labels.forEach((label, i) => {{
             holders[i].styles = label === name ? {json.dumps(SHOWN)} : {json.dumps(HIDDEN)}
         }})""", args={f"h{i}": holders[n] for i, n in enumerate(names)})
-    history = PageHistory(page=nav.value, width=0, height=0, margin=0)
+    # each analysis page's settings as URL text, {method key: {parameter: text}}: the
+    # pages not built yet keep the URL's until they are
+    settings = _start_params(kept)
+    keys = {m.page_title: m.key for m in methods.methods() if m.page is not None}
+    history = PageHistory(page=nav.value, params=flat_params(settings),
+                          prefixes=sorted(keys.values()), width=0, height=0, margin=0)
+
+    def keep_settings(key, values):
+        settings[key] = values
+        history.params = flat_params(settings)
+        if work is not None:
+            work.save_params({k: v for k, v in settings.items() if v})
+
+    def bind_settings(name, page):
+        """A page was built: it takes its settings (after a kept result set its own), and
+        the URL follows its changes."""
+        if name not in keys or not hasattr(page, "apply_url_values"):
+            return
+        page.apply_url_values(settings.get(keys[name], {}))
+        keep_settings(keys[name], page.url_values())
+        page.watch_url_values(lambda values: keep_settings(keys[name], values))
 
     def show(name):
         if name not in pages:
             pages[name] = page = _make_page(name, session)
             holders[name][:] = [page]
             _keep_results(work, name, page, kept)
+            bind_settings(name, page)
         if work is not None:
             work.save_page(name)
         for other, holder in holders.items():
@@ -180,6 +214,7 @@ def create_app(session=None, load_demo=True):
                 pages[name] = page = _make_page(name, session)
                 holders[name][:] = [page]
                 _keep_results(work, name, page, kept)
+                bind_settings(name, page)
     show(nav.value)
     lost = None
     if kept is not None and kept["data"] is None and kept["source"]:
@@ -205,6 +240,7 @@ def create_app(session=None, load_demo=True):
                 pages[name] = _make_page(name, session)
                 holders[name][:] = [pages[name]]
                 _keep_results(work, name, pages[name], None)
+                bind_settings(name, pages[name])
             try:
                 pages[name].restore(result)
             except Exception:  # noqa: BLE001 (a result that does not fit: not shown)

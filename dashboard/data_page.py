@@ -426,6 +426,7 @@ class DataPage(JobPage):
                               height=200),
         ]
         self._download.disabled = data is None
+        self._figures_changed()  # the Figures row lists the new plots
 
     def _brushable_raster(self, data):
         """The raster with the window band over it; its x-select tool brushes a window
@@ -495,7 +496,8 @@ class DataPage(JobPage):
                    self._download),
             width=340,
         )
-        plots = pn.Column(self._status, self._plots, sizing_mode="stretch_width")
+        plots = pn.Column(self._status, self._plots, self._figures_row(),
+                          sizing_mode="stretch_width")
         return pn.Row(controls, plots, sizing_mode="stretch_width")
 
 

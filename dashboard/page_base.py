@@ -10,6 +10,12 @@ itself stops at its next checkpoint. :class:`AnalysisPage` adds the Run button, 
 "stale settings" alert and the summary. A page builds its own controls and views around
 these and calls :meth:`JobPage._in_worker` with the work to do. What the page showed
 before (data, results) stays during a job and after a cancelled or failed one.
+
+Every page with figures gets a **Figures** row (:meth:`JobPage._figures_row`): each
+HoloViews plot the page shows, as PNG or SVG, drawn on the server in a worker thread
+(``dashboard.figures``). An analysis page's settings travel in the URL
+(:meth:`AnalysisPage.url_values`, ``dashboard.history``), so a reload or Back keeps them
+even before a run.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from panel.viewable import Viewer
 
 from analysis.errors import SpikeDataError
 
-from . import widgets, workers
+from . import figures, history, widgets, workers
 from .state import Session
 from .text import escape_html, escape_markdown
 from .workers import Cancelled, TimeLimitExceeded
@@ -69,6 +75,112 @@ class JobPage(Viewer):
         self._running = False
         self._job_buttons = []  # disabled while a job goes on
         return controls
+
+    @property
+    def figure_stem(self):
+        """File names of the page's figures start with this (``<stem>_<title>.png``)."""
+        return type(self).__name__.lower().removesuffix("page") or "figure"
+
+    def _figures_row(self):
+        """"Figures": pick one of the page's plots, PNG or SVG, and download it. The list
+        follows the plots the page shows; the drawing runs in a worker thread."""
+        if getattr(self, "_figure_select", None) is None:
+            self._figure_select = pn.widgets.Select(options=[], width=230, margin=(5, 5),
+                                                    description="A plot of this page")
+            self._figure_format = pn.widgets.RadioButtonGroup(
+                options=list(figures.FORMATS), value="PNG", width=110, margin=(5, 5),
+                color="primary", variant="outline")
+            self._figure_download = pn.widgets.FileDownload(
+                callback=self._figure_file, filename="figure.png", label="Download figure",
+                color="primary", variant="outline", width=160, disabled=True,
+                description="The plot as it is shown now (its zoom, its highlight), drawn "
+                            "on the server: PNG, or SVG for editing and print.")
+            self._figure_select.param.watch(self._on_figure_choice, "value")
+            self._figure_format.param.watch(self._on_figure_choice, "value")
+            self.param.watch(self._figures_changed,
+                             [n for n in self.param if n not in ("name", "session")])
+            self._figures_pending = False
+            doc = pn.state.curdoc
+            if doc is not None and doc.session_context is not None:
+                # the plots the page shows once its layout is built
+                self._figures_pending = True
+                doc.add_next_tick_callback(self.refresh_figures)
+        self._figures_box = pn.Row(
+            pn.pane.Markdown("**Figures**", margin=(12, 5, 5, 5), width=70),
+            self._figure_select, self._figure_format, self._figure_download,
+            sizing_mode="stretch_width", visible=figures.available())
+        return self._figures_box
+
+    def _figures_changed(self, *events):
+        """Refresh the list of figures once the page has drawn (after this callback)."""
+        if getattr(self, "_figure_select", None) is None:
+            return  # no Figures row (yet)
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            self.refresh_figures()
+        elif not self._figures_pending:
+            self._figures_pending = True
+            doc.add_next_tick_callback(self.refresh_figures)
+
+    def page_figures(self):
+        """``[(title, HoloViews object, pane)]`` of the plots the page shows now (in its
+        built layout, ``_layout``, or its plots' column, ``_plots``: a page whose
+        ``__panel__`` builds a new layout each time is not rebuilt for this)."""
+        for name in ("_layout", "_plots"):
+            area = getattr(self, name, None)
+            if area is not None:
+                return figures.figures_of(area)
+        return []
+
+    def refresh_figures(self):
+        """Fill the list of figures with the plots the page shows now."""
+        self._figures_pending = False
+        if getattr(self, "_figure_select", None) is None:
+            return
+        found = self.page_figures()
+        # the download draws the figure listed under its title now, even if a plot's
+        # title changes once it is drawn
+        self._figure_map = {title: (obj, pane) for title, obj, pane in found}
+        titles = list(self._figure_map)
+        if titles != self._figure_select.options:
+            keep = self._figure_select.value
+            self._figure_select.options = titles
+            self._figure_select.value = keep if keep in titles else \
+                (titles[0] if titles else None)
+        self._figure_download.disabled = not titles
+        self._on_figure_choice()
+
+    def _on_figure_choice(self, *events):
+        title = self._figure_select.value or "figure"
+        self._figure_download.filename = figures.file_name(self.figure_stem, title,
+                                                           self._figure_format.value)
+
+    def figure_bytes(self, title, fmt="PNG"):
+        """The figure ``title`` of the page drawn as ``fmt`` (PNG or SVG); runs in the
+        calling thread (see ``_figure_file`` for the page's own download)."""
+        found = dict(getattr(self, "_figure_map", None) or {})
+        found.update({t: (obj, pane) for t, obj, pane in self.page_figures()})
+        if title not in found:
+            raise ValueError(f"Figure: {title!r} is not shown on this page")
+        obj, pane = found[title]
+        return figures.render(obj, fmt, figures.size_of(obj, pane))
+
+    async def _figure_file(self):
+        """The download's file: the chosen figure drawn in a worker thread of the "load"
+        pool (short jobs; an analysis that runs on the page does not hold it up)."""
+        title, fmt = self._figure_select.value, self._figure_format.value
+        self._figure_download.filename = figures.file_name(self.figure_stem, title or "",
+                                                           fmt)
+        try:
+            data = await workers.run(self.session.jobs,
+                                     lambda: self.figure_bytes(title, fmt), kind="load",
+                                     cancel=threading.Event())
+        except Exception as exc:
+            if not isinstance(exc, (ValueError, OSError, MemoryError, Cancelled)):
+                log.exception("figure %s not drawn", title)
+            self._show_message(f"Figure {title}: {' '.join(str(exc).split())}", "danger")
+            raise
+        return _io.BytesIO(data)
 
     def _has_kept(self):
         """Whether the page still shows something from before the cancelled job."""
@@ -255,8 +367,74 @@ class AnalysisPage(JobPage):
         raise NotImplementedError
 
     def _download_row(self):
-        """The results' download: the table as CSV or Parquet, or the result as .npz."""
-        return pn.Row(self._download_kind, self._result_download)
+        """The results' downloads: the table as CSV or Parquet, or the result as .npz; and
+        under it each figure as PNG or SVG."""
+        return pn.Column(pn.Row(self._download_kind, self._result_download),
+                         self._figures_row(), sizing_mode="stretch_width")
+
+    # ------------------------------------------------------------------ settings in the URL
+    @property
+    def url_prefix(self):
+        """The URL keys' prefix (``<prefix>.<parameter>``): the key of the method whose
+        page this is (``analysis.methods``), else the class name in lower case."""
+        from analysis import methods
+
+        here = f"{type(self).__module__}:{type(self).__name__}"
+        for method in methods.methods():
+            if method.page == here or method.page is type(self):
+                return method.key
+        return type(self).__name__.lower()
+
+    @property
+    def figure_stem(self):
+        return self.url_prefix
+    #: never from a URL: the data, and what the server decides (limits, scheduler)
+    URL_NEVER = ("name", "data", "data_j", "source", "progress", "scheduler",
+                 "memory_budget")
+
+    def url_parameters(self):
+        """The analysis object's parameters that the page shows as widgets: the ones a URL
+        may set (a limit the page does not offer, such as a memory budget, never)."""
+        if getattr(self, "_url_parameters", None) is None:
+            obj = getattr(self, self.analysis_attr)
+            names = []
+            layout = self.__panel__()
+            for pane in layout.select(pn.Param):
+                if pane.object is obj:
+                    names += list(pane.parameters or [])
+            for widget in layout.select(pn.widgets.Widget):
+                tag = getattr(widget, "_sets_parameter", None)
+                if tag is not None and tag[0] is obj:
+                    names.append(tag[1])
+            self._url_parameters = [n for n in dict.fromkeys(names)
+                                    if n in obj.param and n not in self.URL_NEVER
+                                    and (obj.param[n].precedence or 0) >= 0]
+        return self._url_parameters
+
+    def url_values(self):
+        """``{parameter: text}`` of the page's settings that are not at their defaults."""
+        return history.url_values(getattr(self, self.analysis_attr), self.url_parameters())
+
+    def apply_url_values(self, raw):
+        """Take the settings ``raw`` (``{parameter: text}``, from the URL or the session's
+        kept work). A value that does not fit is ignored and named in one line of the
+        page's alert; returns those lines."""
+        if not raw:
+            return []
+        _, notices = history.decode_params(getattr(self, self.analysis_attr),
+                                           self.url_parameters(), raw, self.url_prefix)
+        for line in notices:
+            log.info("%s", line)
+        if notices:
+            self._show_message(" · ".join(notices), "warning")
+        return notices
+
+    def watch_url_values(self, callback):
+        """Call ``callback(url_values())`` whenever one of the page's settings changes."""
+        obj = getattr(self, self.analysis_attr)
+        names = self.url_parameters()
+        if names:
+            obj.param.watch(lambda *events: callback(self.url_values()), names)
 
     def _download_name(self):
         return self.download_stem + DOWNLOADS[self._download_kind.value]

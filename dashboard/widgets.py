@@ -41,6 +41,8 @@ def milliseconds_input(obj, name, on_error=None, step=0.5):
 
     widget.param.watch(to_object, "value")
     obj.param.watch(to_widget, name)
+    # the page's settings that a URL may carry (``AnalysisPage.url_parameters``)
+    widget._sets_parameter = (obj, name)
     return widget
 
 

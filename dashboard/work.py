@@ -2,8 +2,8 @@
 
 A session gets a random token (``?work=<token>`` in its URL) and a random secret that only
 its browser holds (a cookie named after the token, ``SameSite=Strict``). The server keeps
-the session's loaded recording, its page and each method's last result in
-``<work dir>/<token>/`` with a hash of the secret. A reload sends both back and restores
+the session's loaded recording, its page, its pages' settings and each method's last
+result in ``<work dir>/<token>/`` with a hash of the secret. A reload sends both back and restores
 them without computing anything. Another browser (another cookie jar) that has, guesses
 or is sent the token gets a fresh session: the folder opens only with the secret
 (``hmac.compare_digest`` on its hash). Tokens are 128-bit random hex; a name that is not
@@ -120,6 +120,10 @@ class Work:
     def save_page(self, page):
         _writer.submit(self._guard, self._write_state, page=page)
 
+    def save_params(self, params):
+        """Keep the analysis pages' settings (``{method key: {parameter: text}}``)."""
+        _writer.submit(self._guard, self._write_state, params=params)
+
     def save_data(self, data, source, whole=None, whole_source=""):
         """Keep the recording (in the background); drop the results of the one before.
 
@@ -187,8 +191,10 @@ class Work:
     # -------------------------------------------------------------- reading
     def load(self):
         """``{"data", "source", "whole", "whole_source", "page", "results": {method:
-        result}}`` as kept (data None when it was not kept; whole None when ``data`` is the
-        whole recording, or the whole one was too large to keep: then ``whole_dropped``)."""
+        result}, "params": {method: {parameter: text}}}`` as kept (data None when it was
+        not kept; whole None when ``data`` is the whole recording, or the whole one was too
+        large to keep: then ``whole_dropped``; the settings are text, checked by each page
+        like a URL's)."""
         from analysis import io
         from analysis.results import load_result
 
@@ -207,11 +213,15 @@ class Work:
                                                            f"result-{method}.npz"))
             except Exception:  # noqa: BLE001 (a damaged file: that result is not restored)
                 log.exception("result %s of work %s not restored", method, self.token)
+        params = state.get("params")
+        params = {str(k): {str(n): str(t) for n, t in v.items()}
+                  for k, v in params.items() if isinstance(v, dict)} \
+            if isinstance(params, dict) else {}
         return {"data": data, "source": state.get("source", ""), "page": state.get("page"),
                 "data_kept": state.get("data_kept", False), "whole": whole,
                 "whole_source": state.get("whole_source", "") if whole is not None else "",
                 "whole_dropped": bool(state.get("whole_dropped")) and data is not None,
-                "results": results}
+                "results": results, "params": params}
 
     def restore_data(self, session, kept):
         """Put the kept recording (``load()``) into ``session``: the whole recording, and
