@@ -75,10 +75,8 @@ matrices move together; hover for values. Tick **Zoom matrices to the SSE** to l
 
 Below, the rasters with units in ASSET's order: the SSE's neurons come first, in chain order,
 so the chain shows as a diagonal in the close-ups."""
-TILED_HELP = """A tiled run works through the matrices in row tiles and keeps only the
-significant entries, so it handles recordings with many bins (20,000 and more) in little
-memory. It shows the significant entries coloured by SSE, the SSE table and the rasters; the
-five bins x bins matrices are not kept, and a new alpha needs the tiles again (Run)."""
+TILED_HELP = """For many bins (20,000 and more): keeps only the entries found significant,
+not the five matrices; a new alpha then needs Run."""
 
 
 class TooManyBins(ValueError):
@@ -124,7 +122,9 @@ class AssetPage(AnalysisPage):
         self._clear_button.on_click(lambda e: setattr(self, "cluster", 0))
         self._syncing_table = False  # True while the page itself sets the table
         self._table = pn.widgets.Tabulator(
-            None, show_index=False, disabled=True, selectable=1, height=150,
+            # "toggle": a second click on the selected row deselects it (with 1, Panel's
+            # table keeps the row selected); the page keeps one row selected at most
+            None, show_index=False, disabled=True, selectable="toggle", height=150,
             sizing_mode="stretch_width", layout="fit_data_fill", widths={"units": 200},
             # short titles so that every column fits beside the matrices
             titles={"start i (s)": "i start", "end i (s)": "i end", "start j (s)": "j start",
@@ -265,7 +265,7 @@ class AssetPage(AnalysisPage):
         self._offer_text = Markdown("", sizing_mode="stretch_width")
         self._offer_tiles = pn.widgets.Button(
             label="Run in tiles", color="primary", width=150,
-            description="Run ASSET in row tiles: only the significant entries are kept.")
+            description="Run ASSET in row tiles: only the entries found significant are kept.")
         self._offer_window = pn.widgets.Button(
             label="Restrict to a window", color="primary", width=250,
             description="Restrict the recording (in the whole app, as the Data page's "
@@ -294,8 +294,8 @@ class AssetPage(AnalysisPage):
         length = window[1] - window[0]
         self._offer_window.label = f"Restrict to a window of {length:g} s"
         lines = [f"**{escape_markdown(self._too_many_bins_text(n_bins))}.** Either:",
-                 f"- **Run in tiles**: all {n_bins} bins, in row tiles; only the significant "
-                 f"entries are kept (the matrices are not drawn); {self._tiles_memory()}",
+                 f"- **Run in tiles**: all {n_bins} bins, in row tiles; only the entries found "
+                 f"significant are kept (the matrices are not drawn); {self._tiles_memory()}",
                  f"- **Restrict to a window of {length:g} s** ({window[0]:g}-{window[1]:g} "
                  f"s, {self.max_bins} bins or fewer; the whole app shows the restricted "
                  f"recording, and **Whole recording** on the Data page goes back),",
@@ -416,8 +416,8 @@ class AssetPage(AnalysisPage):
                            f"run {r.elapsed:.1f} s"])
         missing = [n for n in MATRICES if getattr(r, n) is None]
         if is_tiled(r):
-            text += ("  \n**Tiled run** (row tiles): only the significant entries were "
-                     "kept; the matrices are not shown.")
+            text += ("  \n**Tiled run** (row tiles): only the entries found "
+                     "significant were kept; the matrices are not shown.")
         elif missing:
             text += f"  \n(not kept by this run, so not shown: {', '.join(missing)})"
         return text
@@ -429,7 +429,13 @@ class AssetPage(AnalysisPage):
         if self._syncing_table or table is None or not len(table):
             return
         rows = [i for i in (event.new or []) if 0 <= i < len(table)]
-        self.cluster = int(table.iloc[rows[0]]["cluster"]) if rows else 0
+        added = [i for i in rows if i not in (event.old or [])]
+        pick = added[-1] if added else (rows[-1] if rows else None)
+        self.cluster = int(table.iloc[pick]["cluster"]) if pick is not None else 0
+        # one row at most: a click on a second row moves the selection there
+        keep = [] if pick is None else [pick]
+        if self._table.selection != keep:
+            self._set_table(selection=keep)
 
     def _on_cluster(self, *events):
         cluster = self.cluster

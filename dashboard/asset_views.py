@@ -77,9 +77,9 @@ def is_tiled(result):
 
 
 TILED_NOTE = ("**Tiled run.** ASSET worked through the matrices in row tiles and kept only "
-              "the significant entries: the five bins x bins matrices (intersection, "
+              "the entries found significant: the five bins x bins matrices (intersection, "
               "probability, joint probability, mask, clusters) are not kept, so they are "
-              "not drawn. Shown: the significant entries coloured by SSE, the SSE table, "
+              "not drawn. Shown: those entries coloured by SSE, the SSE table, "
               "the orderings and the rasters.")
 
 

@@ -390,6 +390,12 @@ def test_a_table_row_highlights_its_sse_everywhere_and_a_second_click_clears(ran
     assert set(np.asarray(original["unit"]).astype(int)) == neurons
     lo, hi = float(table["start j (s)"].iloc[-1]), float(table["end i (s)"].iloc[-1])
     assert ((original["time (s)"] >= lo) & (original["time (s)"] <= hi)).all()
+    # a click on another row in the table's toggle mode adds it: the page moves the
+    # selection there
+    ran._table.selection = [len(table) - 1, 0]
+    assert ran.cluster == int(table["cluster"].iloc[0]) and ran._table.selection == [0]
+    ran._table.selection = [len(table) - 1]
+    assert ran.cluster == k
     # the second click on the row deselects it: no highlight anywhere
     ran._table.selection = []
     assert ran.cluster == 0 and ran._cluster_select.value == 0
