@@ -75,6 +75,12 @@ matrices move together; hover for values. Tick **Zoom matrices to the SSE** to l
 
 Below, the rasters with units in ASSET's order: the SSE's neurons come first, in chain order,
 so the chain shows as a diagonal in the close-ups."""
+TILED_GUIDE = """**Reading the plot.** Entry (i, j) compares time bin i (y axis) with
+bin j (x axis), as in a full run's matrices; only the entries found significant are drawn,
+in their SSE's colour (grey: noise). A sequence of synchronous events that repeats shows as
+a stripe parallel to the diagonal, away from it. Pink squares mark the entries of the
+highlighted SSE (click a row of the SSE table; click it again, or **Clear highlight**, to
+remove it)."""
 TILED_HELP = """For many bins (20,000 and more): keeps only the entries found significant,
 not the five matrices; a new alpha then needs Run."""
 
@@ -458,8 +464,10 @@ class AssetPage(AnalysisPage):
     analysis_attr = "asset"
 
     def _restore_result(self, result):
+        self.tiled = is_tiled(result)  # a rerun works as the result was computed
         self.result = result
         self._show_result()
+        self._stale.visible = False
         return True
 
     def _table_unit_ids(self):
@@ -531,8 +539,9 @@ class AssetPage(AnalysisPage):
         self._matrix_marks = hv.streams.Pipe(data=(self.result, self.cluster))
         panes = [pn.pane.HoloViews(plot, linked_axes=True, sizing_mode="fixed") for plot in
                  matrix_plots(self.result, self._matrix_stream, self._matrix_marks, window)]
-        return pn.GridBox(*panes, Markdown(MATRIX_GUIDE, width=300,
-                                           styles={"font-size": "0.85em"}), ncols=2)
+        guide = TILED_GUIDE if is_tiled(self.result) else MATRIX_GUIDE
+        return pn.GridBox(*panes, Markdown(guide, width=300, styles={"font-size": "0.85em"}),
+                          ncols=2)
 
     # ------------------------------------------------------------------ rasters
     @staticmethod

@@ -79,7 +79,7 @@ def is_tiled(result):
 TILED_NOTE = ("**Tiled run.** ASSET worked through the matrices in row tiles and kept only "
               "the entries found significant: the five bins x bins matrices (intersection, "
               "probability, joint probability, mask, clusters) are not kept, so they are "
-              "not drawn. Shown: those entries coloured by SSE, the SSE table, "
+              "not drawn. Shown: those entries coloured by SSE (grey: noise), the SSE table, "
               "the orderings and the rasters.")
 
 
@@ -236,7 +236,7 @@ def entries_plot(result, entries, marks, limits=None, size=(MATRIX_FRAME, MATRIX
                                  x_range=extent, y_range=extent),
                        max_px=2, threshold=0.5, how="max")
     highlight = hv.DynamicMap(lambda data: cluster_marks(*data), streams=[marks])
-    title = "significant entries (tiled run; colour: SSE, grey: noise)"
+    title = "significant entries (tiled run)"
     return (shaded.opts(frame_width=w, frame_height=h, tools=["hover"],
                         cmap=[NOISE_COLOR] + CLUSTER_COLORS, colorbar=False,
                         clim=(-0.5, len(CLUSTER_COLORS) + 0.5),

@@ -367,7 +367,7 @@ def test_a_table_row_highlights_its_sse_everywhere_and_a_second_click_clears(ran
     """Issue 15 item 2: a click on an SSE row marks its entries in every matrix and its
     neurons' spikes on every raster; a second click (no row selected) or Clear removes it;
     the plots are restyled through their streams, nothing is recomputed."""
-    result, table, data = ran.result, ran._table.value, ran.asset.data
+    result, table = ran.result, ran._table.value
     assert len(table) >= 2
     root = plot_roots(ran)  # the plots as drawn, updated in place by the streams
     computations = dict(ran.asset.computations)
@@ -459,7 +459,8 @@ def test_run_in_tiles_from_the_offer_draws_the_tiled_result(page, chain):
     assert len(page._table.value) == len(r.sses) >= 1
     panes = page._matrices[0].select(pn.pane.HoloViews)
     assert len(panes) == 1
-    assert titles(panes) == ["significant entries (tiled run; colour: SSE, grey: noise)"]
+    assert titles(panes) == ["significant entries (tiled run)"]
+    assert "Reading the plot" in page._matrices[0][-1].object
     points = entries_points(r)
     sig = r.significant
     assert len(points) == 2 * np.count_nonzero(sig["rows"] != sig["cols"]) + \
@@ -475,7 +476,7 @@ def test_run_in_tiles_from_the_offer_draws_the_tiled_result(page, chain):
     assert len(page._closeups) == 2
 
 
-def test_the_tiled_run_is_a_choice_and_new_alphas_wait_for_run(page):
+def test_the_tiled_run_is_a_choice_and_new_alphas_wait_for_run(page, tmp_path):
     widget(page, "Run in row tiles (large recordings)").value = True
     assert page.tiled
     asyncio.run(page._run())
@@ -494,6 +495,15 @@ def test_the_tiled_run_is_a_choice_and_new_alphas_wait_for_run(page):
     assert not page._stale.visible
     page.tiled = False  # back to full matrices: the result shown is stale
     assert page._stale.visible
+    # a tiled result saved and opened again shows as tiled, without computing
+    from analysis.results import load_result, save_result
+
+    save_result(page.result, tmp_path / "tiled.npz")
+    fresh = AssetPage(session=Session(data=page.session.data))
+    assert fresh.restore(load_result(tmp_path / "tiled.npz"))
+    assert fresh.tiled and not fresh.asset._cache and not fresh._stale.visible
+    assert titles(fresh._matrices[0].select(pn.pane.HoloViews)) == [
+        "significant entries (tiled run)"]
 
 
 def test_restrict_from_the_offer_runs_on_a_window_that_fits(page, chain):
