@@ -85,6 +85,35 @@ TILED_HELP = """For many bins (20,000 and more): keeps only the entries found si
 not the five matrices; a new alpha then needs Run."""
 
 
+def _sync_overlay_ranges(root_view, root_model):
+    """After Panel links the axes of panes (``linked_axes``), point the layers of overlaid
+    plots at the shared ranges too.
+
+    Panel gives an overlay's figure the shared ranges but leaves its layers' ``handles``
+    on the old ones; HoloViews' RangeXY callback then reports the old (whole) range, and
+    a rasterized matrix under a highlight overlay did not redraw for a zoom made in
+    another matrix. A Panel preprocessing hook, run after Panel's own ``link_axes``.
+    """
+    from holoviews.plotting.bokeh.element import ElementPlot
+
+    ref = root_model.ref["id"]
+    for pane in root_view.select(pn.pane.HoloViews):
+        if not pane.linked_axes or ref not in pane._plots:
+            continue
+        for plot in pane._plots[ref][0].traverse(specs=[ElementPlot]):
+            fig = getattr(plot, "state", None)
+            for name in ("x_range", "y_range"):
+                shared = getattr(fig, name, None)
+                if shared is not None and name in plot.handles \
+                        and plot.handles[name] is not shared:
+                    plot.handles[name] = shared
+
+
+if _sync_overlay_ranges.__name__ not in {h.__name__ for h in
+                                         pn.viewable.Viewable._preprocessing_hooks}:
+    pn.viewable.Viewable._preprocessing_hooks.append(_sync_overlay_ranges)
+
+
 class TooManyBins(ValueError):
     """More bins than the page computes full matrices for (``AssetPage.max_bins``)."""
 

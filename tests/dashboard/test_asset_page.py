@@ -103,6 +103,16 @@ def test_matrices_zoom_together_and_highlight_the_right_entries(ran):
     # Panel links the axes of the five panes: one range object each for x and y
     assert len({id(p.x_range) for p in matrix_plots}) == 1
     assert len({id(p.y_range) for p in matrix_plots}) == 1
+    # ... also for the layers of each overlay (matrix and highlight): their zoom stream
+    # reads these handles, and with Panel's old ones a zoom elsewhere redrew the whole
+    # matrix (dashboard.asset_page._sync_overlay_ranges)
+    from holoviews.plotting.bokeh.element import ElementPlot
+
+    layers = [sub for pane in ran._matrices[0].select(pn.pane.HoloViews)
+              for sub in pane._plots[root.ref["id"]][0].traverse(specs=[ElementPlot])]
+    assert len(layers) >= 15  # five overlays of two layers each
+    assert {id(sub.handles["x_range"]) for sub in layers} == {id(matrix_plots[0].x_range)}
+    assert {id(sub.handles["y_range"]) for sub in layers} == {id(matrix_plots[0].y_range)}
     # the highlight sits on the SSE's entries, off the diagonal (with two axes labelled
     # alike, HoloViews once drew it with y = x)
     k = ran.cluster
