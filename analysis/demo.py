@@ -17,6 +17,7 @@ DEMOS = {
     "Pulse patterns (300 epochs, 50 units)": lambda: simulate.spot_patterns(seed=2018),
     "Poisson (1000 units, 60 s)": lambda: simulate.poisson(
         n_units=1000, rate=10.0, t_stop=60.0, seed=1),
+    "Embedded sequences (30 units, 120 s)": lambda: simulate.embedded_sequences(seed=1),
 }
 DEFAULT = "Synfire chain (500 units, 5 s)"
 

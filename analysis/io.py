@@ -101,6 +101,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpikeDataError, available_memory
+from .kernels.table import group_times_by_unit
 from .spiketrains import NEO_LAYOUT_KEY, Epochs, SpikeTrains, _plain
 
 __all__ = ["load", "save", "FORMATS", "TABLE_COLUMNS"]
@@ -876,13 +877,20 @@ def _assemble(times, units, *, source, row, sort, t_start, t_stop, meta=None, ep
 
     # ---- group rows by unit (a stable sort), keeping (or making) time order within each
     order = None
-    if n > 1 and (unit_idx[1:] < unit_idx[:-1]).any():
-        order = np.argsort(unit_idx, kind="stable")  # radix sort for <= 16-bit types
     counts = np.bincount(unit_idx, minlength=len(unit_ids)) if n else \
         np.zeros(len(unit_ids), dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    g_times = times if order is None else times[order]
-    if n > 1:
+    checked = False
+    if n > 1 and (unit_idx[1:] < unit_idx[:-1]).any():
+        # one counting-sort pass that also checks the order within units; a table out of
+        # time order within a unit takes the argsort path below, which names the row
+        g_times, checked = group_times_by_unit(unit_idx, times, offsets)
+        if not checked:
+            order = np.argsort(unit_idx, kind="stable")  # radix sort for <= 16-bit types
+            g_times = times[order]
+    else:
+        g_times = times
+    if n > 1 and not checked:
         # a time that goes back is fine only where a unit starts
         back = np.flatnonzero(g_times[1:] < g_times[:-1]) + 1
         back = back[~np.isin(back, offsets)] if back.size else back

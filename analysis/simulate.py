@@ -19,6 +19,8 @@ assemblies     SIP / MIP assemblies (Kuhn et al. 2003; Berger et al. 2010), in c
 sip, mip, msip convenience wrappers around :func:`assemblies`
 synfire_chain  a synfire chain embedded in a Poisson background (Torre et al. 2016, ASSET)
 spot_patterns  epochs of pulse patterns and noise (Grossberger, Battaglia & Vinck 2018)
+embedded_sequences  spike sequences embedded at known times in a continuous Poisson
+               recording (the ground truth of sliding-window SPOTDis / SpikeShip)
 
 ``SIMULATORS`` maps the names used by the CLI and the dashboard to these functions.
 """
@@ -34,7 +36,7 @@ import numpy as np
 from .spiketrains import Epochs, SpikeTrains, n_bins_for
 
 __all__ = ["poisson", "assemblies", "sip", "mip", "msip", "synfire_chain", "spot_patterns",
-           "SIMULATORS", "SPOT_VARIANTS"]
+           "embedded_sequences", "pattern_intervals", "SIMULATORS", "SPOT_VARIANTS"]
 
 #: Upper bound on the number of random numbers drawn in one block (memory ~ 8 bytes each).
 _BLOCK = 2_000_000
@@ -1137,6 +1139,129 @@ def _pulse_spikes(rng, onset, p_in, p_out, L, S):
     return ep[order], un[order], sa[order]
 
 
+# ====================================================================== embedded sequences
+def embedded_sequences(n_units=30, n_patterns=3, occurrences=20, t_stop=120.0, rate=2.0,
+                       sequence_length=0.1, members=0.8, jitter=0.001, min_gap=0.4,
+                       sample_time=0.001, seed=None):
+    """Spike sequences embedded at known times in a continuous Poisson recording.
+
+    The ground truth of sliding windows (``analysis.spotdis.windows``): a recording without
+    trials in which a few fixed spike sequences recur at random times, as the patterns
+    SPOTDisClust (Grossberger, Battaglia & Vinck 2018) and SpikeShip (Sotomayor-Gómez,
+    Battaglia & Vinck 2023) are meant to find in whole recordings. Each pattern has its
+    member neurons (a random ``members`` fraction of the units) and, for each member, a
+    fixed time in ``[0, sequence_length)``; at every occurrence each member fires one spike
+    at the occurrence's start plus its time plus Gaussian jitter (kept inside the
+    occurrence). Occurrences do not overlap and lie at least ``min_gap`` apart (and from
+    the recording's ends); their order is a random permutation of the patterns. All units
+    also fire as independent Poisson processes at ``rate`` throughout.
+
+    Parameters
+    ----------
+    n_units : int
+        Units (>= 2).
+    n_patterns : int
+        Distinct sequences (>= 1).
+    occurrences : int
+        Occurrences of each sequence (>= 1).
+    t_stop : float
+        Recording length in s (starts at 0).
+    rate : float
+        Background Poisson rate per unit in Hz (>= 0).
+    sequence_length : float
+        Span of a sequence in s (> 0): the true interval of an occurrence.
+    members : float
+        Fraction of the units in each sequence, (0, 1]; at least 2 units.
+    jitter : float
+        Standard deviation of a member's spike around its time, s (>= 0).
+    min_gap : float
+        Least time between occurrences, and before the first and after the last, s (>= 0).
+    sample_time : float
+        Spike times are put on this sample grid (s, > 0), as a recording's would be.
+    seed : int, None or numpy.random.Generator
+
+    Returns
+    -------
+    SpikeTrains
+        No epochs. ``truth["pattern_start"]``, ``["pattern_stop"]`` (s) and
+        ``["pattern_label"]`` (0..n_patterns-1): every occurrence in time order (see
+        ``pattern_intervals``); ``truth["sequence_times"]``: (n_patterns x n_units) each
+        member's time in its sequence (s), NaN for non-members.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, e.g. a ``t_stop`` too short for the occurrences and gaps.
+    """
+    n_units = _count("n_units", n_units, 2)
+    n_patterns = _count("n_patterns", n_patterns, 1)
+    occurrences = _count("occurrences", occurrences, 1)
+    t_stop = _number("t_stop", t_stop, "s", lo=0, lo_open=True)
+    rate = _number("rate", rate, "Hz", lo=0)
+    sequence_length = _number("sequence_length", sequence_length, "s", lo=0, lo_open=True)
+    members = _number("members", members, "", lo=0, hi=1, lo_open=True)
+    jitter = _number("jitter", jitter, "s", lo=0)
+    min_gap = _number("min_gap", min_gap, "s", lo=0)
+    sample_time = _number("sample_time", sample_time, "s", lo=0, lo_open=True)
+    n_members = max(2, int(round(members * n_units)))
+    K = n_patterns * occurrences
+    free = t_stop - K * sequence_length - (K + 1) * min_gap
+    if free < 0:
+        raise ValueError(f"t_stop: {K} occurrences of {sequence_length:g} s with gaps of "
+                         f"{min_gap:g} s need at least {t_stop - free:g} s, got {t_stop:g}")
+    rng = _rng(seed)
+    seq = np.full((n_patterns, n_units), np.nan)
+    for p in range(n_patterns):
+        who = rng.choice(n_units, n_members, replace=False)
+        seq[p, who] = rng.uniform(0.0, sequence_length, n_members)
+    # occurrence starts: sorted uniform slack, then each occurrence and gap laid after it
+    slack = np.sort(rng.uniform(0.0, free, K))
+    start = slack + min_gap + np.arange(K) * (sequence_length + min_gap)
+    label = rng.permutation(np.repeat(np.arange(n_patterns), occurrences))
+    stop = start + sequence_length
+    # the sequences' spikes
+    occ_t, occ_u = [], []
+    for k in range(K):
+        who = np.flatnonzero(np.isfinite(seq[label[k]]))
+        t = seq[label[k], who] + rng.normal(0.0, jitter, who.size) if jitter > 0 else \
+            seq[label[k], who].copy()
+        occ_t.append(start[k] + np.clip(t, 0.0, sequence_length))
+        occ_u.append(who)
+    bg = poisson(n_units, rate, t_stop, seed=rng)
+    times = np.concatenate([bg.times, *occ_t])
+    units = np.concatenate([bg.units, *occ_u]).astype(np.int64)
+    times = np.clip(np.round(times / sample_time) * sample_time, 0.0, t_stop)
+    # one spike per unit and sample (a background spike on a sequence's sample merges),
+    # sorted by unit, then time
+    n_samples = int(np.ceil(t_stop / sample_time)) + 1
+    key = np.unique(units * n_samples + np.round(times / sample_time).astype(np.int64))
+    units, samples = key // n_samples, key % n_samples
+    times = np.minimum(samples * sample_time, t_stop)
+    annotations = {"simulator": "embedded_sequences", "n_units": n_units,
+                   "n_patterns": n_patterns, "occurrences": occurrences, "t_stop": t_stop,
+                   "rate": rate, "sequence_length": sequence_length, "members": members,
+                   "jitter": jitter, "min_gap": min_gap, "sample_time": sample_time,
+                   "seed": _seed_note(seed)}
+    return _build(times, units, n_units, 0.0, t_stop, presorted=True,
+                  annotations=annotations,
+                  truth={"pattern_start": start, "pattern_stop": stop,
+                         "pattern_label": label.astype(np.int64), "sequence_times": seq})
+
+
+def pattern_intervals(data):
+    """The embedded occurrences of ``data`` (from ``embedded_sequences``) as a DataFrame:
+    ``start``, ``stop`` (s) and ``label``, in time order; ValueError without them."""
+    import pandas as pd
+
+    truth = getattr(data, "truth", {}) or {}
+    missing = [k for k in ("pattern_start", "pattern_stop", "pattern_label") if k not in truth]
+    if missing:
+        raise ValueError(f"data: no embedded pattern times (truth {missing[0]!r} missing)")
+    return pd.DataFrame({"start": np.asarray(truth["pattern_start"], dtype=np.float64),
+                         "stop": np.asarray(truth["pattern_stop"], dtype=np.float64),
+                         "label": np.asarray(truth["pattern_label"], dtype=np.int64)})
+
+
 SIMULATORS = {
     "poisson": poisson,
     "sip": sip,
@@ -1144,4 +1269,5 @@ SIMULATORS = {
     "msip": msip,
     "synfire_chain": synfire_chain,
     "spot_patterns": spot_patterns,
+    "embedded_sequences": embedded_sequences,
 }

@@ -5,6 +5,8 @@ data: 1000 units, time-ordered uniform spikes over 1000 s (10 Hz each), 1e7 spik
 once into a temporary folder as
 
 * spikelens' own NPZ, Parquet (and, with ``--csv``, CSV), written by ``analysis.save``;
+* with ``--nwb``, an NWB file written by ``analysis.save`` (reference: h5py reading the
+  units table's ``spike_times``, ``spike_times_index`` and ``id`` arrays);
 * a foreign Parquet (and, with ``--csv``, CSV) table with the columns ``time, unit`` in
   time order, without spikelens metadata (``load`` groups its rows by unit).
 
@@ -23,6 +25,7 @@ revision ``REV`` (extracted with ``git archive``) is measured right after the cu
     python benchmarks/io_load.py            # 1e7 spikes, 1000 units
     python benchmarks/io_load.py --csv      # CSV as well (about a minute more)
     python benchmarks/io_load.py --quick    # 1e6 spikes, a smoke test
+    python benchmarks/io_load.py --nwb      # NWB as well
     python benchmarks/io_load.py --csv --baseline a56bbc7   # and load as it was then
 """
 
@@ -78,8 +81,15 @@ def _child(kind, path, repeats):
         with np.load(p, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
 
+    def read_nwb_h5py(p):
+        import h5py
+
+        with h5py.File(p, "r") as f:
+            return {k: f["units"][k][()] for k in ("spike_times", "spike_times_index", "id")}
+
     readers = {
         "load": load,
+        "h5py (units arrays)": read_nwb_h5py,
         "numpy.load": read_npz,
         "pandas.read_parquet": pd.read_parquet,
         "pandas.read_csv": lambda p: pd.read_csv(p, comment="#"),
@@ -118,7 +128,7 @@ def _measure(kind, path, repeats, root=HERE.parent):
 
 
 # ---------------------------------------------------------------------- data
-def _write_files(folder, n_spikes, n_units, rate, with_csv):
+def _write_files(folder, n_spikes, n_units, rate, with_csv, with_nwb=False):
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -144,6 +154,8 @@ def _write_files(folder, n_spikes, n_units, rate, with_csv):
         path = folder / "foreign.csv"
         pd.DataFrame({"time": times, "unit": units}).to_csv(path, index=False)
         files["CSV (foreign time,unit)"] = (path, "pandas.read_csv")
+    if with_nwb:
+        files["NWB (spikelens)"] = (save(data, folder / "own.nwb"), "h5py (units arrays)")
     return data, duration, files
 
 
@@ -178,6 +190,8 @@ def main():
     parser.add_argument("--rate", type=float, default=10.0, help="Hz per unit")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--csv", action="store_true", help="CSV files as well")
+    parser.add_argument("--nwb", action="store_true", help="an NWB file written by spikelens "
+                        "as well (reference: h5py reading the units table's arrays)")
     parser.add_argument("--tmp", default=None, help="folder for the files (default: a new "
                         "temporary folder, removed at the end)")
     parser.add_argument("--baseline", metavar="REV",
@@ -203,7 +217,7 @@ def main():
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         t0 = time.perf_counter()
         data, duration, files = _write_files(Path(tmp), args.spikes, args.units, args.rate,
-                                             args.csv)
+                                             args.csv, args.nwb)
         print(f"\ndata: {data.n_spikes:,} spikes, {data.n_units} units, {duration:g} s "
               f"(written in {time.perf_counter() - t0:.1f} s); times alone "
               f"{data.times.nbytes / 1e6:.0f} MB")

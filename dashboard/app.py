@@ -130,7 +130,7 @@ def create_app(session=None, load_demo=True):
         doc.on_session_destroyed(lambda context: session.jobs.end())
     work, secret, kept = _session_work(doc)
     if kept is not None and kept["data"] is not None and session.data is None:
-        session.load(kept["data"], kept["source"])
+        work.restore_data(session, kept)  # the whole recording too, when it was restricted
     opened = _server_work_file(session) if kept is None else None
     if load_demo and session.data is None:
         session.load(demo.load_demo(demo.DEFAULT), f"demo '{demo.DEFAULT}'")
@@ -181,12 +181,17 @@ def create_app(session=None, load_demo=True):
                 holders[name][:] = [page]
                 _keep_results(work, name, page, kept)
     show(nav.value)
+    lost = None
     if kept is not None and kept["data"] is None and kept["source"]:
+        lost = f"{kept['source']} was too large to keep for a reload: load it again."
+    elif kept is not None and kept.get("whole_dropped"):
+        lost = (f"The whole recording of {kept['source']} was too large to keep beside its "
+                f"restriction: load it again to go back to it.")
+    if lost:
         if DATA_PAGE not in pages:
             pages[DATA_PAGE] = _make_page(DATA_PAGE, session)
             holders[DATA_PAGE][:] = [pages[DATA_PAGE]]
-        pages[DATA_PAGE]._show_message(
-            f"{kept['source']} was too large to keep for a reload: load it again.", "warning")
+        pages[DATA_PAGE]._show_message(lost, "warning")
     def show_opened(event):
         """A work file was opened (Data page): its results on their pages, no computing."""
         if not event.new:
@@ -210,9 +215,12 @@ def create_app(session=None, load_demo=True):
     if opened:
         session.opened = opened
     if work is not None:
-        session.param.watch(lambda e: work.save_data(session.data, session.source), "data")
+        def keep_data(event=None):
+            work.save_data(session.data, session.source, session.whole, session.whole_source)
+
+        session.param.watch(keep_data, "data")
         if kept is None or kept["data"] is None:
-            work.save_data(session.data, session.source)
+            keep_data()
     status = pn.bind(lambda data, source: Markdown(
         f"**Loaded:** {escape_markdown(source)}  \n{data.n_units} units, {data.n_spikes:,} spikes, "
         f"{data.duration:g} s" + (f"  \n**Restricted:** {escape_markdown(restriction_of(data))}"

@@ -32,7 +32,7 @@ from .assembly_views import (PLOT_CAPTION, box_plot, box_plot_title, evaluation_
                              settings_text, statistic_label, surrogate_columns,
                              surrogate_label, sweep_plot)
 from . import views
-from .handover import hand_over, handover_controls
+from .handover import assembly_units, hand_over, handover_controls
 from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
 from .widgets import milliseconds_input
@@ -368,15 +368,9 @@ class AssemblyPage(AnalysisPage):
     def _analyse_units(self, page):
         """Hand-over: the session's recording restricted to the significant units, shown on
         ``page`` (Berger et al. 2010: find the assembly, then analyse its members)."""
-        r = self.result
-        if r is None:
+        if self.result is None:
             return
-        table = r.table
-        ids = table.loc[table["significant"].to_numpy(dtype=bool), "unit"].astype(str)
-        p = r.params
-        why = (f"{ids.size} significant units of the assembly run ({statistic_label(p)}, "
-               f"α = {p['alpha']:g}, {r.n_surrogates} surrogates)")
-        hand_over(self.session, units=ids.to_numpy(), label=why, page=page,
+        hand_over(self.session, **assembly_units(self.result), page=page,
                   on_error=self._show_error)
 
     def _on_pairwise(self, event=None):

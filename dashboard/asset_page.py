@@ -35,7 +35,7 @@ from analysis.asset import Asset, AssetResult, sse_neurons, sse_time_bins
 from . import views, widgets
 from .asset_views import (MATRICES, TILED_NOTE, closeups, is_tiled, matrix_plots,
                           raster_orders, sse_spikes, sse_window, summary_facts)
-from .handover import hand_over, handover_controls
+from .handover import hand_over, handover_controls, sse_units
 from .page_base import AnalysisPage
 from .text import Markdown, escape_markdown
 
@@ -532,10 +532,8 @@ class AssetPage(AnalysisPage):
         r, data = self.result, self.asset.data
         if r is None or not r.sses.get(self.cluster):
             return
-        ids = data.unit_ids[np.asarray(sse_neurons(r.sses[self.cluster]))].astype(str)
-        hand_over(self.session, units=ids, page=page, on_error=self._show_error,
-                  label=f"the {ids.size} neurons of SSE {self.cluster} of the ASSET run "
-                        f"({r.bin_size * 1e3:g} ms bins)")
+        hand_over(self.session, **sse_units(r, data, self.cluster), page=page,
+                  on_error=self._show_error)
 
     def _hand_over_span(self, page):
         if self.result is None or not self.result.sses.get(self.cluster):

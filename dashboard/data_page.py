@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 
+import holoviews as hv
 import numpy as np
 import panel as pn
 import param
@@ -16,6 +17,7 @@ from analysis.errors import SpikeDataError
 from analysis.restrict import restrict, restriction_of
 
 from . import simulator_form, views
+from .handover import result_choices
 from .page_base import JobPage
 from .state import CONFIG
 from .text import Markdown, escape_markdown
@@ -40,6 +42,17 @@ MAX_WHERE_VALUES = 500
 #: The epochs choice "no epochs" for an NWB file.
 NO_EPOCHS = "(no epochs)"
 DOWNLOAD_FORMATS = {"NPZ": ".npz", "Parquet": ".parquet", "CSV": ".csv", "NIX": ".nix"}
+#: The "from a result" choice that takes no result's units.
+NO_RESULT = "(none)"
+#: The restriction window drawn on the raster (start/end in s; None: no window).
+WindowBand = hv.streams.Stream.define("WindowBand", start=None, end=None)
+
+
+def window_band(start=None, end=None):
+    """The chosen time window as a band across the raster (nothing when there is none)."""
+    spans = [] if start is None or end is None else [(float(start), float(end))]
+    return hv.VSpans(spans, kdims=["time (s)", "unit"]).opts(
+        color="#f0a30a", alpha=0.25, line_width=0)
 
 
 class DataPage(JobPage):
@@ -251,6 +264,25 @@ class DataPage(JobPage):
         self._where_value = pn.widgets.Select(label="is", options=[],
                                               sizing_mode="stretch_width", disabled=True)
         self._where_key.param.watch(lambda e: self._fill_where_values(), "value")
+        self._from_result = pn.widgets.Select(
+            label="Units or epochs from a result", options={NO_RESULT: ""},
+            sizing_mode="stretch_width",
+            description="The units (or epochs) one of this session's results names: the "
+                        "assembly run's significant units, an ASSET SSE's neurons, the "
+                        "epochs of a SPOTDis cluster.")
+        self._result_choices = {}
+        # the choice in full (a select cuts long provenance lines)
+        self._from_result_text = Markdown("", sizing_mode="stretch_width",
+                                          margin=(0, 10), visible=False)
+        self._from_result.param.watch(lambda e: self._show_result_choice(), "value")
+        self.session.param.watch(lambda e: self._fill_result_choices(), "results")
+        self._fill_result_choices()
+        # the window as a band on the raster; brushing the raster (its x-select tool) fills
+        # the window fields (``_on_brush``)
+        self._window_band = WindowBand()
+        self._brush = None
+        for field in (self._window_from, self._window_to):
+            field.param.watch(lambda e: self._show_window_band(), "value")
         self._restrict_button = pn.widgets.Button(label="Restrict", color="primary",
                                                   sizing_mode="stretch_width")
         self._restrict_button.on_click(self._on_restrict)
@@ -259,8 +291,11 @@ class DataPage(JobPage):
         self._all_button.on_click(self._on_whole_recording)
         self._restriction_text = Markdown("", sizing_mode="stretch_width")
         self._restrict_card = pn.Card(
-            Markdown("Every page analyses the restricted recording and says so."),
+            Markdown("Every page analyses the restricted recording and says so. Type a time "
+                     "window, or brush one on the raster (drag across it: its x-select "
+                     "tool is on)."),
             pn.Row(self._window_from, self._window_to), self._units_text,
+            self._from_result, self._from_result_text,
             pn.Row(self._rate_min, self._rate_max), self._where_key, self._where_value,
             pn.Row(self._restrict_button, self._all_button), self._restriction_text,
             title="Restrict: time window and units", collapsed=True,
@@ -276,8 +311,49 @@ class DataPage(JobPage):
         self._where_value.options = values[:MAX_WHERE_VALUES].tolist()
         self._where_value.disabled = False
 
+    def _fill_result_choices(self):
+        """Offer what this session's results name (``handover.result_choices``)."""
+        self._result_choices = result_choices(self.session.results)
+        options = {NO_RESULT: ""}
+        options.update({text: key for key, (text, _, _) in self._result_choices.items()})
+        value = self._from_result.value
+        self._from_result.options = options
+        self._from_result.value = value if value in options.values() else ""
+        self._show_result_choice()
+
+    def _show_result_choice(self):
+        key = self._from_result.value
+        text = self._result_choices[key][0] if key in self._result_choices else ""
+        self._from_result_text.object = f"*{escape_markdown(text)}*" if text else ""
+        self._from_result_text.visible = bool(text)
+
+    def _on_brush(self, boundsx=None):
+        """A window brushed on the raster: into the window fields (ms precision, within
+        the whole recording); the card opens to show them."""
+        if boundsx is None:
+            return
+        full = self.session.whole_recording()[0]
+        lo, hi = sorted(float(v) for v in boundsx)
+        if full is not None:
+            lo, hi = max(lo, full.t_start), min(hi, full.t_stop)
+        if not hi > lo:
+            return
+        self._window_from.value, self._window_to.value = round(lo, 3), round(hi, 3)
+        self._restrict_card.collapsed = False
+
+    def _show_window_band(self):
+        t0, t1 = self._window_from.value, self._window_to.value
+        if t0 is None and t1 is None:
+            self._window_band.event(start=None, end=None)
+            return
+        data = self.session.data
+        lo = t0 if t0 is not None else (data.t_start if data is not None else 0.0)
+        hi = t1 if t1 is not None else (data.t_stop if data is not None else lo)
+        self._window_band.event(start=lo, end=hi)
+
     def _restriction(self):
-        """The restrict() arguments the controls ask for (None where a control is empty)."""
+        """The restrict() arguments the controls ask for (None where a control is empty),
+        and the recording they restrict (None: the whole one)."""
         window = None
         t0, t1 = self._window_from.value, self._window_to.value
         if t0 is not None or t1 is not None:
@@ -290,23 +366,39 @@ class DataPage(JobPage):
         if self._where_key.value != ANY and self._where_value.value is not None:
             where = (self._where_key.value, self._where_value.value)
         units = (self._units_text.value or "").strip() or None
-        return {"window": window, "units": units, "rate": rate, "where": where}
+        options = {"window": window, "units": units, "rate": rate, "where": where}
+        base = None
+        if self._from_result.value:
+            _, choice, base = self._result_choices[self._from_result.value]
+            if units is not None and "units" in choice:
+                raise ValueError("units: give unit ids or units from a result, not both")
+            options.update(choice)
+        return options, base
 
     async def _on_restrict(self, event=None):
         full, source = self.session.whole_recording()
         if full is None:
             self._show_error("Restrict: no data loaded")
             return
-        options = self._restriction()
+        try:
+            options, base = self._restriction()
+        except ValueError as exc:
+            self._show_error(f"Restrict: {exc}")
+            return
         if all(v is None for v in options.values()):
             await self._on_whole_recording()
             return
-        data = await self._in_worker("Restricting", lambda: restrict(full, **options))
+        base = full if base is None else base
+        data = await self._in_worker("Restricting", lambda: restrict(base, **options))
         if data is not None:
             self.session.restrict(data)
 
     async def _on_whole_recording(self, event=None):
         full, source = self.session.whole_recording()
+        if full is self.session.data and restriction_of(full):
+            self._show_error("Whole recording: it was too large to keep for a reload; load "
+                             "it again")
+            return
         if full is not None and self.session.data is not full:
             self.session.source, self.session.data = source, full
 
@@ -328,12 +420,28 @@ class DataPage(JobPage):
         # new panes rather than new objects in old panes: a reused Bokeh figure keeps the
         # previous recording's axis ranges
         self._plots[:] = [
-            pn.pane.HoloViews(views.raster(data, title=self.session.source),
-                              sizing_mode="stretch_width", min_height=380),
+            pn.pane.HoloViews(self._brushable_raster(data), sizing_mode="stretch_width",
+                              min_height=380),
             pn.pane.HoloViews(views.population_rate(data), sizing_mode="stretch_width",
                               height=200),
         ]
         self._download.disabled = data is None
+
+    def _brushable_raster(self, data):
+        """The raster with the window band over it; its x-select tool brushes a window
+        (``_on_brush``). The tool is the active drag: wheel zoom stays on the wheel."""
+        raster = views.raster(data, title=self.session.source)
+        if data is None or data.n_units == 0:
+            return raster
+        raster = raster.opts(tools=["hover", "xbox_select"],
+                             active_tools=["xbox_select", "wheel_zoom"])
+        if self._brush is not None:
+            self._brush.clear()  # the raster it watched is gone
+        self._brush = hv.streams.BoundsX(source=raster)
+        self._brush.add_subscriber(self._on_brush)
+        self._show_window_band()
+        band = hv.DynamicMap(window_band, streams=[self._window_band])
+        return raster * band
 
     def _download_name(self):
         return "spikelens_data" + DOWNLOAD_FORMATS[self.download_format]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import panel as pn
 
 from analysis.restrict import restrict
@@ -19,6 +20,77 @@ from .text import Markdown, escape_markdown
 
 #: Pages a selection of units can be handed to.
 TARGETS = ["ASSET", "SPOTDis", "Assembly neurons"]
+#: Most choices one result offers the Data page (one per ASSET SSE or SPOTDis cluster).
+MAX_CHOICES_PER_RESULT = 100
+
+
+# ---------------------------------------------------------------------- selections
+# The restrict() arguments of each hand-over, with their provenance line: the pages' hand-over
+# buttons and the Data page's "from a result" choice both take them from here, so both say
+# the same thing.
+
+def assembly_units(result):
+    """The significant units of an assembly result (Berger et al. 2010: find the
+    assembly, then analyse its members): ``{"units": ids, "label": provenance}``."""
+    from .assembly_views import statistic_label
+
+    table = result.table
+    ids = table.loc[table["significant"].to_numpy(dtype=bool), "unit"].astype(str).to_numpy()
+    p = result.params
+    return {"units": ids,
+            "label": f"{ids.size} significant units of the assembly run "
+                     f"({statistic_label(p)}, α = {p['alpha']:g}, "
+                     f"{result.n_surrogates} surrogates)"}
+
+
+def sse_units(result, data, sse_id):
+    """The neurons of SSE ``sse_id`` of an ASSET result computed on ``data``."""
+    from analysis.asset import sse_neurons
+
+    ids = data.unit_ids[np.asarray(sse_neurons(result.sses[sse_id]), dtype=np.int64)]
+    ids = ids.astype(str)
+    return {"units": ids,
+            "label": f"the {ids.size} neurons of SSE {sse_id} of the ASSET run "
+                     f"({result.bin_size * 1e3:g} ms bins)"}
+
+
+def cluster_epochs(result, cluster):
+    """The epochs SPOTDis put in ``cluster`` (indices into the epochs of its run)."""
+    from .spotdis_views import cluster_name
+
+    members = np.flatnonzero(np.asarray(result.labels) == cluster)
+    return {"epochs": members,
+            "epochs_label": f"the {members.size} epochs of {cluster_name(cluster)} of the "
+                            f"SPOTDis run"}
+
+
+def result_choices(results):
+    """What this session's results (``Session.results``) offer a restriction.
+
+    Returns ``{key: (text, restrict arguments, data)}``: units come from ids, so they
+    restrict the whole recording (``data`` None); epochs are those of the run's own
+    recording (``data``), as the SPOTDis page's hand-over does.
+    """
+    out = {}
+    if "assembly" in results:
+        result, _ = results["assembly"]
+        choice = assembly_units(result)
+        if choice["units"].size:
+            out["assembly"] = (choice["label"], choice, None)
+    if "asset" in results:
+        result, data = results["asset"]
+        for sse_id in sorted(result.sses)[:MAX_CHOICES_PER_RESULT]:
+            if result.sses[sse_id]:
+                choice = sse_units(result, data, sse_id)
+                out[f"asset:{sse_id}"] = (choice["label"], choice, None)
+    if "spotdis" in results:
+        result, data = results["spotdis"]
+        clusters = [int(c) for c in np.unique(result.labels) if c >= 0]
+        if data.epochs is not None and len(data.epochs) == len(result.labels):
+            for c in clusters[:MAX_CHOICES_PER_RESULT]:
+                choice = cluster_epochs(result, c)
+                out[f"spotdis:{c}"] = (choice["epochs_label"], choice, data)
+    return out
 
 
 def hand_over(session, *, data=None, page=None, on_error=None, **choice):

@@ -192,10 +192,28 @@ class AnalysisPage(JobPage):
             lambda e: setattr(self._result_download, "filename", self._download_name()),
             "value")
         self.param.watch(self._on_result_for_download, "result")
+        self.param.watch(self._on_result_for_session, "result")
 
     def _on_result_for_download(self, event):
         self._result_download.disabled = event.new is None
         self._result_download.filename = self._download_name()
+
+    def _on_result_for_session(self, event):
+        """Offer the new result's units (or epochs) to the Data page's restriction."""
+        if event.new is None:
+            return
+        from analysis import methods
+
+        method = methods.by_result(event.new)
+        if method is not None:
+            self.session.keep_result(method.key, event.new, self._result_recording())
+
+    def _result_recording(self):
+        """The recording the shown result was computed on (with its epochs)."""
+        data = getattr(self, "_result_data", None)  # SPOTDis: its run's epochs
+        if data is None and self.analysis_attr:
+            data = getattr(getattr(self, self.analysis_attr, None), "data", None)
+        return data
 
     #: the attribute that holds the page's analysis object
     analysis_attr = None

@@ -532,7 +532,14 @@ def spotdis_parts(section):
         facts.append("dissimilarity **SpikeShip** (Sotomayor-Gómez et al. 2023)")
         facts.append(f"undefined epoch pairs (fewer than 2 common neurons) {ship.n_undefined} "
                      f"of {M * (M - 1) // 2}")
-    elif r.graph is None:
+    elif r.graph is not None:
+        g = r.graph
+        name = "SpikeShip" if getattr(g, "dissimilarity", "spotdis") == "spikeship" \
+            else "SPOTDis"
+        facts.append(f"dissimilarity **{name}** in graph mode: {g.neighbors.shape[1]} "
+                     f"nearest epochs each, from {g.n_pairs} exact epoch pairs "
+                     f"({g.n_undefined} undefined)")
+    else:
         facts.append("dissimilarity: rate vectors (no timing)")
     if section.extra.get("epochs"):
         facts.append(f"epochs: {section.extra['epochs']}")

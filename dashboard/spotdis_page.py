@@ -12,6 +12,12 @@ dot per epoch. Tapping a dot (or picking a cluster) shows that epoch's spikes an
 paper's Fig. 1E, for a reference neuron i the histogram of delays t_j - t_i of every other
 neuron j pooled over the cluster's epochs.
 
+The views are linked (issue 15 item 4): a row of the clusters' or the epochs' table, a tap,
+box or lasso on the map, or a cluster picked in the list sets ``highlight``, the epochs
+ringed on the map, marked as row and column bands on the matrix, selected in the tables and
+drawn in the raster (one epoch, or several superimposed). The overlays are ``DynamicMap``s
+fed by ``Pipe`` streams: a new highlight sends a few coordinates, nothing is recomputed.
+
 The epochs are the recording's own, or windows cut around event times typed in the sidebar
 ("events + window": each window starts at a chosen offset from its event and has a chosen
 length), as the paper does for recordings without trials. Recordings without epochs get the
@@ -32,31 +38,45 @@ import numpy as np
 import panel as pn
 import param
 
+from analysis import demo
 from analysis.errors import SpikeDataError
 from analysis.spiketrains import Epochs
 from analysis.spotdis import SpotDisClust, SpotDisClustResult
 from analysis.spotdis.epochs import has_epochs, most_active, true_labels
 from analysis.spotdis.events import (EVENTS_LABEL, MAX_EVENTS, epoch_start_labels,
                                      format_events, grid_period, parse_events)
+from analysis.spotdis.spikeship import neuron_flows
+from analysis.spotdis.windows import SlidingWindows
 
-from .handover import hand_over, handover_controls
+from .handover import cluster_epochs, hand_over, handover_controls
 from .page_base import AnalysisPage
-from .spotdis_views import (baseline_text, cluster_name, dissimilarity_plot, epoch_raster,
-                            map_points, sweep_view, xcorr_plot)
+from .spotdis_views import (baseline_text, cluster_name, cluster_table, dissimilarity_plot,
+                            epoch_table, epochs_raster, map_highlight, map_overlay,
+                            map_points, matrix_highlight, sweep_view, xcorr_plot)
+from .spotdis_views import (band_legend, flows_plot, pattern_name, sequence_plot,
+                            window_course_plot, windows_text)
 from .text import Markdown
 
 # parameters shown as widgets (sampling_period gets its own ms input: it may be None)
 PARAMETERS = ["method", "min_cluster_size", "min_samples", "cluster_selection", "perplexity",
               "seed", "dissimilarity"]
+#: rows per page of the epochs' table (it pages on the server)
+EPOCH_PAGE_SIZE = 10
 # where the epochs come from
 RECORDING = "recording's epochs"
 EVENTS = "events + window"
 START_LABEL = "Window start (ms)"
 LENGTH_LABEL = "Window length (ms)"
+WINDOW_LENGTH_LABEL = "Length of sliding windows (ms)"
+WINDOW_STEP_LABEL = "Step of sliding windows (ms)"
+#: epochs on each side of the flows view (a seeded sample)
+FLOW_EPOCHS = 100
 NO_EPOCHS = ("this recording has no epochs: SPOTDis compares epochs, so this page cuts them "
              "around events. Give the event times and a window under **Epochs** and press "
-             "**Run** (or load data with epochs, e.g. the pulse-pattern demo on the **Data** "
-             "page).")
+             "**Run** (or load data with epochs, e.g. the pulse-pattern demo: the button "
+             "below, or the **Data** page).")
+#: the demo with epochs that a recording without them is pointed to
+EPOCH_DEMO = next(name for name in demo.DEMOS if "epochs" in name)
 
 
 class SpotDisPage(AnalysisPage):
@@ -72,6 +92,10 @@ class SpotDisPage(AnalysisPage):
         Colour the t-SNE map by HDBSCAN cluster or by the true epoch labels.""")
     epoch = param.Integer(default=None, allow_None=True, precedence=-1, doc="""
         The selected epoch (tap a dot on the map).""")
+    highlight = param.List(default=[], item_type=int, precedence=-1, doc="""
+        The highlighted epochs (rows picked in a table, dots picked on the map, or a
+        cluster's epochs): ringed on the map, their rows and columns marked on the matrix,
+        their spikes in the raster, their rows selected in the tables.""")
     cluster = param.Integer(default=None, allow_None=True, label="Cluster", doc="""
         The cluster whose cross-correlation is shown (-1: noise).""")
     reference = param.Integer(default=0, bounds=(0, None), label="Reference neuron", doc="""
@@ -95,6 +119,14 @@ class SpotDisPage(AnalysisPage):
 
         self._init_run_controls("Run")
         self._run_button.on_click(self._run)
+        # for a recording without epochs: one click to a demo that has them
+        self._demo_button = pn.widgets.Button(
+            label=f"Load the demo with epochs: {EPOCH_DEMO}", color="primary",
+            variant="outline", visible=False, width=420,
+            description="Replace the recording with the pulse-pattern demo (epochs with "
+                        "true pattern labels), as the Data page's demo list does.")
+        self._demo_button.on_click(self._load_epoch_demo)
+        self._job_buttons.append(self._demo_button)
         self._period = pn.widgets.FloatInput(
             label=self.clust.param.sampling_period.label, value=None, step=0.1,
             placeholder="auto", start=0, sizing_mode="stretch_width",
@@ -119,10 +151,17 @@ class SpotDisPage(AnalysisPage):
         self._map = pn.Column(sizing_mode="stretch_width", min_width=340)
         self._epoch_view = pn.Column(sizing_mode="stretch_width")
         self._xcorr_view = pn.Column(sizing_mode="stretch_width")
+        self._linked_tables()
         self._labels_handover = handover_controls(self._hand_over_labels)
         self._cluster_handover = handover_controls(self._hand_over_cluster)
         self._results = pn.Column(
             pn.Row(self._matrix, self._map, sizing_mode="stretch_width"),
+            "### Clusters and epochs",
+            Markdown("Click a row to highlight its epochs in the matrix, on the map and in "
+                     "the raster below (ctrl- or shift-click for more rows); a box or lasso "
+                     "drawn on the map picks epochs too.", styles={"font-size": "0.85em"}),
+            pn.Row(self._cluster_rows_holder, self._epoch_rows_holder,
+                   sizing_mode="stretch_width"),
             "### Selected epoch and cluster",
             Markdown("Tap a dot on the map to pick an epoch, or pick a cluster here.",
                              styles={"font-size": "0.85em"}),
@@ -138,7 +177,9 @@ class SpotDisPage(AnalysisPage):
         self.param.watch(lambda e: self._draw_map(), "colour_by")
         self.param.watch(lambda e: self._draw_matrix(), "matrix_scale")
         self.param.watch(lambda *e: self._draw_selection(),
-                         ["epoch", "cluster", "reference", "sort_by_delay"])
+                         ["epoch", "cluster", "reference", "sort_by_delay", "highlight"])
+        self.param.watch(self._on_highlight, "highlight")
+        self._init_windows()
         self._layout = self._build_layout()
         self._on_data()
 
@@ -182,12 +223,14 @@ class SpotDisPage(AnalysisPage):
             "**Map (t-SNE)**", group(["perplexity", "seed"]),
             self._run_row(),
             *self._extra_controls(),
+            *self._window_controls(),
             "**Matrix colours**", self._scale,
             "**Map colours**", self._colour,
             width=300,
         )
-        results = pn.Column(self._status, self._stale, self._summary, self._results,
-                            self._extra, sizing_mode="stretch_width")
+        results = pn.Column(self._status, self._stale, self._summary, self._demo_button,
+                            self._results, self._extra, self._windows_box,
+                            sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
     def report_section(self):
@@ -288,6 +331,8 @@ class SpotDisPage(AnalysisPage):
         self._run_button.disabled = self._running or not usable
         self._baseline_button.disabled = self._sweep_button.disabled = \
             self._running or not usable
+        self._windows_button.disabled = self._running or data is None
+        self._demo_button.disabled = self._running
 
     # ------------------------------------------------------------------ epochs
     def _apply_epochs(self):
@@ -357,6 +402,13 @@ class SpotDisPage(AnalysisPage):
         self._stale.visible = False
         self._epochs_text = epochs_text
         self._show_result(result, data)
+
+    async def _load_epoch_demo(self, event=None):
+        """Load ``EPOCH_DEMO`` as the session's recording (as the Data page does)."""
+        data = await AnalysisPage._in_worker(self, f"Loading demo '{EPOCH_DEMO}'",
+                                             lambda: demo.load_demo(EPOCH_DEMO))
+        if data is not None:
+            self.session.load(data, f"demo '{EPOCH_DEMO}'")
 
     async def _baseline(self, event=None):
         out = await self._in_worker("Rate baseline", self.clust.baseline)
@@ -430,16 +482,20 @@ class SpotDisPage(AnalysisPage):
         self.result = self._result_data = self._cut = None
         self.state = "idle"
         self._status.visible = self._stale.visible = self._results.visible = False
-        for pane in (self._matrix, self._map, self._epoch_view, self._xcorr_view):
+        for pane in (self._matrix, self._map, self._epoch_view, self._xcorr_view,
+                     self._cluster_rows_holder, self._epoch_rows_holder):
             pane[:] = []
         self._cluster_select.options = {}
         self._baseline_box[:] = []
         self._sweep_box[:] = []
-        self.epoch = self.cluster = None
+        with param.parameterized.batch_call_watchers(self):
+            self.epoch = self.cluster = None
+            self.highlight = []
         # the recording's epochs where it has them; otherwise windows around events only
         self._source.disabled = not has_epochs(data)
         self._starts_button.visible = data is not None and data.epochs is not None \
             and len(data.epochs) > 0
+        self._demo_button.visible = data is not None and not has_epochs(data)
         self.epoch_source = RECORDING if has_epochs(data) else EVENTS
         self._events_box.visible = self.epoch_source == EVENTS
         self._enable_buttons()
@@ -484,10 +540,12 @@ class SpotDisPage(AnalysisPage):
         self._results.visible = True
         self._draw_matrix()
         self._draw_map()
+        self._fill_tables()
         first = int(labels[labels >= 0].min()) if np.any(labels >= 0) else -1
         with param.parameterized.batch_call_watchers(self):
             self.cluster = None
             self.epoch = None
+            self.highlight = []
         self._cluster_select.value = first
         self._select_cluster(first)
 
@@ -519,7 +577,12 @@ class SpotDisPage(AnalysisPage):
         r = self.result
         if r is None:
             return
-        plot = dissimilarity_plot(r, full_range=self.matrix_scale == "full range")
+        labels = r.labels
+        self._matrix_pipe = hv.streams.Pipe(data=list(self.highlight))
+        marks = self._matrix_marks = hv.DynamicMap(
+            lambda data: matrix_highlight(labels, data), streams=[self._matrix_pipe])
+        plot = dissimilarity_plot(r, full_range=self.matrix_scale == "full range",
+                                  highlight=marks)
         self._matrix[:] = [pn.pane.HoloViews(plot)]
 
     def _draw_map(self):
@@ -529,20 +592,138 @@ class SpotDisPage(AnalysisPage):
         by_truth = self.colour_by == "ground truth" and truth is not None
         points = map_points(self.result.embedding, self.result.labels, truth,
                             by_truth=by_truth)
-        stream = hv.streams.Selection1D(source=points)
+        stream = self._map_selection = hv.streams.Selection1D(source=points)
         stream.add_subscriber(self._on_tap)
         self._map_epochs = points.dimension_values("epoch").astype(np.int64)
-        self._map[:] = [pn.pane.HoloViews(points, height=460, sizing_mode="stretch_width",
-                                          min_width=340)]
+        self._map_points = points
+        embedding = self.result.embedding
+        self._map_pipe = hv.streams.Pipe(data=list(self.highlight))
+        rings = self._map_rings = hv.DynamicMap(lambda data: map_highlight(embedding, data),
+                                                streams=[self._map_pipe])
+        self._map[:] = [pn.pane.HoloViews(map_overlay(points, rings), height=460,
+                                          sizing_mode="stretch_width", min_width=340)]
         self._colour.disabled = truth is None
 
     def _on_tap(self, index):
+        """A tap (one dot) or a box or lasso (several) on the map picks those epochs."""
         if index and self.result is not None:
-            k = int(self._map_epochs[index[0]])
-            self.cluster = int(self.result.labels[k])
-            self.epoch = k
+            self._pick(self._map_epochs[np.asarray(index, dtype=np.int64)])
+
+    def _pick(self, epochs):
+        """Highlight ``epochs``; one epoch also becomes the selected epoch and its cluster
+        the selected cluster (cross-correlation, cluster list)."""
+        epochs = sorted({int(k) for k in epochs})
+        if not epochs:
+            return
+        if len(epochs) == 1:
+            k = epochs[0]
+            with param.parameterized.batch_call_watchers(self):
+                self.cluster = int(self.result.labels[k])
+                self.epoch = k
+                self.highlight = epochs
             if self._cluster_select.value != self.cluster:
                 self._cluster_select.value = self.cluster
+            self._offer_hand_over()   # "Analyse the epochs of" this epoch's cluster
+        else:
+            self.highlight = epochs
+
+    # ------------------------------------------------------------------ linked tables
+    def _linked_tables(self):
+        """The clusters' table and the epochs' table; a row click highlights its epochs.
+
+        The tables enter their holders once the results are shown (Tabulator cannot lay
+        out rows it receives while hidden). The epochs' table pages on the server, so a
+        run of thousands of epochs sends one page at a time."""
+        self._syncing = False
+        self._cluster_labels = np.empty(0, dtype=np.int64)   # cluster table row -> label
+        self._cluster_rows = pn.widgets.Tabulator(
+            None, show_index=False, disabled=True, selectable=True, height=300,
+            sizing_mode="stretch_width", layout="fit_data_stretch", pagination=None)
+        self._epoch_rows = pn.widgets.Tabulator(
+            None, show_index=False, disabled=True, selectable=True,
+            sizing_mode="stretch_width", layout="fit_data_stretch", pagination="remote",
+            page_size=EPOCH_PAGE_SIZE)
+        self._cluster_rows.param.watch(self._on_cluster_rows, "selection")
+        self._epoch_rows.param.watch(self._on_epoch_rows, "selection")
+        self._cluster_rows_holder = pn.Column(width=460)
+        self._epoch_rows_holder = pn.Column(sizing_mode="stretch_width", min_width=340)
+
+    def _fill_tables(self):
+        r = self.result
+        truth = true_labels(self._result_data)
+        self._cluster_labels = np.unique(r.labels)
+        with self._sync():
+            self._cluster_rows.value = cluster_table(r.labels, truth)
+            self._epoch_rows.value = epoch_table(r.labels, r.embedding, self._result_data,
+                                                 truth)
+            self._cluster_rows.selection = self._epoch_rows.selection = []
+            self._epoch_rows.page = 1
+        self._cluster_rows_holder[:] = ["**Clusters**", self._cluster_rows]
+        self._epoch_rows_holder[:] = ["**Epochs** (row k is epoch k)", self._epoch_rows]
+
+    def _sync(self):
+        """A context in which the tables' selection watchers do nothing (the page sets the
+        selections itself)."""
+        page = self
+
+        class _Guard:
+            def __enter__(self):
+                self.before = page._syncing
+                page._syncing = True
+
+            def __exit__(self, *exc):
+                page._syncing = self.before
+
+        return _Guard()
+
+    def _on_cluster_rows(self, event):
+        if self._syncing or self.result is None:
+            return
+        rows = [i for i in event.new if 0 <= i < self._cluster_labels.size]
+        if not rows:
+            return
+        clusters = self._cluster_labels[rows]
+        if clusters.size == 1:
+            c = int(clusters[0])
+            if self._cluster_select.value != c:
+                self._cluster_select.value = c   # -> _select_cluster
+            else:
+                self._select_cluster(c)
+        else:
+            self.highlight = np.flatnonzero(np.isin(self.result.labels, clusters)).tolist()
+
+    def _on_epoch_rows(self, event):
+        if self._syncing or self.result is None:
+            return
+        table = self._epoch_rows.value
+        rows = [i for i in event.new if 0 <= i < len(table)]
+        if rows:
+            self._pick(table["epoch"].to_numpy()[rows])
+
+    def _on_highlight(self, event=None):
+        """Send the highlight to the map's and the matrix's overlays and select the tables'
+        rows: restyles only, nothing is recomputed."""
+        epochs = list(self.highlight)
+        for pipe in (getattr(self, "_map_pipe", None), getattr(self, "_matrix_pipe", None)):
+            if pipe is not None:
+                pipe.send(epochs)
+        if self.result is None or self._epoch_rows.value is None:
+            return
+        labels = self.result.labels
+        picked = np.zeros(labels.size, dtype=bool)
+        picked[epochs] = True
+        # a cluster row is selected when the highlight is exactly whole clusters
+        clusters = np.unique(labels[picked])
+        whole = bool(epochs) and np.array_equal(picked, np.isin(labels, clusters))
+        cluster_rows = np.flatnonzero(np.isin(self._cluster_labels, clusters)).tolist() \
+            if whole else []
+        with self._sync():
+            if self._epoch_rows.selection != epochs:
+                self._epoch_rows.selection = epochs
+            if self._cluster_rows.selection != cluster_rows:
+                self._cluster_rows.selection = cluster_rows
+            if epochs:   # the page of the table that shows the first highlighted epoch
+                self._epoch_rows.page = epochs[0] // EPOCH_PAGE_SIZE + 1
 
     def _on_cluster_select(self, event):
         if event.new is not None and self.result is not None and event.new != self.cluster:
@@ -580,10 +761,8 @@ class SpotDisPage(AnalysisPage):
     def _hand_over_cluster(self, page):
         if self.result is None or self.cluster is None:
             return
-        members = np.flatnonzero(self.result.labels == self.cluster)
-        hand_over(self.session, data=self._result_data, epochs=members, page=page,
-                  epochs_label=f"the {members.size} epochs of {cluster_name(self.cluster)} "
-                               f"of the SPOTDis run", on_error=self._show_error)
+        hand_over(self.session, data=self._result_data, page=page,
+                  **cluster_epochs(self.result, self.cluster), on_error=self._show_error)
 
     def _select_cluster(self, c):
         """Show cluster ``c`` with its first epoch and its most active neuron as reference."""
@@ -592,16 +771,26 @@ class SpotDisPage(AnalysisPage):
             self.cluster = int(c)
             self.epoch = int(members[0]) if members.size else None
             self.reference = most_active(self._result_data, members)
+            self.highlight = members.tolist()
         self._offer_hand_over()
+
+    def _raster_title(self, epochs):
+        labels = self.result.labels
+        clusters = np.unique(labels[epochs])
+        where = cluster_name(int(clusters[0])) if clusters.size == 1 else \
+            f"{clusters.size} clusters"
+        if len(epochs) == 1:
+            return f"epoch {epochs[0]} ({where})"
+        return f"{len(epochs)} epochs superimposed ({where})"
 
     def _draw_selection(self):
         data, r = self._result_data, self.result
         if r is None or data is None:
             return
-        if self.epoch is not None:
-            name = cluster_name(int(r.labels[self.epoch]))
+        shown = list(self.highlight) or ([self.epoch] if self.epoch is not None else [])
+        if shown:
             self._epoch_view[:] = [pn.pane.HoloViews(
-                epoch_raster(data, self.epoch, title=f"epoch {self.epoch} ({name})"),
+                epochs_raster(data, shown, title=self._raster_title(shown)),
                 height=380, sizing_mode="stretch_width")]
         if self.cluster is not None:
             members = np.flatnonzero(r.labels == self.cluster)
@@ -611,3 +800,153 @@ class SpotDisPage(AnalysisPage):
                            title=f"{name}: delays to neuron {self.reference}, "
                                  f"{members.size} epochs"),
                 height=380, sizing_mode="stretch_width")]
+
+
+    # ------------------------------------------------------------------ sliding windows
+    # Sliding windows over the whole recording (analysis.spotdis.windows) and SpikeShip's
+    # flows of the selected cluster: their own controls, views, watchers and run.
+    def _init_windows(self):
+        """The sliding-window object, its controls and views, and the flows view."""
+        self.windows = SlidingWindows(data=None, progress=self._on_progress)
+        self._windows_result = None
+        self._windows_data = None
+        self._slide_length = pn.widgets.FloatInput(
+            label=WINDOW_LENGTH_LABEL, value=200.0, step=10, start=0,
+            sizing_mode="stretch_width",
+            description="Length of each sliding window in ms (> 0); a pattern should fit "
+                        "inside.")
+        self._slide_step = pn.widgets.FloatInput(
+            label=WINDOW_STEP_LABEL, value=50.0, step=10, start=0,
+            sizing_mode="stretch_width",
+            description="Time between the starts of consecutive windows in ms (> 0); below "
+                        "the length, windows overlap.")
+        self._slide_events = pn.widgets.Checkbox.from_param(self.windows.param.events_only)
+        self._slide_active = pn.widgets.IntInput.from_param(
+            self.windows.param.min_active, sizing_mode="stretch_width",
+            description="Windows with fewer active units are not clustered (no pattern): "
+                        "sparse windows find close neighbours by chance.")
+        self._windows_button = pn.widgets.Button(
+            label="Run sliding windows", color="primary", variant="outline",
+            sizing_mode="stretch_width",
+            description="Cut the whole recording into sliding windows, cluster them with the "
+                        "dissimilarity and clustering settings above, and show which pattern "
+                        "is active when.")
+        self._windows_button.on_click(self._run_windows)
+        self._job_buttons.append(self._windows_button)
+        self._pattern_select = pn.widgets.Select(label="Pattern", options={},
+                                                 sizing_mode="stretch_width")
+        self._pattern_select.param.watch(lambda e: self._draw_sequence(), "value")
+        self._windows_summary = Markdown("", sizing_mode="stretch_width")
+        self._windows_course = pn.Column(sizing_mode="stretch_width")
+        self._windows_sequence = pn.Column(sizing_mode="stretch_width")
+        self._windows_box = pn.Column(
+            "### Sliding windows", self._windows_summary, self._windows_course,
+            pn.Column(self._pattern_select, width=260), self._windows_sequence,
+            visible=False, sizing_mode="stretch_width")
+        # SpikeShip: which neurons lead or lag in the selected cluster
+        self._flows_view = pn.Column(sizing_mode="stretch_width")
+        self._results.append(self._flows_view)
+        self.param.watch(lambda *e: self._draw_flows(), ["cluster"])
+        self.session.param.watch(self._on_windows_data, "data")
+
+    def _window_controls(self):
+        return ["**Sliding windows** (whole recording)",
+                self._slide_length, self._slide_step,
+                self._slide_active, self._slide_events, self._windows_button]
+
+    def _on_windows_data(self, *events):
+        self.windows.clear_cache()
+        self.windows.clust.clear_cache()
+        self._windows_result = self._windows_data = None
+        self._windows_box.visible = False
+        self._windows_course[:] = []
+        self._windows_sequence[:] = []
+        self._flows_view[:] = []
+        self._pattern_select.options = {}
+        self._windows_button.disabled = self._running or self.session.data is None
+
+    def _window_settings(self):
+        """Length and step in s from the ms inputs (ValueError naming the field)."""
+        out = []
+        for widget, label in ((self._slide_length, WINDOW_LENGTH_LABEL),
+                              (self._slide_step, WINDOW_STEP_LABEL)):
+            v = widget.value
+            if v is None or not np.isfinite(v) or not v > 0:
+                raise ValueError(f"{label}: must be > 0 ms, got {v}")
+            out.append(float(v) / 1e3)
+        return out
+
+    async def _run_windows(self, event=None):
+        """Sliding windows with the page's dissimilarity and clustering settings."""
+        if self._running:
+            return
+        data = self.session.data
+        try:
+            if data is None:
+                raise ValueError("no data loaded: pick a data set on the Data page")
+            length, step = self._window_settings()
+            c = self.clust
+            self.windows.param.update(
+                data=data, length=length, step=step, dissimilarity=c.dissimilarity,
+                min_cluster_size=c.min_cluster_size, min_samples=c.min_samples,
+                cluster_selection=c.cluster_selection, sampling_period=c.sampling_period,
+                seed=c.seed)
+            self.windows.source = self.session.source
+        except (ValueError, TypeError) as exc:
+            self._show_error(f"Sliding windows: {exc}")
+            return
+        out = await AnalysisPage._in_worker(self, "Sliding windows", self.windows.run, data,
+                                            lambda: self.session.data)
+        if out is not None:
+            self._show_windows(out, data)
+
+    def _show_windows(self, result, data):
+        self._windows_result, self._windows_data = result, data
+        self._windows_summary.object = windows_text(result)
+        self._windows_course[:] = [
+            pn.pane.HoloViews(window_course_plot(data, result), sizing_mode="stretch_width",
+                              height=420),
+            Markdown(band_legend(result), sizing_mode="stretch_width",
+                     styles={"font-size": "0.9em"})]
+        options = {f"{pattern_name(k)} ({int(np.sum(result.labels == k))} windows)": k
+                   for k in sorted(result.sequences)}
+        self._pattern_select.options = options
+        self._windows_box.visible = True
+        if options:
+            first = next(iter(options.values()))
+            if self._pattern_select.value == first:
+                self._draw_sequence()
+            self._pattern_select.value = first
+        else:
+            self._windows_sequence[:] = [Markdown(
+                "No pattern found: every window is noise at these settings.")]
+
+    def _draw_sequence(self):
+        r = self._windows_result
+        k = self._pattern_select.value
+        if r is None or k is None or k not in r.sequences:
+            return
+        self._windows_sequence[:] = [pn.pane.HoloViews(
+            sequence_plot(r.sequences[k]), sizing_mode="stretch_width", height=300)]
+
+    def _draw_flows(self):
+        """SpikeShip's flows of the selected cluster against the other epochs (a seeded
+        sample of at most ``FLOW_EPOCHS`` on each side); only with a SpikeShip result."""
+        r, data = self.result, self._result_data
+        if r is None or data is None or getattr(r, "spikeship", None) is None \
+                or self.cluster is None:
+            self._flows_view[:] = []
+            return
+        rng = np.random.default_rng(0)
+        members = np.flatnonzero(r.labels == self.cluster)
+        others = np.flatnonzero(r.labels != self.cluster)
+        if members.size == 0 or others.size == 0:
+            self._flows_view[:] = []
+            return
+        members = np.sort(rng.choice(members, min(members.size, FLOW_EPOCHS), replace=False))
+        others = np.sort(rng.choice(others, min(others.size, FLOW_EPOCHS), replace=False))
+        flows = neuron_flows(data, members, others)
+        self._flows_view[:] = [pn.pane.HoloViews(flows_plot(
+            flows, f"{cluster_name(self.cluster)}: SpikeShip flows, {members.size} epochs "
+                   f"against {others.size} others"), sizing_mode="stretch_width",
+            height=300)]

@@ -11,7 +11,12 @@ Plain functions, no state: the SPOTDis page, the report and the notebook display
 * ``epoch_raster``: one epoch's spikes; ``xcorr_plot``: a cluster's average delays of every
   neuron to a reference neuron (the paper's Fig. 1E);
 * ``cluster_table``, ``baseline_text``, ``sweep_view``: the clusters, the rate-vector
-  baseline's scores, and the scores of a window sweep.
+  baseline's scores, and the scores of a window sweep;
+* linked views (issue 15 item 4): ``epoch_table`` (one row per epoch), and for a set of
+  highlighted epochs ``map_highlight`` (rings on the map), ``matrix_highlight`` (their rows
+  and columns on the sorted matrix, merged into bands at pixel resolution) and
+  ``epochs_raster`` (their spikes, superimposed in time from each epoch's start). These
+  take only the result's arrays: a new highlight recomputes nothing.
 """
 
 from __future__ import annotations
@@ -118,7 +123,9 @@ def contrast_range(d):
 
 
 def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted by cluster",
-                dynamic=True, name="SPOTDis"):
+                dynamic=True, name="SPOTDis", highlight=None):
+    """The sorted matrix with its cluster frames; ``highlight`` (an element or DynamicMap in
+    rank coordinates, e.g. of ``matrix_highlight``) is drawn on top."""
     M = len(labels)
     # the axes are ranks: the tooltip turns the rank under the cursor into the epoch there
     names = row_name_hover(epoch_names(labels))
@@ -133,13 +140,14 @@ def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted b
     # white frames: visible on every colour of the map (cluster colours are on the t-SNE map);
     # no tooltip of their own, the matrix's names the clusters
     blocks = cluster_blocks(labels).opts(fill_alpha=0, line_color="white", line_width=1.5)
-    return (image * blocks).opts(
+    layers = image * blocks if highlight is None else image * blocks * highlight
+    return layers.opts(
         hv.opts.Overlay(title=title,
                         xlim=(-0.5, M - 0.5), ylim=(-0.5, M - 0.5), frame_width=340,
                         frame_height=340, fontsize={"title": 11}))
 
 
-def dissimilarity_plot(result, full_range=False, dynamic=True):
+def dissimilarity_plot(result, full_range=False, dynamic=True, highlight=None):
     """``matrix_plot`` of the matrix ``result`` clustered (SPOTDis, SpikeShip in ms, or the
     rate-vector baseline's), coloured over its whole range with ``full_range``
     (``dissimilarity_scale``), else over ``contrast_range``."""
@@ -153,7 +161,8 @@ def dissimilarity_plot(result, full_range=False, dynamic=True):
         clim = contrast_range(matrix)
     title = name.split(" (")[0]
     return matrix_plot(matrix, result.labels, clim=clim,
-                       title=f"{title}, epochs sorted by cluster", dynamic=dynamic, name=name)
+                       title=f"{title}, epochs sorted by cluster", dynamic=dynamic, name=name,
+                       highlight=highlight)
 
 
 def map_points(embedding, labels, truth=None, by_truth=False):
@@ -178,12 +187,27 @@ def map_points(embedding, labels, truth=None, by_truth=False):
                        vdims=["group", "epoch", "cluster", "true label"])
     return points.opts(
         color="group", cmap=cmap, size=7, line_color="white", line_width=0.4,
-        tools=["tap", map_hover(truth is not None)], nonselection_alpha=0.35,
-        selection_line_color="black",
+        # box and lasso select pick epochs too; the page rings the picked epochs itself
+        # (``map_highlight``), so Bokeh's own selection look stays off: it would keep an
+        # old pick dimmed after a table click picked other epochs
+        tools=["tap", "box_select", "lasso_select", map_hover(truth is not None)],
+        nonselection_alpha=1.0, selection_alpha=1.0, selection_line_color="white",
         responsive=True, show_legend=True, legend_position="bottom", legend_cols=4,
         framewise=True,
         title=f"t-SNE map, coloured by {'true pattern' if by_truth else what}",
         xlabel="t-SNE 1", ylabel="t-SNE 2", xaxis=None, yaxis=None, fontsize={"title": 11})
+
+
+def map_overlay(points, highlight, height=440):
+    """The map ``points`` with ``highlight`` (an element or DynamicMap of
+    ``map_highlight``) on top, keeping the map's title and legend; ``height`` in pixels
+    (a responsive overlay with a DynamicMap in it collapses to a strip without one)."""
+    keep = ("show_legend", "legend_position", "legend_cols", "framewise",
+            "title", "xlabel", "ylabel", "xaxis", "yaxis", "fontsize")
+    opts = points.opts.get("plot").kwargs
+    return (points * highlight).opts(
+        hv.opts.Overlay(responsive=True, height=height,
+                        **{k: opts[k] for k in keep if k in opts}))
 
 
 def map_hover(with_truth):
@@ -222,6 +246,133 @@ def xcorr_plot(data, epochs, reference, title="", sort=True, dynamic=True):
         yticks=ticks, ylabel=ylabel,
         cmap="Greys", colorbar=True, tools=["hover"], responsive=True, framewise=True,
         title=title, fontsize={"title": 11}, clabel="spike pairs per epoch")
+
+
+HIGHLIGHT_COLOUR = "#e6007e"   # magenta: not a cluster colour, visible on viridis and white
+
+
+def selected_spikes(data, epochs):
+    """Spikes of the epochs ``epochs`` (indices into ``data.epochs``), pooled.
+
+    Returns ``(times, units, which)``: each spike's time from its epoch's start (s), its unit
+    index and its position in ``epochs``. An epoch is [start, stop), closed at ``t_stop`` (as
+    ``SpikeTrains.epoch_spikes``); overlapping epochs each get their spikes. One
+    ``searchsorted`` per unit over all epochs: a cluster of thousands of epochs is fast.
+    """
+    epochs = np.asarray(epochs, dtype=np.int64)
+    start = np.asarray(data.epochs.start)[epochs]
+    stop = np.asarray(data.epochs.stop)[epochs]
+    closed = stop >= data.t_stop
+    times, units, which = [], [], []
+    for i in range(data.n_units):
+        t = data[i]
+        lo = np.searchsorted(t, start, "left")
+        hi = np.where(closed, np.searchsorted(t, stop, "right"),
+                      np.searchsorted(t, stop, "left"))
+        n = hi - lo
+        total = int(n.sum())
+        if total == 0:
+            continue
+        owner = np.repeat(np.arange(epochs.size), n)
+        # index of each spike: its epoch's first spike plus its rank within the epoch
+        first = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+        idx = first + np.arange(total)
+        times.append(t[idx] - start[owner])
+        units.append(np.full(total, i, dtype=np.int64))
+        which.append(owner)
+    if not times:
+        empty = np.empty(0)
+        return empty, empty.astype(np.int64), empty.astype(np.int64)
+    return np.concatenate(times), np.concatenate(units), np.concatenate(which)
+
+
+def epoch_table(labels, embedding, data=None, truth=None):
+    """One row per epoch (row k is epoch k): its cluster, start (s), true label and t-SNE
+    coordinates; the table the page's rows pick epochs from."""
+    labels = np.asarray(labels)
+    emb = np.asarray(embedding)
+    frame = {"epoch": np.arange(labels.size), "cluster": labels}
+    if data is not None and data.epochs is not None and len(data.epochs) == labels.size:
+        frame["start (s)"] = np.asarray(data.epochs.start)
+    if truth is not None:
+        frame["true label"] = np.asarray(truth)
+    frame["t-SNE 1"] = emb[:, 0]
+    frame["t-SNE 2"] = emb[:, 1]
+    return pd.DataFrame(frame)
+
+
+def map_highlight(embedding, epochs=()):
+    """Rings around the highlighted epochs' dots on the t-SNE map (``map_points``)."""
+    epochs = np.asarray(epochs, dtype=np.int64)
+    emb = np.asarray(embedding)
+    return hv.Points({"x": emb[epochs, 0], "y": emb[epochs, 1], "epoch": epochs},
+                     kdims=["x", "y"], vdims=["epoch"]).opts(
+        color=HIGHLIGHT_COLOUR, fill_alpha=0, line_color=HIGHLIGHT_COLOUR, line_width=2.5,
+        size=13, nonselection_alpha=1.0, selection_alpha=1.0, tools=[])
+
+
+def rank_bands(ranks, n, min_gap=None):
+    """Runs of consecutive ``ranks`` (of ``n``) as ``(first, last)`` pairs; runs closer than
+    ``min_gap`` ranks (default: 1/1000 of ``n``, under a pixel of the page's matrix) are
+    merged, so a scattered pick of 30,000 epochs is a bounded number of bands."""
+    ranks = np.unique(np.asarray(ranks, dtype=np.int64))
+    if ranks.size == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    gap = max(1, int(n // 1000)) if min_gap is None else max(1, int(min_gap))
+    breaks = np.flatnonzero(np.diff(ranks) > gap)
+    first = np.concatenate([[ranks[0]], ranks[breaks + 1]])
+    last = np.concatenate([ranks[breaks], [ranks[-1]]])
+    return np.column_stack([first, last])
+
+
+def matrix_highlight(labels, epochs=()):
+    """The highlighted epochs' rows and columns on the matrix sorted by cluster
+    (``matrix_image``): translucent bands in rank coordinates, one row and one column band
+    per run of neighbouring ranks (``rank_bands``)."""
+    labels = np.asarray(labels)
+    n = labels.size
+    rank = np.empty(n, dtype=np.int64)
+    rank[cluster_order(labels)] = np.arange(n)
+    bands = rank_bands(rank[np.asarray(epochs, dtype=np.int64)], n)
+    lo, hi = bands[:, 0] - 0.5, bands[:, 1] + 0.5
+    full_lo, full_hi = np.full(len(bands), -0.5), np.full(len(bands), n - 0.5)
+    rows = np.column_stack([np.concatenate([full_lo, lo]), np.concatenate([lo, full_lo]),
+                            np.concatenate([full_hi, hi]), np.concatenate([hi, full_hi])])
+    return hv.Rectangles(rows, kdims=["epoch rank x", "epoch rank y", "x1", "y1"]).opts(
+        fill_color=HIGHLIGHT_COLOUR, fill_alpha=0.3, line_color=HIGHLIGHT_COLOUR,
+        line_alpha=1.0, line_width=1.5)
+
+
+#: above this many spikes the raster of highlighted epochs is rasterized (datashader)
+RASTER_POINTS_MAX = 20_000
+
+
+def epochs_raster(data, epochs, title="", dynamic=True):
+    """The highlighted epochs' spikes: x = time from each epoch's start (ms), y = unit.
+
+    One epoch: its spikes as ticks. Several: superimposed (a cluster's repeated pattern
+    shows as columns of ticks); above ``RASTER_POINTS_MAX`` spikes rasterized, the colour
+    counting spikes per pixel."""
+    epochs = np.asarray(epochs, dtype=np.int64)
+    if epochs.size == 1:
+        return epoch_raster(data, int(epochs[0]), title=title)
+    times, units, _ = selected_spikes(data, epochs)
+    duration = float(np.max(np.asarray(data.epochs.stop)[epochs]
+                            - np.asarray(data.epochs.start)[epochs])) if epochs.size else 1.0
+    points = hv.Points((times * 1e3, units.astype(np.float64)),
+                       kdims=["time in epoch (ms)", "unit"])
+    ranges = {"xlim": (0, duration * 1e3), "ylim": (-0.5, data.n_units - 0.5)}
+    title = title or f"{epochs.size} epochs superimposed"
+    if times.size <= RASTER_POINTS_MAX:
+        alpha = float(np.clip(3.0 / max(epochs.size, 1), 0.08, 1.0))
+        return points.opts(color=HIGHLIGHT_COLOUR, alpha=alpha, marker="dash", angle=90,
+                           size=9, responsive=True, framewise=True, title=title,
+                           fontsize={"title": 11}, **ranges)
+    shaded = rasterize(points, dynamic=dynamic, width=600, height=380,
+                       x_range=ranges["xlim"], y_range=ranges["ylim"])
+    return shaded.opts(cmap="Reds", cnorm="eq_hist", colorbar=True, clabel="spikes",
+                       responsive=True, framewise=True, title=title, tools=["hover"],
+                       fontsize={"title": 11}, **ranges)
 
 
 def cluster_table(labels, truth=None):
@@ -284,3 +435,108 @@ def sweep_view(frame):
                                  layout="fit_data_stretch", pagination=None)
     return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", height=280), table,
                      sizing_mode="stretch_width")
+
+
+# ============================================================================ sliding windows
+def pattern_name(label):
+    """"pattern 2", or "no pattern" for a negative label (sliding windows' clusters)."""
+    return "no pattern" if label < 0 else f"pattern {label}"
+
+
+def band_rows(n_units):
+    """The y range ``(bottom, top)`` of the label band under a raster of ``n_units`` rows
+    (rows sit at 0 .. n_units - 1): about a tenth of the raster's height, at least 2 rows,
+    half a row below the lowest unit."""
+    height = max(2.0, 0.12 * n_units)
+    return (-1.0 - height, -1.0)
+
+
+def label_band(result, y=(0.0, 1.0)):
+    """The label time course of a ``SlidingWindowsResult`` as a colour band: one span per
+    run of windows with the same pattern (``segments``) from ``y[0]`` to ``y[1]``, coloured
+    as the clusters are, windows without a pattern in light grey. x: time (s)."""
+    seg = result.segments()
+    rows = [(float(r.start), y[0], float(r.stop), y[1], pattern_name(int(r.label)),
+             int(r.windows), colour_of(int(r.label)))
+            for r in seg.itertuples()]
+    band = hv.Rectangles(rows, kdims=["time (s)", "unit", "x1", "y1"],
+                         vdims=["pattern", "windows", "colour"])
+    return band.opts(color="colour", line_alpha=0, tools=["hover"],
+                     hover_tooltips=[("", "@pattern"), ("from (s)", "@{time (s)}{0.000}"),
+                                     ("to (s)", "@x1{0.000}"), ("windows", "@windows")])
+
+
+def window_course_plot(data, result, dynamic=True):
+    """The recording's raster with the label time course as a colour band right under it
+    (same plot, same time axis): which pattern is active when."""
+    from .views import raster
+
+    lo, hi = band_rows(data.n_units)
+    top = raster(data, dynamic=dynamic)
+    return (top * label_band(result, (lo, hi))).opts(
+        hv.opts.Overlay(ylim=(lo - 0.5, data.n_units - 0.5), responsive=True, min_height=320,
+                        title=f"{result.dissimilarity} patterns in sliding windows: the band "
+                              "under the raster shows which is active when",
+                        fontsize={"title": 11}))
+
+
+def band_legend(result):
+    """One Markdown line naming the band's colours: each pattern found (with its windows)
+    and "no pattern". Only generated text (pattern numbers, palette colours)."""
+    labels = np.asarray(result.labels)
+    parts = []
+    for lab in [int(k) for k in np.unique(labels[labels >= 0])] + [-1]:
+        n = int(np.sum(labels == lab))
+        parts.append(f'<span style="color:{colour_of(lab)}">&#9632;</span> '
+                     f"{pattern_name(lab)} ({n} windows)")
+    return "Band: " + " · ".join(parts)
+
+
+def lead_lag_plot(unit_ids, value, n, measure, title=""):
+    """Bars of one value per neuron (s, drawn in ms), neurons from the one that leads
+    (smallest value) to the one that lags, neurons without a value left out.
+    ``measure`` "flow" (SpikeShip's mean flow beyond the global shift) or "delay"."""
+    value = np.asarray(value, dtype=np.float64)
+    ok = np.isfinite(value) & (np.asarray(n) > 0)
+    idx = np.flatnonzero(ok)
+    idx = idx[np.lexsort((idx, value[idx]))]
+    ylabel = ("mean flow beyond the global shift (ms)" if measure == "flow"
+              else "mean first-spike delay (ms)")
+    frame = pd.DataFrame({"neuron": [str(u) for u in np.asarray(unit_ids)[idx]],
+                          "value": value[idx] * 1e3, "n": np.asarray(n)[idx],
+                          "side": np.where(value[idx] < 0, "leads", "lags")})
+    bars = hv.Bars(frame, kdims=[hv.Dimension("neuron", label="neuron (leading -> lagging)")],
+                   vdims=[hv.Dimension("value", label=ylabel), "n", "side"])
+    return bars.opts(color="side", cmap={"leads": "#2166ac", "lags": "#b2182b"},
+                     responsive=True, min_height=260, tools=["hover"], xrotation=90,
+                     title=title, fontsize={"title": 11}, ylabel=ylabel, show_grid=True,
+                     show_legend=False)
+
+
+def sequence_plot(sequence, title=""):
+    """A pattern's average sequence (``PatternSequence``) as ``lead_lag_plot``."""
+    what = "flows" if sequence.measure == "flow" else "delays"
+    return lead_lag_plot(sequence.unit_ids, sequence.value, sequence.n_windows,
+                         sequence.measure,
+                         title or f"{pattern_name(sequence.label)}: sequence from mean "
+                                  f"{what}, {sequence.windows} windows")
+
+
+def flows_plot(flows, title=""):
+    """SpikeShip's neuron-specific flows of a cluster (``NeuronFlows``) as
+    ``lead_lag_plot``: which neurons lead (negative) or lag (positive) in the cluster."""
+    return lead_lag_plot(flows.unit_ids, flows.mean_flow, flows.n_pairs, "flow",
+                         title or f"flows: {flows.epochs.size} epochs against "
+                                  f"{flows.reference.size}")
+
+
+def windows_text(result):
+    """One line on a sliding-windows result: windows, patterns, score, time."""
+    sc = result.scores
+    ari = "" if not np.isfinite(sc["ari"]) else f" · ARI against the embedded times " \
+                                                 f"**{sc['ari']:.3f}**"
+    sil = "n/a" if not np.isfinite(sc["silhouette"]) else f"{sc['silhouette']:.3f}"
+    mode = " · graph mode" if result.graph_mode else ""
+    return (f"**{sc['n_clusters']} patterns** in {sc['n_windows']} windows "
+            f"({sc['n_clustered']} clustered, {result.dissimilarity}{mode}) · silhouette "
+            f"{sil}{ari} · {result.elapsed:.1f} s")

@@ -20,6 +20,11 @@ class Session(param.Parameterized):
         The whole recording last loaded, which restrictions and hand-overs start from
         (``data`` is it or a restriction of it); None: ``data`` itself.""")
     whole_source = param.String(default="", doc="Where ``whole`` came from.")
+    results = param.Dict(default={}, doc="""
+        This session's last result of each method on the whole recording or a restriction
+        of it, ``{method key: (result, data it was computed on)}``: what the Data page's
+        "from a result" choice offers (``dashboard.handover.result_choices``). Loading a new
+        recording empties it; restricting keeps it.""")
     page = param.String(default="", doc="""
         A page to show: set by a hand-over (e.g. "ASSET"), followed by the app's navigation.""")
     opened = param.Dict(default=None, allow_None=True, doc="""
@@ -38,6 +43,7 @@ class Session(param.Parameterized):
 
     def load(self, data, source):
         """A new recording: it becomes the whole one, and the one shown."""
+        self.results = {}
         self.whole, self.whole_source = data, source
         self.source = source
         self.data = data
@@ -50,6 +56,12 @@ class Session(param.Parameterized):
         if page:
             self.page = ""
             self.page = page
+
+    def keep_result(self, key, result, data):
+        """Note method ``key``'s new ``result``, computed on ``data`` (a None result keeps
+        the one before: it still names units of this recording)."""
+        if result is not None and data is not None:
+            self.results = {**self.results, key: (result, data)}
 
     def whole_recording(self):
         """(data, source) that restrictions start from."""

@@ -11,7 +11,9 @@ one is never joined to a path.
 
 Folders older than ``max_age_days`` are removed when the store starts; a recording larger
 than ``max_data_mb`` is not kept (its results are, and the page says the data must be
-loaded again).
+loaded again). A restricted recording is kept with the whole one it was cut from
+(``whole.npz``), so that **Whole recording** still works after a reload; both count
+against ``max_data_mb`` together, and when both do not fit only the restriction is kept.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ class Work:
     def __init__(self, folder, token, max_data_bytes):
         self.folder, self.token, self.max_data_bytes = folder, token, max_data_bytes
         self._lock = threading.Lock()
+        self._kept_whole = None  # the whole recording whole.npz holds (not written again)
 
     # -------------------------------------------------------------- writing
     def _state(self):
@@ -117,24 +120,42 @@ class Work:
     def save_page(self, page):
         _writer.submit(self._guard, self._write_state, page=page)
 
-    def save_data(self, data, source):
-        """Keep the recording (in the background); drop the results of the one before."""
-        _writer.submit(self._guard, self._save_data, data, source)
+    def save_data(self, data, source, whole=None, whole_source=""):
+        """Keep the recording (in the background); drop the results of the one before.
 
-    def _save_data(self, data, source):
+        ``whole``: the whole recording ``data`` is a restriction of (``Session.whole``),
+        kept beside it when both fit in ``max_data_mb``; None or ``data`` itself: none.
+        """
+        _writer.submit(self._guard, self._save_data, data, source, whole, whole_source)
+
+    def _save_data(self, data, source, whole=None, whole_source=""):
         from analysis import io
 
         path = os.path.join(self.folder, "data.npz")
+        whole_path = os.path.join(self.folder, "whole.npz")
         for name in os.listdir(self.folder):
             if name.startswith("result-"):
                 os.remove(os.path.join(self.folder, name))
-        if data is None or 8 * data.n_spikes + 16 * data.n_units > self.max_data_bytes:
-            if os.path.exists(path):
-                os.remove(path)
-            self._write_state(source=source, data_kept=False, results=[])
+        size = _stored_bytes(data)
+        if data is None or size > self.max_data_bytes:
+            for old in (path, whole_path):
+                if os.path.exists(old):
+                    os.remove(old)
+            self._kept_whole = None
+            self._write_state(source=source, data_kept=False, whole_kept=False, results=[])
             return
         io.save(data, path)
-        self._write_state(source=source, data_kept=True, results=[])
+        keep_whole = whole is not None and whole is not data \
+            and size + _stored_bytes(whole) <= self.max_data_bytes
+        if keep_whole and not (whole is self._kept_whole and os.path.exists(whole_path)):
+            io.save(whole, whole_path)  # once per whole recording, not per restriction
+        elif not keep_whole and os.path.exists(whole_path):
+            os.remove(whole_path)
+        self._kept_whole = whole if keep_whole else None
+        self._write_state(source=source, data_kept=True, whole_kept=keep_whole,
+                          whole_source=whole_source if keep_whole else "",
+                          whole_dropped=whole is not None and whole is not data
+                          and not keep_whole, results=[])
 
     def save_result(self, method, result):
         _writer.submit(self._guard, self._save_result, method, result)
@@ -165,14 +186,20 @@ class Work:
 
     # -------------------------------------------------------------- reading
     def load(self):
-        """``{"data", "source", "page", "results": {method: result}}`` as kept (data None
-        when it was not kept)."""
+        """``{"data", "source", "whole", "whole_source", "page", "results": {method:
+        result}}`` as kept (data None when it was not kept; whole None when ``data`` is the
+        whole recording, or the whole one was too large to keep: then ``whole_dropped``)."""
         from analysis import io
         from analysis.results import load_result
 
         state = self._state()
         path = os.path.join(self.folder, "data.npz")
         data = io.load(path) if state.get("data_kept") and os.path.exists(path) else None
+        whole_path = os.path.join(self.folder, "whole.npz")
+        whole = None
+        if data is not None and state.get("whole_kept") and os.path.exists(whole_path):
+            whole = io.load(whole_path)
+            self._kept_whole = whole
         results = {}
         for method in state.get("results", []):
             try:
@@ -181,7 +208,26 @@ class Work:
             except Exception:  # noqa: BLE001 (a damaged file: that result is not restored)
                 log.exception("result %s of work %s not restored", method, self.token)
         return {"data": data, "source": state.get("source", ""), "page": state.get("page"),
-                "data_kept": state.get("data_kept", False), "results": results}
+                "data_kept": state.get("data_kept", False), "whole": whole,
+                "whole_source": state.get("whole_source", "") if whole is not None else "",
+                "whole_dropped": bool(state.get("whole_dropped")) and data is not None,
+                "results": results}
+
+    def restore_data(self, session, kept):
+        """Put the kept recording (``load()``) into ``session``: the whole recording, and
+        the restriction of it that was shown."""
+        if kept["data"] is None:
+            return
+        if kept["whole"] is not None:
+            session.load(kept["whole"], kept["whole_source"])
+            session.restrict(kept["data"])
+        else:
+            session.load(kept["data"], kept["source"])
+
+
+def _stored_bytes(data):
+    """About what a recording takes in memory and in its ``.npz``."""
+    return 0 if data is None else 8 * data.n_spikes + 16 * data.n_units
 
 
 class WorkTag(JSComponent):

@@ -341,6 +341,25 @@ def _max_active(act_ptr):
     return best
 
 
+@njit(cache=True, nogil=True)
+def _pair_cost(b0, b1, act, span, where, rel, value, mass, owner, start, sub_v, sub_w,
+               bucket_mass, bucket_min):
+    """(transport left, global shift, common neurons) of epoch m (active entries
+    ``act[b0:b1]``) against the epoch marked in ``where``; shift NaN and transport 0
+    without a common neuron. Reorders the scratch flows."""
+    c, p = _pair_flows(b0, b1, act, span, where, rel, value, mass, owner, start)
+    if c == 0:
+        return 0.0, np.nan, 0
+    if p < BUCKET_MIN_FLOWS:   # reorders the flows: the sum does not mind
+        g = weighted_median(value, mass, 0, p, float(c))
+    else:
+        g = bucket_median(value, mass, p, float(c), bucket_mass, bucket_min, sub_v, sub_w)
+    s = 0.0
+    for f in range(p):
+        s += mass[f] * abs(value[f] - g)
+    return s, g, c
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def spikeship_rows(rows, n_ep, act_ptr, act, span, rel, n_units, max_flows, n_threads):
     """Transport cost, global shift and common neurons for rows x all later epochs.
@@ -384,21 +403,64 @@ def spikeship_rows(rows, n_ep, act_ptr, act, span, rel, n_units, max_flows, n_th
             k = rows[q]
             _mark(where, act, act_ptr[k], act_ptr[k + 1], True)
             for m in range(k + 1, n_ep):
-                c, p = _pair_flows(act_ptr[m], act_ptr[m + 1], act, span, where, rel,
-                                   value, mass, owner, start)
+                s, g, c = _pair_cost(act_ptr[m], act_ptr[m + 1], act, span, where, rel,
+                                     value, mass, owner, start, sub_v, sub_w, bucket_mass,
+                                     bucket_min)
                 common[q, m] = c
-                if c == 0:
-                    continue
-                if p < BUCKET_MIN_FLOWS:   # reorders the flows: the sum does not mind
-                    g = weighted_median(value, mass, 0, p, float(c))
-                else:
-                    g = bucket_median(value, mass, p, float(c), bucket_mass, bucket_min,
-                                      sub_v, sub_w)
-                s = 0.0
-                for f in range(p):
-                    s += mass[f] * abs(value[f] - g)
                 cost[q, m] = s
                 shift[q, m] = g
+            _mark(where, act, act_ptr[k], act_ptr[k + 1], False)
+    return cost, shift, common
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def spikeship_candidates(ptr, partners, act_ptr, act, span, rel, n_units, max_flows,
+                         n_chunks):
+    """Transport cost, global shift and common neurons of listed epoch pairs.
+
+    The pairs are given by first epoch (CSR): epoch k is paired with
+    ``partners[ptr[k]:ptr[k + 1]]``. The epochs are cut into ``n_chunks`` ranges of about
+    equal numbers of pairs, run in parallel; each marks its row's neurons once and walks
+    the partners (``_pair_cost``, as ``spikeship_rows``). Memory: the three outputs (one
+    entry per pair) and per chunk scratch of ``max_flows`` flows. Other arguments as
+    ``spikeship_rows``.
+
+    Returns
+    -------
+    cost : float64 (P,), shift : float64 (P,; NaN without a common neuron),
+    common : int64 (P,), in the order of ``partners``.
+    """
+    n_ep = ptr.shape[0] - 1
+    P = partners.shape[0]
+    cost = np.zeros(P, dtype=np.float64)
+    shift = np.full(P, np.nan, dtype=np.float64)
+    common = np.zeros(P, dtype=np.int64)
+    max_active = _max_active(act_ptr)
+    # chunk c takes the rows whose pairs start in [c P / n_chunks, (c + 1) P / n_chunks)
+    bounds = np.searchsorted(ptr[:n_ep], (np.arange(n_chunks + 1) * P) // n_chunks)
+    bounds[n_chunks] = n_ep
+    for ch in prange(n_chunks):
+        value = np.empty(max_flows, dtype=np.float64)
+        mass = np.empty(max_flows, dtype=np.float64)
+        owner = np.empty(max_active, dtype=np.int64)
+        start = np.empty(max_active + 1, dtype=np.int64)
+        where = np.full(n_units, -1, dtype=np.int64)
+        sub_v = np.empty(max_flows, dtype=np.float64)
+        sub_w = np.empty(max_flows, dtype=np.float64)
+        bucket_mass = np.zeros(N_BUCKETS, dtype=np.float64)
+        bucket_min = np.full(N_BUCKETS, np.inf, dtype=np.float64)
+        for k in range(bounds[ch], bounds[ch + 1]):
+            if ptr[k + 1] == ptr[k]:
+                continue
+            _mark(where, act, act_ptr[k], act_ptr[k + 1], True)
+            for q in range(ptr[k], ptr[k + 1]):
+                m = partners[q]
+                s, g, c = _pair_cost(act_ptr[m], act_ptr[m + 1], act, span, where, rel,
+                                     value, mass, owner, start, sub_v, sub_w, bucket_mass,
+                                     bucket_min)
+                common[q] = c
+                cost[q] = s
+                shift[q] = g
             _mark(where, act, act_ptr[k], act_ptr[k + 1], False)
     return cost, shift, common
 

@@ -37,15 +37,24 @@ The package, one concept per module, none importing a later one:
   (``spikeship``, ``neuron_flows``, ``pair_flows``), a dissimilarity ``SpotDisClust`` can
   cluster instead of SPOTDis;
 * ``clust``: the ``SpotDisClust`` object, the rate-vector baseline and the window sweep;
-* ``events``: epochs cut around event times (the events as text, their sample grid).
+* ``events``: epochs cut around event times (the events as text, their sample grid) and
+  population events (``population_events``);
+* ``windows``: sliding windows over a continuous recording as the epochs of any
+  dissimilarity, their time course of pattern labels and each pattern's average sequence
+  (``SlidingWindows``).
 """
 
 from .clust import (SpotDisClust, SpotDisClustResult, rate_vector_dissimilarity,
                     window_sweep)
 from .epochs import GRID_TOLERANCE, detect_sampling_period
 from .matrix import SpotDis, spotdis
+from .events import population_events
 from .spikeship import NeuronFlows, SpikeShip, neuron_flows, pair_flows, spikeship
+from .windows import (PatternSequence, SlidingWindows, SlidingWindowsResult, window_epochs,
+                      window_truth)
 
 __all__ = ["SpotDisClust", "SpotDis", "SpotDisClustResult", "spotdis", "detect_sampling_period",
            "GRID_TOLERANCE", "rate_vector_dissimilarity", "window_sweep", "SpikeShip",
-           "NeuronFlows", "spikeship", "neuron_flows", "pair_flows"]
+           "NeuronFlows", "spikeship", "neuron_flows", "pair_flows", "SlidingWindows",
+           "SlidingWindowsResult", "PatternSequence", "window_epochs", "window_truth",
+           "population_events"]

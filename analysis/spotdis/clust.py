@@ -14,7 +14,7 @@ from ..spiketrains import Epochs, SpikeTrains
 from .epochs import _PERIOD_KEYS, _RATE_KEYS, GRID_TOLERANCE, _check_data, _Epochs, _positive
 from .graph import knn_distance_matrix, spotdis_knn, spotdis_pairs
 from .matrix import SpotDis, spotdis
-from .spikeship import SpikeShip, neuron_flows, spikeship
+from .spikeship import SpikeShip, neuron_flows, spikeship, spikeship_knn, spikeship_pairs
 
 __all__ = ["SpotDisClust", "SpotDisClustResult", "rate_vector_dissimilarity", "window_sweep"]
 
@@ -33,8 +33,9 @@ class SpotDisClustResult(SavedResult):
     #: ``dissimilarity="spikeship"`` or the rate-vector baseline with ``"rate"``; in the
     #: last two ``spotdis`` is None)
     dissimilarity: np.ndarray | None = None
-    #: above ``max_full_epochs``: the exact k-nearest-neighbour graph that was clustered
-    #: and embedded instead of a matrix (``spotdis`` and ``dissimilarity`` are None)
+    #: above ``max_full_epochs``: the exact k-nearest-neighbour graph (SPOTDis or
+    #: SpikeShip, see its ``dissimilarity``) that was clustered and embedded instead of a
+    #: matrix (``spotdis``, ``spikeship`` and ``dissimilarity`` are None)
     graph: object | None = None
     #: the data of the run (``analysis.base.data_summary``); empty in files saved before
     #: results recorded it
@@ -48,7 +49,8 @@ class SpotDisClustResult(SavedResult):
     @property
     def dissimilarity_name(self):
         """What was clustered: "SPOTDis", "SpikeShip" or "rate vectors"."""
-        if self.spikeship is not None:
+        if self.spikeship is not None or \
+                getattr(self.graph, "dissimilarity", None) == "spikeship":
             return "SpikeShip"
         if self.spotdis is not None or self.graph is not None:
             return "SPOTDis"
@@ -223,8 +225,9 @@ class SpotDisClust(CachedSteps):
     neurons that lead or lag in a cluster); ``dissimilarity="rate"`` the rate-vector
     baseline (``rate_vector_dissimilarity``); ``baseline()`` gives that next to SPOTDis, and
     ``window_sweep()`` scores other analysis windows (Grossberger et al. 2018, S11/S12).
-    Graph mode (above ``max_full_epochs``) is SPOTDis's only: with the other two a run
-    there is refused with the parameter to change.
+    Graph mode (above ``max_full_epochs``) works with SPOTDis and SpikeShip (exact values
+    on candidate pairs, ``graph()``); with the rate vectors a run there is refused with the
+    parameter to change.
     """
 
     data = param.ClassSelector(class_=SpikeTrains, allow_None=True, doc="""
@@ -258,16 +261,16 @@ class SpotDisClust(CachedSteps):
         Graph mode: candidates per epoch from the quartile approximation, at least
         n_neighbors (None: n_neighbors).""")
     silhouette_sample = param.Integer(default=1000, bounds=(10, 100_000), doc="""
-        Graph mode: the silhouette is computed on the full SPOTDis of this many randomly
-        chosen clustered epochs (seeded).""")
+        Graph mode: the silhouette is computed on the full SPOTDis (or SpikeShip) of this
+        many randomly chosen clustered epochs (seeded).""")
     dissimilarity = param.Selector(default="spotdis", objects={
         "SPOTDis": "spotdis", "SpikeShip": "spikeship", "rate vectors": "rate"}, doc="""
         What is clustered and embedded: SPOTDis; SpikeShip (the transport of each neuron's
         spikes left after one common shift of the epoch, Sotomayor-Gómez et al. 2023; see
         ``analysis.spotdis.spikeship``); or the rate-vector baseline (L1 distance between
         normalised population count vectors, no temporal structure; see
-        ``rate_vector_dissimilarity``). SpikeShip and the baseline need the full matrix (at
-        most ``max_full_epochs`` epochs).""")
+        ``rate_vector_dissimilarity``). SPOTDis and SpikeShip switch to graph mode above
+        ``max_full_epochs`` epochs; the baseline needs the full matrix.""")
 
     # ---------------------------------------------------------------- keys and checks
     def _spotdis_key(self):
@@ -279,7 +282,7 @@ class SpotDisClust(CachedSteps):
         return self._spotdis_key() + ("spotdis",)
 
     def _cluster_key(self):
-        if self.graph_mode() and self.dissimilarity == "spotdis":
+        if self._use_graph():
             return self._graph_key() + (self.min_cluster_size, self._min_samples(),
                                         self.cluster_selection)
         return self._matrix_key() + (self.min_cluster_size, self._min_samples(),
@@ -295,6 +298,8 @@ class SpotDisClust(CachedSteps):
         return max(k, self._min_samples() + 1)
 
     def _graph_key(self):
+        if self.dissimilarity == "spikeship":
+            return (self.data, "spikeship", self._n_neighbors(), self.n_candidates)
         return self._spotdis_key() + (self._n_neighbors(), self.n_candidates)
 
     def _min_samples(self):
@@ -324,21 +329,24 @@ class SpotDisClust(CachedSteps):
         if not self.graph_mode():
             return
         M = len(self.data.epochs)
-        if self.dissimilarity == "spotdis":
+        if self.dissimilarity in ("spotdis", "spikeship"):
             instead = ("SpotDisClust works on the nearest-neighbour graph (graph(), cluster(), "
                        "embed())")
         else:
             instead = (f"SpotDisClust works on a nearest-neighbour graph, which only "
-                       f"dissimilarity='spotdis' has (not {self.dissimilarity!r})")
+                       f"dissimilarity='spotdis' or 'spikeship' has (not "
+                       f"{self.dissimilarity!r})")
         raise ValueError(
             f"max_full_epochs: {what} of {M} epochs would hold {M * M:,} entries "
             f"({20 * M * M / 1e9:.1f} GB); above max_full_epochs ({self.max_full_epochs}) "
             f"{instead}; raise max_full_epochs to force it")
 
     def graph(self):
-        """Exact SPOTDis to each epoch's nearest epochs (``SpotDisGraph``), graph mode.
+        """Exact SPOTDis (``dissimilarity="spotdis"``) or SpikeShip (``"spikeship"``) to
+        each epoch's nearest epochs (``SpotDisGraph``), graph mode.
 
-        See ``analysis.spotdis.graph.spotdis_knn``; used by ``cluster`` and ``embed``
+        See ``analysis.spotdis.graph.spotdis_knn`` and
+        ``analysis.spotdis.spikeship.spikeship_knn``; used by ``cluster`` and ``embed``
         above ``max_full_epochs`` epochs (it can be called at any size).
         """
         _check_data(self.data)
@@ -349,6 +357,10 @@ class SpotDisClust(CachedSteps):
                              f"(n_neighbors, or 3 x perplexity)")
 
         def compute():
+            if self.dissimilarity == "spikeship":
+                return spikeship_knn(self.data, k, cand,
+                                     progress=lambda f, m: self._report(0.7 * f, m),
+                                     memory_budget=self._budget())
             return spotdis_knn(self.data, k, cand, self.sampling_period, self.method,
                                progress=lambda f, m: self._report(0.7 * f, m),
                                scheduler=self.scheduler, memory_budget=self._budget())
@@ -374,11 +386,12 @@ class SpotDisClust(CachedSteps):
 
     def n_undefined(self):
         """Undefined epoch pairs of the clustered dissimilarity (0 for the rate vectors)."""
+        if self._use_graph():
+            return self.graph().n_undefined
         if self.dissimilarity == "spikeship":
             return self.spikeship().n_undefined
         if self.dissimilarity == "spotdis":
-            return self.graph().n_undefined if self._use_graph() else \
-                self.spotdis().n_undefined
+            return self.spotdis().n_undefined
         return 0
 
     def rate_vectors(self):
@@ -459,7 +472,7 @@ class SpotDisClust(CachedSteps):
         return self._cached("embed", key + (perplexity, self.seed), compute)
 
     def _use_graph(self):
-        return self.graph_mode() and self.dissimilarity == "spotdis"
+        return self.graph_mode() and self.dissimilarity in ("spotdis", "spikeship")
 
     def _embed_graph(self, perplexity):
         """openTSNE on the exact neighbour graph (``PrecomputedNeighbors``)."""
@@ -517,7 +530,8 @@ class SpotDisClust(CachedSteps):
                 "n_noise": int(np.sum(~keep))}
 
     def _sampled_silhouette(self, labels):
-        """Silhouette of the clustered epochs on the exact SPOTDis of a seeded sample."""
+        """Silhouette of the clustered epochs on the exact SPOTDis (or SpikeShip) of a
+        seeded sample."""
         from sklearn.metrics import silhouette_score
 
         keep = np.flatnonzero(labels >= 0)
@@ -530,16 +544,20 @@ class SpotDisClust(CachedSteps):
         def compute():
             self._report(0.95, f"silhouette on {pick.size} sampled epochs")
             r, c = np.triu_indices(pick.size, 1)
-            k, m, v, _ = spotdis_pairs(self.data, pick[r], pick[c], self.sampling_period,
-                                       self.method, scheduler=self.scheduler)
-            pos = {e: q for q, e in enumerate(pick)}
+            if self.dissimilarity == "spikeship":
+                k, m, v, _, _ = spikeship_pairs(self.data, pick[r], pick[c])
+            else:
+                k, m, v, _ = spotdis_pairs(self.data, pick[r], pick[c],
+                                           self.sampling_period, self.method,
+                                           scheduler=self.scheduler)
             d = np.zeros((pick.size, pick.size))
-            a = np.fromiter((pos[e] for e in k), np.int64, k.size)
-            b = np.fromiter((pos[e] for e in m), np.int64, m.size)
+            a = np.searchsorted(pick, k)      # pick is sorted and holds every k and m
+            b = np.searchsorted(pick, m)
             d[a, b] = d[b, a] = v
             return d
-        d = self._cached("silhouette_sample", self._spotdis_key() + (tuple(int(e) for e in pick),),
-                         compute)
+        key = (self.data, "spikeship") if self.dissimilarity == "spikeship" else \
+            self._spotdis_key()
+        d = self._cached("silhouette_sample", key + (tuple(int(e) for e in pick),), compute)
         return float(silhouette_score(d, labels[pick], metric="precomputed"))
 
     def run(self):
@@ -549,7 +567,7 @@ class SpotDisClust(CachedSteps):
             self.dissimilarity, "rate vectors"))
         graph = self._use_graph()
         d = self.spotdis() if self.dissimilarity == "spotdis" and not graph else None
-        ship = self.spikeship() if self.dissimilarity == "spikeship" else None
+        ship = self.spikeship() if self.dissimilarity == "spikeship" and not graph else None
         labels = self.cluster()
         emb = self.embed()
         sc = self.scores(labels)

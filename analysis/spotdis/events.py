@@ -123,3 +123,55 @@ def grid_period(data, chosen=None):
         if np.isfinite(value) and value > 0:
             return 1.0 / value if invert else value
     return data.sampling_period if data is not None else None
+
+
+def population_events(data, bin_size=0.01, threshold=3.0):
+    """Times of population events: bins where the whole population fires far above its mean.
+
+    The recording is binned (``bin_size`` s, from ``t_start``); a bin is *high* when its
+    spike count over all units exceeds the mean count per bin by more than ``threshold``
+    standard deviations (a Poisson-like background puts few bins there). Each run of
+    consecutive high bins is one event, at the centre of its fullest bin (the first on a
+    tie). These are the events sliding windows can be restricted to
+    (``analysis.spotdis.windows``; Grossberger et al. 2018 cut epochs around events when a
+    recording has no trials).
+
+    Parameters
+    ----------
+    data : SpikeTrains
+    bin_size : float
+        Bin width in s (> 0, at most the recording's length).
+    threshold : float
+        Standard deviations above the mean count (> 0).
+
+    Returns
+    -------
+    float64 array of event times (s), sorted; empty when no bin is high.
+    """
+    if data is None:
+        raise ValueError("data: no spike trains given")
+    try:
+        bin_size, threshold = float(bin_size), float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"bin_size: expected numbers, got {bin_size!r}, {threshold!r}") \
+            from None
+    if not (np.isfinite(bin_size) and bin_size > 0):
+        raise ValueError(f"bin_size: must be > 0 s, got {bin_size}")
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold: must be > 0 standard deviations, got {threshold}")
+    duration = float(data.t_stop - data.t_start)
+    if bin_size > duration:
+        raise ValueError(f"bin_size: {bin_size} s is longer than the recording "
+                         f"({duration} s)")
+    n_bins = max(1, int(np.floor(duration / bin_size * (1 + 1e-12))))
+    index = np.floor((np.asarray(data.times) - data.t_start) / bin_size).astype(np.int64)
+    counts = np.bincount(np.clip(index, 0, n_bins - 1), minlength=n_bins)
+    mean, sd = counts.mean(), counts.std()
+    high = counts > mean + threshold * max(sd, 1e-12)
+    if not high.any():
+        return np.empty(0)
+    edges = np.diff(np.concatenate([[0], high.astype(np.int8), [0]]))
+    first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    peaks = np.array([a + int(np.argmax(counts[a:b])) for a, b in zip(first, last)],
+                     dtype=np.int64)
+    return data.t_start + (peaks + 0.5) * bin_size

@@ -48,20 +48,23 @@ __all__ = ["SpotDisGraph", "spotdis_pairs", "candidate_neighbours", "spotdis_knn
 QUARTILES = (0.25, 0.5, 0.75)
 _CHUNKS = 4                  # accumulators of the continuous candidate kernel (fixed:
 #                              deterministic)
-_SEARCH_BLOCK = 2048         # rows per block of the brute-force candidate search
+_SEARCH_BLOCK = 2048         # most rows per block of the brute-force candidate search
+_SEARCH_BYTES = 512e6        # about the memory of one block (distances, indices, temporaries)
 _MIN_DISTANCE = 1e-12        # stands in for 0 in sparse matrices (0 would be "no edge")
 
 
 @dataclass
 class SpotDisGraph:
-    """Exact SPOTDis to each epoch's nearest epochs (a k-nearest-neighbour graph).
+    """Exact SPOTDis (or SpikeShip) to each epoch's nearest epochs (a k-nearest-neighbour
+    graph).
 
     Attributes
     ----------
     neighbors : int64 (M x k)
         Each epoch's k nearest other epochs by exact SPOTDis, nearest first.
     distances : float64 (M x k)
-        Their SPOTDis (undefined entries 1.0, as in ``SpotDis``).
+        Their SPOTDis (undefined entries 1.0, as in ``SpotDis``) or SpikeShip (undefined
+        entries ``fill_value``, as in ``SpikeShip``).
     n_pairs : int
         Epoch pairs whose exact SPOTDis was computed (k < m).
     n_undefined : int
@@ -69,11 +72,17 @@ class SpotDisGraph:
     n_empty_epochs : int
         Epochs with fewer than two active neurons.
     method : str
-        "grid" or "continuous".
+        "grid" or "continuous" (SPOTDis kernels), or "spikeship".
     normalization : float
-        The divisor of each pair's distance, 2 T (s).
+        The divisor of each pair's distance, 2 T (s) for SPOTDis; N - 1 varies per pair for
+        SpikeShip, where this is 1.0.
     seconds : dict
         Wall time of each stage ("candidates", "exact", "graph").
+    dissimilarity : str
+        "spotdis" or "spikeship".
+    fill_value : float
+        The value of undefined entries, also the largest dissimilarity (SPOTDis 1.0,
+        SpikeShip ``2 * 0.7 * T``): components of the graph are joined at it.
     """
 
     neighbors: np.ndarray
@@ -84,6 +93,8 @@ class SpotDisGraph:
     method: str
     normalization: float
     seconds: dict
+    dissimilarity: str = "spotdis"
+    fill_value: float = 1.0
 
     @property
     def n_epochs(self):
@@ -186,11 +197,19 @@ def _features(ep, levels=QUARTILES):
     return q.reshape(ep.n_epochs, -1).astype(np.float32)
 
 
+def search_rows(M):
+    """Rows per block of ``candidate_neighbours``: at most ``_SEARCH_BLOCK``, fewer for
+    large M so that a block's distances and indices (about 16 bytes an entry) stay near
+    ``_SEARCH_BYTES`` (at least 64 rows)."""
+    return int(np.clip(_SEARCH_BYTES // (16 * max(M, 1)), 64, _SEARCH_BLOCK))
+
+
 def candidate_neighbours(features, n_candidates, progress=None):
     """Each row's ``n_candidates`` nearest other rows (Euclidean), by brute force.
 
-    Exact search in blocks of rows (squared distances by BLAS); O(M^2 d) time, O(block M)
-    memory. Returns int64 (M x c), nearest first, c = min(n_candidates, M - 1).
+    Exact search in blocks of rows (squared distances by BLAS, ``search_rows``); O(M^2 d)
+    time, O(block M) memory. Returns int64 (M x c), nearest first, c = min(n_candidates,
+    M - 1).
     """
     report = progress or (lambda f, m: None)
     X = np.ascontiguousarray(features, dtype=np.float32)
@@ -198,8 +217,9 @@ def candidate_neighbours(features, n_candidates, progress=None):
     c = int(min(n_candidates, M - 1))
     sq = np.einsum("ij,ij->i", X, X)
     out = np.empty((M, c), dtype=np.int64)
-    for r0 in range(0, M, _SEARCH_BLOCK):
-        r1 = min(M, r0 + _SEARCH_BLOCK)
+    rows = search_rows(M)
+    for r0 in range(0, M, rows):
+        r1 = min(M, r0 + rows)
         d = sq[r0:r1, None] + sq[None, :] - 2.0 * (X[r0:r1] @ X.T)
         d[np.arange(r1 - r0), np.arange(r0, r1)] = np.inf      # not its own neighbour
         part = np.argpartition(d, c - 1, axis=1)[:, :c]
@@ -279,7 +299,7 @@ def graph_bytes(ep, n_candidates, period):
     M, N = ep.n_epochs, ep.n_units
     Q = float(M) * n_candidates
     features = M * N * len(QUARTILES) * 12.0
-    search = _SEARCH_BLOCK * float(M) * 16.0
+    search = search_rows(M) * float(M) * 16.0
     active_pairs = 8.0 * float(ep.n_pairs.sum())
     if period is not None:
         return features + search + Q * 40.0 + 2 * Q * 12.0 + active_pairs + \
@@ -290,8 +310,9 @@ def graph_bytes(ep, n_candidates, period):
         _CHUNKS * per_chunk
 
 
-def _nearest(first, second, values, M, k):
-    """Each epoch's k nearest partners among the computed pairs (both directions)."""
+def _nearest(first, second, values, M, k, fill=1.0):
+    """Each epoch's k nearest partners among the computed pairs (both directions); an
+    epoch without any computed partner gets distance ``fill``."""
     src = np.concatenate([first, second])
     dst = np.concatenate([second, first])
     val = np.concatenate([values, values])
@@ -307,17 +328,17 @@ def _nearest(first, second, values, M, k):
         distances[e, :n] = val[start[e]:start[e] + n]
         if n < k:   # fewer computed partners than k (tiny M): pad with the farthest one
             neighbors[e, n:] = neighbors[e, n - 1] if n else (e + 1) % M
-            distances[e, n:] = distances[e, n - 1] if n else 1.0
+            distances[e, n:] = distances[e, n - 1] if n else fill
     return neighbors, distances
 
 
 def knn_distance_matrix(graph):
     """Symmetric sparse (CSR) distance matrix of the graph for HDBSCAN.
 
-    Entries are the exact SPOTDis (0 stored as 1e-12, since a sparse 0 means "no edge").
-    Components that the neighbours leave apart are chained by edges of the largest
-    dissimilarity, 1.0, so HDBSCAN gets one connected graph; they join only at the top of
-    its tree.
+    Entries are the exact SPOTDis or SpikeShip (0 stored as 1e-12, since a sparse 0 means
+    "no edge"). Components that the neighbours leave apart are chained by edges of the
+    largest dissimilarity (``graph.fill_value``: SPOTDis 1.0), so HDBSCAN gets one
+    connected graph; they join only at the top of its tree.
     """
     from scipy import sparse
     from scipy.sparse import csgraph
@@ -330,7 +351,8 @@ def knn_distance_matrix(graph):
     n_comp, comp = csgraph.connected_components(a, directed=False)
     if n_comp > 1:
         reps = np.array([np.flatnonzero(comp == c)[0] for c in range(n_comp)])
-        link = sparse.coo_matrix((np.ones(n_comp - 1), (reps[:-1], reps[1:])), shape=(M, M))
+        link = sparse.coo_matrix((np.full(n_comp - 1, float(graph.fill_value)),
+                                  (reps[:-1], reps[1:])), shape=(M, M))
         a = (a + link + link.T).tocsr()
     a.sum_duplicates()
     return a

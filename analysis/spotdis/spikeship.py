@@ -54,8 +54,11 @@ from ..kernels import spikeship as kernels
 from ..kernels import spotdis as spotdis_kernels
 from ..parallel import map_blocks
 from .epochs import _blocks, _check_data, _Epochs
+from .graph import (QUARTILES, SpotDisGraph, _candidate_csr, _features,
+                    _nearest, candidate_neighbours, search_rows)
 
-__all__ = ["SpikeShip", "NeuronFlows", "spikeship", "neuron_flows", "pair_flows", "SCALE"]
+__all__ = ["SpikeShip", "NeuronFlows", "spikeship", "neuron_flows", "pair_flows", "SCALE",
+           "spikeship_pairs", "spikeship_knn"]
 
 #: The constant of SpikeShip's normalisation, ``SCALE / (N - 1)`` (the authors' code's).
 SCALE = 0.7
@@ -218,6 +221,128 @@ def _rows_block(rows, n_ep, act_ptr, act, span, rel, n_units, max_flows):
     s, g, c = kernels.spikeship_rows(rows, n_ep, act_ptr, act, span, rel, n_units,
                                      max_flows, numba.get_num_threads())
     return rows, s, g, c
+
+
+# ============================================================================ graph mode
+#: Fixed number of pair ranges of ``spikeship_pairs`` (more than threads: the ranges are
+#: handed out as threads come free, which evens out a machine shared with other jobs).
+_PAIR_CHUNKS = 64
+
+
+def spikeship_pairs(data, rows, cols, progress=None, _layout=None):
+    """Exact SpikeShip for the given epoch pairs only.
+
+    The same definition, normalisation and undefined-pair rule as ``spikeship``, for the
+    unique pairs ``{(min(r, c), max(r, c))}`` with ``r != c``: one parallel pass over the
+    pairs (``kernels.spikeship_candidates``), time about linear in the pairs' spikes,
+    memory linear in the epochs' spikes plus the pairs.
+
+    Parameters
+    ----------
+    data : SpikeTrains with epochs
+    rows, cols : int arrays of the same length, epoch indices
+
+    Returns
+    -------
+    (k, m, values, shift, counts) : the unique pairs (k < m, sorted by k then m), their
+        SpikeShip (s; ``2 * SCALE * T`` where undefined), global shift g(k, m) (s; NaN
+        without a common neuron) and common neurons (fewer than 2: undefined).
+    """
+    report = progress or (lambda f, m: None)
+    if _layout is None:
+        _check_data(data, "SpikeShip")
+        _layout = _epoch_layout(data)
+    ep, act_ptr, act, span, max_flows = _layout
+    ptr, partners, firsts = _candidate_csr(rows, cols, ep.n_epochs)
+    report(0.0, f"SpikeShip: {partners.size} epoch pairs")
+    cost, shift, count = kernels.spikeship_candidates(
+        ptr, partners, act_ptr, act, span, ep.rel, ep.n_units, max_flows, _PAIR_CHUNKS)
+    fill = 2.0 * SCALE * ep.duration
+    values = np.where(count < 2, fill, SCALE * cost / np.maximum(count - 1, 1))
+    report(1.0, f"SpikeShip: {partners.size} epoch pairs done")
+    return firsts, partners, values, shift, count
+
+
+def spikeship_knn(data, n_neighbors=90, n_candidates=None, progress=None,
+                  memory_budget=None):
+    """Exact SpikeShip to each epoch's nearest epochs, found through candidates.
+
+    Graph mode for SpikeShip, as ``analysis.spotdis.graph.spotdis_knn`` for SPOTDis: each
+    epoch's ``n_candidates`` nearest epochs by the distance of its shift-free quartile
+    vectors (each active neuron's spike-time quartiles minus the epoch's mean median; a
+    neuron's W1 distance between two epochs is the mean |difference| of its quantiles, so
+    near quartile vectors mean a small SpikeShip), exact SpikeShip on the union of those
+    pairs (``spikeship_pairs``), and each epoch's ``n_neighbors`` nearest by the exact
+    values. Every distance used downstream is exact; the approximation only chooses which
+    ones are computed.
+
+    Parameters
+    ----------
+    data : SpikeTrains with epochs
+    n_neighbors : int
+        Neighbours kept per epoch.
+    n_candidates : int, optional
+        Candidates per epoch (default ``n_neighbors``).
+    progress : callable(fraction, message), optional
+    memory_budget : float, optional
+        Bytes it may use (None: a quarter of the available memory); a larger estimate
+        (``spikeship_graph_bytes``) is refused before anything is computed.
+
+    Returns
+    -------
+    SpotDisGraph with ``dissimilarity="spikeship"`` and ``method="spikeship"``.
+    """
+    report = progress or (lambda f, m: None)
+    t0 = time.perf_counter()
+    _check_data(data, "SpikeShip")
+    if not isinstance(n_neighbors, (int, np.integer)) or n_neighbors < 1:
+        raise ValueError(f"n_neighbors: must be a whole number >= 1, got {n_neighbors!r}")
+    n_candidates = n_neighbors if n_candidates is None else n_candidates
+    if not isinstance(n_candidates, (int, np.integer)) or n_candidates < n_neighbors:
+        raise ValueError(f"n_candidates: must be a whole number >= n_neighbors "
+                         f"({n_neighbors}), got {n_candidates!r}")
+    M = len(data.epochs)
+    budget = available_memory() / 4 if memory_budget is None else float(memory_budget)
+    check_memory(f"the SpikeShip neighbour graph of {M} epochs ({n_candidates} candidates "
+                 f"each)", spikeship_graph_bytes(M, data.n_units, data.n_spikes,
+                                                 n_candidates), budget,
+                 "lower n_candidates / n_neighbors (or the perplexity), use fewer epochs, or "
+                 "raise memory_budget")
+    layout = _epoch_layout(data)
+    ep = layout[0]
+    k = int(min(n_neighbors, M - 1))
+    report(0.0, "candidates: quartile vectors")
+    cand = candidate_neighbours(_features(ep), n_candidates,
+                                progress=lambda f, m: report(0.4 * f, m))
+    t1 = time.perf_counter()
+    rows = np.repeat(np.arange(M), cand.shape[1])
+    first, second, values, _, counts = spikeship_pairs(
+        data, rows, cand.ravel(), progress=lambda f, m: report(0.4 + 0.5 * f, m),
+        _layout=layout)
+    del cand, rows
+    t2 = time.perf_counter()
+    report(0.95, "nearest neighbours")
+    fill = 2.0 * SCALE * ep.duration
+    neighbors, distances = _nearest(first, second, values, M, k, fill)
+    n_undefined = int(np.sum(counts < 2))
+    report(1.0, f"SpikeShip: {first.size} epoch pairs exact, {n_undefined} undefined")
+    return SpotDisGraph(neighbors, distances, int(first.size), n_undefined,
+                        int(np.sum(ep.n_active < 2)), "spikeship", 1.0,
+                        {"candidates": t1 - t0, "exact": t2 - t1,
+                         "graph": time.perf_counter() - t2},
+                        dissimilarity="spikeship", fill_value=fill)
+
+
+def spikeship_graph_bytes(M, N, n_spikes, n_candidates):
+    """Estimated peak bytes of ``spikeship_knn``: the epochs' spikes (relative times and
+    CSR, about 3 copies of 8 bytes a spike), the quartile vectors, the candidate search's
+    row block (distances and argpartition's indices), and per candidate pair its indices,
+    key, value, shift and count and the neighbour sort (about 120 bytes)."""
+    Q = float(M) * n_candidates
+    spikes = 24.0 * float(n_spikes) + 16.0 * float(M) * (N + 1)
+    features = float(M) * N * len(QUARTILES) * 12.0
+    search = search_rows(M) * float(M) * 16.0
+    return spikes + features + search + Q * 120.0
 
 
 # ============================================================================ flows

@@ -29,7 +29,7 @@ def _pair_coincidences(data, a, b):
 # ====================================================================== registry, seeds
 def test_registry_and_defaults_are_quick_demos():
     assert set(sim.SIMULATORS) == {"poisson", "sip", "mip", "msip", "synfire_chain",
-                                   "spot_patterns"}
+                                   "spot_patterns", "embedded_sequences"}
     for name, func in sim.SIMULATORS.items():
         t0 = time.perf_counter()
         data = func(seed=0)
@@ -736,3 +736,32 @@ SPOT_DIGESTS = [
                          ids=[" ".join(map(str, run)) for run, _ in SPOT_DIGESTS])
 def test_spot_patterns_variants_give_the_recorded_results(run, digest):
     assert _spot_digest(*run) == digest
+
+
+# ====================================================================== embedded sequences
+def test_embedded_sequences_truth_and_spikes():
+    data = sim.embedded_sequences(n_units=12, n_patterns=2, occurrences=5, t_stop=20.0,
+                                  rate=0.0, jitter=0.0, members=0.5, seed=4)
+    iv = sim.pattern_intervals(data)
+    assert len(iv) == 10 and np.all(np.diff(iv["start"]) > 0)
+    assert np.all(iv["start"].to_numpy()[1:] - iv["stop"].to_numpy()[:-1] >= 0.4 - 1e-12)
+    assert sorted(np.bincount(iv["label"])) == [5, 5]
+    seq = data.truth["sequence_times"]
+    assert seq.shape == (2, 12) and np.all(np.isfinite(seq).sum(axis=1) == 6)
+    # without background or jitter every spike is a member's, at its time (1 ms grid)
+    for row in iv.itertuples():
+        for u in np.flatnonzero(np.isfinite(seq[row.label])):
+            t = data[u]
+            hit = t[(t >= row.start - 1e-9) & (t <= row.stop + 1e-9)]
+            assert hit.size == 1
+            assert abs(hit[0] - row.start - seq[row.label, u]) <= 0.0006
+    assert data.n_spikes == 10 * 6
+
+
+def test_embedded_sequences_errors():
+    with pytest.raises(ValueError, match="^t_stop: 60 occurrences"):
+        sim.embedded_sequences(t_stop=10.0)
+    with pytest.raises(ValueError, match="^members: must be > 0"):
+        sim.embedded_sequences(members=0.0)
+    with pytest.raises(ValueError, match="^data: no embedded pattern times"):
+        sim.pattern_intervals(sim.poisson(seed=0))

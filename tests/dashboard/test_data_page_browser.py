@@ -187,3 +187,34 @@ def test_restrict_and_analyse_the_restriction(served_app, page, artifacts_dir):
     page.get_by_role("button", name="Whole recording").click()
     wait_for_units(page, 500)
     assert not page.js_errors, page.js_errors
+
+
+def test_restrict_to_the_units_of_an_assembly_run(served_app, page, artifacts_dir):
+    from ui_helpers import open_with_demo
+
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    open_with_demo(page, served_app, "SIP assembly (100 units, 20 s)", 100,
+                   "Assembly neurons")
+    set_number(page, "N surrogates", 199)
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Run", exact=True).click()
+    summary = page.get_by_text(re.compile(r"(\d+) of 100 units significant"))
+    summary.first.wait_for(timeout=120_000)
+    n_sig = int(re.search(r"(\d+) of 100 units significant",
+                          summary.first.inner_text()).group(1))
+    page.get_by_role("button", name="Data", exact=True).click()
+    page.get_by_text("Restrict: time window and units").click()
+    choice = page.locator(".bk-input-group:visible",
+                          has_text="Units or epochs from a result").locator("select")
+    choice.wait_for(timeout=10_000)
+    label = f"{n_sig} significant units of the assembly run"
+    options = choice.locator("option").all_inner_texts()
+    assert any(o.startswith(label) for o in options), options
+    choice.select_option(label=next(o for o in options if o.startswith(label)))
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts_dir / "restrict_units_from_a_result.png"))
+    page.get_by_role("button", name="Restrict", exact=True).click()
+    page.get_by_text(re.compile(rf"Restricted: {n_sig} of 100 units \({label}")).first \
+        .wait_for(timeout=30_000)
+    wait_for_units(page, n_sig)
+    assert not page.js_errors, page.js_errors

@@ -319,6 +319,7 @@ def _texts(section):
     """The text of every Markdown and table pane of a section's report part."""
     import panel as pn
 
+    report._hv()  # as the report does before drawing (here also when run alone)
     parts = report._methods.get(section.method).load("report")(section)
     out = []
     for part in parts:
@@ -423,3 +424,18 @@ def test_spotdis_section_names_the_dissimilarity(files, dissimilarity, needles):
     text = _texts(report.Section("spotdis", result, data))
     assert all(n in text for n in needles), text
     assert "kernel" not in text
+
+
+@pytest.mark.parametrize("dissimilarity, name", [("spikeship", "SpikeShip"),
+                                                 ("spotdis", "SPOTDis")])
+def test_graph_mode_section_names_the_dissimilarity(files, dissimilarity, name):
+    from analysis.spotdis import SpotDisClust
+
+    data = io.load(files["epochs"])
+    result = SpotDisClust(data=data, min_cluster_size=4, perplexity=5.0, n_neighbors=8,
+                          max_full_epochs=10, dissimilarity=dissimilarity).run()
+    assert result.graph is not None
+    text = _texts(report.Section("spotdis", result, data))
+    assert f"dissimilarity **{name}** in graph mode: 8 nearest epochs each, from " \
+        f"{result.graph.n_pairs} exact epoch pairs" in text, text
+    assert "rate vectors" not in text

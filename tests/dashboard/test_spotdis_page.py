@@ -12,8 +12,10 @@ from analysis.spiketrains import SpikeTrains
 from analysis.spotdis.epochs import cross_correlation, delay_order
 from analysis.spotdis.events import format_events, parse_events
 from dashboard.spotdis_page import EVENTS, RECORDING, SpotDisPage
-from dashboard.spotdis_views import (cluster_blocks, cluster_order, contrast_range, epoch_names,
-                                     epoch_raster, map_points, matrix_image, matrix_plot)
+from dashboard.spotdis_views import (cluster_blocks, cluster_name, cluster_order,
+                                     contrast_range, epoch_names, epoch_raster, epoch_table,
+                                     map_highlight, map_points, matrix_highlight, matrix_image,
+                                     matrix_plot, rank_bands, selected_spikes)
 from dashboard.state import Session
 from dashboard.text import escape_markdown
 
@@ -89,7 +91,7 @@ def test_map_points_colour_by_cluster_or_truth(ran, patterns):
     assert set(by_truth.dimension_values("group")) == {
         "noise" if c < 0 else f"pattern {c}" for c in truth}
     ran.colour_by = "ground truth"
-    assert "true pattern" in ran._map[0].object.opts.get().kwargs["title"]
+    assert "true pattern" in ran._map_points.opts.get().kwargs["title"]
     ran.colour_by = "cluster"
 
 
@@ -133,7 +135,7 @@ def test_map_hover_shows_one_epoch(ran, patterns, with_truth):
 def test_tap_selects_epoch_and_shows_raster_and_cross_correlation(ran, patterns):
     r = ran.result
     k = int(np.flatnonzero(r.labels >= 0)[-1])
-    points = ran._map[0].object
+    points = ran._map_points
     row = int(np.flatnonzero(points.dimension_values("epoch") == k)[0])
     ran._on_tap([row])
     assert ran.epoch == k and ran.cluster == int(r.labels[k])
@@ -389,7 +391,7 @@ def test_epoch_starts_as_events_keep_labels_but_not_the_truth(patterns):
     # ... but not the ground truth, which belongs to the recording's epochs
     assert "epoch_labels" not in page.clust.data.truth
     assert page.colour_by == "cluster" and page._colour.disabled
-    assert "ground truth" not in page._map[0].object.opts.get().kwargs["title"]
+    assert "ground truth" not in page._map_points.opts.get().kwargs["title"]
     assert "n/a (no true labels)" in page._summary.object
     # the same settings run again reuse SpotDisClust's cached matrix
     n = page.clust.computations["spotdis"]
@@ -496,3 +498,179 @@ def test_hand_over_cluster_labels_and_one_cluster_s_epochs(patterns):
     page._labels_handover.button.clicks += 1
     assert session.data.epochs.label.tolist() == [
         "noise" if c < 0 else f"cluster {c}" for c in labels]
+
+
+# ---------------------------------------------------------------- linked views (issue 15)
+@pytest.fixture
+def linked(patterns):
+    """A page of its own (the tests change its selection)."""
+    page = SpotDisPage(session=Session(data=patterns, source="test patterns"))
+    page.clust.min_cluster_size = 8
+    asyncio.run(page._run())
+    assert page.state == "done", page._status.object
+    return page
+
+
+def _ringed(page):
+    """Epochs ringed on the map: the highlight overlay's element for the pipe's data."""
+    return sorted(page._map_rings[()].dimension_values("epoch").astype(int).tolist())
+
+
+def _bands(page):
+    """The matrix overlay's rectangles as (x0, y0, x1, y1) rows."""
+    return page._matrix_marks[()].array()
+
+
+def _rank(labels):
+    rank = np.empty(len(labels), dtype=int)
+    rank[cluster_order(labels)] = np.arange(len(labels))
+    return rank
+
+
+def test_selected_spikes_pool_the_epochs_spikes(patterns):
+    picked = [5, 0, 17, 40]
+    times, units, which = selected_spikes(patterns, picked)
+    for j, k in enumerate(picked):
+        t, offsets = patterns.epoch_spikes(k)
+        u = np.repeat(np.arange(patterns.n_units), np.diff(offsets))
+        mine = which == j
+        assert mine.sum() == t.size
+        got = sorted(zip(units[mine].tolist(), np.round(times[mine], 12).tolist()))
+        assert got == sorted(zip(u.tolist(), np.round(t, 12).tolist()))
+
+
+def test_epoch_table_row_highlights_that_epoch_everywhere(linked, patterns):
+    page, r = linked, linked.result
+    table = page._epoch_rows.value
+    assert len(table) == len(r.labels) and table["epoch"].tolist() == list(range(len(r.labels)))
+    assert page._epoch_rows_holder[-1] is page._epoch_rows
+    k = int(np.flatnonzero(r.labels == r.labels.max())[-1])   # not the first cluster's
+    page._epoch_rows.selection = [k]
+    assert page.highlight == [k] and page.epoch == k and page.cluster == int(r.labels[k])
+    assert _ringed(page) == [k]
+    # one row band and one column band, both at the epoch's rank in the sorted matrix
+    rank, M = _rank(r.labels)[k], len(r.labels)
+    bands = _bands(page)
+    assert bands.tolist() == [[-0.5, rank - 0.5, M - 0.5, rank + 0.5],
+                              [rank - 0.5, -0.5, rank + 0.5, M - 0.5]]
+    raster = page._epoch_view[0].object
+    assert len(raster) == patterns.epoch_spikes(k)[0].size
+    assert raster.opts.get().kwargs["title"].startswith(f"epoch {k} (")
+    # the cluster list follows; a single epoch is not a whole cluster: no cluster row
+    assert page._cluster_select.value == page.cluster
+    assert page._cluster_rows.selection == []
+    assert page._epoch_rows.page == k // 10 + 1
+
+
+def test_cluster_table_row_highlights_the_cluster_s_epochs(linked, patterns):
+    page, r = linked, linked.result
+    clusters = page._cluster_labels
+    assert page._cluster_rows.value["epochs"].tolist() == [
+        int(np.sum(r.labels == c)) for c in clusters]
+    row = len(clusters) - 1     # the last cluster (not the one shown after the run)
+    c = int(clusters[row])
+    members = np.flatnonzero(r.labels == c).tolist()
+    page._cluster_rows.selection = [row]
+    assert page.highlight == members and page.cluster == c
+    assert _ringed(page) == members
+    assert page._epoch_rows.selection == members
+    # a cluster is a contiguous block of ranks: one row band, one column band
+    ranks = _rank(r.labels)[members]
+    bands = _bands(page)
+    assert len(bands) == 2
+    assert bands[0][1] == ranks.min() - 0.5 and bands[0][3] == ranks.max() + 0.5
+    # its epochs' spikes superimposed
+    raster = page._epoch_view[0].object
+    assert len(raster) == sum(patterns.epoch_spikes(k)[0].size for k in members)
+    assert f"{len(members)} epochs superimposed ({cluster_name(c)})" == \
+        raster.opts.get().kwargs["title"]
+    # two cluster rows: the union
+    page._cluster_rows.selection = [0, row]
+    both = np.flatnonzero(np.isin(r.labels, clusters[[0, row]])).tolist()
+    assert page.highlight == both and _ringed(page) == both
+    assert sorted(page._cluster_rows.selection) == [0, row]
+
+
+def test_map_box_or_lasso_selects_the_table_rows(linked):
+    page, r = linked, linked.result
+    # three dots picked on the map (rows of the map's points, in legend order)
+    rows = [0, 3, len(r.labels) - 1]
+    page._map_selection.event(index=rows)
+    epochs = sorted(int(page._map_epochs[i]) for i in rows)
+    assert page.highlight == epochs
+    assert page._epoch_rows.selection == epochs
+    assert _ringed(page) == epochs
+    # a box around one whole cluster selects that cluster's row as well
+    c = int(page._cluster_labels[-1])
+    members = np.flatnonzero(r.labels == c)
+    rows = np.flatnonzero(np.isin(page._map_epochs, members)).tolist()
+    page._map_selection.event(index=rows)
+    assert page.highlight == members.tolist()
+    assert page._cluster_rows.selection == [len(page._cluster_labels) - 1]
+    # a tap (one dot) selects its epoch, its cluster and its table row
+    page._map_selection.event(index=[rows[0]])
+    k = int(page._map_epochs[rows[0]])
+    assert page.highlight == [k] and page.epoch == k and page._epoch_rows.selection == [k]
+
+
+def test_overlays_keep_the_map_and_matrix_titles(linked):
+    renderer = hv.renderer("bokeh")
+    fig = renderer.get_plot(linked._map[0].object).state
+    assert fig.title.text == "t-SNE map, coloured by cluster"
+    # the map's tools pick several epochs
+    assert {"BoxSelectTool", "LassoSelectTool", "TapTool"} <= {type(t).__name__
+                                                              for t in fig.tools}
+    fig = renderer.get_plot(linked._matrix[0].object).state
+    assert fig.title.text == "SPOTDis, epochs sorted by cluster"
+
+
+def test_rank_bands_merge_neighbours_and_stay_bounded():
+    assert rank_bands([9, 1, 2, 3, 7], 10, min_gap=1).tolist() == [[1, 3], [7, 7], [9, 9]]
+    assert rank_bands([1, 3], 10, min_gap=2).tolist() == [[1, 3]]
+    assert rank_bands([], 10).shape == (0, 2)
+    # 30,000 epochs, a scattered pick of 10,000: bands at pixel resolution, every pick covered
+    rng = np.random.default_rng(0)
+    labels = rng.integers(-1, 20, 30_000)
+    picked = rng.choice(30_000, 10_000, replace=False)
+    rects = matrix_highlight(labels, picked).array()
+    n_bands = len(rects) // 2
+    assert 0 < n_bands <= 1000
+    ranks = _rank(labels)[picked]
+    lo, hi = rects[:n_bands, 1], rects[:n_bands, 3]
+    inside = (ranks[:, None] > lo[None, :]) & (ranks[:, None] < hi[None, :])
+    assert inside.any(axis=1).all()
+    assert len(map_highlight(rng.normal(size=(30_000, 2)), picked)) == 10_000
+    assert len(epoch_table(labels, rng.normal(size=(30_000, 2)))) == 30_000
+
+
+def test_no_epochs_offers_the_demo_with_epochs_in_one_click():
+    """Issue 15 ("Why"): a newcomer on a recording without epochs is led to a demo with
+    them, not only to events + window."""
+    data = simulate.sip(n_units=10, assembly_size=3, t_stop=5, seed=1)
+    session = Session(data=data, source="sip")
+    page = SpotDisPage(session=session)
+    assert page._demo_button.visible and not page._demo_button.disabled
+    asyncio.run(page._load_epoch_demo())
+    assert session.data is not data and len(session.data.epochs) == 300
+    assert session.source == "demo 'Pulse patterns (300 epochs, 50 units)'"
+    # the page follows: the recording's epochs, the button gone
+    assert page.epoch_source == RECORDING and not page._demo_button.visible
+    assert "300 epochs, 50 units" in page._summary.object
+    assert not page._run_button.disabled
+
+
+def test_many_highlighted_spikes_are_rasterized(patterns, monkeypatch):
+    """Above RASTER_POINTS_MAX spikes the raster of highlighted epochs is a datashader
+    image whose counts add up to the epochs' spikes."""
+    import dashboard.spotdis_views as views
+
+    picked = list(range(0, 30, 2))
+    n_spikes = sum(patterns.epoch_spikes(k)[0].size for k in picked)
+    small = views.epochs_raster(patterns, picked, dynamic=False)
+    assert isinstance(small, hv.Points) and len(small) == n_spikes
+    monkeypatch.setattr(views, "RASTER_POINTS_MAX", n_spikes - 1)
+    image = views.epochs_raster(patterns, picked, dynamic=False)
+    assert isinstance(image, hv.Image)
+    counts = image.dimension_values(2)
+    assert np.nansum(counts) == n_spikes
+    assert "15 epochs superimposed" in image.opts.get().kwargs["title"]

@@ -74,6 +74,10 @@ def test_data_without_epochs_offers_events(served_app, page, artifacts_dir):
     page.get_by_text(re.compile(r"Event times \(s\): give the event times")).first.wait_for(
         timeout=30_000)
     screenshot(page, artifacts_dir / "spotdis_page_no_epochs.png", height=900)
+    # or one click to the demo with epochs: the page takes the recording's epochs
+    page.get_by_role("button", name=re.compile("Load the demo with epochs")).click()
+    page.get_by_text(re.compile(r"300 epochs, 50 units")).first.wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="recording's epochs", exact=True).is_enabled()
     assert not page.js_errors, page.js_errors
 
 
@@ -97,4 +101,101 @@ def test_events_and_window_on_the_pulse_demo(served_app, page, artifacts_dir):
     # the truth colouring belongs to the recording's epochs: not offered here
     assert page.get_by_role("button", name="ground truth", exact=True).is_disabled()
     screenshot(page, artifacts_dir / "spotdis_page_events.png")
+    assert not page.js_errors, page.js_errors
+
+
+# the highlight overlays' data, read from the page's Bokeh documents. rings: the epochs whose
+# map dots a ring source (x and y only) sits on; bands: the matrix's quads that span its
+# whole width or height (the cluster frames never do), as [left, bottom, right, top]
+HIGHLIGHT_JS = """() => {
+  const cols = (m) => m.data instanceof Map ? Object.fromEntries(m.data) : m.data;
+  const sources = [];
+  for (const doc of Bokeh.documents)
+    for (const m of doc.all_models)
+      if (m.type === 'ColumnDataSource') sources.push(cols(m));
+  const map = sources.find((d) => 'group' in d && 'epoch' in d && 'x' in d);
+  if (!map) return {rings: null, bands: null};
+  const at = new Map();
+  for (let i = 0; i < map.x.length; i++) at.set(map.x[i] + ',' + map.y[i], map.epoch[i]);
+  let rings = null;
+  const bands = [];
+  for (const d of sources) {
+    const keys = Object.keys(d).sort().join(',');
+    if (keys === 'x,y' && d.x.length && Array.from(d.x).every((x, i) => at.has(x + ',' + d.y[i])))
+      rings = Array.from(d.x, (x, i) => at.get(x + ',' + d.y[i])).sort((a, b) => a - b);
+    if (keys === 'bottom,left,right,top')
+      for (let i = 0; i < d.left.length; i++)
+        if (d.right[i] - d.left[i] === map.x.length || d.top[i] - d.bottom[i] === map.x.length)
+          bands.push([d.left[i], d.bottom[i], d.right[i], d.top[i]]);
+  }
+  return {rings: rings, bands: bands};
+}"""
+
+
+def cell(row, field):
+    """The text of a Tabulator row's cell of column ``field``."""
+    return row.locator(f".tabulator-cell[tabulator-field='{field}']").inner_text().strip()
+
+
+def test_table_row_highlights_the_epoch(served_app, page, artifacts_dir):
+    """Linked views (issue 15): a click on an epoch's row rings it on the map, marks its row
+    and column on the matrix and draws its spikes; a click on a cluster's row highlights all
+    its epochs. Kept small: 40 windows cut from the pulse demo."""
+    open_spotdis_page(page, served_app)
+    page.get_by_text(re.compile(r"300 epochs, 50 units")).first.wait_for(timeout=10_000)
+    page.get_by_role("button", name="events + window", exact=True).click()
+    page.locator(".bk-input-group", has_text="Event times (s)").locator("input").first \
+        .wait_for(timeout=10_000)
+    set_number(page, "Event times (s)", "0:12:0.3")
+    set_number(page, "Min cluster size", 4)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text(re.compile(r"clusters.*40 windows")).first.wait_for(timeout=120_000)
+    tables = page.locator(".tabulator:visible")
+    tables.nth(1).locator(".tabulator-row").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+
+    # epoch 3 of the epochs' table (row k is epoch k; the first page shows 0..9)
+    row = tables.nth(1).locator(".tabulator-row").nth(3)
+    assert cell(row, "epoch") == "3"
+    row.click()
+    page.wait_for_function(f"({HIGHLIGHT_JS})().rings?.join(',') === '3'", timeout=30_000)
+    # one row band and one column band, one epoch wide, at the same rank
+    page.wait_for_function(f"({HIGHLIGHT_JS})().bands.length === 2", timeout=30_000)
+    bands = page.evaluate(HIGHLIGHT_JS)["bands"]
+    (row_band,) = [b for b in bands if b[2] - b[0] == 40]
+    (column_band,) = [b for b in bands if b[3] - b[1] == 40]
+    assert row_band[3] - row_band[1] == 1 and column_band[2] - column_band[0] == 1, bands
+    assert row_band[1] == column_band[0], bands
+    assert "tabulator-selected" in row.get_attribute("class")
+    screenshot(page, artifacts_dir / "spotdis_linked_epoch.png", height=1950)
+
+    # a cluster's row (the last: not epoch 3's cluster if that is the noise): all its
+    # epochs ringed, their rows selected in the epochs' table
+    clusters = tables.nth(0).locator(".tabulator-row")
+    last = clusters.nth(clusters.count() - 1)
+    label, n = cell(last, "cluster"), int(cell(last, "epochs"))
+    assert n > 1
+    last.click()
+    page.wait_for_function(f"({HIGHLIGHT_JS})().rings?.length === {n}", timeout=30_000)
+    # on the epochs' table's first page: the selected rows are those of the cluster
+    rows = tables.nth(1).locator(".tabulator-row")
+
+    def selected_and_members():
+        picked, members = [], []
+        for i in range(rows.count()):
+            epoch = int(cell(rows.nth(i), "epoch"))
+            if "tabulator-selected" in rows.nth(i).get_attribute("class"):
+                picked.append(epoch)
+            if cell(rows.nth(i), "cluster") == label:
+                members.append(epoch)
+        return picked, members
+
+    for _ in range(40):   # the table's selection arrives in its own message
+        picked, members = selected_and_members()
+        if picked == members:
+            break
+        page.wait_for_timeout(500)
+    assert picked == members and members, (picked, members)
+    page.wait_for_timeout(1000)
+    screenshot(page, artifacts_dir / "spotdis_linked_cluster.png", height=1950)
     assert not page.js_errors, page.js_errors

@@ -89,3 +89,49 @@ def test_serve_open_shows_a_work_file_s_results(start_server, page, tmp_path):
         page.get_by_text(re.compile(rf"{n_sig} of 30 units significant")).first.wait_for(
             timeout=60_000)
         page.get_by_text("lab recording").first.wait_for(timeout=10_000)
+
+
+def test_a_brushed_restriction_goes_back_to_the_whole_recording_after_a_reload(
+        served_app, page, artifacts_dir):
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    page.goto(served_app)
+    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    raster = page.locator(".bk-Canvas:visible").first
+    raster.wait_for(timeout=30_000)
+    page.wait_for_timeout(2000)
+    # brush a time window on the raster (its x-select tool is the active drag)
+    box = raster.bounding_box()
+    y = box["y"] + 0.5 * box["height"]
+    page.mouse.move(box["x"] + 0.35 * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.5 * box["width"], y, steps=6)
+    page.mouse.move(box["x"] + 0.65 * box["width"], y, steps=6)
+    page.mouse.up()
+    fields = [page.locator(".bk-input-group:visible", has_text=label).locator("input").first
+              for label in ("From (s)", "To (s)")]
+    fields[1].wait_for(timeout=15_000)  # the card opened with the window in it
+    page.wait_for_function("([a, b]) => a.value !== '' && b.value !== ''",
+                           arg=[f.element_handle() for f in fields], timeout=15_000)
+    t0, t1 = (float(f.input_value()) for f in fields)
+    assert 0 < t0 < t1 < 5, (t0, t1)  # the default demo lasts 5 s
+    page.mouse.move(box["x"] - 20, y)  # no tooltip in the picture
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts_dir / "restrict_brushed_window.png"))
+    page.get_by_role("button", name="Restrict", exact=True).click()
+    restricted = page.get_by_text(re.compile(rf"Restricted: time {t0:g}-{t1:g} s"))
+    restricted.first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # the work is written in the background
+
+    page.reload()
+    restricted.first.wait_for(timeout=60_000)  # the restriction came back
+    page.get_by_text("Restrict: time window and units").click()
+    whole = page.get_by_role("button", name="Whole recording")
+    whole.wait_for(timeout=10_000)
+    assert whole.is_enabled()
+    whole.click()
+    page.get_by_text(re.compile(r"\b500 units, [\d,]+ spikes, 5 s")).first.wait_for(
+        timeout=30_000)
+    page.wait_for_timeout(500)
+    assert page.get_by_text(re.compile(r"Restricted: time")).count() == 0
+    page.screenshot(path=str(artifacts_dir / "whole_recording_after_reload.png"))
+    assert not page.js_errors, page.js_errors

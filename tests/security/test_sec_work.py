@@ -107,3 +107,23 @@ def test_work_file_round_trip_and_hostile_files():
     with pytest.raises(SpikeDataError) as info:
         read_work_file(broken, "w.spikelens", 10**8, ["assembly"])
     assert "spikelens-open-work" not in str(info.value)
+
+
+def test_the_whole_recording_beside_a_restriction_stays_in_its_session_s_folder(store):
+    from analysis.restrict import restrict
+
+    work, secret = store.new()
+    other, other_secret = store.new()
+    whole = simulate.poisson(n_units=6, t_stop=3.0, seed=5)
+    work.save_data(restrict(whole, units="0-2"), "mine", whole, "mine")
+    other.save_data(whole, "theirs")
+    work.flush()
+    written = {os.path.relpath(os.path.join(here, f), store.root)
+               for here, _, files in os.walk(store.root) for f in files}
+    assert os.path.join(work.token, "whole.npz") in written
+    assert not any(p.endswith("whole.npz") and not p.startswith(work.token + os.sep)
+                   for p in written)
+    # only its own browser gets it back; the other session's work has no whole recording
+    assert store.open(work.token, other_secret) is None
+    assert store.open(work.token, secret).load()["whole"].equals(whole)
+    assert store.open(other.token, other_secret).load()["whole"] is None
