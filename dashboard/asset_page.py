@@ -6,7 +6,15 @@ bins x bins. All five are drawn with bin-centre times in seconds on both axes, b
 runs from bottom left to top right, and a synfire chain shows as short stripes parallel to
 it. The five plots share their axes, so zooming one zooms all. With them: the SSE table, and
 rasters in the original, ASSET's and (when known) the true order, with close-ups of the
-highlighted SSE, where the chain shows as a diagonal.
+highlighted SSE, where the chain shows as a diagonal. A click on a row of the SSE table
+highlights that SSE in every plot (its entries in each matrix, its neurons' spikes and its
+time span on every raster); a second click on the row, or **Clear highlight**, removes it.
+
+A recording with more than ``max_bins`` bins is not run at once: the page offers a tiled run
+(``Asset.run(tiled=True)``: row tiles, only the significant entries kept) or a restriction
+to the first window that fits (``analysis.restrict``, shown in the whole app as a
+hand-over), each one click. The tiled run is also a choice of its own (**Run in row
+tiles**); a tiled result draws its significant entries instead of the five matrices.
 
 A new alpha or clustering setting reruns only the mask and what follows (``Asset`` caches the
 slow steps) and the matrices redraw at the current zoom; settings that need the slow steps
@@ -25,11 +33,11 @@ from bokeh.models.widgets.tables import NumberFormatter
 from analysis.asset import Asset, AssetResult, sse_neurons, sse_time_bins
 
 from . import views, widgets
-from .asset_views import (MATRICES, closeups, matrix_plots, raster_orders, sse_spikes,
-                          sse_window, summary_facts)
+from .asset_views import (MATRICES, TILED_NOTE, closeups, is_tiled, matrix_plots,
+                          raster_orders, sse_spikes, sse_window, summary_facts)
 from .handover import hand_over, handover_controls, sse_units
 from .page_base import AnalysisPage
-from .text import Markdown
+from .text import Markdown, escape_markdown
 
 # parameters in seconds, shown in milliseconds (their labels say "(ms)")
 MS_PARAMETERS = ["bin_size", "kernel_width"]
@@ -40,6 +48,8 @@ SLOW_PARAMETERS = ["bin_size", "kernel_width", "binary", "filter_shape", "n_larg
 # matrix's normalization): applied at once when results are shown
 CHEAP_PARAMETERS = ["normalization", "alpha_p", "alpha_j", "max_distance", "min_neighbors",
                     "stretch"]
+# ... except after a tiled run, which keeps no matrices: new alphas need the tiles again
+TILED_SLOW_PARAMETERS = ["alpha_p", "alpha_j"]
 PARAMETER_GROUPS = [
     # (normalization is left out: Panel's Select cannot show its None choice; it only
     # changes the intersection matrix's display, and a notebook can still set it)
@@ -59,11 +69,53 @@ MATRIX_GUIDE = """**Reading the matrices.** Entry (i, j) compares time bin i (y 
 bin j (x axis); the diagonal runs from bottom left to top right. A sequence of synchronous
 events that repeats shows as a stripe parallel to the diagonal, away from it.
 
-Pink squares mark the entries of the highlighted SSE. Drag to pan and scroll to zoom: the five
+Pink squares mark the entries of the highlighted SSE (click a row of the SSE table;
+click it again, or **Clear highlight**, to remove it). Drag to pan and scroll to zoom: the five
 matrices move together; hover for values. Tick **Zoom matrices to the SSE** to look closer.
 
 Below, the rasters with units in ASSET's order: the SSE's neurons come first, in chain order,
 so the chain shows as a diagonal in the close-ups."""
+TILED_GUIDE = """**Reading the plot.** Entry (i, j) compares time bin i (y axis) with
+bin j (x axis), as in a full run's matrices; only the entries found significant are drawn,
+in their SSE's colour (grey: noise). A sequence of synchronous events that repeats shows as
+a stripe parallel to the diagonal, away from it. Pink squares mark the entries of the
+highlighted SSE (click a row of the SSE table; click it again, or **Clear highlight**, to
+remove it)."""
+TILED_HELP = """For many bins (20,000 and more): keeps only the entries found significant,
+not the five matrices; a new alpha then needs Run."""
+
+
+def _sync_overlay_ranges(root_view, root_model):
+    """After Panel links the axes of panes (``linked_axes``), point the layers of overlaid
+    plots at the shared ranges too.
+
+    Panel gives an overlay's figure the shared ranges but leaves its layers' ``handles``
+    on the old ones; HoloViews' RangeXY callback then reports the old (whole) range, and
+    a rasterized matrix under a highlight overlay did not redraw for a zoom made in
+    another matrix. A Panel preprocessing hook, run after Panel's own ``link_axes``.
+    """
+    from holoviews.plotting.bokeh.element import ElementPlot
+
+    ref = root_model.ref["id"]
+    for pane in root_view.select(pn.pane.HoloViews):
+        if not pane.linked_axes or ref not in pane._plots:
+            continue
+        for plot in pane._plots[ref][0].traverse(specs=[ElementPlot]):
+            fig = getattr(plot, "state", None)
+            for name in ("x_range", "y_range"):
+                shared = getattr(fig, name, None)
+                if shared is not None and name in plot.handles \
+                        and plot.handles[name] is not shared:
+                    plot.handles[name] = shared
+
+
+if _sync_overlay_ranges.__name__ not in {h.__name__ for h in
+                                         pn.viewable.Viewable._preprocessing_hooks}:
+    pn.viewable.Viewable._preprocessing_hooks.append(_sync_overlay_ranges)
+
+
+class TooManyBins(ValueError):
+    """More bins than the page computes full matrices for (``AssetPage.max_bins``)."""
 
 
 class AssetPage(AnalysisPage):
@@ -76,8 +128,13 @@ class AssetPage(AnalysisPage):
     zoom_to_sse = param.Boolean(default=False, label="Zoom matrices to the SSE", doc="""
         Show the matrices around the highlighted SSE instead of the whole recording.""")
     max_bins = param.Integer(default=5000, bounds=(1, None), doc="""
-        Largest number of bins the page runs ASSET on: each matrix holds bins x bins
-        values (5000 bins: 200 MB per float matrix).""")
+        Largest number of bins the page computes ASSET's full matrices for: each matrix
+        holds bins x bins values (5000 bins: 200 MB per float matrix). Above it the page
+        offers the tiled run or a shorter window.""")
+    tiled = param.Boolean(default=False, label="Run in row tiles (large recordings)", doc="""
+        Run ASSET in row tiles (``Asset.run(tiled=True)``): only the significant entries are
+        kept, not the bins x bins matrices, so any number of bins that fits the memory
+        budget runs.""")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -94,8 +151,15 @@ class AssetPage(AnalysisPage):
         self._cluster_select = pn.widgets.Select(label=self.param.cluster.label,
                                                  options={"none": 0}, width=280)
         self._cluster_select.param.watch(lambda e: setattr(self, "cluster", e.new), "value")
+        self._clear_button = pn.widgets.Button(
+            label="Clear highlight", width=130, margin=(28, 10, 5, 5),
+            description="Remove the highlighted SSE from every plot.")
+        self._clear_button.on_click(lambda e: setattr(self, "cluster", 0))
+        self._syncing_table = False  # True while the page itself sets the table
         self._table = pn.widgets.Tabulator(
-            None, show_index=False, disabled=True, selectable=1, height=150,
+            # "toggle": a second click on the selected row deselects it (with 1, Panel's
+            # table keeps the row selected); the page keeps one row selected at most
+            None, show_index=False, disabled=True, selectable="toggle", height=150,
             sizing_mode="stretch_width", layout="fit_data_fill", widths={"units": 200},
             # short titles so that every column fits beside the matrices
             titles={"start i (s)": "i start", "end i (s)": "i end", "start j (s)": "j start",
@@ -117,7 +181,7 @@ class AssetPage(AnalysisPage):
         self._sse_span = handover_controls(self._hand_over_span)
         self._sse_box = pn.Column(
             "### Synchronous events (SSEs)",
-            pn.Row(self._cluster_select,
+            pn.Row(self._cluster_select, self._clear_button,
                    pn.widgets.Checkbox.from_param(self.param.zoom_to_sse, margin=(30, 10))),
             self._table_holder, self._download_row(), self._sse_units.row,
             self._sse_span.row, visible=False,
@@ -125,12 +189,16 @@ class AssetPage(AnalysisPage):
         self._matrices = pn.Column(sizing_mode="stretch_width")
         self._rasters = pn.Column(sizing_mode="stretch_width")
         self._closeups = pn.Row(sizing_mode="stretch_width")
+        self._tiled_note = Markdown(TILED_NOTE, visible=False, sizing_mode="stretch_width",
+                                    styles={"font-size": "0.9em"})
+        self._init_offer()
 
         self.asset.param.watch(self._on_slow_change, SLOW_PARAMETERS)
         self.asset.param.watch(self._on_cheap_change, CHEAP_PARAMETERS)
         self.session.param.watch(self._on_data, "data")
         self.param.watch(self._on_cluster, "cluster")
         self.param.watch(lambda e: self._update_matrices(), "zoom_to_sse")
+        self.param.watch(self._on_slow_change, "tiled")
         self._layout = self._build_layout()
         self._on_data()
 
@@ -151,11 +219,15 @@ class AssetPage(AnalysisPage):
             *[widgets.milliseconds_input(asset, n, on_error=self._show_error)
               for n in MS_PARAMETERS],
             *groups,
+            "**Large recordings**",
+            pn.widgets.Checkbox.from_param(self.param.tiled),
+            Markdown(TILED_HELP, styles={"font-size": "0.85em"}),
             self._run_row(),
             width=280,
         )
-        results = pn.Column(self._status, self._stale, self._summary, self._sse_box,
-                            self._matrices, self._rasters, sizing_mode="stretch_width")
+        results = pn.Column(self._status, self._offer, self._stale, self._summary,
+                            self._sse_box, self._tiled_note, self._matrices, self._rasters,
+                            sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
     def __panel__(self):
@@ -166,6 +238,9 @@ class AssetPage(AnalysisPage):
         """Run ASSET in a worker thread; show the result, or one line saying what failed."""
         if self._running:
             self._pending = True  # settings changed during the run: run again afterwards
+            return
+        self._offer.visible = False
+        if self._make_offer():
             return
         while True:
             self._pending = False
@@ -192,20 +267,118 @@ class AssetPage(AnalysisPage):
         if asset.data.duration < asset.bin_size:
             raise ValueError(f"Bin size: {asset.bin_size * 1e3:g} ms is longer than the "
                              f"recording ({asset.data.duration:g} s)")
+        if self.tiled:
+            return asset.run(tiled=True)  # its memory guard: Asset.memory_needed(tiled=True)
         n_bins = asset.data.n_bins(asset.bin_size)
         if n_bins > self.max_bins:
-            raise ValueError(
-                f"Bin size: {asset.bin_size * 1e3:g} ms gives {n_bins} bins; this page runs "
-                f"ASSET on at most {self.max_bins} bins (each matrix has bins x bins "
-                f"entries): use larger bins or a shorter recording")
+            raise TooManyBins(self._too_many_bins_text(n_bins))
         return asset.run()
+
+    def _too_many_bins_text(self, n_bins):
+        return (f"Bin size: {self.asset.bin_size * 1e3:g} ms gives {n_bins} bins; this page "
+                f"computes ASSET's full matrices on at most {self.max_bins} bins (each "
+                f"matrix has bins x bins entries)")
 
     def _on_slow_change(self, *events):
         if self.result is not None:
             self._stale.visible = True
 
     async def _on_cheap_change(self, *events):
-        if self.result is not None and not self._shows_settings():
+        if self.result is None or self._shows_settings():
+            return
+        if is_tiled(self.result) and (self._stale.visible or any(
+                e.name in TILED_SLOW_PARAMETERS for e in events)):
+            # the tiles hold no matrices to threshold again: new alphas, or a setting
+            # waiting for the Run button, need the tiles again
+            self._stale.visible = True
+            return
+        await self._run()
+
+    # ------------------------------------------------------------------ too many bins
+    def _init_offer(self):
+        """The way out of "too many bins": a tiled run or a shorter window, one click each."""
+        self._offer_text = Markdown("", sizing_mode="stretch_width")
+        self._offer_tiles = pn.widgets.Button(
+            label="Run in tiles", color="primary", width=150,
+            description="Run ASSET in row tiles: only the entries found significant are kept.")
+        self._offer_window = pn.widgets.Button(
+            label="Restrict to a window", color="primary", width=250,
+            description="Restrict the recording (in the whole app, as the Data page's "
+                        "Restrict does) to a window that fits, and run ASSET on it.")
+        self._offer_tiles.on_click(self._run_in_tiles)
+        self._offer_window.on_click(self._run_on_window)
+        self._offer_window_s = None
+        self._offer = pn.Column(
+            self._offer_text, pn.Row(self._offer_tiles, self._offer_window),
+            visible=False, sizing_mode="stretch_width",
+            styles={"background": "#fff3cd", "border": "1px solid #ffe69c",
+                    "border-radius": "6px", "padding": "4px 10px"})
+        self._job_buttons += [self._offer_tiles, self._offer_window]
+
+    def _make_offer(self):
+        """Before a full run: when the data have more than ``max_bins`` bins, show the offer
+        instead and return True."""
+        asset, data = self.asset, self.asset.data
+        if self.tiled or data is None or not 0 < asset.bin_size <= data.duration:
+            return False  # a tiled run, or an error that _compute reports
+        n_bins = data.n_bins(asset.bin_size)
+        if n_bins <= self.max_bins:
+            return False
+        window = self._fitting_window()
+        self._offer_window_s = window
+        length = window[1] - window[0]
+        self._offer_window.label = f"Restrict to a window of {length:g} s"
+        lines = [f"**{escape_markdown(self._too_many_bins_text(n_bins))}.** Either:",
+                 f"- **Run in tiles**: all {n_bins} bins, in row tiles; only the entries found "
+                 f"significant are kept (the matrices are not drawn); {self._tiles_memory()}",
+                 f"- **Restrict to a window of {length:g} s** ({window[0]:g}-{window[1]:g} "
+                 f"s, {self.max_bins} bins or fewer; the whole app shows the restricted "
+                 f"recording, and **Whole recording** on the Data page goes back),",
+                 "- or use larger bins or a shorter recording."]
+        self._offer_text.object = "\n".join(lines)
+        self._offer_tiles.disabled = self._tiles_refused() is not None
+        self._offer.visible = True
+        self.session.message = self._too_many_bins_text(n_bins)
+        self.state = "idle"
+        return True
+
+    def _fitting_window(self):
+        """(t0, t1): the first window of the data with at most ``max_bins`` bins."""
+        data, bin_size = self.asset.data, self.asset.bin_size
+        length = self.max_bins * bin_size
+        # shorter by a hair where rounding would give one bin too many
+        while data.time_slice(data.t_start, data.t_start + length).n_bins(bin_size) \
+                > self.max_bins:
+            length -= bin_size
+        return data.t_start, data.t_start + length
+
+    def _tiles_refused(self):
+        """Why the tiled run would not fit the memory budget (one line), or None."""
+        asset = self.asset
+        need, budget = asset.memory_needed(tiled=True), asset._budget()
+        if need <= budget:
+            return None
+        return (f"the tiled run needs about {need / 1e9:.2f} GB, more than the memory "
+                f"budget of {budget / 1e9:.2f} GB")
+
+    def _tiles_memory(self):
+        refused = self._tiles_refused()
+        if refused:
+            return f"not possible here: {refused}."
+        return f"it needs about {self.asset.memory_needed(tiled=True) / 1e6:,.0f} MB."
+
+    async def _run_in_tiles(self, event=None):
+        self._offer.visible = False
+        self.tiled = True
+        await self._run()
+
+    async def _run_on_window(self, event=None):
+        window = self._offer_window_s
+        if window is None or self.session.data is None:
+            return
+        self._offer.visible = False
+        restricted = hand_over(self.session, window=window, on_error=self._show_error)
+        if restricted is not None:
             await self._run()
 
     # ------------------------------------------------------------------ data changes
@@ -216,10 +389,10 @@ class AssetPage(AnalysisPage):
         self.asset.source = self.session.source
         self.result = None
         self.cluster = 0
-        self._status.visible = self._stale.visible = False
-        self._sse_box.visible = False
+        self._status.visible = self._stale.visible = self._offer.visible = False
+        self._sse_box.visible = self._tiled_note.visible = False
         self._table_holder[:] = []
-        self._table.value = None
+        self._set_table(value=None)
         self._cluster_select.options = {"none": 0}
         self._matrices[:] = []
         self._closeups[:] = []
@@ -235,10 +408,18 @@ class AssetPage(AnalysisPage):
         self._rasters[:] = [self._raster_pane(views.raster(data, title="original order"))]
 
     # ------------------------------------------------------------------ results
+    def _set_table(self, **values):
+        """Set the table's value or selection without taking it for a click."""
+        self._syncing_table = True
+        try:
+            self._table.param.update(**values)
+        finally:
+            self._syncing_table = False
+
     def _show_result(self):
         result, data = self.result, self.asset.data
         table = result.sse_table(data.unit_ids)
-        self._table.value = table
+        self._set_table(value=table)
         # header ~60 px and rows ~50 px as rendered: no empty rows, at most 5 before scrolling
         self._table.height = 60 + 50 * min(len(table), 5)
         self._sse_box.visible = True
@@ -250,6 +431,7 @@ class AssetPage(AnalysisPage):
                 int(row.cluster)
         self._cluster_select.options = options
         self._summary.object = self._summary_text()
+        self._tiled_note.visible = is_tiled(result)
         # keep the user's SSE if it still exists, else the largest (the one the ordering
         # comes from)
         largest = (int(table.sort_values(["entries", "cluster"], ascending=[False, True])
@@ -268,15 +450,27 @@ class AssetPage(AnalysisPage):
         text = " · ".join([*summary_facts(r, self.asset.data.n_units),
                            f"run {r.elapsed:.1f} s"])
         missing = [n for n in MATRICES if getattr(r, n) is None]
-        if missing:
+        if is_tiled(r):
+            text += ("  \n**Tiled run** (row tiles): only the entries found "
+                     "significant were kept; the matrices are not shown.")
+        elif missing:
             text += f"  \n(not kept by this run, so not shown: {', '.join(missing)})"
         return text
 
     # ------------------------------------------------------------------ selection
     def _on_table_selection(self, event):
+        """A click on a row highlights its SSE; a second click (no row selected) clears."""
         table = self._table.value
-        if event.new and table is not None and len(table):
-            self.cluster = int(table.iloc[event.new[0]]["cluster"])
+        if self._syncing_table or table is None or not len(table):
+            return
+        rows = [i for i in (event.new or []) if 0 <= i < len(table)]
+        added = [i for i in rows if i not in (event.old or [])]
+        pick = added[-1] if added else (rows[-1] if rows else None)
+        self.cluster = int(table.iloc[pick]["cluster"]) if pick is not None else 0
+        # one row at most: a click on a second row moves the selection there
+        keep = [] if pick is None else [pick]
+        if self._table.selection != keep:
+            self._set_table(selection=keep)
 
     def _on_cluster(self, *events):
         cluster = self.cluster
@@ -286,7 +480,7 @@ class AssetPage(AnalysisPage):
         if table is not None and len(table):
             rows = np.flatnonzero(table["cluster"].to_numpy() == cluster).tolist()
             if self._table.selection != rows:
-                self._table.selection = rows
+                self._set_table(selection=rows)
         if self.result is None:
             return
         self._offer_hand_over()
@@ -299,8 +493,10 @@ class AssetPage(AnalysisPage):
     analysis_attr = "asset"
 
     def _restore_result(self, result):
+        self.tiled = is_tiled(result)  # a rerun works as the result was computed
         self.result = result
         self._show_result()
+        self._stale.visible = False
         return True
 
     def _table_unit_ids(self):
@@ -351,7 +547,8 @@ class AssetPage(AnalysisPage):
         if self.result is None:
             return
         shape = next((getattr(self.result, n).shape for n in MATRICES
-                      if getattr(self.result, n) is not None), None)
+                      if getattr(self.result, n) is not None),
+                     ("tiled", self.result.data_summary.get("bins")))
         window = sse_window(self.result, self.cluster) if self.zoom_to_sse else None
         if self._matrix_stream is not None and self._shown_matrices == (shape, window):
             self._matrix_stream.send(self.result)
@@ -369,8 +566,9 @@ class AssetPage(AnalysisPage):
         self._matrix_marks = hv.streams.Pipe(data=(self.result, self.cluster))
         panes = [pn.pane.HoloViews(plot, linked_axes=True, sizing_mode="fixed") for plot in
                  matrix_plots(self.result, self._matrix_stream, self._matrix_marks, window)]
-        return pn.GridBox(*panes, Markdown(MATRIX_GUIDE, width=300,
-                                           styles={"font-size": "0.85em"}), ncols=2)
+        guide = TILED_GUIDE if is_tiled(self.result) else MATRIX_GUIDE
+        return pn.GridBox(*panes, Markdown(guide, width=300, styles={"font-size": "0.85em"}),
+                          ncols=2)
 
     # ------------------------------------------------------------------ rasters
     @staticmethod
@@ -382,13 +580,16 @@ class AssetPage(AnalysisPage):
     def _raster_grid(self):
         spikes, r = self.asset.data, self.result
         self._raster_marks = hv.streams.Pipe(data=(r, self.cluster))
-        original, reordered, *truth = [views.raster(spikes, order=order, title=title)
-                                       for order, title in raster_orders(r, spikes)]
-        # the stream sends (result, cluster): the highlight follows the selected SSE
-        highlight = hv.DynamicMap(lambda data: sse_spikes(data[0], spikes, data[1]),
-                                  streams=[self._raster_marks])
-        panes = [self._raster_pane(raster)
-                 for raster in [original, reordered * highlight, *truth]]
+        panes = []
+        for order, title in raster_orders(r, spikes):
+            # the stream sends (result, cluster): the highlight follows the selected SSE,
+            # its neurons on their rows in this raster's order
+            rows = "original" if order is None else order
+            highlight = hv.DynamicMap(
+                lambda data, rows=rows: sse_spikes(data[0], spikes, data[1], order=rows),
+                streams=[self._raster_marks])
+            panes.append(self._raster_pane(
+                views.raster(spikes, order=order, title=title) * highlight))
         return pn.Column("### Rasters", pn.GridBox(*panes, ncols=len(panes)),
                          self._closeups, sizing_mode="stretch_width")
 

@@ -59,12 +59,28 @@ def summary_facts(result, n_units):
     if r.mask is not None:
         n_sig = int(np.count_nonzero(r.mask))
         facts.append(f"{n_sig // 2 if r.symmetric else n_sig:,} significant entries")
+    elif is_tiled(r):
+        facts.append(f"{np.asarray(r.significant['rows']).size:,} significant entries")
     if r.n_found:
         facts.append(f"{r.n_found} of {n_units} units ordered by the largest SSE")
     if r.score is not None:
         facts.append(f"ordering score against the ground truth: **{r.score:.3f}**")
     facts.append(bins_text(r))
     return facts
+
+
+def is_tiled(result):
+    """Whether ``result`` comes from a tiled run (``Asset.run(tiled=True)``): it keeps the
+    significant entries (``result.significant``) and the SSEs, not the bins x bins
+    matrices."""
+    return result.cmat is None and bool(result.significant)
+
+
+TILED_NOTE = ("**Tiled run.** ASSET worked through the matrices in row tiles and kept only "
+              "the entries found significant: the five bins x bins matrices (intersection, "
+              "probability, joint probability, mask, clusters) are not kept, so they are "
+              "not drawn. Shown: those entries coloured by SSE (grey: noise), the SSE table, "
+              "the orderings and the rasters.")
 
 
 # ---------------------------------------------------------------------- matrices
@@ -130,13 +146,17 @@ def matrix_plot(image, name, size=(MATRIX_FRAME, MATRIX_FRAME), dynamic=True, **
 
 def matrix_plots(result, matrices, marks, window=None):
     """The matrices ``result`` holds, redrawn through two streams: ``matrices`` sends
-    results, ``marks`` sends ``(result, cluster)`` for the highlighted SSE's entries.
+    results, ``marks`` sends ``(result, cluster)`` for the highlighted SSE's entries, which
+    every plot marks. A tiled result (``is_tiled``) has no matrices: one plot of its
+    significant entries instead (``entries_plot``).
 
     Not framewise: a redraw through the streams keeps the user's zoom, and rasterize fills
     that zoom (framewise reset the axes to the whole matrix but left only the zoomed patch
     drawn); a new shape or zoom ``window`` ((x0, x1), (y0, y1)) in s wants new plots.
     """
     limits = {} if window is None else {"xlim": window[0], "ylim": window[1]}
+    if is_tiled(result):
+        return [entries_plot(result, matrices, marks, limits)]
     plots = []
     for name in MATRICES:
         if getattr(result, name) is None:
@@ -145,21 +165,85 @@ def matrix_plots(result, matrices, marks, window=None):
                               streams=[matrices])
         plot = matrix_plot(image, name, backend_opts={"plot.toolbar.autohide": True},
                            **limits)
-        if name == "cmat":
-            highlight = hv.DynamicMap(lambda data: cluster_marks(*data), streams=[marks])
-            plot = (plot * highlight).opts(title=matrix_image(name, result).label)
-        plots.append(plot)
+        highlight = hv.DynamicMap(lambda data: cluster_marks(*data), streams=[marks])
+        plots.append((plot * highlight).opts(title=matrix_image(name, result).label))
     return plots
+
+
+def entry_pixels(result, cluster):
+    """(rows, cols): the bins (i, j) of SSE ``cluster``'s entries (none for 0 or an unknown
+    cluster), both triangles in the symmetric case, as the matrices show them."""
+    sse = result.sses.get(cluster) if cluster else None
+    if not sse:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    pixels = np.array(list(sse), dtype=np.int64).reshape(-1, 2)
+    rows, cols = pixels[:, 0], pixels[:, 1]
+    if result.symmetric:  # the SSEs hold the lower triangle; the matrices mirror it
+        off = rows != cols
+        rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
+    return rows, cols
+
+
+def _bin_times(result, bins):
+    return result.t_start + (np.asarray(bins, dtype=np.float64) + 0.5) * result.bin_size
 
 
 def cluster_marks(result, cluster):
     """Hollow squares on the entries of SSE ``cluster`` (none for 0): they mark the entries
-    and let their cluster colour show."""
-    xs, ys, tj, ti = matrix_axes(result, *result.cmat.shape)
-    rows, cols = (np.nonzero(result.cmat == cluster) if cluster else
-                  (np.empty(0, int), np.empty(0, int)))
-    return hv.Points((xs[cols], ys[rows]), kdims=[tj, ti]).opts(
+    and let the matrix's colours show (full and tiled results alike)."""
+    _, _, tj, ti = matrix_axes(result, 0, 0)
+    rows, cols = entry_pixels(result, cluster)
+    return hv.Points((_bin_times(result, cols), _bin_times(result, rows)),
+                     kdims=[tj, ti]).opts(
         marker="square", size=7, fill_alpha=0, line_color=HIGHLIGHT, line_width=1.5)
+
+
+def entries_points(result):
+    """A tiled result's significant entries as points (x = time of bin j, y = time of bin
+    i; both triangles in the symmetric case) with their cluster colour as in the clusters
+    matrix (0: noise, grey)."""
+    sig = result.significant
+    rows = np.asarray(sig["rows"], dtype=np.int64)
+    cols = np.asarray(sig["cols"], dtype=np.int64)
+    labels = np.asarray(sig.get("labels", np.full(rows.size, -1)), dtype=np.int64)
+    if result.symmetric:
+        off = rows != cols
+        rows, cols, labels = (np.concatenate([rows, cols[off]]),
+                              np.concatenate([cols, rows[off]]),
+                              np.concatenate([labels, labels[off]]))
+    colour = np.where(labels > 0, (labels - 1) % len(CLUSTER_COLORS) + 1.0, 0.0)
+    _, _, tj, ti = matrix_axes(result, 0, 0)
+    vdim = hv.Dimension("cluster", label="cluster colour",
+                        range=(-0.5, len(CLUSTER_COLORS) + 0.5))
+    return hv.Points((_bin_times(result, cols), _bin_times(result, rows), colour),
+                     kdims=[tj, ti], vdims=[vdim])
+
+
+def entries_plot(result, entries, marks, limits=None, size=(MATRIX_FRAME, MATRIX_FRAME)):
+    """A tiled result's significant entries, rasterized over the whole recording, coloured
+    by SSE (grey: noise), with the highlighted SSE marked: ``entries`` sends results,
+    ``marks`` sends ``(result, cluster)``."""
+    import datashader as ds
+    from holoviews.operation.datashader import dynspread
+
+    bins = result.data_summary.get("bins") or int(
+        max(np.max(result.significant["rows"], initial=0),
+            np.max(result.significant["cols"], initial=0)) + 1)
+    extent = (result.t_start, result.t_start + bins * result.bin_size)
+    w, h = size
+    points = hv.DynamicMap(lambda data: entries_points(data), streams=[entries])
+    shaded = dynspread(rasterize(points, aggregator=ds.max("cluster"), width=w, height=h,
+                                 x_range=extent, y_range=extent),
+                       max_px=2, threshold=0.5, how="max")
+    highlight = hv.DynamicMap(lambda data: cluster_marks(*data), streams=[marks])
+    title = "significant entries (tiled run)"
+    return (shaded.opts(frame_width=w, frame_height=h, tools=["hover"],
+                        cmap=[NOISE_COLOR] + CLUSTER_COLORS, colorbar=False,
+                        clim=(-0.5, len(CLUSTER_COLORS) + 0.5),
+                        clipping_colors={"NaN": "white"},
+                        backend_opts={"plot.toolbar.autohide": True},
+                        xlim=extent, ylim=extent, **(limits or {}))
+            * highlight).opts(title=title)
 
 
 def sse_window(result, cluster):
@@ -187,9 +271,11 @@ def raster_orders(result, data):
     return orders
 
 
-def sse_spikes(result, data, cluster, window=None):
-    """SSE ``cluster`` on the raster in ASSET's order: the spikes of its neurons in its bins,
-    and the time spans of its bins (those inside ``window`` (s) if given)."""
+def sse_spikes(result, data, cluster, window=None, order=None):
+    """SSE ``cluster`` on a raster: the spikes of its neurons in its bins, and the time spans
+    of its bins (those inside ``window`` (s) if given). Rows as in ``views.raster`` with
+    ``order`` (default: ASSET's order; "original": the units' own order); units that
+    ``order`` leaves out are not marked."""
     spans, points = [], (np.empty(0), np.empty(0))
     if cluster and cluster in result.sses:
         sse = result.sses[cluster]
@@ -203,8 +289,11 @@ def sse_spikes(result, data, cluster, window=None):
         bins = bin_indices(data.times, result.t_start, result.bin_size)
         hit = (bins >= 0) & (bins < n_bins) & np.isin(
             data.units.astype(np.int64) * n_bins + bins, np.fromiter(keys, np.int64))
-        rank = np.empty(data.n_units, dtype=np.int64)
-        rank[result.order] = np.arange(result.order.size)
+        rows = (np.arange(data.n_units) if isinstance(order, str) and order == "original"
+                else np.asarray(result.order if order is None else order))
+        rank = np.full(data.n_units, -1, dtype=np.int64)
+        rank[rows] = np.arange(rows.size)
+        hit &= rank[data.units] >= 0
         if window is not None:
             hit &= (data.times >= window[0]) & (data.times <= window[1])
         points = (data.times[hit], rank[data.units[hit]].astype(np.float64))

@@ -9,7 +9,8 @@ import pytest
 
 from analysis import simulate
 from dashboard.asset_page import AssetPage
-from dashboard.asset_views import cluster_marks, matrix_image, sse_spikes, sse_window
+from dashboard.asset_views import (cluster_marks, entries_points, matrix_image, sse_spikes,
+                                   sse_window)
 from dashboard.state import Session
 
 hv.extension("bokeh", logo=False)  # the app does this; the page's views need it
@@ -102,16 +103,27 @@ def test_matrices_zoom_together_and_highlight_the_right_entries(ran):
     # Panel links the axes of the five panes: one range object each for x and y
     assert len({id(p.x_range) for p in matrix_plots}) == 1
     assert len({id(p.y_range) for p in matrix_plots}) == 1
+    # ... also for the layers of each overlay (matrix and highlight): their zoom stream
+    # reads these handles, and with Panel's old ones a zoom elsewhere redrew the whole
+    # matrix (dashboard.asset_page._sync_overlay_ranges)
+    from holoviews.plotting.bokeh.element import ElementPlot
+
+    layers = [sub for pane in ran._matrices[0].select(pn.pane.HoloViews)
+              for sub in pane._plots[root.ref["id"]][0].traverse(specs=[ElementPlot])]
+    assert len(layers) >= 15  # five overlays of two layers each
+    assert {id(sub.handles["x_range"]) for sub in layers} == {id(matrix_plots[0].x_range)}
+    assert {id(sub.handles["y_range"]) for sub in layers} == {id(matrix_plots[0].y_range)}
     # the highlight sits on the SSE's entries, off the diagonal (with two axes labelled
     # alike, HoloViews once drew it with y = x)
     k = ran.cluster
     rows, cols = np.nonzero(ran.result.cmat == k)
     sources = [r.data_source.data for r in root.select({"type": GlyphRenderer})
                if "time_i" in r.data_source.data]
-    assert len(sources) == 1
+    assert len(sources) == 5  # every matrix marks the highlighted SSE
     t0, dt = ran.result.t_start, ran.result.bin_size
-    np.testing.assert_allclose(np.sort(sources[0]["time_i"]), np.sort(t0 + (rows + 0.5) * dt))
-    assert np.all(sources[0]["time_i"] != sources[0]["time_j"])
+    for source in sources:
+        np.testing.assert_allclose(np.sort(source["time_i"]), np.sort(t0 + (rows + 0.5) * dt))
+        assert np.all(source["time_i"] != source["time_j"])
 
 
 def test_zoom_to_sse_and_close_ups(ran):
@@ -224,7 +236,9 @@ def test_too_short_data_and_too_many_bins_are_refused(page):
     page.max_bins = 100
     page.session.data = simulate.poisson(n_units=10, t_stop=1.0, seed=1)
     asyncio.run(page._run())
-    assert page._status.visible and "at most 100 bins" in page.session.message
+    # not an error any more but an offer (below): nothing computed
+    assert page._offer.visible and "at most 100 bins" in page.session.message
+    assert page.result is None and not page.asset._cache
 
 
 def test_new_data_clears_results_and_runs_on_the_new_data(ran):
@@ -332,3 +346,187 @@ def test_a_restored_result_from_a_file_is_shown_not_recomputed(ran, tmp_path, ch
     assert fresh.asset.filter_shape == tuple(ran.asset.filter_shape)
     assert not fresh.asset._cache  # nothing computed
     assert fresh._sse_box.visible and len(fresh._table.value) == len(ran.result.sses)
+
+
+# ---------------------------------------------------------------------- issue 15, item 2
+def plot_roots(page):
+    """Bokeh models of the page's matrices and of its three rasters (the close-ups below
+    them are new plots for each SSE), made once: the streams update them in place."""
+    return [page._matrices[0].get_root(), page._rasters[0][1].get_root()]
+
+
+def highlight_sources(roots):
+    """The data of every highlight overlay in ``roots``: the marks on the matrices
+    (columns time_i, time_j) and the SSE's spikes on the rasters (pink points)."""
+    from bokeh.models import GlyphRenderer
+
+    from dashboard.asset_views import HIGHLIGHT
+
+    marks, spikes = [], []
+    renderers = [r for root in roots for r in root.select({"type": GlyphRenderer})]
+    for r in renderers:
+        data = r.data_source.data
+        if "time_i" in data:
+            marks.append(data)
+        elif "time (s)" in data and getattr(r.glyph, "fill_color", None) == HIGHLIGHT:
+            spikes.append(data)
+    return marks, spikes
+
+
+def test_a_table_row_highlights_its_sse_everywhere_and_a_second_click_clears(ran):
+    """Issue 15 item 2: a click on an SSE row marks its entries in every matrix and its
+    neurons' spikes on every raster; a second click (no row selected) or Clear removes it;
+    the plots are restyled through their streams, nothing is recomputed."""
+    result, table = ran.result, ran._table.value
+    assert len(table) >= 2
+    root = plot_roots(ran)  # the plots as drawn, updated in place by the streams
+    computations = dict(ran.asset.computations)
+    k = int(table["cluster"].iloc[-1])
+    ran._table.selection = [len(table) - 1]  # a click on the last row
+    assert ran.cluster == k
+    marks, spikes = highlight_sources(root)
+    rows, cols = np.nonzero(result.cmat == k)
+    t = lambda b: result.t_start + (b + 0.5) * result.bin_size  # noqa: E731
+    assert len(marks) == 5
+    for m in marks:
+        np.testing.assert_allclose(np.sort(m["time_i"]), np.sort(t(rows)))
+    # three rasters (original, ASSET, true order): the same spikes on each, on the rows of
+    # the SSE's neurons in that raster's order
+    assert len(spikes) == 3
+    neurons = set().union(*result.sses[k].values())
+    sizes = {len(s["time (s)"]) for s in spikes}
+    assert len(sizes) == 1 and sizes.pop() > 0
+    original = next(s for s in spikes if set(np.asarray(s["unit"]).astype(int)) <= neurons)
+    assert set(np.asarray(original["unit"]).astype(int)) == neurons
+    lo, hi = float(table["start j (s)"].iloc[-1]), float(table["end i (s)"].iloc[-1])
+    assert ((original["time (s)"] >= lo) & (original["time (s)"] <= hi)).all()
+    # a click on another row in the table's toggle mode adds it: the page moves the
+    # selection there
+    ran._table.selection = [len(table) - 1, 0]
+    assert ran.cluster == int(table["cluster"].iloc[0]) and ran._table.selection == [0]
+    ran._table.selection = [len(table) - 1]
+    assert ran.cluster == k
+    # the second click on the row deselects it: no highlight anywhere
+    ran._table.selection = []
+    assert ran.cluster == 0 and ran._cluster_select.value == 0
+    marks, spikes = highlight_sources(root)
+    assert all(len(m["time_i"]) == 0 for m in marks)
+    assert all(len(s["time (s)"]) == 0 for s in spikes)
+    assert not ran._closeups.objects
+    # another row, then Clear highlight
+    ran._table.selection = [0]
+    assert ran.cluster == int(table["cluster"].iloc[0])
+    assert all(len(m["time_i"]) > 0 for m in highlight_sources(root)[0])
+    ran._clear_button.clicks += 1
+    assert ran.cluster == 0 and ran._table.selection == []
+    assert all(len(m["time_i"]) == 0 for m in highlight_sources(root)[0])
+    assert ran.asset.computations == computations  # restyled, not recomputed
+
+
+def test_a_rerun_keeps_the_selected_sse(ran):
+    """Setting the table's rows (a cheap rerun) is not taken for a click that clears."""
+    table = ran._table.value
+    k = int(table["cluster"].iloc[-1])
+    ran._table.selection = [len(table) - 1]
+    ran.asset.max_distance = 12.0  # cheap: the clustering again, a new table
+    assert ran.cluster == k
+
+
+# ---------------------------------------------------------------------- issue 15, item 2
+def test_too_many_bins_offers_tiles_and_a_window(page, chain):
+    page.max_bins = 500  # the chain has 666 bins of 3 ms
+    asyncio.run(page._run())
+    assert page.result is None and not page.asset._cache and not page._status.visible
+    assert page._offer.visible
+    text = page._offer_text.object
+    assert "666 bins" in text and "at most 500 bins" in text
+    assert "larger bins or a shorter recording" in text  # the old advice stays
+    assert page._offer_window.label == "Restrict to a window of 1.5 s"
+    assert not page._offer_tiles.disabled and " MB." in text
+    # a tiled run that would not fit the memory budget is not offered, and says why
+    page.asset.memory_budget = 1e5
+    asyncio.run(page._run())
+    assert page._offer_tiles.disabled and "not possible here" in page._offer_text.object
+    assert "memory budget" in page._offer_text.object
+
+
+def test_run_in_tiles_from_the_offer_draws_the_tiled_result(page, chain):
+    page.max_bins = 500
+    asyncio.run(page._run())
+    page._offer_tiles.clicks += 1  # the offer's button
+    assert not page._status.visible, page._status.object
+    r = page.result
+    assert page.tiled and r is not None and r.imat is None and r.cmat is None
+    assert r.data_summary["bins"] == 666 and not page._offer.visible
+    assert "Tiled run" in page._summary.object and page._tiled_note.visible
+    assert "significant entries" in page._summary.object
+    # the same SSEs as the full run finds
+    full = AssetPage(session=Session(data=chain))
+    asyncio.run(full._run())
+    assert {k: set(v) for k, v in r.sses.items()} == \
+        {k: set(v) for k, v in full.result.sses.items()}
+    # drawn: one plot of the significant entries (both triangles), the SSE table, rasters
+    assert len(page._table.value) == len(r.sses) >= 1
+    panes = page._matrices[0].select(pn.pane.HoloViews)
+    assert len(panes) == 1
+    assert titles(panes) == ["significant entries (tiled run)"]
+    assert "Reading the plot" in page._matrices[0][-1].object
+    points = entries_points(r)
+    sig = r.significant
+    assert len(points) == 2 * np.count_nonzero(sig["rows"] != sig["cols"]) + \
+        np.count_nonzero(sig["rows"] == sig["cols"])
+    clustered = points.dimension_values("cluster")
+    assert np.count_nonzero(clustered > 0) == 2 * np.count_nonzero(sig["labels"] > 0)
+    assert titles(page._rasters[0][1])[:2] == ["original order", "ASSET order"]
+    # the highlight marks the SSE's entries on the entries plot as on the matrices
+    marks, spikes = highlight_sources(plot_roots(page))
+    k = page.cluster
+    assert k in r.sses and len(marks) == 1
+    assert len(marks[0]["time_i"]) == 2 * len(r.sses[k]) and len(spikes) == 3
+    assert len(page._closeups) == 2
+
+
+def test_the_tiled_run_is_a_choice_and_new_alphas_wait_for_run(page, tmp_path):
+    widget(page, "Run in row tiles (large recordings)").value = True
+    assert page.tiled
+    asyncio.run(page._run())
+    assert page.result.cmat is None and "Tiled run" in page._summary.object
+    before = dict(page.asset.computations)
+    old = page.result
+    page.asset.min_neighbors = 8  # clustering only: reruns at once on the kept entries
+    assert page.result is not old and not page._stale.visible
+    assert page.asset.computations == before  # no tile computed again
+    page.asset.alpha_j = 0.999  # the tiles hold no matrices: this needs the Run button
+    assert page._stale.visible and page.asset.computations == before
+    page.asset.min_neighbors = 9  # ... and so does all else until then
+    assert page._stale.visible and page.asset.computations == before
+    asyncio.run(page._run())
+    assert page.asset.computations["significant"] == before["significant"] + 1
+    assert not page._stale.visible
+    page.tiled = False  # back to full matrices: the result shown is stale
+    assert page._stale.visible
+    # a tiled result saved and opened again shows as tiled, without computing
+    from analysis.results import load_result, save_result
+
+    save_result(page.result, tmp_path / "tiled.npz")
+    fresh = AssetPage(session=Session(data=page.session.data))
+    assert fresh.restore(load_result(tmp_path / "tiled.npz"))
+    assert fresh.tiled and not fresh.asset._cache and not fresh._stale.visible
+    assert titles(fresh._matrices[0].select(pn.pane.HoloViews)) == [
+        "significant entries (tiled run)"]
+
+
+def test_restrict_from_the_offer_runs_on_a_window_that_fits(page, chain):
+    page.max_bins = 500
+    asyncio.run(page._run())
+    window = page._offer_window_s
+    page._offer_window.clicks += 1
+    data = page.session.data
+    assert data is not chain and page.session.whole is chain  # Whole recording goes back
+    assert data.n_bins(page.asset.bin_size) <= 500
+    assert (data.t_start, data.t_stop) == pytest.approx(window)
+    assert data.annotations["restriction"] == "time 0-1.5 s"
+    r = page.result
+    assert r is not None and r.imat.shape == (500, 500) and not page.tiled
+    assert "Restricted recording: time 0-1.5 s" in page._summary.object
+    assert not page._offer.visible

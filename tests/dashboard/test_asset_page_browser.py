@@ -198,3 +198,74 @@ def test_zoom_then_another_sse_draws_the_whole_matrix(served_app, page, artifact
     assert len(images) == 5, images
     assert not uncovered(images), uncovered(images)
     assert not page.js_errors, page.js_errors
+
+
+def highlight_counts(page):
+    """How many entries the matrices' highlight marks hold, per plot (BokehJS's data
+    sources with a time_i column: the marks on each matrix)."""
+    return page.evaluate("""() => {
+        const out = [];
+        for (const doc of Bokeh.documents)
+            for (const m of doc.all_models)
+                if (m.data && typeof m.data === "object" && !(m.data instanceof Array)) {
+                    const d = m.data instanceof Map ? Object.fromEntries(m.data) : m.data;
+                    if ("time_i" in d && "time_j" in d) out.push(d.time_i.length);
+                }
+        return out;
+    }""")
+
+
+def test_too_many_bins_offer_runs_in_tiles(served_app, page, artifacts_dir):
+    """Issue 15 item 2: the SIP demo (20 s) at 3 ms has 6,666 bins, over the page's 5,000:
+    Run ASSET offers the tiled run and a window; "Run in tiles" draws a tiled result."""
+    page.goto(served_app)
+    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    page.locator("select").first.select_option("SIP assembly (100 units, 20 s)")
+    page.get_by_role("button", name="Load demo").click()
+    page.get_by_text(re.compile(r"\b100 units\b")).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="ASSET", exact=True).click()
+    page.get_by_role("button", name="Run ASSET").click()
+    offer = page.get_by_text(re.compile(r"gives 6666 bins")).first
+    offer.wait_for(timeout=30_000)
+    assert page.get_by_role("button", name="Restrict to a window of 15 s").is_visible()
+    page.evaluate("document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
+    page.screenshot(path=str(artifacts_dir / "asset_too_many_bins_offer.png"))
+    page.get_by_role("button", name="Run in tiles").click()
+    page.get_by_text(re.compile(r"Tiled run \(row tiles\)")).first.wait_for(timeout=180_000)
+    wait_until(lambda: any(t.startswith("significant entries (tiled run")
+                           for t in plot_titles(page)), what="the significant entries")
+    assert "6666 bins of 3 ms" in summary(page).inner_text()
+    page.set_viewport_size(TALL)
+    page.evaluate("document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(artifacts_dir / "asset_tiled_result.png"))
+    assert not page.js_errors, page.js_errors
+
+
+def test_an_sse_row_highlights_it_and_a_second_click_clears(served_app, page, artifacts_dir):
+    """Issue 15 item 2: a click on an SSE row marks its entries in all five matrices; a
+    second click on the row removes the marks."""
+    open_asset_page(page, served_app)
+    page.get_by_role("button", name="Run ASSET").click()
+    summary(page).wait_for(timeout=90_000)
+    rows = page.locator(".tabulator-row:visible")
+    wait_until(lambda: rows.count() >= 2, what="two SSE rows")
+    # the largest SSE is highlighted from the start; a click on another row moves it
+    wait_until(lambda: len(highlight_counts(page)) == 5, what="five matrices' marks")
+    first = highlight_counts(page)
+    assert first[0] > 0 and len(set(first)) == 1, first
+    other = next(k for k in range(rows.count())
+                 if "tabulator-selected" not in rows.nth(k).get_attribute("class"))
+    rows.nth(other).click()
+    wait_until(lambda: highlight_counts(page) not in (first, [0] * 5)
+               and len(set(highlight_counts(page))) == 1,
+               what=f"the clicked SSE's marks (had {first})")
+    page.set_viewport_size(TALL)
+    page.evaluate("document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(artifacts_dir / "asset_sse_highlight.png"))
+    rows.nth(other).click()  # the same row again: no SSE highlighted
+    wait_until(lambda: highlight_counts(page) == [0] * 5, what="the marks removed")
+    select = page.locator(".bk-input-group", has_text="Highlight SSE").locator("select")
+    assert select.evaluate("s => s.selectedIndex") == 0
+    assert not page.js_errors, page.js_errors
