@@ -74,15 +74,14 @@ DISSIMILARITY_SIZES = (700, 60)  # epochs: more and fewer than the SPOTDis matri
 
 
 def warm_rasterize(data, epochs=None):
-    """Draw (``hv.render``) each datashaded view of the pages once on small inputs, so that
-    datashader's numba functions are compiled for the signatures the pages use: the spike
-    raster (counts, spread by 1 and 2 pixels where sparse: the first spread imports
-    ``datashader.composite``, which compiles all its operators, seconds), the five ASSET
-    matrices (max and mean aggregation, whole and zoomed, down- and upsampled), the SPOTDis
-    matrix and, given ``epochs`` (data with epochs), the delay image.
-
-    HoloViews and datashader only: no Panel object is built here, in a thread beside the
-    server's sessions.
+    """Compute each datashaded view of the pages once on small inputs, so that datashader's
+    numba functions are compiled for the signatures the pages use: the spike raster (counts,
+    spread by 1 and 2 pixels where sparse: the first spread imports ``datashader.composite``,
+    which compiles all its operators), the ASSET matrices (max and mean aggregation, whole
+    and zoomed, down- and upsampled), the SPOTDis matrix and, given ``epochs`` (data with
+    epochs), the delay image. ``dynamic=False`` runs the operations as the elements are
+    built; no Bokeh figure is made (it would compile nothing more), no Panel object either
+    (this runs in a thread beside the server's sessions).
     """
     import holoviews as hv
     import numpy as np
@@ -92,40 +91,79 @@ def warm_rasterize(data, epochs=None):
 
     if "bokeh" not in hv.Store.renderers:  # the server has loaded it (dashboard.app)
         hv.extension("bokeh", logo=False)
-
-    def render(element):
-        hv.render(element, backend="bokeh")
+    cache_datashader()
 
     # rasters: dense, reordered, and sparse enough to be spread by 2 and by 1 pixels
-    render(views.raster(data, dynamic=False, width=40, height=20))
-    render(views.raster(data, order=np.arange(3), dynamic=False, width=40, height=20))
-    render(views.raster(data.time_slice(data.t_start, data.t_start + 0.05), dynamic=False,
-                        width=400, height=200))
+    views.raster(data, dynamic=False, width=40, height=20)
+    views.raster(data, order=np.arange(3), dynamic=False, width=40, height=20)
+    views.raster(data.time_slice(data.t_start, data.t_start + 0.05), dynamic=False,
+                 width=400, height=200)
     _warm_spread()
 
     rng = np.random.default_rng(0)
+    frame = asset_views.MATRIX_FRAME
     for n in MATRIX_SIZES:
         result = _stand_in_asset_result(n, rng)
-        for name in asset_views.MATRICES:
+        # one matrix per aggregator: all five are float64 images (matrix_image)
+        for name in ("imat", "pmat"):
             image = asset_views.matrix_image(name, result)
-            render(asset_views.matrix_plot(image, name, dynamic=False))
+            asset_views.matrix_plot(image, name, dynamic=False)
             # a zoom rasterizes a slice of the matrix (a non-contiguous array)
-            lo, hi = result.t_start + 0.2 * n * result.bin_size, \
-                result.t_start + 0.8 * n * result.bin_size
-            render(rasterize(image, aggregator=asset_views.MATRIX_STYLES[name]["aggregator"],
-                             dynamic=False, width=asset_views.MATRIX_FRAME,
-                             height=asset_views.MATRIX_FRAME, x_range=(lo, hi),
-                             y_range=(lo, hi)))
+            lo = result.t_start + 0.2 * n * result.bin_size
+            hi = result.t_start + 0.8 * n * result.bin_size
+            rasterize(image, aggregator=asset_views.MATRIX_STYLES[name]["aggregator"],
+                      dynamic=False, width=frame, height=frame, x_range=(lo, hi),
+                      y_range=(lo, hi))
     for m in DISSIMILARITY_SIZES:
         matrix = rng.random((m, m))
         labels = rng.integers(-1, 3, m)
-        render(spotdis_views.matrix_plot(matrix, labels, dynamic=False))
-        image = spotdis_views.matrix_image(matrix, labels)
-        render(rasterize(image, aggregator="mean", dynamic=False, width=600, height=600,
-                         x_range=(0.2 * m, 0.6 * m), y_range=(0.2 * m, 0.6 * m)))
+        spotdis_views.matrix_plot(matrix, labels, dynamic=False)
+        rasterize(spotdis_views.matrix_image(matrix, labels), aggregator="mean",
+                  dynamic=False, width=600, height=600, x_range=(0.2 * m, 0.6 * m),
+                  y_range=(0.2 * m, 0.6 * m))
     if epochs is not None and epochs.epochs is not None and len(epochs.epochs):
-        members = np.arange(len(epochs.epochs))
-        render(spotdis_views.xcorr_plot(epochs, members, 0, dynamic=False))
+        spotdis_views.xcorr_plot(epochs, np.arange(len(epochs.epochs)), 0, dynamic=False)
+
+
+def cache_datashader():
+    """Let numba keep datashader's resampling functions and composite operators in its
+    on-disk cache, as it keeps ours (``cache=True``): datashader compiles them anew in each
+    process, seconds a fresh server spends before its first matrix or spread raster. Only
+    functions not yet compiled are changed; the operators only if ``datashader.composite``
+    is not imported yet (it compiles them all at import, so ``numba.vectorize`` is given
+    ``cache=True`` for that import). Functions datashader builds at run time (closures,
+    generated code) cannot be cached and are left alone. Returns the number of functions
+    set to cache."""
+    import sys
+
+    import numba
+    from datashader import resampling
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
+
+    count = 0
+    for obj in vars(resampling).values():
+        if (isinstance(obj, CPUDispatcher) and isinstance(obj._cache, NullCache)
+                and not obj.overloads):
+            obj.enable_caching()
+            count += 1
+    if "datashader.composite" not in sys.modules:
+        plain = numba.vectorize
+
+        def cached(*args, **kwargs):
+            kwargs.setdefault("cache", True)
+            return plain(*args, **kwargs)
+        with _COMPOSITE_IMPORT:
+            numba.vectorize = cached
+            try:
+                import datashader.composite as composite
+            finally:
+                numba.vectorize = plain
+        count += len(composite.composite_op_lookup)
+    return count
+
+
+_COMPOSITE_IMPORT = threading.Lock()
 
 
 def _warm_spread():

@@ -44,6 +44,16 @@ class Recorder(event.Listener):
         compiled.append(f"{f.__module__}.{f.__qualname__}{e.data['args']}")
 event.register("numba:compile", Recorder())
 
+# also what numba's on-disk cache would load (no compile event): new signatures of any
+# dispatcher alive now or made while drawing
+import gc
+from numba.core.dispatcher import Dispatcher
+
+def signatures():
+    return {id(d): (f"{d.py_func.__module__}.{d.py_func.__qualname__}", len(d.overloads))
+            for d in gc.get_objects() if issubclass(type(d), Dispatcher)}
+before = signatures()
+
 def render(element):
     hv.render(element, backend="bokeh")
 
@@ -64,7 +74,9 @@ labels = np.repeat(np.arange(4), len(epochs.epochs) // 4 + 1)[:len(epochs.epochs
 matrix = np.random.default_rng(0).random((labels.size, labels.size))
 render(spotdis_views.matrix_plot(matrix, labels))
 render(spotdis_views.xcorr_plot(epochs, np.flatnonzero(labels == 1), 0))
-print(json.dumps({"drawn": True, "compiled": compiled}))
+after = signatures()
+added = sorted(name for key, (name, n) in after.items() if n > before.get(key, (name, 0))[1])
+print(json.dumps({"drawn": True, "compiled": compiled, "new_signatures": added}))
 '''
 
 
@@ -81,3 +93,4 @@ def test_after_the_warm_up_drawing_the_pages_compiles_nothing():
     report = draw_pages("warm")
     assert report["drawn"]
     assert report["compiled"] == []
+    assert report["new_signatures"] == []
