@@ -47,21 +47,41 @@ RUNS = [  # page, demo, the button, a pattern of its summary with the run's seco
      r"kernel · (\d+(?:\.\d+)?) s"),
 ]
 
-SETTLED_FN = """() => {
-  // true once the visible canvases (in Bokeh's shadow roots, at any depth) are painted
-  // and unchanged since the last poll (0.5 s before)
-  const canvases = []
-  const walk = root => root.querySelectorAll('*').forEach(e => {
-    if (e.tagName === 'CANVAS') canvases.push(e)
-    if (e.shadowRoot) walk(e.shadowRoot)
-  })
-  walk(document)
-  const sig = canvases.filter(c => c.getBoundingClientRect().width > 0 && c.width > 0)
-      .map(c => c.width + 'x' + c.height + ':' + c.toDataURL().length).join(',')
-  const same = sig.length > 0 && sig === window.__spikelens_last
-  window.__spikelens_last = sig
-  return same
-}"""
+PAINTED_FN = """() => new Promise(done => {
+  // resolves once the main thread is free and has painted twice (two animation frames):
+  // everything received before the call is then drawn; also counts the visible canvases
+  // (in Bokeh's shadow roots, at any depth)
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    let n = 0
+    const walk = root => root.querySelectorAll('*').forEach(e => {
+      if (e.tagName === 'CANVAS' && e.width > 0 && e.getBoundingClientRect().width > 0) n++
+      if (e.shadowRoot) walk(e.shadowRoot)
+    })
+    walk(document)
+    done(n)
+  }))
+})"""
+QUIET = 0.5  # s without a websocket message from the server: the result is complete
+
+
+def wait_drawn(page, meter, started, timeout=300):
+    """Seconds from ``started`` to the first paint after the server's last message: polls
+    the page (``PAINTED_FN``, cheap: reading canvases back, as an earlier version did every
+    0.5 s, cost the page's main thread seconds) until no message came for ``QUIET`` s."""
+    drawn, after = None, None
+    while True:
+        asked = time.perf_counter()
+        canvases = page.evaluate(PAINTED_FN)
+        painted = time.perf_counter()
+        last = meter.last_frame
+        if canvases and asked > last:
+            if after != last:  # the first paint after the latest message
+                drawn, after = painted, last
+            if asked > last + QUIET:
+                return drawn - started
+        if painted - started > timeout:
+            raise TimeoutError("the page did not settle")
+        time.sleep(0.1)
 
 
 def caches():
@@ -140,9 +160,11 @@ class Meter:
         self.cdp.send("Performance.enable")
         self.cdp.send("Network.enable")
         self.bytes = 0
+        self.last_frame = time.perf_counter()
         self.cdp.on("Network.webSocketFrameReceived", self._frame)
 
     def _frame(self, event):
+        self.last_frame = time.perf_counter()
         frame = event["response"]
         size = len(frame.get("payloadData", ""))
         # binary frames (Bokeh's array buffers) come base64-encoded
@@ -178,8 +200,7 @@ def one_run(page, url, name, demo, button, pattern, pid):
     run.click()
     summary = page.get_by_text(re.compile(pattern)).first
     summary.wait_for(timeout=600_000)
-    page.wait_for_function(SETTLED_FN, polling=500, timeout=300_000)
-    drawn = time.perf_counter() - started - 0.5  # the last quiet half second
+    drawn = wait_drawn(page, meter, started)
     server_cpu, browser_cpu, sent = meter.stop()
     own = float(re.search(pattern, summary.inner_text()).group(1))
     # back to the Data page and again to this one: nothing is computed or redrawn
