@@ -156,7 +156,7 @@ def cache_datashader():
         with _COMPOSITE_IMPORT:
             numba.vectorize = cached
             try:
-                import datashader.composite as composite
+                from datashader import composite
             finally:
                 numba.vectorize = plain
         count += len(composite.composite_op_lookup)
