@@ -123,6 +123,12 @@ def warm_rasterize(data, epochs=None):
                   y_range=(0.2 * m, 0.6 * m))
     if epochs is not None and epochs.epochs is not None and len(epochs.epochs):
         spotdis_views.xcorr_plot(epochs, np.arange(len(epochs.epochs)), 0, dynamic=False)
+    # a cluster's epochs superimposed (spotdis_views.epochs_raster above RASTER_POINTS_MAX
+    # spikes): its x range starts at the integer 0, a signature of its own
+    points = hv.Points((rng.random(50) * 300.0, rng.integers(0, 6, 50).astype(np.float64)),
+                       kdims=["time in epoch (ms)", "unit"])
+    rasterize(points, dynamic=False, width=600, height=380, x_range=(0, 300.0),
+              y_range=(-0.5, 5.5))
 
 
 def cache_datashader():

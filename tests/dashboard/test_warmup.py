@@ -74,6 +74,8 @@ labels = np.repeat(np.arange(4), len(epochs.epochs) // 4 + 1)[:len(epochs.epochs
 matrix = np.random.default_rng(0).random((labels.size, labels.size))
 render(spotdis_views.matrix_plot(matrix, labels))
 render(spotdis_views.xcorr_plot(epochs, np.flatnonzero(labels == 1), 0))
+spotdis_views.RASTER_POINTS_MAX = 0  # a cluster's epochs, rasterized as with many spikes
+render(spotdis_views.epochs_raster(epochs, np.flatnonzero(labels == 1)))
 after = signatures()
 added = sorted(name for key, (name, n) in after.items() if n > before.get(key, (name, 0))[1])
 print(json.dumps({"drawn": True, "compiled": compiled, "new_signatures": added}))
