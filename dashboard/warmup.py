@@ -91,13 +91,16 @@ def warm_rasterize(data, epochs=None):
 
     if "bokeh" not in hv.Store.renderers:  # the server has loaded it (dashboard.app)
         hv.extension("bokeh", logo=False)
+    pause_while_busy()
     cache_datashader()
 
     # rasters: dense, reordered, and sparse enough to be spread by 2 and by 1 pixels
+    pause_while_busy()
     views.raster(data, dynamic=False, width=40, height=20)
     views.raster(data, order=np.arange(3), dynamic=False, width=40, height=20)
     views.raster(data.time_slice(data.t_start, data.t_start + 0.05), dynamic=False,
                  width=400, height=200)
+    pause_while_busy()
     _warm_spread()
 
     rng = np.random.default_rng(0)
@@ -106,6 +109,7 @@ def warm_rasterize(data, epochs=None):
         result = _stand_in_asset_result(n, rng)
         # one matrix per aggregator: all five are float64 images (matrix_image)
         for name in ("imat", "pmat"):
+            pause_while_busy()
             image = asset_views.matrix_image(name, result)
             asset_views.matrix_plot(image, name, dynamic=False)
             # a zoom rasterizes a slice of the matrix (a non-contiguous array)
@@ -115,12 +119,14 @@ def warm_rasterize(data, epochs=None):
                       dynamic=False, width=frame, height=frame, x_range=(lo, hi),
                       y_range=(lo, hi))
     for m in DISSIMILARITY_SIZES:
+        pause_while_busy()
         matrix = rng.random((m, m))
         labels = rng.integers(-1, 3, m)
         spotdis_views.matrix_plot(matrix, labels, dynamic=False)
         rasterize(spotdis_views.matrix_image(matrix, labels), aggregator="mean",
                   dynamic=False, width=600, height=600, x_range=(0.2 * m, 0.6 * m),
                   y_range=(0.2 * m, 0.6 * m))
+    pause_while_busy()
     if epochs is not None and epochs.epochs is not None and len(epochs.epochs):
         spotdis_views.xcorr_plot(epochs, np.arange(len(epochs.epochs)), 0, dynamic=False)
     # a cluster's epochs superimposed (spotdis_views.epochs_raster above RASTER_POINTS_MAX
@@ -129,6 +135,19 @@ def warm_rasterize(data, epochs=None):
                        kdims=["time in epoch (ms)", "unit"])
     rasterize(points, dynamic=False, width=600, height=380, x_range=(0, 300.0),
               y_range=(-0.5, 5.5))
+
+
+def pause_while_busy(longest=120.0):
+    """Wait while a session's job runs in a worker (``dashboard.workers``), at most
+    ``longest`` s: the warm-up's compilations share the interpreter with the server's event
+    loop, and beside a run they slowed its Cancel from about 1.3 s to 3.5 s (load 7). A
+    run's own drawing compiles whatever the warm-up has not reached."""
+    from . import workers
+
+    waited = 0.0
+    while waited < longest and any(workers.running(kind) for kind in workers.DEFAULT_WORKERS):
+        time.sleep(0.1)
+        waited += 0.1
 
 
 def cache_datashader():
