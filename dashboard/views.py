@@ -34,7 +34,7 @@ def raster_hover(unit_ids):
             "hover_formatters": {"$y": row_name_hover(unit_ids)}}
 
 
-def raster(data, order=None, title="", dynamic=True, width=900, height=400):
+def raster(data, order=None, title="", dynamic=True, width=None, height=None):
     """A datashaded spike raster: x = time (s), y = row (unit index, or rank in ``order``).
 
     Parameters
@@ -44,8 +44,15 @@ def raster(data, order=None, title="", dynamic=True, width=900, height=400):
         Unit indices from top to bottom rows; units not listed are left out.
     dynamic : bool
         Re-rasterize on zoom (served app); False freezes an image of ``width x height``
-        pixels, for static reports.
+        pixels (default 900 x 400), for static reports.
+    width, height : int, optional
+        Pixels of the image; when dynamic, of the first one only (default 450 x 300):
+        the browser's plot size replaces them once the page is laid out (the PlotSize
+        stream), so a larger first image is sent and drawn for nothing (four 900 x 400
+        rasters were 6 MB of the ASSET page's 13 MB).
     """
+    if width is None or height is None:
+        width, height = (450, 300) if dynamic else (900, 400)
     if data is None or data.n_units == 0:
         return hv.Points([], kdims=["time (s)", "unit"]).opts(title=title or "no data")
     rows = data.units
