@@ -36,6 +36,11 @@ _SHARED_STYLE = ("cmap", "color", "alpha", "marker")
 _RENAMED_STYLE = {"line_width": "linewidth", "size": "s", "fill_color": "facecolor",
                   "line_color": "edgecolor"}
 
+#: Bokeh marker names matplotlib spells differently
+_MARKERS = {"square": "s", "circle": "o", "triangle": "^", "inverted_triangle": "v",
+            "diamond": "D", "cross": "+", "x": "x", "asterisk": "*", "dot": ".",
+            "hex": "h", "plus": "P", "star": "*", "dash": "_"}
+
 _LOCK = threading.Lock()
 _setup_done = False
 
@@ -101,6 +106,8 @@ def _like_bokeh(element, fontscale=1.0, shown=None):
     wanted.update({k: style[k] for k in _SHARED_STYLE if k in style})
     wanted.update({new: style[old] for old, new in _RENAMED_STYLE.items() if old in style
                    and not callable(style[old])})
+    if isinstance(wanted.get("marker"), str):
+        wanted["marker"] = _MARKERS.get(wanted["marker"], wanted["marker"])
     if "min" in (wanted.get("clipping_colors") or {}) \
             and wanted["clipping_colors"]["min"] == "transparent":
         wanted["clipping_colors"] = {**wanted["clipping_colors"], "min": (1, 1, 1, 0)}
