@@ -67,6 +67,8 @@ RECORDING = "recording's epochs"
 EVENTS = "events + window"
 START_LABEL = "Window start (ms)"
 LENGTH_LABEL = "Window length (ms)"
+#: the sliding windows' key among the session's kept results (``dashboard.work``)
+WINDOWS_KEY = "spotdis-windows"
 #: what the matrix view shows in graph mode
 GRAPH_NOTE = ("*Graph mode (more epochs than max_full_epochs): no full matrix to show; "
               "the map, clusters and tables come from each epoch's nearest neighbours.*")
@@ -246,6 +248,16 @@ class SpotDisPage(AnalysisPage):
         if getattr(self, "_epochs_text", ""):
             section.extra["epochs"] = self._epochs_text
         return section
+
+    def report_sections(self):
+        """The report's sections of this page: the clusters (``report_section``) and the
+        sliding windows, each when there is a result."""
+        from .report import Section
+
+        out = [self.report_section()] if self.result is not None else []
+        if self._windows_result is not None:
+            out.append(Section("spotdis", self._windows_result, self._windows_data))
+        return out
 
     def __panel__(self):
         return self._layout
@@ -911,6 +923,25 @@ class SpotDisPage(AnalysisPage):
                                             lambda: self.session.data)
         if out is not None:
             self._show_windows(out, data)
+            work = getattr(self, "_work", None)
+            if work is not None:
+                work.save_result(WINDOWS_KEY, out)
+
+    def keep_work(self, work, kept):
+        """Keep sliding-window results with the session's work (``dashboard.work``, key
+        ``WINDOWS_KEY``) and show the one kept from an earlier visit, without recomputing,
+        when it belongs to the loaded recording."""
+        self._work = work
+        r = ((kept or {}).get("extras") or {}).pop(WINDOWS_KEY, None)
+        data = self.session.data
+        if r is None or data is None:
+            return
+        d = r.data_summary or {}
+        if (d.get("units"), d.get("spikes")) != (data.n_units, data.n_spikes) or \
+                r.start.size and (r.start[0] < data.t_start - 1e-9
+                                  or r.stop[-1] > data.t_stop + 1e-9):
+            return   # another recording's: not shown
+        self._show_windows(r, data)
 
     def _show_windows(self, result, data):
         self._windows_result, self._windows_data = result, data
