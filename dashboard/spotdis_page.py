@@ -18,6 +18,13 @@ ringed on the map, marked as row and column bands on the matrix, selected in the
 drawn in the raster (one epoch, or several superimposed). The overlays are ``DynamicMap``s
 fed by ``Pipe`` streams: a new highlight sends a few coordinates, nothing is recomputed.
 
+Above ``max_full_epochs`` epochs (or windows) the run is in graph mode (SPOTDis or
+SpikeShip on each epoch's nearest neighbours, no full matrix): the map, clusters, tables and
+highlighting work, the matrix view says there is no matrix (``GRAPH_NOTE``); rate vectors
+have no graph mode and are refused on one line. Sliding-window results are kept with the
+session's work (``keep_work``, key ``WINDOWS_KEY``) and go into the report
+(``report_sections``).
+
 The epochs are the recording's own, or windows cut around event times typed in the sidebar
 ("events + window": each window starts at a chosen offset from its event and has a chosen
 length), as the paper does for recordings without trials. Recordings without epochs get the
