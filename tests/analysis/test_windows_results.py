@@ -5,12 +5,11 @@ import re
 
 import numpy as np
 import pytest
+from test_results import assert_identical
 
 from analysis import SpikeDataError, results, simulate
 from analysis.results import load_result, result_table, save_result
 from analysis.spotdis import SlidingWindows, SlidingWindowsResult
-
-from test_results import assert_identical
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def _rewrite(src, dst, change):
 
 def test_hostile_sliding_windows_files_give_one_line(runs, tmp_path):
     good = save_result(runs["spikeship"], tmp_path / "good.npz")
-    fields = lambda h: h["result"]["fields"]  # noqa: E731
+    fields = lambda h: h["result"]["fields"]
 
     def case(name, change, pattern):
         path = _rewrite(good, tmp_path / f"{name}.npz", change)
