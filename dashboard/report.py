@@ -656,8 +656,10 @@ def build_report(data, source, sections, title=None):
         if section.note:
             parts.append(_md(f"*{escape_markdown(section.note)}*"))
         parts += _methods.get(section.method).load("report")(section)
+        what = "the sliding windows" if type(section.result).__name__ == \
+            "SlidingWindowsResult" else method_title(section.method)
         parts.append(pn.layout.Card(*_params_table(section),
-                                    title=f"Parameters of {method_title(section.method)}",
+                                    title=f"Parameters of {what}",
                                     collapsed=False, sizing_mode="stretch_width"))
     frame = pd.DataFrame({"package": list(versions()), "version": list(versions().values())})
     parts += [_md("## Software"), *_table(frame),

@@ -97,3 +97,13 @@ def test_sliding_windows_in_graph_mode_on_the_page():
     assert "graph mode" in page._windows_summary.object
     assert sorted(page._pattern_select.options.values()) == sorted(r.sequences)
     hv.render(page._windows_course[0].object)
+
+
+def test_graph_mode_checks_memory_first(patterns):
+    page = SpotDisPage(session=Session(data=patterns))
+    page.clust.param.update(max_full_epochs=20, memory_budget=1000.0)
+    asyncio.run(page._run())
+    assert page.result is None and page.state == "failed"
+    text = page._status.object
+    assert "memory" in text.lower() and "\n" not in text
+    assert page.clust.computations.get("graph", 0) == 0

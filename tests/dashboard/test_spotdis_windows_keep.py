@@ -80,7 +80,7 @@ def test_report_shows_the_sliding_windows(ran, recording):
         assert f"pattern {k}: sequence from mean flows" in text
     # the parameters table, described from SlidingWindows
     assert "Time between the starts of consecutive windows" in text
-    assert "Parameters of" in text
+    assert "Parameters of the sliding windows" in text
 
 
 def test_report_with_clusters_and_windows_has_both(ran, recording):
