@@ -107,3 +107,25 @@ def test_graph_mode_checks_memory_first(patterns):
     text = page._status.object
     assert "memory" in text.lower() and "\n" not in text
     assert page.clust.computations.get("graph", 0) == 0
+
+
+def test_cancel_stops_a_graph_mode_run_in_its_candidate_search(patterns):
+    page = SpotDisPage(session=Session(data=patterns))
+    page.clust.param.update(max_full_epochs=20)
+    report, seen = page.clust.progress, []
+
+    def progress(fraction, message):   # press Cancel as the candidate search starts
+        seen.append(message)
+        if message.startswith("candidates"):
+            page._cancel.set()
+        report(fraction, message)
+    page.clust.progress = progress
+    asyncio.run(page._run())
+    assert any(m.startswith("candidates") for m in seen), seen
+    assert page.state == "cancelled" and page.result is None
+    assert "cancelled" in page._status.object
+    assert page.clust.computations.get("graph", 0) == 0 and not page.session.busy
+    # the next run goes through
+    page.clust.progress = report
+    asyncio.run(page._run())
+    assert page.state == "done" and page.result.graph is not None
