@@ -53,7 +53,11 @@ HEADER = "__spikelens_result__"
 # parts of a result; no other class is ever built
 _NESTED = {"SpotDis": "analysis.spotdis.matrix:SpotDis",
            "SpotDisGraph": "analysis.spotdis.graph:SpotDisGraph",
-           "SpikeShip": "analysis.spotdis.spikeship:SpikeShip"}
+           "SpikeShip": "analysis.spotdis.spikeship:SpikeShip",
+           "PatternSequence": "analysis.spotdis.windows:PatternSequence"}
+# result kinds that are not a registered method's result: the sliding-window time course
+# (``SlidingWindows`` runs on the whole recording, beside SpotDisClust)
+_EXTRA_KINDS = {"SlidingWindowsResult": "analysis.spotdis.windows:SlidingWindowsResult"}
 _TAGS = ("__array__", "__tuple__", "__set__", "__frozenset__", "__dict__", "__dataframe__",
          "__dataclass__", "__repr__", "__sses__")
 
@@ -70,7 +74,7 @@ def _result_kinds():
     """Result class name -> its "module:Class", for every registered method."""
     from . import methods
 
-    return {m.result_name: m.result for m in methods.methods()}
+    return {**{m.result_name: m.result for m in methods.methods()}, **_EXTRA_KINDS}
 
 
 def _buildable():
@@ -353,7 +357,7 @@ def save_result(result, path, compress=True):
 
     Parameters
     ----------
-    result : AssetResult, AssemblyResult or SpotDisClustResult
+    result : AssetResult, AssemblyResult, SpotDisClustResult or SlidingWindowsResult
     path : str or path-like
         The file to write, used as given (``.npz`` is the customary extension). The file
         is written beside it under a temporary name and renamed when complete, so a
@@ -485,7 +489,8 @@ def result_table(result, unit_ids=None):
 
     ``AssetResult``: ``sse_table(unit_ids)``; ``AssemblyResult``: ``table``;
     ``SpotDisClustResult``: one row per epoch (``epoch``, ``label``, ``x``, ``y``, the
-    t-SNE coordinates).
+    t-SNE coordinates); ``SlidingWindowsResult``: its ``time_course()`` (one row per
+    window).
     """
     import pandas as pd
 
@@ -494,6 +499,8 @@ def result_table(result, unit_ids=None):
         return result.sse_table(unit_ids)
     if kind == "AssemblyResult":
         return result.table
+    if kind == "SlidingWindowsResult":
+        return result.time_course()
     emb = np.asarray(result.embedding)
     return pd.DataFrame({"epoch": np.arange(len(result.labels)), "label": result.labels,
                          "x": emb[:, 0], "y": emb[:, 1]})

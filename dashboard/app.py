@@ -109,6 +109,7 @@ def _keep_results(work, name, page, kept):
         except Exception:  # a kept result that no longer fits: the page starts empty
             log.exception("kept result of %s not restored", name)
     page.param.watch(lambda e: work.save_result(key, e.new), "result")
+    getattr(page, "keep_work", lambda w, k: None)(work, kept)  # a page's further results
 
 
 def _start_params(kept):

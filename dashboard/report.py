@@ -348,7 +348,12 @@ def sections_from_pages(pages):
     sections = []
     for method in _methods.methods():
         page = pages.get(method.page_title)
-        if page is None or getattr(page, "result", None) is None:
+        if page is None:
+            continue
+        if hasattr(page, "report_sections"):   # a page with more than one result
+            sections += page.report_sections()
+            continue
+        if getattr(page, "result", None) is None:
             continue
         if hasattr(page, "report_section"):
             sections.append(page.report_section())
@@ -411,6 +416,8 @@ def _params_table(section):
     import pandas as pd
 
     cls = analysis_classes()[section.method]
+    if type(section.result).__name__ == "SlidingWindowsResult":
+        from analysis.spotdis import SlidingWindows as cls
     params = section.result.params
     if not params:
         return [_md("*This result does not record its parameters (saved by an earlier "
@@ -508,10 +515,47 @@ def assembly_parts(section):
     return parts
 
 
+def windows_parts(section):
+    """A sliding-windows result (``SlidingWindowsResult``): what was run, the recording's
+    raster with the label band and its legend, and each pattern's sequence."""
+    import panel as pn
+
+    from .spotdis_views import band_legend, sequence_plot, window_course_plot, windows_text
+
+    r, data = section.result, section.data
+    p = r.params
+    how = (f"windows of **{p.get('length', float('nan')) * 1e3:g} ms** every "
+           f"**{r.step * 1e3:g} ms**, dissimilarity **{r.dissimilarity}**"
+           + (" in graph mode" if r.graph_mode else "")
+           + (f", only windows with population events ({len(r.events)} events)"
+              if r.events is not None else "")
+           + f", fewest active units {p.get('min_active', '?')}")
+    parts = [_md("### Sliding windows over the whole recording"), _md(how + "."),
+             _md(windows_text(r))]
+    if data is not None and r.start.size and r.stop[-1] <= data.t_stop + 1e-9:
+        w, h = RESOLUTION["raster"]
+        parts.append(_pane(window_course_plot(data, r, dynamic=False).opts(
+            responsive=False, width=w, height=h), w + 20, h + 20))
+    else:
+        parts.append(_md("*The recording of this result is not loaded: no band.*"))
+    parts.append(_md(band_legend(r)))
+    seqs = [r.sequences[k] for k in sorted(r.sequences)]
+    if not seqs:
+        parts.append(_md("*No pattern found: every window is noise at these settings.*"))
+    plots = [_pane(sequence_plot(q).opts(responsive=False, width=460, height=300), 470, 310)
+             for q in seqs]
+    if plots:
+        parts.append(pn.GridBox(*plots, ncols=2))
+    return parts
+
+
 def spotdis_parts(section):
     import panel as pn
 
     from analysis.spotdis.epochs import true_labels
+
+    if type(section.result).__name__ == "SlidingWindowsResult":
+        return windows_parts(section)
 
     from .spotdis_views import cluster_table, dissimilarity_plot, map_points
 
@@ -612,8 +656,10 @@ def build_report(data, source, sections, title=None):
         if section.note:
             parts.append(_md(f"*{escape_markdown(section.note)}*"))
         parts += _methods.get(section.method).load("report")(section)
+        what = "the sliding windows" if type(section.result).__name__ == \
+            "SlidingWindowsResult" else method_title(section.method)
         parts.append(pn.layout.Card(*_params_table(section),
-                                    title=f"Parameters of {method_title(section.method)}",
+                                    title=f"Parameters of {what}",
                                     collapsed=False, sizing_mode="stretch_width"))
     frame = pd.DataFrame({"package": list(versions()), "version": list(versions().values())})
     parts += [_md("## Software"), *_table(frame),

@@ -18,6 +18,13 @@ ringed on the map, marked as row and column bands on the matrix, selected in the
 drawn in the raster (one epoch, or several superimposed). The overlays are ``DynamicMap``s
 fed by ``Pipe`` streams: a new highlight sends a few coordinates, nothing is recomputed.
 
+Above ``max_full_epochs`` epochs (or windows) the run is in graph mode (SPOTDis or
+SpikeShip on each epoch's nearest neighbours, no full matrix): the map, clusters, tables and
+highlighting work, the matrix view says there is no matrix (``GRAPH_NOTE``); rate vectors
+have no graph mode and are refused on one line. Sliding-window results are kept with the
+session's work (``keep_work``, key ``WINDOWS_KEY``) and go into the report
+(``report_sections``).
+
 The epochs are the recording's own, or windows cut around event times typed in the sidebar
 ("events + window": each window starts at a chosen offset from its event and has a chosen
 length), as the paper does for recordings without trials. Recordings without epochs get the
@@ -67,6 +74,11 @@ RECORDING = "recording's epochs"
 EVENTS = "events + window"
 START_LABEL = "Window start (ms)"
 LENGTH_LABEL = "Window length (ms)"
+#: the sliding windows' key among the session's kept results (``dashboard.work``)
+WINDOWS_KEY = "spotdis-windows"
+#: what the matrix view shows in graph mode
+GRAPH_NOTE = ("*Graph mode (more epochs than max_full_epochs): no full matrix to show; "
+              "the map, clusters and tables come from each epoch's nearest neighbours.*")
 WINDOW_LENGTH_LABEL = "Length of sliding windows (ms)"
 WINDOW_STEP_LABEL = "Step of sliding windows (ms)"
 #: epochs on each side of the flows view (a seeded sample)
@@ -243,6 +255,16 @@ class SpotDisPage(AnalysisPage):
         if getattr(self, "_epochs_text", ""):
             section.extra["epochs"] = self._epochs_text
         return section
+
+    def report_sections(self):
+        """The report's sections of this page: the clusters (``report_section``) and the
+        sliding windows, each when there is a result."""
+        from .report import Section
+
+        out = [self.report_section()] if self.result is not None else []
+        if self._windows_result is not None:
+            out.append(Section("spotdis", self._windows_result, self._windows_data))
+        return out
 
     def __panel__(self):
         return self._layout
@@ -450,13 +472,11 @@ class SpotDisPage(AnalysisPage):
         """Worker thread: all steps (cached where the settings allow)."""
         if self.clust.data is None:
             raise ValueError("no data loaded: pick a data set on the Data page")
-        if self.clust.graph_mode():
-            name = self.clust.param.dissimilarity.names
-            name = next(k for k, v in name.items() if v == self.clust.dissimilarity)
+        if self.clust.graph_mode() and self.clust.dissimilarity == "rate":
             raise ValueError(
-                f"Epochs: {len(self.clust.data.epochs)} epochs; this page shows the full "
-                f"{name} matrix of at most {self.clust.max_full_epochs} epochs. For more, "
-                f"use SpotDisClust in Python or a notebook (graph mode, docs/spotdis.md)")
+                f"Dissimilarity: {len(self.clust.data.epochs)} epochs is more than "
+                f"{self.clust.max_full_epochs} (max_full_epochs); rate vectors have no graph "
+                f"mode: choose SPOTDis or SpikeShip, or use fewer epochs")
         return self.clust.run()
 
     def _on_period(self, event):
@@ -559,6 +579,13 @@ class SpotDisPage(AnalysisPage):
         head = (f"**{sc['n_clusters']} clusters**, {sc['n_noise']} noise epochs of {M} · "
                 f"ARI **{ari}** · silhouette **{sil}** · ")
         ship = getattr(r, "spikeship", None)
+        g = getattr(r, "graph", None)
+        if g is not None:
+            return head + (f"{r.dissimilarity_name} in **graph mode** ({M} epochs > "
+                           f"{r.params.get('max_full_epochs', '?')}): "
+                           f"{g.neighbors.shape[1]} nearest epochs each from {g.n_pairs} "
+                           f"exact epoch pairs ({g.n_undefined} undefined) · "
+                           f"{r.elapsed:.1f} s{epochs}")
         if ship is not None:
             return head + (f"SpikeShip · undefined epoch pairs (fewer than 2 common neurons) "
                            f"**{ship.n_undefined}** of {M * (M - 1) // 2} · epochs with < 2 "
@@ -578,6 +605,10 @@ class SpotDisPage(AnalysisPage):
         if r is None:
             return
         labels = r.labels
+        if getattr(r, "graph", None) is not None:
+            self._matrix_pipe = self._matrix_marks = None
+            self._matrix[:] = [Markdown(GRAPH_NOTE, sizing_mode="stretch_width")]
+            return
         self._matrix_pipe = hv.streams.Pipe(data=list(self.highlight))
         marks = self._matrix_marks = hv.DynamicMap(
             lambda data: matrix_highlight(labels, data), streams=[self._matrix_pipe])
@@ -890,7 +921,7 @@ class SpotDisPage(AnalysisPage):
                 data=data, length=length, step=step, dissimilarity=c.dissimilarity,
                 min_cluster_size=c.min_cluster_size, min_samples=c.min_samples,
                 cluster_selection=c.cluster_selection, sampling_period=c.sampling_period,
-                seed=c.seed)
+                max_full_epochs=c.max_full_epochs, seed=c.seed)
             self.windows.source = self.session.source
         except (ValueError, TypeError) as exc:
             self._show_error(f"Sliding windows: {exc}")
@@ -899,6 +930,25 @@ class SpotDisPage(AnalysisPage):
                                             lambda: self.session.data)
         if out is not None:
             self._show_windows(out, data)
+            work = getattr(self, "_work", None)
+            if work is not None:
+                work.save_result(WINDOWS_KEY, out)
+
+    def keep_work(self, work, kept):
+        """Keep sliding-window results with the session's work (``dashboard.work``, key
+        ``WINDOWS_KEY``) and show the one kept from an earlier visit, without recomputing,
+        when it belongs to the loaded recording."""
+        self._work = work
+        r = ((kept or {}).get("extras") or {}).pop(WINDOWS_KEY, None)
+        data = self.session.data
+        if r is None or data is None:
+            return
+        d = r.data_summary or {}
+        if (d.get("units"), d.get("spikes")) != (data.n_units, data.n_spikes) or \
+                r.start.size and (r.start[0] < data.t_start - 1e-9
+                                  or r.stop[-1] > data.t_stop + 1e-9):
+            return   # another recording's: not shown
+        self._show_windows(r, data)
 
     def _show_windows(self, result, data):
         self._windows_result, self._windows_data = result, data
@@ -933,8 +983,7 @@ class SpotDisPage(AnalysisPage):
         """SpikeShip's flows of the selected cluster against the other epochs (a seeded
         sample of at most ``FLOW_EPOCHS`` on each side); only with a SpikeShip result."""
         r, data = self.result, self._result_data
-        if r is None or data is None or getattr(r, "spikeship", None) is None \
-                or self.cluster is None:
+        if r is None or data is None or r.dissimilarity_name != "SpikeShip" or self.cluster is None:
             self._flows_view[:] = []
             return
         rng = np.random.default_rng(0)

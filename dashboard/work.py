@@ -42,6 +42,11 @@ COOKIE_PREFIX = "spikelens_work_"
 _writer = ThreadPoolExecutor(1, thread_name_prefix="spikelens-work")
 
 
+#: results kept beside a method's own (``Work.save_result`` with these keys; ``load`` gives
+#: them as ``extras``): the SPOTDis page's sliding windows
+EXTRA_RESULTS = ("spotdis-windows",)
+
+
 def default_root():
     return os.path.join(tempfile.gettempdir(), f"spikelens-work-{os.getuid()}")
 
@@ -191,10 +196,11 @@ class Work:
     # -------------------------------------------------------------- reading
     def load(self):
         """``{"data", "source", "whole", "whole_source", "page", "results": {method:
-        result}, "params": {method: {parameter: text}}}`` as kept (data None when it was
-        not kept; whole None when ``data`` is the whole recording, or the whole one was too
-        large to keep: then ``whole_dropped``; the settings are text, checked by each page
-        like a URL's)."""
+        result}, "extras": {key: result}, "params": {method: {parameter: text}}}`` as
+        kept (data None when it was not kept; whole None when ``data`` is the whole
+        recording, or the whole one was too large to keep: then ``whole_dropped``;
+        ``extras``: a page's further results, ``EXTRA_RESULTS``, which the page restores
+        itself, ``keep_work``; the settings are text, checked by each page like a URL's)."""
         from analysis import io
         from analysis.results import load_result
 
@@ -206,13 +212,14 @@ class Work:
         if data is not None and state.get("whole_kept") and os.path.exists(whole_path):
             whole = io.load(whole_path)
             self._kept_whole = whole
-        results = {}
+        results, extras = {}, {}
         for method in state.get("results", []):
             try:
-                results[method] = load_result(os.path.join(self.folder,
-                                                           f"result-{method}.npz"))
+                result = load_result(os.path.join(self.folder, f"result-{method}.npz"))
             except Exception:  # noqa: BLE001 (a damaged file: that result is not restored)
                 log.exception("result %s of work %s not restored", method, self.token)
+                continue
+            (extras if method in EXTRA_RESULTS else results)[method] = result
         params = state.get("params")
         params = {str(k): {str(n): str(t) for n, t in v.items()}
                   for k, v in params.items() if isinstance(v, dict)} \
@@ -221,7 +228,7 @@ class Work:
                 "data_kept": state.get("data_kept", False), "whole": whole,
                 "whole_source": state.get("whole_source", "") if whole is not None else "",
                 "whole_dropped": bool(state.get("whole_dropped")) and data is not None,
-                "results": results, "params": params}
+                "results": results, "extras": extras, "params": params}
 
     def restore_data(self, session, kept):
         """Put the kept recording (``load()``) into ``session``: the whole recording, and

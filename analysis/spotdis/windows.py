@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import param
 
-from ..base import CachedSteps, data_summary
+from ..base import CachedSteps, SavedResult, data_summary
 from ..errors import check_memory
 from ..spiketrains import Epochs, SpikeTrains
 from .clust import SpotDisClust, _snap
@@ -178,8 +178,9 @@ class PatternSequence:
 
 
 @dataclass
-class SlidingWindowsResult:
-    """Everything ``SlidingWindows.run`` computes.
+class SlidingWindowsResult(SavedResult):
+    """Everything ``SlidingWindows.run`` computes; ``save(path)`` writes it to one ``.npz``
+    results file and ``SlidingWindowsResult.load(path)`` reopens it (``analysis.results``).
 
     ``start``, ``stop`` (s) and ``labels`` (HDBSCAN pattern, -1 none) per window in time
     order; ``sequences`` per pattern label; ``truth`` per window (``window_truth``) when the
@@ -205,6 +206,24 @@ class SlidingWindowsResult:
     params: dict = field(default_factory=dict)
     data_summary: dict = field(default_factory=dict)
     elapsed: float | None = None
+
+    def __post_init__(self):
+        # a results file is outside data: its per-window arrays must fit together
+        n = np.shape(self.start)[0] if np.ndim(self.start) == 1 else -1
+        for name in ("start", "stop", "labels", "truth", "clustered"):
+            v = getattr(self, name)
+            if v is None and name in ("truth", "clustered"):
+                continue
+            if not isinstance(v, np.ndarray) or v.ndim != 1 or v.shape[0] != n:
+                raise ValueError(f"SlidingWindowsResult.{name}: expected one value per "
+                                 f"window ({n}), got shape {np.shape(v)}")
+        if not isinstance(self.sequences, dict) or not all(
+                isinstance(s, PatternSequence) for s in self.sequences.values()):
+            raise ValueError("SlidingWindowsResult.sequences: expected {label: "
+                             "PatternSequence}")
+        if not (isinstance(self.step, float) and np.isfinite(self.step) and self.step > 0):
+            raise ValueError(f"SlidingWindowsResult.step: expected a step > 0 s, got "
+                             f"{self.step!r}")
 
     @property
     def centre(self):

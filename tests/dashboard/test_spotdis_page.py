@@ -463,13 +463,13 @@ def test_new_data_with_epochs_goes_back_to_the_recordings_epochs(patterns):
     assert "54 epochs, 20 units" in page._summary.object
 
 
-def test_more_epochs_than_the_full_matrix_allows_are_refused(patterns):
+def test_more_epochs_than_the_full_matrix_allows_run_in_graph_mode(patterns):
+    # (more in tests/dashboard/test_spotdis_graph_page.py)
     page = SpotDisPage(session=Session(data=patterns))
     page.clust.max_full_epochs = 20
     asyncio.run(page._run())
-    assert page.result is None and page._status.visible
-    text = page._status.object
-    assert "Epochs:" in text and "at most 20 epochs" in text and "\n" not in text
+    assert page.state == "done", page._status.object
+    assert page.result.graph is not None and "graph mode" in page._summary.object
 
 
 def test_hand_over_cluster_labels_and_one_cluster_s_epochs(patterns):
