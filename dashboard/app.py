@@ -228,6 +228,7 @@ def create_app(session=None, load_demo=True):
             pages[DATA_PAGE] = _make_page(DATA_PAGE, session)
             holders[DATA_PAGE][:] = [pages[DATA_PAGE]]
         pages[DATA_PAGE]._show_message(lost, "warning")
+
     def show_opened(event):
         """A work file was opened (Data page): its results on their pages, no computing."""
         if not event.new:

@@ -161,6 +161,9 @@ class DataPage(JobPage):
         if filename.lower().endswith(WORK_SUFFIX):
             await self._open_work(filename, content, limit)
             return
+        if filename.lower().endswith(".npz") and is_result_file(content):
+            await self._open_result(filename, content, limit)
+            return
         await self._load_file(f"file '{filename}'", lambda tables, **options: load_uploaded(
             filename, content, limit, tables, **options))
 
@@ -181,6 +184,34 @@ class DataPage(JobPage):
         self._nwb_box.visible = False
         self.session.load(work["data"], work["source"])
         self.session.opened = work["results"]
+
+    async def _open_result(self, filename, content, limit):
+        """Open a saved result (``.npz`` of ``analysis.results``, e.g. a page's download) on
+        its page without computing, when it belongs to the recording loaded now; else say
+        which recording it needs."""
+        base = os.path.basename(filename)
+        result = await self._in_worker(f"Opening result '{base}'",
+                                       lambda: load_uploaded_result(base, content, limit))
+        if result is None:
+            return
+        method = method_of(result)
+        if method is None:
+            self._show_error(f"{base}: a saved {type(result).__name__}, which no page shows")
+            return
+        summary = getattr(result, "data_summary", None) or {}
+        data = self.session.data
+        if data is None or summary.get("units") != data.n_units \
+                or summary.get("spikes") != data.n_spikes:
+            source = summary.get("source") or "another recording"
+            self._show_error(
+                f"{base}: a saved {method.title} result of {source} "
+                f"({summary.get('units', '?')} units, {summary.get('spikes', '?')} spikes), "
+                f"not of the recording loaded now: load that recording first, then drop "
+                f"the result again")
+            return
+        self.session.opened = {method.key: result}
+        self._show_message(f"{base}: the {method.title} result is shown on the "
+                           f"{method.page_title} page (not computed again)", "success")
 
     def _on_upload_refused(self, event):
         if event.new:
@@ -611,6 +642,52 @@ def load_uploaded(filename, content, max_mb=None, tables=None, **options):
             return _load_file(path, tables, max_bytes=budget, within=tmp, **options)
         except SpikeDataError as exc:
             raise SpikeDataError(str(exc).replace(path, base).replace(tmp + os.sep, ""))
+
+
+def is_result_file(content):
+    """Whether uploaded ``.npz`` bytes are a saved result (``analysis.results``), not a
+    recording: the archive names a ``__spikelens_result__`` member."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(_io.BytesIO(content)) as z:
+            return any(n.split("/")[-1].startswith("__spikelens_result__")
+                       for n in z.namelist()[:1000])
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False  # the recording loader names what is wrong with it
+
+
+def load_uploaded_result(filename, content, max_mb=None):
+    """A saved result from uploaded bytes, with the upload limit and the loader's checks
+    (``load_result``: no pickles, bounded sizes); errors name the uploaded file only."""
+    from analysis.results import load_result
+
+    base = os.path.basename(filename)
+    max_mb = CONFIG.max_upload_mb if max_mb is None else max_mb
+    if len(content) > max_mb * 1e6:
+        raise SpikeDataError(f"{len(content) / 1e6:.1f} MB is more than this server's "
+                             f"upload limit of {max_mb} MB", base)
+    with tempfile.TemporaryDirectory(prefix="spikelens-upload-") as tmp:
+        path = os.path.join(tmp, base)
+        with open(path, "wb") as fh:
+            fh.write(content)
+        try:
+            return load_result(path, max_bytes=int(ZIP_EXPANSION_LIMIT * max_mb * 1e6))
+        except SpikeDataError as exc:
+            raise SpikeDataError(str(exc).replace(path, base).replace(tmp + os.sep, ""))
+
+
+def method_of(result):
+    """The registered method (``analysis.methods``) whose runs give ``result``'s class."""
+    from analysis import methods
+
+    for m in methods.methods():
+        try:
+            if type(result) is m.load("result"):
+                return m
+        except Exception:  # noqa: BLE001 (a method that cannot be imported here)
+            continue
+    return None
 
 
 def _load_zip(path, tmp, max_bytes):

@@ -176,3 +176,52 @@ def test_analysis_pages_say_their_result_is_restricted():
     asyncio.run(page._run())
     assert page.state == "done", page._status.object
     assert "Restricted recording: 6 of 12 units" in page._summary.object
+
+
+def _upload(page, name, content):
+    asyncio.run(page._on_upload(type("E", (), {"new": {name: content}})()))
+
+
+def test_a_dropped_result_file_opens_on_its_page_or_names_its_recording(tmp_path):
+    """Issue 15 item 1: a saved result .npz dropped on the Data page is shown on its page
+    without computing when it belongs to the recording loaded now; otherwise one line
+    says which recording it needs (before: 'unknown NPZ layout' with its internal keys)."""
+    from analysis.assembly import AssemblyNeurons
+    from analysis.results import save_result
+
+    data = simulate.sip(n_units=12, t_stop=2.0, seed=3)
+    result = AssemblyNeurons(data=data, n_surrogates=99).run()
+    path = tmp_path / "assembly-result.npz"
+    save_result(result, path)
+
+    other = DataPage(session=Session(data=simulate.poisson(n_units=4, t_stop=1.0, seed=0),
+                                     source="another"))
+    _upload(other, "assembly-result.npz", path.read_bytes())
+    text = other._status.object
+    assert other.session.opened is None and other.session.source == "another"
+    assert "assembly-result.npz: a saved" in text and "12 units" in text \
+        and "load that recording first" in text and "\n" not in text.strip()
+    assert "__spikelens_result__" not in text
+
+    page = DataPage(session=Session(data=data, source="sip"))
+    seen = []
+    page.session.param.watch(lambda e: seen.append(e.new), "opened")
+    _upload(page, "assembly-result.npz", path.read_bytes())
+    assert len(seen) == 1 and list(seen[0]) == ["assembly"]
+    opened = seen[0]["assembly"]
+    assert opened.table.equals(result.table)  # the saved result itself: nothing computed
+    assert "not computed again" in page._status.object
+
+
+def test_a_damaged_result_file_is_one_line(tmp_path):
+    from analysis.assembly import AssemblyNeurons
+    from analysis.results import save_result
+
+    data = simulate.sip(n_units=12, t_stop=2.0, seed=3)
+    path = tmp_path / "r.npz"
+    save_result(AssemblyNeurons(data=data, n_surrogates=99).run(), path)
+    page = DataPage(session=Session(data=data, source="sip"))
+    _upload(page, "r.npz", path.read_bytes()[:-200])  # truncated archive
+    text = page._status.object
+    assert page.state != "done" or "r.npz" in text
+    assert "r.npz" in text and str(tmp_path) not in text and "Traceback" not in text
