@@ -26,8 +26,6 @@ epoch pairs (marked "scaled"); at 30,000 epochs its matrices alone would need ab
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -41,21 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from analysis import simulate  # noqa: E402
 from analysis.spiketrains import Epochs  # noqa: E402
 from analysis.spotdis import SpotDisClust, spikeship, spotdis  # noqa: E402
-from machine import machine  # noqa: E402
-
-
-def peak_gb():
-    """Peak resident memory of this process so far (GB; Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
-
-
-def cpu_s():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def load():
-    return "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+from machine import cpu_s, load, machine, peak_gb  # noqa: E402
 
 
 def nbytes(value):
