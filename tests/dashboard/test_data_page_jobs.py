@@ -225,3 +225,34 @@ def test_a_damaged_result_file_is_one_line(tmp_path):
     text = page._status.object
     assert page.state != "done" or "r.npz" in text
     assert "r.npz" in text and str(tmp_path) not in text and "Traceback" not in text
+
+
+def test_a_hostile_result_file_is_refused_in_one_line(tmp_path):
+    """A dropped .npz that names a result member but holds a pickled object array (or a
+    member that expands beyond the budget) is refused by the result loader's checks:
+    one line naming the upload, nothing opened, the loaded recording kept."""
+    import io as _io
+    import zipfile
+
+    import numpy as np
+
+    buf = _io.BytesIO()
+    np.savez(buf, __spikelens_result__=np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    data = simulate.poisson(n_units=3, t_stop=1.0, seed=0)
+    page = DataPage(session=Session(data=data, source="kept"))
+    seen = []
+    page.session.param.watch(lambda e: seen.append(e.new), "opened")
+    _upload(page, "evil.npz", buf.getvalue())
+    text = page._status.object
+    assert not seen and page.session.data is data and page.session.source == "kept"
+    assert text.startswith("evil.npz") or "evil.npz" in text.splitlines()[0]
+    assert "\n" not in text.strip() and "Traceback" not in text and str(tmp_path) not in text
+    assert "pickled data is refused" in text
+
+    bomb = _io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("__spikelens_result__.npy", b"\0" * (50 * 2 ** 20))
+    page2 = DataPage(session=Session(data=data, source="kept"))
+    asyncio.run(page2._open_result("bomb.npz", bomb.getvalue(), 1))  # 1 MB upload limit
+    assert "bomb.npz" in page2._status.object and page2.session.opened is None
+    assert "max\\_bytes" in page2._status.object  # the budget refused it, not the parse
