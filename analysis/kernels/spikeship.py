@@ -378,10 +378,18 @@ def _pair_cost(b0, b1, act, span, where, rel, value, mass, ia, ib, sub_v, sub_w,
         g = weighted_median(value, mass, 0, p, float(c))
     else:
         g = bucket_median(value, mass, p, float(c), lo, hi, bucket_mass, sub_v, sub_w)
+    return _transport(value, mass, p, g), g, c
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _transport(value, mass, p, g):
+    """``sum mass * |value - g|`` over the first p flows. fastmath lets the sum run four
+    at a time (about 6% of the pair on the Allen example); the order of the sum depends
+    on p only, so the result is the same on every run and thread count."""
     s = 0.0
     for f in range(p):
         s += mass[f] * abs(value[f] - g)
-    return s, g, c
+    return s
 
 
 @njit(cache=True, parallel=True, nogil=True)
