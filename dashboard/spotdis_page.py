@@ -18,12 +18,13 @@ ringed on the map, marked as row and column bands on the matrix, selected in the
 drawn in the raster (one epoch, or several superimposed). The overlays are ``DynamicMap``s
 fed by ``Pipe`` streams: a new highlight sends a few coordinates, nothing is recomputed.
 
-Above ``max_full_epochs`` epochs (or windows) the run is in graph mode (SPOTDis or
-SpikeShip on each epoch's nearest neighbours, no full matrix): the map, clusters, tables and
-highlighting work, the matrix view says there is no matrix (``GRAPH_NOTE``); rate vectors
-have no graph mode and are refused on one line. Sliding-window results are kept with the
-session's work (``keep_work``, key ``WINDOWS_KEY``) and go into the report
-(``report_sections``).
+Above ``max_full_epochs`` epochs (or windows) the run is in graph mode (the dissimilarity,
+SPOTDis, SpikeShip or rate vectors, on each epoch's nearest neighbours, no full matrix):
+the map, clusters, tables and highlighting work, the matrix view says there is no matrix
+(``GRAPH_NOTE``); the rate baseline and the window sweep run in graph mode too.
+Sliding-window results are kept with the session's work (``keep_work``, key
+``WINDOWS_KEY``), in its work file (``work_results``, ``restore_extra``) and go into the
+report (``report_sections``).
 
 The epochs are the recording's own, or windows cut around event times typed in the sidebar
 ("events + window": each window starts at a chosen offset from its event and has a chosen
@@ -472,11 +473,6 @@ class SpotDisPage(AnalysisPage):
         """Worker thread: all steps (cached where the settings allow)."""
         if self.clust.data is None:
             raise ValueError("no data loaded: pick a data set on the Data page")
-        if self.clust.graph_mode() and self.clust.dissimilarity == "rate":
-            raise ValueError(
-                f"Dissimilarity: {len(self.clust.data.epochs)} epochs is more than "
-                f"{self.clust.max_full_epochs} (max_full_epochs); rate vectors have no graph "
-                f"mode: choose SPOTDis or SpikeShip, or use fewer epochs")
         return self.clust.run()
 
     def _on_period(self, event):
