@@ -117,13 +117,18 @@ def rate_graph_bytes(M, N, n_candidates):
 def rate_knn(data, n_neighbors=90, n_candidates=None, progress=None, memory_budget=None):
     """The rate-vector baseline to each epoch's nearest epochs (graph mode).
 
-    As ``analysis.spotdis.graph.spotdis_knn`` does for SPOTDis: candidates are each
-    epoch's ``n_candidates`` nearest epochs by the Euclidean distance between the same
-    normalised count vectors (BLAS; L2 <= L1 <= sqrt(N) L2), the exact L1 distance of
-    ``rate_vector_dissimilarity`` is computed on the union of those pairs, and each epoch
-    keeps its ``n_neighbors`` nearest by the exact values. An epoch without spikes is at
-    2.0 (the largest distance) from every other, as in the matrix; pairs with one are
-    counted as undefined.
+    Without ``n_candidates`` the search is exact: the L1 distances of
+    ``rate_vector_dissimilarity`` from each block of epochs to all (``search_rows`` rows
+    at a time), each epoch keeping its ``n_neighbors`` nearest; the time of the full
+    matrix (O(M^2 N)), the memory of one block. With ``n_candidates``, as
+    ``analysis.spotdis.graph.spotdis_knn`` does for SPOTDis: candidates are each epoch's
+    ``n_candidates`` nearest epochs by the Euclidean distance between the same normalised
+    count vectors (BLAS; L2 <= L1 <= sqrt(N) L2), the exact L1 distance is computed on the
+    union of those pairs, and each epoch keeps its ``n_neighbors`` nearest of them (faster
+    on large M; on 6,000 pattern and noise epochs 69 % of the kept neighbours were among
+    the true nearest with as many candidates as neighbours, 87 % with twice as many). An
+    epoch without spikes is at 2.0 (the largest distance) from every other, as in the
+    matrix; pairs with one are counted as undefined.
 
     Returns
     -------
@@ -135,39 +140,74 @@ def rate_knn(data, n_neighbors=90, n_candidates=None, progress=None, memory_budg
     _check_data(data)
     if not isinstance(n_neighbors, (int, np.integer)) or n_neighbors < 1:
         raise ValueError(f"n_neighbors: must be a whole number >= 1, got {n_neighbors!r}")
-    n_candidates = n_neighbors if n_candidates is None else n_candidates
-    if not isinstance(n_candidates, (int, np.integer)) or n_candidates < n_neighbors:
+    if n_candidates is not None and (not isinstance(n_candidates, (int, np.integer))
+                                     or n_candidates < n_neighbors):
         raise ValueError(f"n_candidates: must be a whole number >= n_neighbors "
                          f"({n_neighbors}), got {n_candidates!r}")
     M, N = len(data.epochs), data.n_units
+    k = int(min(n_neighbors, M - 1))
     budget = available_memory() / 4 if memory_budget is None else float(memory_budget)
-    check_memory(f"the rate-vector neighbour graph of {M} epochs ({n_candidates} "
-                 f"candidates each)", rate_graph_bytes(M, N, n_candidates), budget,
+    check_memory(f"the rate-vector neighbour graph of {M} epochs "
+                 f"({n_candidates or 'all'} candidates each)",
+                 rate_graph_bytes(M, N, n_candidates or k), budget,
                  "lower n_candidates / n_neighbors (or the perplexity), use fewer epochs, or "
                  "raise memory_budget")
-    report(0.0, "candidates: rate vectors")
     p, empty = _rate_vectors(_Epochs(data).counts)
-    cand = candidate_neighbours(p, n_candidates, progress=lambda f, m: report(0.6 * f, m))
-    t1 = time.perf_counter()
-    _, second, first = _candidate_csr(np.repeat(np.arange(M), cand.shape[1]), cand.ravel(), M)
-    del cand
-    values = np.empty(first.size)
-    step = max(1, _RATE_BLOCK // max(N, 1))
-    for a in range(0, first.size, step):
-        b = min(first.size, a + step)
-        values[a:b] = np.abs(p[first[a:b]] - p[second[a:b]]).sum(axis=1)
-        report(0.6 + 0.35 * b / first.size, f"rate vectors: {b}/{first.size} epoch pairs")
-    undefined = empty[first] | empty[second]
-    values[undefined] = 2.0
-    t2 = time.perf_counter()
-    report(0.95, "nearest neighbours")
-    k = int(min(n_neighbors, M - 1))
-    neighbors, distances = _nearest(first, second, values, M, k, 2.0)
-    return SpotDisGraph(neighbors, distances, int(first.size), int(undefined.sum()),
-                        int(empty.sum()), "rate", 1.0,
-                        {"candidates": t1 - t0, "exact": t2 - t1,
-                         "graph": time.perf_counter() - t2},
+    if n_candidates is None:
+        neighbors, distances = _rate_exact_knn(p, empty, k, report)
+        t1 = t2 = time.perf_counter()
+        n_pairs = M * (M - 1) // 2
+        e = int(empty.sum())
+        n_undefined = e * (M - e) + e * (e - 1) // 2
+    else:
+        report(0.0, "candidates: rate vectors")
+        cand = candidate_neighbours(p, n_candidates,
+                                    progress=lambda f, m: report(0.6 * f, m))
+        t1 = time.perf_counter()
+        _, second, first = _candidate_csr(np.repeat(np.arange(M), cand.shape[1]),
+                                          cand.ravel(), M)
+        del cand
+        values = np.empty(first.size)
+        step = max(1, _RATE_BLOCK // max(N, 1))
+        for a in range(0, first.size, step):
+            b = min(first.size, a + step)
+            values[a:b] = np.abs(p[first[a:b]] - p[second[a:b]]).sum(axis=1)
+            report(0.6 + 0.35 * b / first.size, f"rate vectors: {b}/{first.size} epoch pairs")
+        undefined = empty[first] | empty[second]
+        values[undefined] = 2.0
+        t2 = time.perf_counter()
+        report(0.95, "nearest neighbours")
+        neighbors, distances = _nearest(first, second, values, M, k, 2.0)
+        n_pairs, n_undefined = int(first.size), int(undefined.sum())
+    report(1.0, f"rate vectors: {n_pairs} epoch pairs exact")
+    return SpotDisGraph(neighbors, distances, n_pairs, n_undefined, int(empty.sum()),
+                        "rate", 1.0, {"candidates": t1 - t0, "exact": t2 - t1,
+                                      "graph": time.perf_counter() - t2},
                         dissimilarity="rate", fill_value=2.0)
+
+
+def _rate_exact_knn(p, empty, k, report):
+    """Each row's k nearest other rows of ``p`` by L1 (2.0 to and from empty rows), in
+    blocks of rows; ties by index. (M x k) neighbours and distances, nearest first."""
+    from scipy.spatial.distance import cdist
+
+    M = p.shape[0]
+    neighbors = np.empty((M, k), dtype=np.int64)
+    distances = np.empty((M, k))
+    rows = search_rows(M)
+    for r0 in range(0, M, rows):
+        r1 = min(M, r0 + rows)
+        d = cdist(p[r0:r1], p, metric="cityblock")
+        d[:, empty] = 2.0
+        d[empty[r0:r1], :] = 2.0
+        d[np.arange(r1 - r0), np.arange(r0, r1)] = np.inf      # not its own neighbour
+        part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        dd = np.take_along_axis(d, part, axis=1)
+        order = np.lexsort((part, dd), axis=1)
+        neighbors[r0:r1] = np.take_along_axis(part, order, axis=1)
+        distances[r0:r1] = np.take_along_axis(dd, order, axis=1)
+        report(r1 / M, f"rate vectors: {r1}/{M} epochs against all")
+    return neighbors, distances
 
 
 # ============================================================================ windows

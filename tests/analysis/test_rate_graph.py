@@ -29,24 +29,32 @@ def _with_empty_epoch(data):
     return data.replace(epochs=epochs, truth=truth, t_stop=last + 1.2)
 
 
-def test_rate_knn_values_are_the_matrix_s_and_all_candidates_give_the_true_neighbours(
-        patterns):
+def test_rate_knn_is_exact_and_its_candidate_search_uses_exact_values(patterns):
     data = _with_empty_epoch(patterns)
     D = rate_vector_dissimilarity(data)
     M, k = D.shape[0], 8
+    off = D + np.diag(np.full(M, np.inf))
+    true = np.sort(off, axis=1)[:, :k]
+    rows = np.repeat(np.arange(M), k)
+    # without n_candidates: every pair, the true k nearest (the empty epoch at 2.0 from
+    # all, as in the matrix)
     g = rate_knn(data, k)
     assert isinstance(g, SpotDisGraph) and g.dissimilarity == "rate" and g.fill_value == 2.0
     assert g.neighbors.shape == (M, k) and g.n_empty_epochs == 1
-    rows = np.repeat(np.arange(M), k)
-    # every distance used is exact (the empty epoch at 2.0 from all, as in the matrix)
+    assert g.n_pairs == M * (M - 1) // 2 and g.n_undefined == M - 1
+    assert np.allclose(g.distances, true, rtol=0, atol=1e-12)
     assert np.allclose(g.distances.ravel(), D[rows, g.neighbors.ravel()], rtol=0, atol=1e-12)
-    assert np.all(g.neighbors != np.arange(M)[:, None])
-    assert g.n_undefined >= 1 and np.all(g.distances[M - 1] == 2.0)
+    assert np.all(g.neighbors != np.arange(M)[:, None]) and np.all(g.distances[M - 1] == 2.0)
+    # candidates: fewer pairs, every value used is exact
+    few = rate_knn(data, k, n_candidates=k)
+    assert few.n_pairs < g.n_pairs and few.n_undefined >= 1
+    assert np.allclose(few.distances.ravel(), D[rows, few.neighbors.ravel()], rtol=0,
+                       atol=1e-12)
+    assert np.all(few.distances >= true - 1e-12)
     # with every other epoch a candidate, the k nearest are the true k nearest
     full = rate_knn(data, k, n_candidates=M - 1)
     assert full.n_pairs == M * (M - 1) // 2
-    off = D + np.diag(np.full(M, np.inf))
-    assert np.allclose(full.distances, np.sort(off, axis=1)[:, :k], rtol=0, atol=1e-12)
+    assert np.allclose(full.distances, true, rtol=0, atol=1e-12)
 
 
 def test_rate_knn_checks_its_settings_and_memory(patterns):
