@@ -494,10 +494,11 @@ def test_graph_mode_clusters_like_full_mode(patterns, tmp_path):
     with pytest.raises(ValueError, match="^max_full_epochs: the SpikeShip matrix of 60 "
                                          "epochs.*nearest-neighbour graph"):
         graph.spikeship()
-    graph.dissimilarity = "rate"
-    with pytest.raises(ValueError, match="^max_full_epochs: the rate-vector matrix.*only "
-                                         "dissimilarity='spotdis' or 'spikeship'"):
-        graph.cluster()
+    graph.dissimilarity = "rate"   # the rate vectors' full matrix too; they have a graph
+    with pytest.raises(ValueError, match="^max_full_epochs: the rate-vector matrix.*"
+                                         "nearest-neighbour graph"):
+        graph.rate_vectors()
+    assert graph.cluster().shape == (60,) and graph.graph().dissimilarity == "rate"
 
 
 def test_window_sweep_counts_spikeship_undefined_pairs(patterns):
