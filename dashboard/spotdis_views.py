@@ -18,11 +18,11 @@ Plain functions, no state: the SPOTDis page, the report and the notebook display
   ``epochs_raster`` (their spikes, superimposed in time from each epoch's start). These
   take only the result's arrays: a new highlight recomputes nothing.
 
-Drawing cost (issue 15 item 6, docs/spotdis.md "Speed"): the plots are drawn on a 2-D
-canvas (``CANVAS``), not WebGL, which without a GPU copies every frame back through
-``drawImage``; a matrix or delay image no larger than its plot's pixels is sent as it is
-(float32 for the matrix), not rasterized, so the browser's ranges do not make the server
-compute and send it a second time.
+Drawing cost (issue 15 item 6, docs/spotdis.md "Drawing a result"): the plots are drawn
+on a 2-D canvas (``CANVAS``), not WebGL, which without a GPU copies every frame back
+through ``drawImage``; a matrix or delay image no larger than its plot's pixels is sent as
+it is (float32 for the matrix), not rasterized, so the browser's ranges do not make the
+server compute and send it a second time.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ from .views import row_name_hover
 
 #: Bokeh's output backend for this page's plots: its few thousand glyphs draw fast on a 2-D
 #: canvas, while WebGL (HoloViews' default) without a GPU (software rendering, as on the
-#: 2-core machine's headless Chromium) copies each frame back with ``drawImage``: 1.8 of
-#: the browser's 7 s after a run of the pulse-pattern demo (docs/spotdis.md, "Speed")
+#: 2-core machine's headless Chromium) copies each frame back with ``drawImage``: 7.2 s of
+#: the page's 28 s busy after a run of the pulse-pattern demo at load 12 (docs/spotdis.md,
+#: "Drawing a result")
 CANVAS = {"backend_opts": {"plot.output_backend": "canvas"}}
 #: the matrix plot's pixels (rasterized above this many epochs, sent as it is below)
 MATRIX_PIXELS = 600
