@@ -10,9 +10,9 @@ import pytest
 from bokeh.document import Document
 from bokeh.models import Plot
 
-import dashboard.spotdis_page as spotdis_page
 import dashboard.spotdis_views as views
 from analysis import simulate
+from dashboard import spotdis_page
 from dashboard.spotdis_page import SpotDisPage
 from dashboard.state import Session
 
