@@ -91,7 +91,7 @@ def test_units_of_the_assembly_run_restrict_as_the_hand_over_does(assembly_run):
     assert "assembly" in session.results
     options = data_page._from_result.options
     text = next(t for t, k in options.items() if k == "assembly")
-    assert text.startswith(f"{len(significant)} significant units of the assembly run")
+    assert text.startswith(f"{len(significant)} significant units of assembly run 1 (")
     assert not data_page._from_result_text.visible
     data_page._from_result.value = "assembly"
     assert data_page._from_result_text.visible and text in data_page._from_result_text.object
@@ -137,7 +137,7 @@ def test_each_sse_offers_its_neurons():
     asyncio.run(data_page._on_restrict())
     expected = chain.unit_ids[sse_neurons(sses[k])].astype(str)
     assert session.data.unit_ids.astype(str).tolist() == expected.tolist()
-    assert f"the {expected.size} neurons of SSE {k} of the ASSET run" in \
+    assert f"the {expected.size} neurons of SSE {k} of ASSET run 1 (" in \
         restriction_of(session.data)
 
 
