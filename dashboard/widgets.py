@@ -46,6 +46,18 @@ def milliseconds_input(obj, name, on_error=None, step=0.5):
     return widget
 
 
+class OptionalFloatInput(pn.widgets.FloatInput):
+    """A FloatInput that the page can empty: Panel sends a value of None to the browser as
+    NaN, which the field then shows as "NaN"; this one sends null, an empty field."""
+
+    def _process_param_change(self, params):
+        empty = [k for k in ("value", "value_throttled") if k in params and params[k] is None]
+        params = super()._process_param_change(params)
+        for key in empty:
+            params[key] = None
+        return params
+
+
 def _to_ms(seconds):
     return round(float(seconds) * 1e3, 9)
 
