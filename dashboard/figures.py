@@ -138,16 +138,23 @@ def _data_clim(element, clim):
     return (float(lo), float(max(hi, lo)))
 
 
-def _first_element(obj):
-    """The first element of ``obj`` as drawn now (a DynamicMap that the page has not drawn
-    yet is drawn here, as its plot would; None when it cannot be)."""
+def _drawn(obj):
+    """``obj`` as drawn now: a DynamicMap's last value (drawn here, as its plot would,
+    when the page has not drawn it yet; None when it cannot be)."""
     if isinstance(obj, hv.DynamicMap):
         if obj.last is None and not obj.kdims:
             try:
                 obj[()]
             except Exception:  # noqa: BLE001 (its plot would show the error, not the list)
                 return None
-        obj = obj.last
+        return obj.last
+    return obj
+
+
+def _first_element(obj):
+    """The first element of ``obj`` as drawn now (see ``_drawn``; None when it cannot
+    be drawn)."""
+    obj = _drawn(obj)
     if obj is None:
         return None
     if isinstance(obj, (hv.Overlay, hv.Layout, hv.NdLayout, hv.GridSpace, hv.NdOverlay,
@@ -158,8 +165,10 @@ def _first_element(obj):
 
 
 def title_of(obj, default):
-    """The title a figure shows, for the list of figures."""
-    for candidate in (obj, _first_element(obj)):
+    """The title a figure shows, for the list of figures: its own, or that of what it
+    draws (an overlay a DynamicMap returns, e.g. an ASSET matrix under its highlight), or
+    that of its first element."""
+    for candidate in (obj, _drawn(obj), _first_element(obj)):
         if candidate is None:
             continue
         title = _bokeh_options(candidate, "plot").get("title")
