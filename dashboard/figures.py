@@ -219,7 +219,7 @@ def render(obj, fmt="PNG", size=DEFAULT_SIZE):
             try:  # labels inside the figure's size, which stays as asked
                 with warnings.catch_warnings():  # a colour bar's axes: close enough
                     warnings.simplefilter("ignore", UserWarning)
-                    fig.tight_layout(pad=0.4)
+                    fig.tight_layout(pad=0.4, rect=_beside_colorbars(fig))
             except Exception:  # noqa: BLE001 (some layouts cannot: kept as drawn)
                 pass
             buf = io.BytesIO()
@@ -236,6 +236,17 @@ def render(obj, fmt="PNG", size=DEFAULT_SIZE):
             plot.cleanup()
             plt.close(fig)
     return buf.getvalue()
+
+
+def _beside_colorbars(fig):
+    """The part of ``fig`` (left, bottom, right, top, as fractions) its plot axes may fill:
+    left of the axes HoloViews placed beside them (a colour bar, at a fixed position that
+    ``tight_layout`` does not move), so that the plot does not grow under its colour bar."""
+    extra = [ax for ax in fig.axes if ax.get_subplotspec() is None]
+    if not extra or len(extra) == len(fig.axes):
+        return (0, 0, 1, 1)
+    right = min(ax.get_position().x0 for ax in extra) - 0.02
+    return (0, 0, right, 1) if right > 0.3 else (0, 0, 1, 1)
 
 
 def file_name(stem, title, fmt):
