@@ -57,9 +57,12 @@ def test_a_matrix_exports_the_zoom_the_linked_matrices_show(served_app, page, tm
         page.mouse.wheel(0, -300)
         page.wait_for_timeout(300)
     width = before[1]["x_range"][1] - before[1]["x_range"][0]
-    wait_until(lambda: (lambda m: m["x_range"][1] - m["x_range"][0] < 0.7 * width
-                        and m["x"][1] - m["x"][0] < 0.7 * width)(matrix_images(page)[1]),
-               what="the probability matrix zoomed with the first")
+
+    def followed():  # the probability matrix's axes and image zoomed with the first's
+        m = matrix_images(page)[1]
+        return m["x_range"][1] - m["x_range"][0] < 0.7 * width \
+            and m["x"][1] - m["x"][0] < 0.7 * width
+    wait_until(followed, what="the probability matrix zoomed with the first")
     page.wait_for_timeout(1500)
     shown = next(m for m in matrix_images(page) if m["title"].startswith("probability"))
     lo, hi = shown["x_range"]
