@@ -18,12 +18,13 @@ ringed on the map, marked as row and column bands on the matrix, selected in the
 drawn in the raster (one epoch, or several superimposed). The overlays are ``DynamicMap``s
 fed by ``Pipe`` streams: a new highlight sends a few coordinates, nothing is recomputed.
 
-Above ``max_full_epochs`` epochs (or windows) the run is in graph mode (SPOTDis or
-SpikeShip on each epoch's nearest neighbours, no full matrix): the map, clusters, tables and
-highlighting work, the matrix view says there is no matrix (``GRAPH_NOTE``); rate vectors
-have no graph mode and are refused on one line. Sliding-window results are kept with the
-session's work (``keep_work``, key ``WINDOWS_KEY``) and go into the report
-(``report_sections``).
+Above ``max_full_epochs`` epochs (or windows) the run is in graph mode (the dissimilarity,
+SPOTDis, SpikeShip or rate vectors, on each epoch's nearest neighbours, no full matrix):
+the map, clusters, tables and highlighting work, the matrix view says there is no matrix
+(``GRAPH_NOTE``); the rate baseline and the window sweep run in graph mode too.
+Sliding-window results are kept with the session's work (``keep_work``, key
+``WINDOWS_KEY``), in its work file (``work_results``, ``restore_extra``) and go into the
+report (``report_sections``).
 
 The epochs are the recording's own, or windows cut around event times typed in the sidebar
 ("events + window": each window starts at a chosen offset from its event and has a chosen
@@ -472,11 +473,6 @@ class SpotDisPage(AnalysisPage):
         """Worker thread: all steps (cached where the settings allow)."""
         if self.clust.data is None:
             raise ValueError("no data loaded: pick a data set on the Data page")
-        if self.clust.graph_mode() and self.clust.dissimilarity == "rate":
-            raise ValueError(
-                f"Dissimilarity: {len(self.clust.data.epochs)} epochs is more than "
-                f"{self.clust.max_full_epochs} (max_full_epochs); rate vectors have no graph "
-                f"mode: choose SPOTDis or SpikeShip, or use fewer epochs")
         return self.clust.run()
 
     def _on_period(self, event):
@@ -941,15 +937,59 @@ class SpotDisPage(AnalysisPage):
         when it belongs to the loaded recording."""
         self._work = work
         r = ((kept or {}).get("extras") or {}).pop(WINDOWS_KEY, None)
+        if r is not None:
+            self.restore_extra(WINDOWS_KEY, r)
+
+    def work_results(self):
+        """This page's results beside its clusters, for a work file (**Save work**):
+        ``{WINDOWS_KEY: sliding-windows result}`` when there is one."""
+        r = self._windows_result
+        return {} if r is None else {WINDOWS_KEY: r}
+
+    def restore_extra(self, key, result, keep=False):
+        """Show a kept or opened sliding-windows result without computing, with the
+        settings it was computed with in the sidebar (its dissimilarity too, unless the
+        clusters shown were computed with another one); ``keep``: also keep it with the
+        session's work. False (nothing shown) when it is not one or belongs to another
+        recording."""
         data = self.session.data
-        if r is None or data is None:
-            return
-        d = r.data_summary or {}
+        if key != WINDOWS_KEY or data is None or \
+                type(result).__name__ != "SlidingWindowsResult":
+            return False
+        d = result.data_summary or {}
         if (d.get("units"), d.get("spikes")) != (data.n_units, data.n_spikes) or \
-                r.start.size and (r.start[0] < data.t_start - 1e-9
-                                  or r.stop[-1] > data.t_stop + 1e-9):
-            return   # another recording's: not shown
-        self._show_windows(r, data)
+                result.start.size and (result.start[0] < data.t_start - 1e-9
+                                       or result.stop[-1] > data.t_stop + 1e-9):
+            return False   # another recording's: not shown
+        self._windows_settings(result.params or {})
+        self._show_windows(result, data)
+        work = getattr(self, "_work", None)
+        if keep and work is not None:
+            work.save_result(WINDOWS_KEY, result)
+        return True
+
+    def _windows_settings(self, p):
+        """The sidebar takes a sliding-windows result's parameters ``p``: length and step,
+        the windows' own settings, and the clustering's (dissimilarity included) unless a
+        clusters result computed with other ones is shown."""
+        for widget, name in ((self._slide_length, "length"), (self._slide_step, "step")):
+            v = p.get(name)
+            if isinstance(v, (int, float)) and np.isfinite(v) and v > 0:
+                widget.value = float(v) * 1e3
+        own = {k: p[k] for k in ("min_active", "events_only", "event_bin", "event_threshold",
+                                 "sequence", "n_neighbors", "max_sequence_windows")
+               if k in p}
+        shared = {k: p[k] for k in ("dissimilarity", "min_cluster_size", "min_samples",
+                                    "cluster_selection", "max_full_epochs") if k in p}
+        if self.result is not None and any(
+                self.result.params.get(k) != v for k, v in shared.items()):
+            shared = {}   # the clusters shown keep their settings in the sidebar
+        for obj, values in ((self.windows, own), (self.clust, shared)):
+            for k, v in values.items():
+                try:
+                    obj.param.update(**{k: v})
+                except (ValueError, TypeError):   # a value this version refuses: kept as is
+                    pass
 
     def _show_windows(self, result, data):
         self._windows_result, self._windows_data = result, data

@@ -402,6 +402,10 @@ def baseline_text(baseline, result=None):
     b = baseline.scores
     text = (f"Rate vectors (no timing): **{b['n_clusters']} clusters**, ARI "
             f"**{_score(b['ari'])}**, silhouette **{_score(b['silhouette'])}**")
+    g = getattr(baseline, "graph", None)
+    if g is not None:
+        text += (f" (graph mode: {g.neighbors.shape[1]} nearest epochs each from "
+                 f"{g.n_pairs} exact pairs)")
     if result is not None:
         s = result.scores
         text += (f" · this run: {s['n_clusters']} clusters, ARI {_score(s['ari'])}, "

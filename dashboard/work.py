@@ -43,8 +43,9 @@ _writer = ThreadPoolExecutor(1, thread_name_prefix="spikelens-work")
 
 
 #: results kept beside a method's own (``Work.save_result`` with these keys; ``load`` gives
-#: them as ``extras``): the SPOTDis page's sliding windows
-EXTRA_RESULTS = ("spotdis-windows",)
+#: them as ``extras``; a work file holds them as ``result-<key>.npz``): key -> (the method
+#: whose page shows it, the result class it must be). The SPOTDis page's sliding windows.
+EXTRA_RESULTS = {"spotdis-windows": ("spotdis", "SlidingWindowsResult")}
 
 
 def default_root():
@@ -290,7 +291,8 @@ WORK_SUFFIX = ".spikelens"
 
 def write_work_file(data, source, results):
     """The bytes of a work file: ``data`` (SpikeTrains), its ``source`` and ``results``
-    (``{method key: result}``)."""
+    (``{method key: result}``, and ``{EXTRA_RESULTS key: result}`` for a page's further
+    results)."""
     import io as _io
     import zipfile
 
@@ -318,17 +320,21 @@ def read_work_file(content, name, max_bytes, keys):
     """``{"data", "source", "results": {key: result}}`` from the bytes of a work file.
 
     The file is an upload, so: only ``state.json``, ``data.npz`` and ``result-<key>.npz``
-    for the method ``keys`` may be in it, their unpacked sizes count against ``max_bytes``
-    before anything is unpacked, and each array file is read within that budget. Raises
+    for the method ``keys`` (and the ``EXTRA_RESULTS`` of those methods) may be in it,
+    their unpacked sizes count against ``max_bytes`` before anything is unpacked, each
+    array file is read within that budget, and each result must be its key's class. Raises
     SpikeDataError (one line, naming ``name``) otherwise.
     """
     import io as _io
     import zipfile
 
-    from analysis import io
+    from analysis import io, methods
     from analysis.errors import SpikeDataError
     from analysis.results import load_result
 
+    kinds = {m.key: m.result_name for m in methods.methods() if m.key in keys}
+    kinds.update({k: kind for k, (owner, kind) in EXTRA_RESULTS.items() if owner in keys})
+    keys = list(kinds)
     allowed = {"state.json", "data.npz"} | {f"result-{k}.npz" for k in keys}
     try:
         zf = zipfile.ZipFile(_io.BytesIO(content))
@@ -366,8 +372,34 @@ def read_work_file(content, name, max_bytes, keys):
                     zf.extract(entry, tmp)
                     results[key] = load_result(os.path.join(tmp, entry),
                                                max_bytes=max_bytes)
+                    found = type(results[key]).__name__
+                    if found != kinds[key]:
+                        raise SpikeDataError(f"{entry} holds a {found}, not a {kinds[key]}")
         except (SpikeDataError, ValueError) as exc:
             text = " ".join(str(exc).replace(tmp + os.sep, "").split())
             raise SpikeDataError(text, name) from None
     source = state.get("source")
     return {"data": data, "source": str(source) if source else name, "results": results}
+
+
+def show_results(results, page_of):
+    """Show a work file's ``results`` (``read_work_file``) on their pages without
+    computing: each method's result (``page.restore``), then the ``EXTRA_RESULTS`` beside
+    them (``page.restore_extra``, kept with the session's work). ``page_of(method key)``
+    gives the page, built if need be, or None. Returns the keys shown."""
+    shown = []
+    main = [k for k in results if k not in EXTRA_RESULTS]
+    for key in main + [k for k in results if k in EXTRA_RESULTS]:
+        owner = EXTRA_RESULTS[key][0] if key in EXTRA_RESULTS else key
+        page = page_of(owner)
+        if page is None:
+            continue
+        try:
+            done = page.restore_extra(key, results[key], keep=True) \
+                if key in EXTRA_RESULTS else page.restore(results[key])
+        except Exception:  # noqa: BLE001 (a result that does not fit: not shown)
+            log.exception("opened result %s not shown", key)
+            continue
+        if done is not False:
+            shown.append(key)
+    return shown
