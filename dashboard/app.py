@@ -145,6 +145,13 @@ def create_app(session=None, load_demo=True):
     work, secret, kept = _session_work(doc)
     if kept is not None and kept["data"] is not None and session.data is None:
         work.restore_data(session, kept)  # the whole recording too, when it was restricted
+    if kept is not None:  # runs are numbered on from where the session was
+        runs = dict(session.runs)
+        for key, n in kept.get("runs", {}).items():
+            runs[key] = max(n, runs.get(key, 0))
+        session.runs = runs
+    if work is not None:
+        session.param.watch(lambda e: work.save_runs(e.new), "runs")
     opened = _server_work_file(session) if kept is None else None
     if load_demo and session.data is None:
         session.load(demo.load_demo(demo.DEFAULT), f"demo '{demo.DEFAULT}'")

@@ -318,6 +318,9 @@ class AnalysisPage(JobPage):
 
         method = methods.by_result(event.new)
         if method is not None:
+            # a run's result gets the next run number; a restored one keeps its own
+            self.session.number_run(method.key, event.new,
+                                    new=not getattr(self, "_restoring", False))
             self.session.keep_result(method.key, event.new, self._result_recording())
 
     def _result_recording(self):
@@ -349,8 +352,12 @@ class AnalysisPage(JobPage):
             obj.param.update(**settable)
         except (ValueError, TypeError) as exc:
             log.warning("restoring %s: parameters not taken (%s)", type(self).__name__, exc)
-        if not self._restore_result(result):
-            return False
+        self._restoring = True  # a result shown again, not a new run (``number_run``)
+        try:
+            if not self._restore_result(result):
+                return False
+        finally:
+            self._restoring = False
         self.state = "done"
         return True
 

@@ -56,7 +56,7 @@ from analysis.spotdis.events import (EVENTS_LABEL, MAX_EVENTS, epoch_start_label
 from analysis.spotdis.spikeship import neuron_flows
 from analysis.spotdis.windows import SlidingWindows
 
-from .handover import cluster_epochs, hand_over, handover_controls
+from .handover import cluster_epochs, hand_over, handover_controls, run_name
 from .page_base import AnalysisPage
 from .spotdis_views import (baseline_text, cluster_name, cluster_table, dissimilarity_plot,
                             epoch_table, epochs_raster, map_highlight, map_overlay,
@@ -809,7 +809,8 @@ class SpotDisPage(AnalysisPage):
             return
         names = [cluster_name(c) for c in self.result.labels]
         hand_over(self.session, data=self._result_data, epoch_labels=names, page=page,
-                  epochs_label="epochs labelled by the clusters of the SPOTDis run",
+                  epochs_label=f"epochs labelled by the clusters of "
+                               f"{run_name(self.result, 'SPOTDis')}",
                   on_error=self._show_error)
 
     def _hand_over_cluster(self, page):

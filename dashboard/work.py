@@ -130,6 +130,10 @@ class Work:
         """Keep the analysis pages' settings (``{method key: {parameter: text}}``)."""
         _writer.submit(self._guard, self._write_state, params=params)
 
+    def save_runs(self, runs):
+        """Keep how many runs each method has had (``Session.runs``)."""
+        _writer.submit(self._guard, self._write_state, runs=dict(runs))
+
     def save_data(self, data, source, whole=None, whole_source=""):
         """Keep the recording (in the background); drop the results of the one before.
 
@@ -201,7 +205,8 @@ class Work:
         kept (data None when it was not kept; whole None when ``data`` is the whole
         recording, or the whole one was too large to keep: then ``whole_dropped``;
         ``extras``: a page's further results, ``EXTRA_RESULTS``, which the page restores
-        itself, ``keep_work``; the settings are text, checked by each page like a URL's)."""
+        itself, ``keep_work``; the settings are text, checked by each page like a URL's;
+        ``runs``: how many runs each method had, ``Session.runs``)."""
         from analysis import io
         from analysis.results import load_result
 
@@ -225,7 +230,12 @@ class Work:
         params = {str(k): {str(n): str(t) for n, t in v.items()}
                   for k, v in params.items() if isinstance(v, dict)} \
             if isinstance(params, dict) else {}
+        runs = state.get("runs")
+        runs = {str(k): v for k, v in runs.items()
+                if isinstance(v, int) and not isinstance(v, bool) and v > 0} \
+            if isinstance(runs, dict) else {}
         return {"data": data, "source": state.get("source", ""), "page": state.get("page"),
+                "runs": runs,
                 "data_kept": state.get("data_kept", False), "whole": whole,
                 "whole_source": state.get("whole_source", "") if whole is not None else "",
                 "whole_dropped": bool(state.get("whole_dropped")) and data is not None,
