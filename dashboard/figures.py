@@ -62,6 +62,9 @@ def _setup():
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    # the views carry Bokeh options (tools, ...): in a fresh Python (a script, the docs'
+    # example) the Bokeh backend must be loaded too, or HoloViews refuses those options
+    hv.renderer("bokeh")
     backend = hv.Store.current_backend
     hv.renderer("matplotlib")
     hv.Store.set_current_backend(backend)

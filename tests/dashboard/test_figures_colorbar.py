@@ -54,3 +54,21 @@ def test_the_plot_stays_left_of_its_colour_bar():
     # and the file is still written at the size asked
     png = figures.render(hv.Image(np.eye(5)).opts(colorbar=True), "PNG", (250, 250))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_view_exports_from_a_fresh_python():
+    """A script (or the docs' example) that never loaded the Bokeh backend can still write
+    a view's PNG: the views' Bokeh options (tools, ...) used to be refused there."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from analysis import simulate\n"
+            "from dashboard import figures, views\n"
+            "data = simulate.poisson(n_units=5, t_stop=1.0, seed=1)\n"
+            "png = figures.render(views.raster(data, title='raster'), 'PNG', (300, 200))\n"
+            "assert png[:8] == b'\\x89PNG\\r\\n\\x1a\\n', png[:8]\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
