@@ -210,15 +210,17 @@ class JobPage(Viewer):
         self.state = "running"
         self.session.busy = True
         self.session.activity = label
-        for button in self._job_buttons:
-            button.disabled = True
-        self._cancel_button.disabled = False
-        self._status.visible = False
-        # without progress reports: a bar that moves without saying how far
-        self._progress.value = 0 if self.reports_progress else -1
-        self._progress.active = True
-        self._progress.visible = self._progress_text.visible = True
-        self._progress_text.object = "starting..." if self.reports_progress else f"{label}..."
+        with pn.io.hold():  # one message, so the browser lays the page out once
+            for button in self._job_buttons:
+                button.disabled = True
+            self._cancel_button.disabled = False
+            self._status.visible = False
+            # without progress reports: a bar that moves without saying how far
+            self._progress.value = 0 if self.reports_progress else -1
+            self._progress.active = True
+            self._progress.visible = self._progress_text.visible = True
+            self._progress_text.object = ("starting..." if self.reports_progress
+                                          else f"{label}...")
         try:
             try:
                 out = await workers.run(self.session.jobs, compute, kind=self.pool_kind,
@@ -252,10 +254,11 @@ class JobPage(Viewer):
             self._running = False
             self.session.busy = False
             self.session.activity = ""
-            self._enable_buttons()
-            self._cancel_button.disabled = True
-            self._progress.active = False
-            self._progress.visible = self._progress_text.visible = False
+            with pn.io.hold():
+                self._enable_buttons()
+                self._cancel_button.disabled = True
+                self._progress.active = False
+                self._progress.visible = self._progress_text.visible = False
 
     def _enable_buttons(self):
         """After a run: the buttons that start work (a page may keep some disabled)."""
