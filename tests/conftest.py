@@ -67,11 +67,16 @@ class _Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dashboard.cli", "serve", "--port", str(self.port),
              *args], stdout=self.log, stderr=subprocess.STDOUT)
+        # Wait until it listens, then for its first page. A page is a whole app session
+        # (seconds at load 10): a short read timeout gave up on each and asked again,
+        # piling up sessions, so that a loaded machine never saw the server start.
         url = f"http://localhost:{self.port}/"
         deadline = time.time() + 180  # a start takes 7-13 s; minutes at load 10
         while True:
             try:
-                urllib.request.urlopen(url, timeout=5).read()
+                with socket.create_connection(("localhost", self.port), timeout=5):
+                    pass
+                urllib.request.urlopen(url, timeout=max(5.0, deadline - time.time())).read()
                 return
             except OSError:
                 if self.proc.poll() is not None or time.time() > deadline:
