@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ui_helpers import set_number
+from ui_helpers import open_app, set_number
 
 pytestmark = pytest.mark.browser
 
@@ -15,8 +15,7 @@ TALL = {"width": 1400, "height": 2050}
 
 
 def open_asset_page(page, url):
-    page.goto(url)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    open_app(page, url)
     page.get_by_role("button", name="ASSET", exact=True).click()
     page.get_by_role("button", name="Run ASSET").wait_for(timeout=30_000)
 
@@ -218,8 +217,7 @@ def highlight_counts(page):
 def test_too_many_bins_offer_runs_in_tiles(served_app, page, artifacts_dir):
     """Issue 15 item 2: the SIP demo (20 s) at 3 ms has 6,666 bins, over the page's 5,000:
     Run ASSET offers the tiled run and a window; "Run in tiles" draws a tiled result."""
-    page.goto(served_app)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    open_app(page, served_app)
     page.locator("select").first.select_option("SIP assembly (100 units, 20 s)")
     page.get_by_role("button", name="Load demo").click()
     page.get_by_text(re.compile(r"\b100 units\b")).first.wait_for(timeout=60_000)

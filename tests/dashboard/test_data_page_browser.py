@@ -4,7 +4,8 @@ import inspect
 import re
 
 import pytest
-from ui_helpers import set_number
+import ui_helpers
+from ui_helpers import set_number, wait_for_units
 
 import analysis
 from analysis import simulate
@@ -17,13 +18,9 @@ def raster_png(page):
     return page.locator(".bk-Canvas:visible").first.screenshot()
 
 
-def wait_for_units(page, n, timeout=60_000):
-    page.get_by_text(re.compile(rf"\b{n} units\b")).first.wait_for(timeout=timeout)
-
-
 def open_app(page, url):
-    page.goto(url)
-    wait_for_units(page, 500)  # the default demo: a 500-unit synfire chain
+    """The app with its raster drawn."""
+    ui_helpers.open_app(page, url)
     page.locator(".bk-Canvas:visible").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
 

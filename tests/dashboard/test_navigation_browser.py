@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from ui_helpers import open_app
+
 pytestmark = pytest.mark.browser
 
 
@@ -18,8 +20,7 @@ def on_page(page, name):
 
 
 def test_back_and_forward_follow_the_pages(served_app, page):
-    page.goto(served_app)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    open_app(page, served_app)
     for name in ("ASSET", "Assembly neurons"):
         page.get_by_role("button", name=name, exact=True).click()
         on_page(page, name)
@@ -43,8 +44,7 @@ def test_a_pages_url_opens_that_page(served_app, page):
 
 
 def test_coming_back_to_results_is_instant(served_app, page, artifacts_dir):
-    page.goto(served_app)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    open_app(page, served_app)
     page.get_by_role("button", name="ASSET", exact=True).click()
     page.get_by_role("button", name="Run ASSET").click()
     summary = page.get_by_text(re.compile(r"significant entries")).first

@@ -9,13 +9,9 @@ import pytest
 import analysis
 from analysis import simulate
 
-from ui_helpers import set_number
+from ui_helpers import open_app, set_number, wait_for_units
 
 pytestmark = pytest.mark.browser
-
-
-def wait_for_units(page, n, timeout=60_000):
-    page.get_by_text(re.compile(rf"\b{n} units\b")).first.wait_for(timeout=timeout)
 
 
 def test_sessions_are_isolated_and_stay_responsive(served_app, browser, tmp_path,
@@ -29,8 +25,7 @@ def test_sessions_are_isolated_and_stay_responsive(served_app, browser, tmp_path
         p.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         for p in (a, b):
-            p.goto(served_app)
-            wait_for_units(p, 500)
+            open_app(p, served_app)
         # A uploads its own file and starts a long assembly run (many surrogates)
         a.get_by_role("button", name="Upload").click()
         a.locator("input[type=file]").first.set_input_files(str(upload))

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ui_helpers import open_with_demo, set_number
+from ui_helpers import grid, hover_until, open_app, open_with_demo, set_number, wait_for_units
 
 pytestmark = pytest.mark.browser
 
@@ -24,9 +24,31 @@ def screenshot(page, path, height=1500):
     page.set_viewport_size({"width": 1400, "height": 900})
 
 
-def test_run_on_the_pulse_demo(served_app, page, artifacts_dir):
-    open_spotdis_page(page, served_app)
-    page.get_by_text(re.compile(r"300 epochs, 50 units")).first.wait_for(timeout=10_000)
+def test_run_on_the_pulse_demo_and_its_tooltips(served_app, page, artifacts_dir):
+    """A run on the pulse demo, and its tooltips (issue 13): the raster names the unit and
+    counts the spikes under the cursor, the SPOTDis matrix names both epochs and their
+    clusters, and the t-SNE map shows one epoch however many dots lie under the cursor.
+    (One run for both: the tooltips need the very run the page test makes.)"""
+    open_app(page, served_app)
+    page.locator("select").first.select_option(PULSE_DEMO)
+    page.get_by_role("button", name="Load demo").click()
+    wait_for_units(page, 50)
+    # the pulse demo's units are "0".."49": the tooltip shows such an id, never a y coordinate
+    raster = page.locator(".bk-Canvas:visible").first
+    raster.wait_for(timeout=30_000)
+    page.wait_for_timeout(2000)
+    text = hover_until(page, raster, [(x, y / 400) for x in (0.3, 0.5)
+                                         for y in range(120, 280)],
+                       r"spikes in pixel:?\s*[1-9]")
+    page.screenshot(path=str(artifacts_dir / "hover_raster.png"))
+    unit = re.search(r"unit:?\s*(\S+)", text)
+    assert unit and unit.group(1) in {str(u) for u in range(50)}, text
+    assert re.search(r"spikes in pixel:?\s*[1-9]\d*\s*$", text), text
+    assert "NaN" not in text, text
+
+    page.get_by_role("button", name="SPOTDis", exact=True).click()
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"300 epochs, 50 units")).first.wait_for(timeout=30_000)
     page.get_by_role("button", name="Run", exact=True).click()
     summary = page.get_by_text(re.compile(r"clusters.*ARI")).first
     summary.wait_for(timeout=120_000)
@@ -36,6 +58,22 @@ def test_run_on_the_pulse_demo(served_app, page, artifacts_dir):
     # matrix, map, epoch raster and cross-correlation: four canvases
     page.locator(".bk-Canvas:visible").nth(3).wait_for(timeout=60_000)
     page.get_by_text("Selected epoch and cluster").first.wait_for(timeout=10_000)
+
+    # the tooltips of the matrix and of the map
+    page.wait_for_timeout(2000)
+    matrix, tsne = (page.locator(".bk-Canvas:visible").nth(i) for i in (0, 1))
+    epoch = r"epoch \d+ \((cluster \d+|noise)\)"
+    text = hover_until(page, matrix, [(0.5, 0.5)], rf"row:?\s*{epoch}")
+    page.screenshot(path=str(artifacts_dir / "hover_spotdis_matrix.png"))
+    assert re.search(rf"row:?\s*{epoch}", text), text
+    assert re.search(rf"column:?\s*{epoch}", text), text
+    assert re.search(r"SPOTDis:?\s*\d\.\d{3}", text), text
+    assert "rank" not in text, text
+    text = hover_until(page, tsne, grid(24), r"epoch:?\s*\d+")
+    page.screenshot(path=str(artifacts_dir / "hover_spotdis_map.png"))
+    assert re.search(r"cluster:?\s*-?\d+", text), text
+    assert len(re.findall(r"epoch", text)) == 1, text
+    page.mouse.move(0, 0)  # no tooltip in the pictures below
     screenshot(page, artifacts_dir / "spotdis_page.png")
 
     # the colour toggle redraws the map by the true patterns
@@ -60,8 +98,7 @@ def test_run_on_the_pulse_demo(served_app, page, artifacts_dir):
 
 def test_data_without_epochs_offers_events(served_app, page, artifacts_dir):
     """The synfire demo has no epochs: the page switches to events + window and says so."""
-    page.goto(served_app)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    open_app(page, served_app)
     page.get_by_role("button", name="SPOTDis", exact=True).click()
     page.get_by_text(re.compile(r"no epochs.*cuts them around events")).first.wait_for(
         timeout=30_000)

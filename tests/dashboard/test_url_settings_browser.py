@@ -6,7 +6,7 @@ import struct
 
 import pytest
 from playwright.sync_api import expect
-from ui_helpers import set_number
+from ui_helpers import open_app, set_number
 
 pytestmark = pytest.mark.browser
 
@@ -21,8 +21,7 @@ def _bin_size(page):
 
 def test_a_setting_survives_reload_and_back_and_a_figure_downloads(served_app, page,
                                                                    tmp_path, artifacts_dir):
-    page.goto(served_app)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    open_app(page, served_app)
     page.get_by_role("button", name="ASSET", exact=True).click()
     page.get_by_role("button", name="Run ASSET").wait_for(timeout=30_000)
     set_number(page, "Bin size", 10)

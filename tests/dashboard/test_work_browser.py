@@ -4,12 +4,14 @@ without computing; another browser given the same URL gets none of it."""
 import re
 
 import pytest
-from ui_helpers import open_with_demo, set_number
+from ui_helpers import open_app, open_with_demo, other_browser, set_number, wait_for_units
 
 pytestmark = pytest.mark.browser
 
 
-def test_reload_restores_page_data_and_results(served_app, browser, page, artifacts_dir):
+def test_reload_restores_page_data_and_results_and_saved_work_opens_elsewhere(
+        served_app, browser, page, tmp_path, artifacts_dir):
+    # (one run for both: a reload restores it, and Save work carries it to another browser)
     open_with_demo(page, served_app, "SIP assembly (100 units, 20 s)", 100,
                    "Assembly neurons")
     set_number(page, "N surrogates", 199)
@@ -20,6 +22,10 @@ def test_reload_restores_page_data_and_results(served_app, browser, page, artifa
     before = summary.first.inner_text()
     url = page.url
     assert "work=" in url and "page=Assembly" in url
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Save work").click()
+    path = tmp_path / "work.spikelens"
+    info.value.save_as(path)
     page.wait_for_timeout(1500)  # the result is written in the background
 
     page.reload()
@@ -30,48 +36,24 @@ def test_reload_restores_page_data_and_results(served_app, browser, page, artifa
     page.screenshot(path=str(artifacts_dir / "work_after_reload.png"))
 
     # another browser (its own cookies) with the very same URL: a fresh session
-    other = browser.new_context(viewport={"width": 1400, "height": 900})
-    try:
-        stranger = other.new_page()
+    with other_browser(browser) as stranger:
         stranger.goto(url)
-        stranger.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+        wait_for_units(stranger, 500)
         stranger.get_by_role("button", name="Sweep baseline").wait_for(timeout=30_000)
         assert stranger.get_by_text(before).count() == 0
         assert "work=" in stranger.url and stranger.url != url  # a work of its own
-    finally:
-        other.close()
-    assert not page.js_errors, page.js_errors
 
-
-def test_save_work_and_open_it_in_another_browser(served_app, browser, page, tmp_path,
-                                                  artifacts_dir):
-    open_with_demo(page, served_app, "SIP assembly (100 units, 20 s)", 100,
-                   "Assembly neurons")
-    set_number(page, "N surrogates", 199)
-    page.wait_for_timeout(300)
-    page.get_by_role("button", name="Run", exact=True).click()
-    summary = page.get_by_text(re.compile(r"of 100 units significant .* (\d+\.\d) s$"))
-    summary.first.wait_for(timeout=120_000)
-    before = summary.first.inner_text()
-    with page.expect_download() as info:
-        page.get_by_role("button", name="Save work").click()
-    path = tmp_path / "work.spikelens"
-    info.value.save_as(path)
-
-    other = browser.new_context(viewport={"width": 1400, "height": 900})
-    try:
-        fresh = other.new_page()
-        fresh.goto(served_app)
-        fresh.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    # another browser that opens the saved work file
+    with other_browser(browser) as fresh:
+        open_app(fresh, served_app)
         fresh.get_by_role("button", name="Upload").click()
         fresh.locator("input[type=file]").first.set_input_files(str(path))
-        fresh.get_by_text(re.compile(r"\b100 units\b")).first.wait_for(timeout=60_000)
+        wait_for_units(fresh, 100)
         fresh.get_by_role("button", name="Assembly neurons", exact=True).click()
         # the same result, its run time included: shown, not computed again
         fresh.get_by_text(before).first.wait_for(timeout=30_000)
         fresh.screenshot(path=str(artifacts_dir / "work_opened.png"))
-    finally:
-        other.close()
+    assert not page.js_errors, page.js_errors
 
 
 def test_serve_open_shows_a_work_file_s_results(start_server, page, tmp_path):
@@ -94,8 +76,7 @@ def test_serve_open_shows_a_work_file_s_results(start_server, page, tmp_path):
 def test_a_brushed_restriction_goes_back_to_the_whole_recording_after_a_reload(
         served_app, page, artifacts_dir):
     page.set_viewport_size({"width": 1400, "height": 1100})
-    page.goto(served_app)
-    page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
+    open_app(page, served_app)
     raster = page.locator(".bk-Canvas:visible").first
     raster.wait_for(timeout=30_000)
     page.wait_for_timeout(2000)

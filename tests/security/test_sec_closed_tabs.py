@@ -2,7 +2,6 @@
 after the server drops its session, and frees the worker for other visitors."""
 
 import asyncio
-import os
 import socket
 import threading
 import time
@@ -13,10 +12,6 @@ from dashboard import workers
 from dashboard.app import UNUSED_SESSION_MS, build_server
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="module")
@@ -53,34 +48,28 @@ def wait_until(condition, timeout, step=0.2):
     return condition()
 
 
-def test_closing_a_tab_stops_its_run(app_url):
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            page = context.new_page()
-            page.goto(app_url)
-            page.get_by_text("500 units").first.wait_for(timeout=60_000)
-            page.get_by_role("button", name="Assembly neurons", exact=True).click()
-            box = page.get_by_label("N surrogates")
-            box.wait_for(timeout=30_000)
-            box.fill("200000")
-            box.press("Enter")
-            page.wait_for_timeout(300)
-            page.get_by_role("button", name="Run", exact=True).click()
-            assert wait_until(lambda: workers.running("analysis") == 1, 30), \
-                "the run did not start"
-            context.close()  # the visitor closes the tab mid-run
-            closed = time.monotonic()
-            # the session is dropped UNUSED_SESSION_MS after its websocket closed; the run
-            # stops at its next batch of surrogates
-            assert wait_until(lambda: workers.running("analysis") == 0,
-                              UNUSED_SESSION_MS / 1000 + 15), \
-                "the closed tab's run is still computing"
-            print(f"run stopped {time.monotonic() - closed:.1f} s after the tab closed")
-        finally:
-            browser.close()
+def test_closing_a_tab_stops_its_run(app_url, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        page.get_by_text("500 units").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Assembly neurons", exact=True).click()
+        box = page.get_by_label("N surrogates")
+        box.wait_for(timeout=30_000)
+        box.fill("200000")
+        box.press("Enter")
+        page.wait_for_timeout(300)
+        page.get_by_role("button", name="Run", exact=True).click()
+        assert wait_until(lambda: workers.running("analysis") == 1, 30), \
+            "the run did not start"
+    except BaseException:
+        context.close()
+        raise
+    context.close()  # the visitor closes the tab mid-run
+    closed = time.monotonic()
+    # the session is dropped UNUSED_SESSION_MS after its websocket closed; the run stops at
+    # its next batch of surrogates
+    assert wait_until(lambda: workers.running("analysis") == 0,
+                      UNUSED_SESSION_MS / 1000 + 15), "the closed tab's run is still computing"
+    print(f"run stopped {time.monotonic() - closed:.1f} s after the tab closed")
