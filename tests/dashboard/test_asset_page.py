@@ -596,8 +596,7 @@ def test_a_new_highlight_redraws_the_marks_not_the_matrices(ran, monkeypatch):
 
 
 def test_a_result_is_shown_in_one_document_update(chain, monkeypatch):
-    import bokeh.document.models as models
-    from bokeh.document import Document
+    from bokeh.document import Document, models
 
     page = AssetPage(session=Session(data=chain, source="test chain"))
     doc = Document()
