@@ -18,6 +18,7 @@ and its caches, and when the server's warm-up ended. Issue 15's goal: every demo
 within 10 s on the 2-core machine.
 
     python benchmarks/ui_runs.py            # ~3-5 min on 2 quiet cores
+    python benchmarks/ui_runs.py --page SPOTDis --repeat 3   # one page
 """
 
 from __future__ import annotations
@@ -234,7 +235,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2,
                         help="timed passes on the warm server (best shown)")
+    parser.add_argument("--page", choices=[r[0] for r in RUNS], action="append",
+                        help="time only this page (repeatable; default: every page)")
     args = parser.parse_args()
+    runs = [r for r in RUNS if not args.page or r[0] in args.page]
     # a terminated benchmark stops its server too (the context managers' cleanup runs)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     from playwright.sync_api import sync_playwright
@@ -247,7 +251,7 @@ def main():
         print(f"server answered after {time.perf_counter() - t_serve:.1f} s", flush=True)
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
         for attempt in range(1 + args.repeat):
-            for name, demo, button, pattern in RUNS:
+            for name, demo, button, pattern in runs:
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 try:
                     out = one_run(context.new_page(), url, name, demo, button, pattern,
@@ -267,13 +271,13 @@ def main():
     print(f"\nserver warm-up: {warm or 'not finished'}")
     print("\nfirst run of each page on the fresh server (s):")
     print(HEADER)
-    for name, *_ in RUNS:
+    for name, *_ in runs:
         print(row(name, first[name]))
     if best:
         print(f"\nbest of {args.repeat} runs per page on the warm server, each a new "
               f"session (s):")
         print(HEADER)
-        for name, *_ in RUNS:
+        for name, *_ in runs:
             print(row(name, best[name]))
     print("run: the analysis alone (the page's summary); drawn: click to the last plot "
           "painted; added: drawn - run; srvCPU: CPU seconds of the server process (all "

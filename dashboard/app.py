@@ -145,6 +145,13 @@ def create_app(session=None, load_demo=True):
     work, secret, kept = _session_work(doc)
     if kept is not None and kept["data"] is not None and session.data is None:
         work.restore_data(session, kept)  # the whole recording too, when it was restricted
+    if kept is not None:  # runs are numbered on from where the session was
+        runs = dict(session.runs)
+        for key, n in kept.get("runs", {}).items():
+            runs[key] = max(n, runs.get(key, 0))
+        session.runs = runs
+    if work is not None:
+        session.param.watch(lambda e: work.save_runs(e.new), "runs")
     opened = _server_work_file(session) if kept is None else None
     if load_demo and session.data is None:
         session.load(demo.load_demo(demo.DEFAULT), f"demo '{demo.DEFAULT}'")
@@ -233,20 +240,21 @@ def create_app(session=None, load_demo=True):
         """A work file was opened (Data page): its results on their pages, no computing."""
         if not event.new:
             return
+        from .work import show_results
+
         titles = {m.key: m.page_title for m in methods.methods()}
-        for key, result in event.new.items():
+
+        def page_of(key):
             name = titles.get(key)
             if name not in names:
-                continue
+                return None
             if name not in pages:
                 pages[name] = _make_page(name, session)
                 holders[name][:] = [pages[name]]
                 _keep_results(work, name, pages[name], None)
                 bind_settings(name, pages[name])
-            try:
-                pages[name].restore(result)
-            except Exception:  # noqa: BLE001 (a result that does not fit: not shown)
-                log.exception("opened result of %s not shown", name)
+            return pages[name]
+        show_results(event.new, page_of)   # results, then what a page keeps beside them
         session.opened = None
 
     session.param.watch(show_opened, "opened")
@@ -304,6 +312,9 @@ def save_work_button(session, pages):
         keys = {m.page_title: m.key for m in methods.methods()}
         results = {keys[name]: page.result for name, page in pages.items()
                    if name in keys and getattr(page, "result", None) is not None}
+        for name, page in pages.items():   # a page's results beside its own (EXTRA_RESULTS)
+            if name in keys:
+                results.update(getattr(page, "work_results", dict)())
         return BytesIO(write_work_file(session.data, session.source, results))
 
     return pn.widgets.FileDownload(

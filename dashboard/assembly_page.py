@@ -35,7 +35,7 @@ from . import views
 from .handover import assembly_units, hand_over, handover_controls
 from .page_base import AnalysisPage
 from .text import Alert, Markdown, escape_markdown
-from .widgets import milliseconds_input
+from .widgets import ColumnPicker, milliseconds_input
 
 # parameters whose change needs new surrogates: the Run button applies them
 SLOW_PARAMETERS = ["power", "normalized", "bin_size", "surrogate", "baseline", "trial_length",
@@ -114,9 +114,10 @@ class AssemblyPage(AnalysisPage):
             selectable=True)
         self._table.param.watch(lambda e: self._draw_members(), "selection")
         self._members = pn.Column(sizing_mode="stretch_width")
-        self._show_quantiles = pn.widgets.Checkbox(
-            label="Show the surrogates' quantiles (q01 ... q99, min, max)", value=False)
-        self._show_quantiles.param.watch(lambda e: self._hide_columns(), "value")
+        # 15+ columns: the decisive ones first (``rank_table``), the surrogates' quantiles
+        # (q01 ... q99, min, max) hidden until picked; downloads keep them all
+        self._columns = ColumnPicker(self._table, default_hidden=surrogate_columns,
+                                     always=("rank", "unit"))
         # the table enters the page only once it has rows and its box is shown: Tabulator
         # cannot lay out rows it receives while hidden, and then shows none (a race)
         self._table_holder = pn.Column(sizing_mode="stretch_width")
@@ -124,7 +125,7 @@ class AssemblyPage(AnalysisPage):
         self._results = pn.Column(self._top_k, self._plot,
                                   pn.widgets.Checkbox.from_param(self.param.pairwise),
                                   self._pairwise_box, "**All units, in rank order**",
-                                  self._show_quantiles,
+                                  self._columns.box,
                                   self._table_holder, self._download_row(), self._members,
                                   visible=False,
                                   sizing_mode="stretch_width")
@@ -321,7 +322,6 @@ class AssemblyPage(AnalysisPage):
         self._evaluation.visible = evaluation is not None
         table = self.results_frame()
         self._table.value = table
-        self._hide_columns()
         self._table.formatters = {
             c: NumberFormatter(format="0.0000" if c.startswith("p_") else "0.000")
             for c in table.columns if table[c].dtype.kind == "f"}
@@ -359,11 +359,6 @@ class AssemblyPage(AnalysisPage):
                 if len(order) <= 40 else None),
                               sizing_mode="stretch_width", linked_axes=False,
                               height=min(120 + 14 * len(rows), 420))]
-
-    def _hide_columns(self):
-        table = self._table.value
-        self._table.hidden_columns = ([] if table is None or self._show_quantiles.value
-                                      else surrogate_columns(table))
 
     def _analyse_units(self, page):
         """Hand-over: the session's recording restricted to the significant units, shown on

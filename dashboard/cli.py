@@ -219,6 +219,8 @@ def cmd_report(args):
             status = 1
             continue
         done = ", ".join(f"{report.method_title(s.method)} " + (
+            "sliding windows " if type(s.result).__name__ == "SlidingWindowsResult"
+            else "") + (
             "skipped" if s.result is None else "loaded" if s.loaded
             else f"{s.result.elapsed:.1f} s") for s in sections)
         print(f"wrote {target} ({done})")
@@ -298,7 +300,8 @@ def build_parser():
                    help="report file (.html); with several inputs a folder, one report each")
     p.add_argument("--results", action="append", default=[], metavar="FILE",
                    help="a saved result (analysis.results .npz) to show instead of "
-                        "recomputing that method (repeatable; one INPUT)")
+                        "recomputing that method, or a saved sliding-windows result "
+                        "(SPOTDis page) shown beside SPOTDis (repeatable; one INPUT)")
     _add_scheduler_option(p)
     p.set_defaults(func=cmd_report)
     parser.commands = dict(sub.choices)  # name -> subparser, for errors named by command

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io as _io
 import logging
 import os
+import re
 import tempfile
 
 import holoviews as hv
@@ -22,6 +23,7 @@ from .page_base import JobPage
 from .state import CONFIG
 from .text import Markdown, escape_markdown
 from .upload import BoundedFileDropper
+from .widgets import OptionalFloatInput
 from .work import WORK_SUFFIX, read_work_file
 
 log = logging.getLogger(__name__)
@@ -282,8 +284,9 @@ class DataPage(JobPage):
     def _init_restrict_controls(self):
         self._annotations_of = None  # the recording whose annotations "where" offers
         number = dict(value=None, sizing_mode="stretch_width")
-        self._window_from = pn.widgets.FloatInput(label="From (s)", **number)
-        self._window_to = pn.widgets.FloatInput(label="To (s)", **number)
+        # emptied by the page when no window is in force (``_show_window_in_force``)
+        self._window_from = OptionalFloatInput(label="From (s)", **number)
+        self._window_to = OptionalFloatInput(label="To (s)", **number)
         self._units_text = pn.widgets.TextInput(
             label="Units", placeholder="all; e.g. 0-49, 60", sizing_mode="stretch_width",
             description="Unit ids, or ranges of ids (first-last, in recording order), "
@@ -382,6 +385,16 @@ class DataPage(JobPage):
         hi = t1 if t1 is not None else (data.t_stop if data is not None else lo)
         self._window_band.event(start=lo, end=hi)
 
+    def _show_window_in_force(self, data, full):
+        """From and To show the time window of the recording shown (a restriction, by this
+        card, a hand-over or a reload that brought it back), empty when it spans the whole
+        recording: the fields always say what is in force."""
+        window = restricted_window(data, full)
+        if window is None:
+            self._window_from.value = self._window_to.value = None
+        else:
+            self._window_from.value, self._window_to.value = window
+
     def _restriction(self):
         """The restrict() arguments the controls ask for (None where a control is empty),
         and the recording they restrict (None: the whole one)."""
@@ -447,6 +460,7 @@ class DataPage(JobPage):
         self._restriction_text.object = (f"**Restricted:** {escape_markdown(restricted)}"
                                          if restricted else "")
         self._all_button.disabled = not restricted
+        self._show_window_in_force(data, full)
         self._summary.object = summary_frame(data)
         # new panes rather than new objects in old panes: a reused Bokeh figure keeps the
         # previous recording's axis ranges
@@ -530,6 +544,20 @@ class DataPage(JobPage):
         plots = pn.Column(self._status, self._plots, self._figures_row(),
                           sizing_mode="stretch_width")
         return pn.Row(controls, plots, sizing_mode="stretch_width")
+
+
+def restricted_window(data, full):
+    """``(t_start, t_stop)`` of ``data`` (s) when it is a restriction of the recording
+    ``full`` to a time window, else None. ``full`` may be ``data`` itself (the whole
+    recording was too large to keep over a reload): its restriction line says then."""
+    if data is None or not restriction_of(data):
+        return None
+    if full is not None and full is not data:
+        if (data.t_start, data.t_stop) == (full.t_start, full.t_stop):
+            return None
+    elif not re.search(r"(^|; then )time ", restriction_of(data)):
+        return None
+    return float(data.t_start), float(data.t_stop)
 
 
 def summary_frame(data):

@@ -62,6 +62,9 @@ def _setup():
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    # the views carry Bokeh options (tools, ...): in a fresh Python (a script, the docs'
+    # example) the Bokeh backend must be loaded too, or HoloViews refuses those options
+    hv.renderer("bokeh")
     backend = hv.Store.current_backend
     hv.renderer("matplotlib")
     hv.Store.set_current_backend(backend)
@@ -138,16 +141,23 @@ def _data_clim(element, clim):
     return (float(lo), float(max(hi, lo)))
 
 
-def _first_element(obj):
-    """The first element of ``obj`` as drawn now (a DynamicMap that the page has not drawn
-    yet is drawn here, as its plot would; None when it cannot be)."""
+def _drawn(obj):
+    """``obj`` as drawn now: a DynamicMap's last value (drawn here, as its plot would,
+    when the page has not drawn it yet; None when it cannot be)."""
     if isinstance(obj, hv.DynamicMap):
         if obj.last is None and not obj.kdims:
             try:
                 obj[()]
             except Exception:  # noqa: BLE001 (its plot would show the error, not the list)
                 return None
-        obj = obj.last
+        return obj.last
+    return obj
+
+
+def _first_element(obj):
+    """The first element of ``obj`` as drawn now (see ``_drawn``; None when it cannot
+    be drawn)."""
+    obj = _drawn(obj)
     if obj is None:
         return None
     if isinstance(obj, (hv.Overlay, hv.Layout, hv.NdLayout, hv.GridSpace, hv.NdOverlay,
@@ -158,8 +168,10 @@ def _first_element(obj):
 
 
 def title_of(obj, default):
-    """The title a figure shows, for the list of figures."""
-    for candidate in (obj, _first_element(obj)):
+    """The title a figure shows, for the list of figures: its own, or that of what it
+    draws (an overlay a DynamicMap returns, e.g. an ASSET matrix under its highlight), or
+    that of its first element."""
+    for candidate in (obj, _drawn(obj), _first_element(obj)):
         if candidate is None:
             continue
         title = _bokeh_options(candidate, "plot").get("title")
@@ -210,7 +222,7 @@ def render(obj, fmt="PNG", size=DEFAULT_SIZE):
             try:  # labels inside the figure's size, which stays as asked
                 with warnings.catch_warnings():  # a colour bar's axes: close enough
                     warnings.simplefilter("ignore", UserWarning)
-                    fig.tight_layout(pad=0.4)
+                    fig.tight_layout(pad=0.4, rect=_beside_colorbars(fig))
             except Exception:  # noqa: BLE001 (some layouts cannot: kept as drawn)
                 pass
             buf = io.BytesIO()
@@ -227,6 +239,17 @@ def render(obj, fmt="PNG", size=DEFAULT_SIZE):
             plot.cleanup()
             plt.close(fig)
     return buf.getvalue()
+
+
+def _beside_colorbars(fig):
+    """The part of ``fig`` (left, bottom, right, top, as fractions) its plot axes may fill:
+    left of the axes HoloViews placed beside them (a colour bar, at a fixed position that
+    ``tight_layout`` does not move), so that the plot does not grow under its colour bar."""
+    extra = [ax for ax in fig.axes if ax.get_subplotspec() is None]
+    if not extra or len(extra) == len(fig.axes):
+        return (0, 0, 1, 1)
+    right = min(ax.get_position().x0 for ax in extra) - 0.02
+    return (0, 0, right, 1) if right > 0.3 else (0, 0, 1, 1)
 
 
 def file_name(stem, title, fmt):

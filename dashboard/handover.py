@@ -2,7 +2,7 @@
 
 A hand-over restricts the recording the result was computed on (``analysis.restrict``) with
 a line that says where the selection came from ("12 significant units of the assembly
-run ..."), shows it in the whole app (``Session.restrict``) and opens the chosen page. Every
+run 2 ..."), shows it in the whole app (``Session.restrict``) and opens the chosen page. Every
 page then works on that recording and its summary, its results and the report carry the
 line as provenance. **Whole recording** on the Data page goes back.
 """
@@ -29,6 +29,16 @@ MAX_CHOICES_PER_RESULT = 100
 # buttons and the Data page's "from a result" choice both take them from here, so both say
 # the same thing.
 
+def run_name(result, method):
+    """Which run ``result`` came from, as provenance says it: "assembly run 2" (its
+    ordinal among the session's runs of ``method``, ``Session.number_run``), or "the
+    assembly run" for a result without a number (opened from an older file)."""
+    n = (getattr(result, "data_summary", None) or {}).get("run")
+    if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+        return f"{method} run {n}"
+    return f"the {method} run"
+
+
 def assembly_units(result):
     """The significant units of an assembly result (Berger et al. 2010: find the
     assembly, then analyse its members): ``{"units": ids, "label": provenance}``."""
@@ -38,7 +48,7 @@ def assembly_units(result):
     ids = table.loc[table["significant"].to_numpy(dtype=bool), "unit"].astype(str).to_numpy()
     p = result.params
     return {"units": ids,
-            "label": f"{ids.size} significant units of the assembly run "
+            "label": f"{ids.size} significant units of {run_name(result, 'assembly')} "
                      f"({statistic_label(p)}, α = {p['alpha']:g}, "
                      f"{result.n_surrogates} surrogates)"}
 
@@ -50,7 +60,7 @@ def sse_units(result, data, sse_id):
     ids = data.unit_ids[np.asarray(sse_neurons(result.sses[sse_id]), dtype=np.int64)]
     ids = ids.astype(str)
     return {"units": ids,
-            "label": f"the {ids.size} neurons of SSE {sse_id} of the ASSET run "
+            "label": f"the {ids.size} neurons of SSE {sse_id} of {run_name(result, 'ASSET')} "
                      f"({result.bin_size * 1e3:g} ms bins)"}
 
 
@@ -60,8 +70,8 @@ def cluster_epochs(result, cluster):
 
     members = np.flatnonzero(np.asarray(result.labels) == cluster)
     return {"epochs": members,
-            "epochs_label": f"the {members.size} epochs of {cluster_name(cluster)} of the "
-                            f"SPOTDis run"}
+            "epochs_label": f"the {members.size} epochs of {cluster_name(cluster)} of "
+                            f"{run_name(result, 'SPOTDis')}"}
 
 
 def result_choices(results):

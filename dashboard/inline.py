@@ -83,7 +83,7 @@ def open_work(path, max_bytes=None):
     from analysis.errors import available_memory
 
     from .data_page import DataPage
-    from .work import read_work_file
+    from .work import read_work_file, show_results
 
     hv.Store.set_current_backend("bokeh")
     with open(path, "rb") as fh:
@@ -94,9 +94,17 @@ def open_work(path, max_bytes=None):
     session = Session()
     session.load(work["data"], work["source"])
     pages = {"Data": DataPage(session=session)}
-    for method in methods.methods():
-        if method.key in work["results"] and method.page is not None:
-            page = method.load("page")(session=session)
-            page.restore(work["results"][method.key])
-            pages[method.page_title] = page
+    built = {}
+
+    def page_of(key):
+        method = methods.get(key)
+        if method.page is None:
+            return None
+        if key not in built:
+            built[key] = method.load("page")(session=session)
+        return built[key]
+    show_results(work["results"], page_of)
+    for method in methods.methods():   # in the registry's order
+        if method.key in built:
+            pages[method.page_title] = built[method.key]
     return pages

@@ -210,15 +210,17 @@ class JobPage(Viewer):
         self.state = "running"
         self.session.busy = True
         self.session.activity = label
-        for button in self._job_buttons:
-            button.disabled = True
-        self._cancel_button.disabled = False
-        self._status.visible = False
-        # without progress reports: a bar that moves without saying how far
-        self._progress.value = 0 if self.reports_progress else -1
-        self._progress.active = True
-        self._progress.visible = self._progress_text.visible = True
-        self._progress_text.object = "starting..." if self.reports_progress else f"{label}..."
+        with pn.io.hold():  # one message, so the browser lays the page out once
+            for button in self._job_buttons:
+                button.disabled = True
+            self._cancel_button.disabled = False
+            self._status.visible = False
+            # without progress reports: a bar that moves without saying how far
+            self._progress.value = 0 if self.reports_progress else -1
+            self._progress.active = True
+            self._progress.visible = self._progress_text.visible = True
+            self._progress_text.object = ("starting..." if self.reports_progress
+                                          else f"{label}...")
         try:
             try:
                 out = await workers.run(self.session.jobs, compute, kind=self.pool_kind,
@@ -252,10 +254,11 @@ class JobPage(Viewer):
             self._running = False
             self.session.busy = False
             self.session.activity = ""
-            self._enable_buttons()
-            self._cancel_button.disabled = True
-            self._progress.active = False
-            self._progress.visible = self._progress_text.visible = False
+            with pn.io.hold():
+                self._enable_buttons()
+                self._cancel_button.disabled = True
+                self._progress.active = False
+                self._progress.visible = self._progress_text.visible = False
 
     def _enable_buttons(self):
         """After a run: the buttons that start work (a page may keep some disabled)."""
@@ -318,6 +321,9 @@ class AnalysisPage(JobPage):
 
         method = methods.by_result(event.new)
         if method is not None:
+            # a run's result gets the next run number; a restored one keeps its own
+            self.session.number_run(method.key, event.new,
+                                    new=not getattr(self, "_restoring", False))
             self.session.keep_result(method.key, event.new, self._result_recording())
 
     def _result_recording(self):
@@ -349,8 +355,12 @@ class AnalysisPage(JobPage):
             obj.param.update(**settable)
         except (ValueError, TypeError) as exc:
             log.warning("restoring %s: parameters not taken (%s)", type(self).__name__, exc)
-        if not self._restore_result(result):
-            return False
+        self._restoring = True  # a result shown again, not a new run (``number_run``)
+        try:
+            if not self._restore_result(result):
+                return False
+        finally:
+            self._restoring = False
         self.state = "done"
         return True
 

@@ -252,9 +252,19 @@ class Section:
     loaded: bool = False       # read from a results file, not computed for this report
 
 
+def _extra_key(result):
+    """The ``dashboard.work.EXTRA_RESULTS`` key of a result that is not a method's own (a
+    sliding-windows result: "spotdis-windows"), else None."""
+    from .work import EXTRA_RESULTS
+
+    name = type(result).__name__
+    return next((k for k, (_, kind) in EXTRA_RESULTS.items() if kind == name), None)
+
+
 def load_results(paths):
-    """Saved results (``analysis.results.save_result`` files) by method; ReportError when a
-    file is not one or two files hold the same method."""
+    """Saved results (``analysis.results.save_result`` files) by method key, and a
+    sliding-windows result (``SlidingWindowsResult``) by its key "spotdis-windows";
+    ReportError when a file is not one or two files hold the same kind."""
     from analysis.errors import SpikeDataError
     from analysis.results import load_result
 
@@ -265,13 +275,33 @@ def load_results(paths):
         except SpikeDataError as exc:
             raise ReportError(_one_line(exc)) from None
         found = _methods.by_result(result)
-        if found is None:
+        method = found.key if found is not None else _extra_key(result)
+        if method is None:
             raise ReportError(f"{path}: not a result spikelens can report")
-        method = found.key
         if method in out:
-            raise ReportError(f"{path}: a second {method} result (one per method)")
+            what = "sliding-windows" if found is None else method
+            raise ReportError(f"{path}: a second {what} result (one per method)")
         out[method] = (path, result)
     return out
+
+
+def _windows_section(method, path, result, data):
+    """The report section of a loaded sliding-windows result (ReportError naming the file
+    when it was computed on another recording)."""
+    name = os.path.basename(str(path))
+    d = result.data_summary or {}
+    if "units" in d and "spikes" in d and (d["units"], d["spikes"]) != \
+            (data.n_units, data.n_spikes):
+        raise ReportError(f"{path}: the sliding windows were computed on a recording of "
+                          f"{d['units']} units and {d['spikes']} spikes, not on this one "
+                          f"({data.n_units} units, {data.n_spikes} spikes)")
+    if result.start.size and (result.start[0] < data.t_start - 1e-9
+                              or result.stop[-1] > data.t_stop + 1e-9):
+        raise ReportError(f"{path}: the sliding windows span {result.start[0]:g}-"
+                          f"{result.stop[-1]:g} s, outside this recording "
+                          f"({data.t_start:g}-{data.t_stop:g} s)")
+    return Section(method, result, data, loaded=True,
+                   note=f"Sliding windows loaded from {name}, not recomputed.")
 
 
 def run_analyses(data, methods, params=None, log=None, progress=None, results=None,
@@ -283,51 +313,77 @@ def run_analyses(data, methods, params=None, log=None, progress=None, results=No
     ``(fraction, message)`` for that method's run. ``results``: method -> (path, result)
     from ``load_results``; those methods are not recomputed (the report shows the
     parameters the saved result records). ``source``: where ``data`` came from, recorded
-    in the results' data summary.
+    in the results' data summary. A sliding-windows result among ``results`` (key
+    "spotdis-windows") becomes a section after SPOTDis's own; on a recording without
+    epochs it stands for SPOTDis (no "skipped" section).
     """
-    from analysis.spotdis.epochs import has_epochs
+    from .work import EXTRA_RESULTS
 
     params = params or {}
     results = results or {}
+    for key, (owner, _) in EXTRA_RESULTS.items():
+        if key in results and owner not in methods:
+            raise ReportError(f"{results[key][0]}: a {method_title(owner)} sliding-windows "
+                              f"result, but --method leaves {owner} out")
     sections = []
     for method in methods:
-        obj = make_analysis(method, params.get(method))
-        if method in results:
-            path, result = results[method]
-            section = Section(method, result, data, loaded=True,
-                              note=f"Result loaded from {os.path.basename(str(path))}, not "
-                                   f"recomputed.")
-            if method == "spotdis" and result.labels.shape[0] != len(data.epochs or []):
-                raise ReportError(f"{path}: the result has {result.labels.shape[0]} epochs, "
-                                  f"the data {len(data.epochs or [])}")
-            _add_evaluation(section, data)
-            sections.append(section)
-            continue
-        if _methods.get(method).needs_epochs and not has_epochs(data):
-            why = (f"the recording has fewer than 2 epochs ({method_title(method)} compares "
-                   f"epochs): load data with epochs, or cut them around events in the "
-                   f"dashboard")
-            if list(methods) == [method]:
-                raise ReportError(f"{method}: {why}")
-            sections.append(Section(method, note=f"Skipped: {why}."))
-            continue
-        if log is not None:
-            log(f"{method_title(method)}...")
-        obj.data = data
-        obj.source = source
-        if progress is not None:
-            obj.progress = progress(method)
-        try:
-            result = obj.run()
-        except MemoryError:
-            raise ReportError(f"{method}: out of memory on this recording") from None
-        except ValueError as exc:  # the analysis names the parameter at fault
-            raise ReportError(f"{method}: {_one_line(exc)}") from None
-        finally:
-            obj.progress = None
-        section = Section(method, result, data)
+        # results beside the method's own (sliding windows): sections after its own
+        extras = [_windows_section(method, *results[k], data)
+                  for k, (owner, _) in EXTRA_RESULTS.items() if owner == method
+                  and k in results]
+        sections += _method_sections(method, data, methods, params, log, progress, results,
+                                     source, quiet=bool(extras))
+        sections += extras
+    return sections
+
+
+def _method_sections(method, data, methods, params, log, progress, results, source,
+                     quiet=False):
+    """``method``'s own section (``run_analyses``), or none: ``quiet`` when the data
+    cannot have it (SPOTDis without epochs) and a loaded sliding-windows result stands for
+    the method."""
+    from analysis.spotdis.epochs import has_epochs
+
+    sections = []
+    obj = make_analysis(method, params.get(method))
+    if method in results:
+        path, result = results[method]
+        section = Section(method, result, data, loaded=True,
+                          note=f"Result loaded from {os.path.basename(str(path))}, not "
+                               f"recomputed.")
+        if method == "spotdis" and result.labels.shape[0] != len(data.epochs or []):
+            raise ReportError(f"{path}: the result has {result.labels.shape[0]} epochs, "
+                              f"the data {len(data.epochs or [])}")
         _add_evaluation(section, data)
         sections.append(section)
+        return sections
+    if _methods.get(method).needs_epochs and not has_epochs(data):
+        if quiet:
+            return sections
+        why = (f"the recording has fewer than 2 epochs ({method_title(method)} compares "
+               f"epochs): load data with epochs, or cut them around events in the "
+               f"dashboard")
+        if list(methods) == [method]:
+            raise ReportError(f"{method}: {why}")
+        sections.append(Section(method, note=f"Skipped: {why}."))
+        return sections
+    if log is not None:
+        log(f"{method_title(method)}...")
+    obj.data = data
+    obj.source = source
+    if progress is not None:
+        obj.progress = progress(method)
+    try:
+        result = obj.run()
+    except MemoryError:
+        raise ReportError(f"{method}: out of memory on this recording") from None
+    except ValueError as exc:  # the analysis names the parameter at fault
+        raise ReportError(f"{method}: {_one_line(exc)}") from None
+    finally:
+        obj.progress = None
+    section = Section(method, result, data)
+    _add_evaluation(section, data)
+    sections.append(section)
     return sections
 
 
@@ -578,8 +634,7 @@ def spotdis_parts(section):
                      f"of {M * (M - 1) // 2}")
     elif r.graph is not None:
         g = r.graph
-        name = "SpikeShip" if getattr(g, "dissimilarity", "spotdis") == "spikeship" \
-            else "SPOTDis"
+        name = r.dissimilarity_name
         facts.append(f"dissimilarity **{name}** in graph mode: {g.neighbors.shape[1]} "
                      f"nearest epochs each, from {g.n_pairs} exact epoch pairs "
                      f"({g.n_undefined} undefined)")

@@ -18,12 +18,13 @@ ringed on the map, marked as row and column bands on the matrix, selected in the
 drawn in the raster (one epoch, or several superimposed). The overlays are ``DynamicMap``s
 fed by ``Pipe`` streams: a new highlight sends a few coordinates, nothing is recomputed.
 
-Above ``max_full_epochs`` epochs (or windows) the run is in graph mode (SPOTDis or
-SpikeShip on each epoch's nearest neighbours, no full matrix): the map, clusters, tables and
-highlighting work, the matrix view says there is no matrix (``GRAPH_NOTE``); rate vectors
-have no graph mode and are refused on one line. Sliding-window results are kept with the
-session's work (``keep_work``, key ``WINDOWS_KEY``) and go into the report
-(``report_sections``).
+Above ``max_full_epochs`` epochs (or windows) the run is in graph mode (the dissimilarity,
+SPOTDis, SpikeShip or rate vectors, on each epoch's nearest neighbours, no full matrix):
+the map, clusters, tables and highlighting work, the matrix view says there is no matrix
+(``GRAPH_NOTE``); the rate baseline and the window sweep run in graph mode too.
+Sliding-window results are kept with the session's work (``keep_work``, key
+``WINDOWS_KEY``), in its work file (``work_results``, ``restore_extra``) and go into the
+report (``report_sections``).
 
 The epochs are the recording's own, or windows cut around event times typed in the sidebar
 ("events + window": each window starts at a chosen offset from its event and has a chosen
@@ -55,7 +56,7 @@ from analysis.spotdis.events import (EVENTS_LABEL, MAX_EVENTS, epoch_start_label
 from analysis.spotdis.spikeship import neuron_flows
 from analysis.spotdis.windows import SlidingWindows
 
-from .handover import cluster_epochs, hand_over, handover_controls
+from .handover import cluster_epochs, hand_over, handover_controls, run_name
 from .page_base import AnalysisPage
 from .spotdis_views import (baseline_text, cluster_name, cluster_table, dissimilarity_plot,
                             epoch_table, epochs_raster, map_highlight, map_overlay,
@@ -182,6 +183,9 @@ class SpotDisPage(AnalysisPage):
             self._labels_handover.row, self._cluster_handover.row, self._download_row(),
             pn.Row(self._epoch_view, self._xcorr_view, sizing_mode="stretch_width"),
             visible=False, sizing_mode="stretch_width")
+        # where the results sit in the layout: a new result is drawn with them taken out
+        # and put back once drawn (``_show_result``)
+        self._results_slot = pn.Column(self._results, sizing_mode="stretch_width")
 
         self.clust.param.watch(self._on_setting, PARAMETERS + ["sampling_period"])
         self.clust.param.watch(self._on_dissimilarity, "dissimilarity")
@@ -241,7 +245,7 @@ class SpotDisPage(AnalysisPage):
             width=300,
         )
         results = pn.Column(self._status, self._stale, self._summary, self._demo_button,
-                            self._results, self._extra, self._windows_box,
+                            self._results_slot, self._extra, self._windows_box,
                             sizing_mode="stretch_width")
         return pn.Row(controls, results, sizing_mode="stretch_width")
 
@@ -472,11 +476,6 @@ class SpotDisPage(AnalysisPage):
         """Worker thread: all steps (cached where the settings allow)."""
         if self.clust.data is None:
             raise ValueError("no data loaded: pick a data set on the Data page")
-        if self.clust.graph_mode() and self.clust.dissimilarity == "rate":
-            raise ValueError(
-                f"Dissimilarity: {len(self.clust.data.epochs)} epochs is more than "
-                f"{self.clust.max_full_epochs} (max_full_epochs); rate vectors have no graph "
-                f"mode: choose SPOTDis or SpikeShip, or use fewer epochs")
         return self.clust.run()
 
     def _on_period(self, event):
@@ -544,30 +543,47 @@ class SpotDisPage(AnalysisPage):
 
     # ------------------------------------------------------------------ results
     def _show_result(self, result, data):
-        """Show ``result``, computed on ``data`` (the recording with the run's epochs)."""
-        self.result = None  # views drawn below, once
+        """Show ``result``, computed on ``data`` (the recording with the run's epochs).
+
+        The first cluster is selected before anything is drawn, so that each view is
+        drawn once, already showing it (the matrix's bands and the map's rings start from
+        the highlight, the tables' rows are selected), and nothing is sent twice."""
+        self.result = None  # the selection's watchers draw nothing meanwhile
+        self._map_pipe = self._matrix_pipe = None   # the old result's overlays
         self._result_data = data
         if true_labels(data) is None and self.colour_by == "ground truth":
             self.colour_by = "cluster"
-        self.result = result
         labels = result.labels
+        first = int(labels[labels >= 0].min()) if np.any(labels >= 0) else -1
+        members = np.flatnonzero(labels == first)
+        with param.parameterized.batch_call_watchers(self):
+            self.cluster = first
+            self.epoch = int(members[0]) if members.size else None
+            self.reference = most_active(data, members)
+            self.highlight = members.tolist()
+        self.result = result
         options = {}
         for c in np.unique(labels):
             n = int(np.sum(labels == c))
             options[f"{cluster_name(c)} ({n} epochs)"] = int(c)
-        self._summary.object = self._summary_text()
-        self._cluster_select.options = options
-        self._results.visible = True
-        self._draw_matrix()
-        self._draw_map()
-        self._fill_tables()
-        first = int(labels[labels >= 0].min()) if np.any(labels >= 0) else -1
-        with param.parameterized.batch_call_watchers(self):
-            self.cluster = None
-            self.epoch = None
-            self.highlight = []
-        self._cluster_select.value = first
-        self._select_cluster(first)
+        # one message to the browser with the results drawn while out of the layout and
+        # then put back in one step: BokehJS lays out and repaints the whole page after
+        # each change of a layout's children (6 here), now once; the document's model
+        # graph is recomputed once (freeze)
+        with pn.io.hold(freeze=True):
+            self._results_slot[:] = []
+            self._summary.object = self._summary_text()
+            # the cluster is already selected: _on_cluster_select does nothing
+            self._cluster_select.param.update(options=options, value=first)
+            self._results.visible = True
+            self._draw_matrix()
+            self._draw_map()
+            self._fill_tables()
+            self._select_rows()
+            self._draw_selection()
+            self._draw_flows()
+            self._offer_hand_over()
+            self._results_slot[:] = [self._results]
 
     def _result_summary(self):
         r = self.result
@@ -734,10 +750,17 @@ class SpotDisPage(AnalysisPage):
     def _on_highlight(self, event=None):
         """Send the highlight to the map's and the matrix's overlays and select the tables'
         rows: restyles only, nothing is recomputed."""
+        if self.result is None:
+            return
         epochs = list(self.highlight)
         for pipe in (getattr(self, "_map_pipe", None), getattr(self, "_matrix_pipe", None)):
             if pipe is not None:
                 pipe.send(epochs)
+        self._select_rows()
+
+    def _select_rows(self):
+        """Select the tables' rows of the highlighted epochs."""
+        epochs = list(self.highlight)
         if self.result is None or self._epoch_rows.value is None:
             return
         labels = self.result.labels
@@ -786,7 +809,8 @@ class SpotDisPage(AnalysisPage):
             return
         names = [cluster_name(c) for c in self.result.labels]
         hand_over(self.session, data=self._result_data, epoch_labels=names, page=page,
-                  epochs_label="epochs labelled by the clusters of the SPOTDis run",
+                  epochs_label=f"epochs labelled by the clusters of "
+                               f"{run_name(self.result, 'SPOTDis')}",
                   on_error=self._show_error)
 
     def _hand_over_cluster(self, page):
@@ -940,15 +964,59 @@ class SpotDisPage(AnalysisPage):
         when it belongs to the loaded recording."""
         self._work = work
         r = ((kept or {}).get("extras") or {}).pop(WINDOWS_KEY, None)
+        if r is not None:
+            self.restore_extra(WINDOWS_KEY, r)
+
+    def work_results(self):
+        """This page's results beside its clusters, for a work file (**Save work**):
+        ``{WINDOWS_KEY: sliding-windows result}`` when there is one."""
+        r = self._windows_result
+        return {} if r is None else {WINDOWS_KEY: r}
+
+    def restore_extra(self, key, result, keep=False):
+        """Show a kept or opened sliding-windows result without computing, with the
+        settings it was computed with in the sidebar (its dissimilarity too, unless the
+        clusters shown were computed with another one); ``keep``: also keep it with the
+        session's work. False (nothing shown) when it is not one or belongs to another
+        recording."""
         data = self.session.data
-        if r is None or data is None:
-            return
-        d = r.data_summary or {}
+        if key != WINDOWS_KEY or data is None or \
+                type(result).__name__ != "SlidingWindowsResult":
+            return False
+        d = result.data_summary or {}
         if (d.get("units"), d.get("spikes")) != (data.n_units, data.n_spikes) or \
-                r.start.size and (r.start[0] < data.t_start - 1e-9
-                                  or r.stop[-1] > data.t_stop + 1e-9):
-            return   # another recording's: not shown
-        self._show_windows(r, data)
+                result.start.size and (result.start[0] < data.t_start - 1e-9
+                                       or result.stop[-1] > data.t_stop + 1e-9):
+            return False   # another recording's: not shown
+        self._windows_settings(result.params or {})
+        self._show_windows(result, data)
+        work = getattr(self, "_work", None)
+        if keep and work is not None:
+            work.save_result(WINDOWS_KEY, result)
+        return True
+
+    def _windows_settings(self, p):
+        """The sidebar takes a sliding-windows result's parameters ``p``: length and step,
+        the windows' own settings, and the clustering's (dissimilarity included) unless a
+        clusters result computed with other ones is shown."""
+        for widget, name in ((self._slide_length, "length"), (self._slide_step, "step")):
+            v = p.get(name)
+            if isinstance(v, (int, float)) and np.isfinite(v) and v > 0:
+                widget.value = float(v) * 1e3
+        own = {k: p[k] for k in ("min_active", "events_only", "event_bin", "event_threshold",
+                                 "sequence", "n_neighbors", "max_sequence_windows")
+               if k in p}
+        shared = {k: p[k] for k in ("dissimilarity", "min_cluster_size", "min_samples",
+                                    "cluster_selection", "max_full_epochs") if k in p}
+        if self.result is not None and any(
+                self.result.params.get(k) != v for k, v in shared.items()):
+            shared = {}   # the clusters shown keep their settings in the sidebar
+        for obj, values in ((self.windows, own), (self.clust, shared)):
+            for k, v in values.items():
+                try:
+                    obj.param.update(**{k: v})
+                except (ValueError, TypeError):   # a value this version refuses: kept as is
+                    pass
 
     def _show_windows(self, result, data):
         self._windows_result, self._windows_data = result, data

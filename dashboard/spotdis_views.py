@@ -17,6 +17,12 @@ Plain functions, no state: the SPOTDis page, the report and the notebook display
   and columns on the sorted matrix, merged into bands at pixel resolution) and
   ``epochs_raster`` (their spikes, superimposed in time from each epoch's start). These
   take only the result's arrays: a new highlight recomputes nothing.
+
+Drawing cost (issue 15 item 6, docs/spotdis.md "Drawing a result"): the plots are drawn
+on a 2-D canvas (``CANVAS``), not WebGL, which without a GPU copies every frame back
+through ``drawImage``; a matrix or delay image no larger than its plot's pixels is sent as
+it is (float32 for the matrix), not rasterized, so the browser's ranges do not make the
+server compute and send it a second time.
 """
 
 from __future__ import annotations
@@ -32,6 +38,17 @@ from analysis.spotdis.epochs import cross_correlation, delay_order
 
 from .text import Alert
 from .views import row_name_hover
+
+#: Bokeh's output backend for this page's plots: its few thousand glyphs draw fast on a 2-D
+#: canvas, while WebGL (HoloViews' default) without a GPU (software rendering, as on the
+#: 2-core machine's headless Chromium) copies each frame back with ``drawImage``: 7.2 s of
+#: the page's 28 s busy after a run of the pulse-pattern demo at load 12 (docs/spotdis.md,
+#: "Drawing a result")
+CANVAS = {"backend_opts": {"plot.output_backend": "canvas"}}
+#: the matrix plot's pixels (rasterized above this many epochs, sent as it is below)
+MATRIX_PIXELS = 600
+#: the delay image's pixels (rasterized above, sent as it is below)
+XCORR_PIXELS = 400
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
@@ -61,13 +78,15 @@ def epoch_names(labels):
     return [f"epoch {k} ({cluster_name(labels[k])})" for k in cluster_order(labels)]
 
 
-def matrix_image(matrix, labels, name="SPOTDis", full=(0.0, 1.0)):
+def matrix_image(matrix, labels, name="SPOTDis", full=(0.0, 1.0), dtype=None):
     """A dissimilarity matrix (SPOTDis by default) with rows and columns in
     ``cluster_order``: hv.Image, epoch rank on both axes (rank 0 at the top-left), values
-    named ``name`` in the range ``full``."""
+    named ``name`` in the range ``full``, as ``dtype`` (default: the matrix's)."""
     order = cluster_order(labels)
     ranks = np.arange(order.size, dtype=np.float64)
     z = np.asarray(matrix)[np.ix_(order, order)]
+    if dtype is not None:
+        z = z.astype(dtype, copy=False)
     return hv.Image((ranks, ranks, z), kdims=["epoch rank x", "epoch rank y"],
                     vdims=[hv.Dimension(name, range=tuple(full))])
 
@@ -125,12 +144,21 @@ def contrast_range(d):
 def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted by cluster",
                 dynamic=True, name="SPOTDis", highlight=None):
     """The sorted matrix with its cluster frames; ``highlight`` (an element or DynamicMap in
-    rank coordinates, e.g. of ``matrix_highlight``) is drawn on top."""
+    rank coordinates, e.g. of ``matrix_highlight``) is drawn on top.
+
+    Up to ``MATRIX_PIXELS`` epochs the matrix is sent as it is, in float32 (rasterizing
+    would not shrink it, and a dynamic rasterize sends it again once the browser reports
+    the plot's ranges); above, it is rasterized to that many pixels (``dynamic``: again
+    on zoom)."""
     M = len(labels)
     # the axes are ranks: the tooltip turns the rank under the cursor into the epoch there
     names = row_name_hover(epoch_names(labels))
-    image = rasterize(matrix_image(matrix, labels, name, clim), dynamic=dynamic, width=600,
-                      height=600, aggregator="mean").opts(
+    if M <= MATRIX_PIXELS:
+        image = matrix_image(matrix, labels, name, clim, dtype=np.float32)
+    else:
+        image = rasterize(matrix_image(matrix, labels, name, clim), dynamic=dynamic,
+                          width=MATRIX_PIXELS, height=MATRIX_PIXELS, aggregator="mean")
+    image = image.opts(
         cmap="viridis", clim=tuple(clim), colorbar=True, invert_yaxis=True, tools=["hover"],
         hover_tooltips=[("row", "$y{custom}"), ("column", "$x{custom}"),
                         (name, "@image{0.000}")],
@@ -144,7 +172,7 @@ def matrix_plot(matrix, labels, clim=(0.0, 1.0), title="SPOTDis, epochs sorted b
     return layers.opts(
         hv.opts.Overlay(title=title,
                         xlim=(-0.5, M - 0.5), ylim=(-0.5, M - 0.5), frame_width=340,
-                        frame_height=340, fontsize={"title": 11}))
+                        frame_height=340, fontsize={"title": 11}, **CANVAS))
 
 
 def dissimilarity_plot(result, full_range=False, dynamic=True, highlight=None):
@@ -195,7 +223,8 @@ def map_points(embedding, labels, truth=None, by_truth=False):
         responsive=True, show_legend=True, legend_position="bottom", legend_cols=4,
         framewise=True,
         title=f"t-SNE map, coloured by {'true pattern' if by_truth else what}",
-        xlabel="t-SNE 1", ylabel="t-SNE 2", xaxis=None, yaxis=None, fontsize={"title": 11})
+        xlabel="t-SNE 1", ylabel="t-SNE 2", xaxis=None, yaxis=None, fontsize={"title": 11},
+        **CANVAS)
 
 
 def map_overlay(points, highlight, height=440):
@@ -203,7 +232,7 @@ def map_overlay(points, highlight, height=440):
     ``map_highlight``) on top, keeping the map's title and legend; ``height`` in pixels
     (a responsive overlay with a DynamicMap in it collapses to a strip without one)."""
     keep = ("show_legend", "legend_position", "legend_cols", "framewise",
-            "title", "xlabel", "ylabel", "xaxis", "yaxis", "fontsize")
+            "title", "xlabel", "ylabel", "xaxis", "yaxis", "fontsize", "backend_opts")
     opts = points.opts.get("plot").kwargs
     return (points * highlight).opts(
         hv.opts.Overlay(responsive=True, height=height,
@@ -228,11 +257,12 @@ def epoch_raster(data, k, title=""):
                      kdims=["time in epoch (ms)", "unit"]).opts(
         color="#08306b", marker="dash", angle=90, size=9, tools=["hover"], responsive=True,
         xlim=(0, duration * 1e3), ylim=(-0.5, data.n_units - 0.5), framewise=True,
-        title=title or f"epoch {k}", fontsize={"title": 11})
+        title=title or f"epoch {k}", fontsize={"title": 11}, **CANVAS)
 
 
 def xcorr_plot(data, epochs, reference, title="", sort=True, dynamic=True):
-    """Neurons x delay image of ``cross_correlation`` (rows by delay with ``sort``)."""
+    """Neurons x delay image of ``cross_correlation`` (rows by delay with ``sort``); sent
+    as it is up to ``XCORR_PIXELS`` neurons and delays, else rasterized."""
     centres, hist = cross_correlation(data, epochs, reference)
     n = data.n_units
     order = delay_order(centres, hist, reference) if sort else np.arange(n)
@@ -242,10 +272,12 @@ def xcorr_plot(data, epochs, reference, title="", sort=True, dynamic=True):
                      vdims=["spike pairs per epoch"])
     step = max(1, int(np.ceil(n / 25)))
     ticks = [(float(r), str(int(order[r]))) for r in range(0, n, step)]
-    return rasterize(image, dynamic=dynamic, width=400, height=400).opts(
+    if max(n, centres.size) > XCORR_PIXELS:
+        image = rasterize(image, dynamic=dynamic, width=XCORR_PIXELS, height=XCORR_PIXELS)
+    return image.opts(
         yticks=ticks, ylabel=ylabel,
         cmap="Greys", colorbar=True, tools=["hover"], responsive=True, framewise=True,
-        title=title, fontsize={"title": 11}, clabel="spike pairs per epoch")
+        title=title, fontsize={"title": 11}, clabel="spike pairs per epoch", **CANVAS)
 
 
 HIGHLIGHT_COLOUR = "#e6007e"   # magenta: not a cluster colour, visible on viridis and white
@@ -364,15 +396,19 @@ def epochs_raster(data, epochs, title="", dynamic=True):
     ranges = {"xlim": (0, duration * 1e3), "ylim": (-0.5, data.n_units - 0.5)}
     title = title or f"{epochs.size} epochs superimposed"
     if times.size <= RASTER_POINTS_MAX:
+        # drawn as glyphs: float32 halves what is sent (the rasterized path keeps float64,
+        # the type the server's warm-up compiled datashader for)
+        points = hv.Points((np.float32(1e3) * times.astype(np.float32),
+                            units.astype(np.float32)), kdims=["time in epoch (ms)", "unit"])
         alpha = float(np.clip(3.0 / max(epochs.size, 1), 0.08, 1.0))
         return points.opts(color=HIGHLIGHT_COLOUR, alpha=alpha, marker="dash", angle=90,
                            size=9, responsive=True, framewise=True, title=title,
-                           fontsize={"title": 11}, **ranges)
+                           fontsize={"title": 11}, **ranges, **CANVAS)
     shaded = rasterize(points, dynamic=dynamic, width=600, height=380,
                        x_range=ranges["xlim"], y_range=ranges["ylim"])
     return shaded.opts(cmap="Reds", cnorm="eq_hist", colorbar=True, clabel="spikes",
                        responsive=True, framewise=True, title=title, tools=["hover"],
-                       fontsize={"title": 11}, **ranges)
+                       fontsize={"title": 11}, **ranges, **CANVAS)
 
 
 def cluster_table(labels, truth=None):
@@ -402,6 +438,10 @@ def baseline_text(baseline, result=None):
     b = baseline.scores
     text = (f"Rate vectors (no timing): **{b['n_clusters']} clusters**, ARI "
             f"**{_score(b['ari'])}**, silhouette **{_score(b['silhouette'])}**")
+    g = getattr(baseline, "graph", None)
+    if g is not None:
+        text += (f" (graph mode: {g.neighbors.shape[1]} nearest epochs each from "
+                 f"{g.n_pairs} exact pairs)")
     if result is not None:
         s = result.scores
         text += (f" · this run: {s['n_clusters']} clusters, ARI {_score(s['ari'])}, "

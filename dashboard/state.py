@@ -25,6 +25,11 @@ class Session(param.Parameterized):
         of it, ``{method key: (result, data it was computed on)}``: what the Data page's
         "from a result" choice offers (``dashboard.handover.result_choices``). Loading a new
         recording empties it; restricting keeps it.""")
+    runs = param.Dict(default={}, doc="""
+        How many runs each method has had in this session, ``{method key: count}``: a new
+        result is numbered with the next one (``number_run``), the number that hand-over
+        provenance names ("12 significant units of assembly run 2"). Kept over a reload
+        (``dashboard.work``); loading a new recording does not reset it.""")
     page = param.String(default="", doc="""
         A page to show: set by a hand-over (e.g. "ASSET"), followed by the app's navigation.""")
     opened = param.Dict(default=None, allow_None=True, doc="""
@@ -63,11 +68,38 @@ class Session(param.Parameterized):
         if result is not None and data is not None:
             self.results = {**self.results, key: (result, data)}
 
+    def number_run(self, key, result, new=True):
+        """The ordinal of ``result`` among method ``key``'s runs in this session (1 for the
+        first), kept in ``result.data_summary["run"]`` so that it is saved, reloaded and
+        opened with the result.
+
+        A ``new`` result without a number gets the next one; a result that already has one
+        (restored after a reload, opened from a file, shown again) keeps it, and later runs
+        are numbered after it. Returns the number, or None (a restored result from before
+        results were numbered).
+        """
+        summary = getattr(result, "data_summary", None)
+        if not isinstance(summary, dict):
+            return None
+        n = summary.get("run")
+        if not _is_count(n):
+            if not new:
+                return None
+            n = int(self.runs.get(key, 0)) + 1
+            summary["run"] = n
+        if n > int(self.runs.get(key, 0)):
+            self.runs = {**self.runs, key: n}
+        return n
+
     def whole_recording(self):
         """(data, source) that restrictions start from."""
         if self.whole is not None:
             return self.whole, self.whole_source
         return self.data, self.source
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 class ServerConfig(param.Parameterized):

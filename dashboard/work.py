@@ -60,8 +60,9 @@ _writer = ThreadPoolExecutor(1, thread_name_prefix="spikelens-work",
 
 
 #: results kept beside a method's own (``Work.save_result`` with these keys; ``load`` gives
-#: them as ``extras``): the SPOTDis page's sliding windows
-EXTRA_RESULTS = ("spotdis-windows",)
+#: them as ``extras``; a work file holds them as ``result-<key>.npz``): key -> (the method
+#: whose page shows it, the result class it must be). The SPOTDis page's sliding windows.
+EXTRA_RESULTS = {"spotdis-windows": ("spotdis", "SlidingWindowsResult")}
 
 
 def default_root():
@@ -146,6 +147,10 @@ class Work:
         """Keep the analysis pages' settings (``{method key: {parameter: text}}``)."""
         _writer.submit(self._guard, self._write_state, params=params)
 
+    def save_runs(self, runs):
+        """Keep how many runs each method has had (``Session.runs``)."""
+        _writer.submit(self._guard, self._write_state, runs=dict(runs))
+
     def save_data(self, data, source, whole=None, whole_source=""):
         """Keep the recording (in the background); drop the results of the one before.
 
@@ -217,7 +222,8 @@ class Work:
         kept (data None when it was not kept; whole None when ``data`` is the whole
         recording, or the whole one was too large to keep: then ``whole_dropped``;
         ``extras``: a page's further results, ``EXTRA_RESULTS``, which the page restores
-        itself, ``keep_work``; the settings are text, checked by each page like a URL's)."""
+        itself, ``keep_work``; the settings are text, checked by each page like a URL's;
+        ``runs``: how many runs each method had, ``Session.runs``)."""
         from analysis import io
         from analysis.results import load_result
 
@@ -241,7 +247,12 @@ class Work:
         params = {str(k): {str(n): str(t) for n, t in v.items()}
                   for k, v in params.items() if isinstance(v, dict)} \
             if isinstance(params, dict) else {}
+        runs = state.get("runs")
+        runs = {str(k): v for k, v in runs.items()
+                if isinstance(v, int) and not isinstance(v, bool) and v > 0} \
+            if isinstance(runs, dict) else {}
         return {"data": data, "source": state.get("source", ""), "page": state.get("page"),
+                "runs": runs,
                 "data_kept": state.get("data_kept", False), "whole": whole,
                 "whole_source": state.get("whole_source", "") if whole is not None else "",
                 "whole_dropped": bool(state.get("whole_dropped")) and data is not None,
@@ -297,7 +308,8 @@ WORK_SUFFIX = ".spikelens"
 
 def write_work_file(data, source, results):
     """The bytes of a work file: ``data`` (SpikeTrains), its ``source`` and ``results``
-    (``{method key: result}``)."""
+    (``{method key: result}``, and ``{EXTRA_RESULTS key: result}`` for a page's further
+    results)."""
     import io as _io
     import zipfile
 
@@ -325,17 +337,21 @@ def read_work_file(content, name, max_bytes, keys):
     """``{"data", "source", "results": {key: result}}`` from the bytes of a work file.
 
     The file is an upload, so: only ``state.json``, ``data.npz`` and ``result-<key>.npz``
-    for the method ``keys`` may be in it, their unpacked sizes count against ``max_bytes``
-    before anything is unpacked, and each array file is read within that budget. Raises
+    for the method ``keys`` (and the ``EXTRA_RESULTS`` of those methods) may be in it,
+    their unpacked sizes count against ``max_bytes`` before anything is unpacked, each
+    array file is read within that budget, and each result must be its key's class. Raises
     SpikeDataError (one line, naming ``name``) otherwise.
     """
     import io as _io
     import zipfile
 
-    from analysis import io
+    from analysis import io, methods
     from analysis.errors import SpikeDataError
     from analysis.results import load_result
 
+    kinds = {m.key: m.result_name for m in methods.methods() if m.key in keys}
+    kinds.update({k: kind for k, (owner, kind) in EXTRA_RESULTS.items() if owner in keys})
+    keys = list(kinds)
     allowed = {"state.json", "data.npz"} | {f"result-{k}.npz" for k in keys}
     try:
         zf = zipfile.ZipFile(_io.BytesIO(content))
@@ -373,8 +389,34 @@ def read_work_file(content, name, max_bytes, keys):
                     zf.extract(entry, tmp)
                     results[key] = load_result(os.path.join(tmp, entry),
                                                max_bytes=max_bytes)
+                    found = type(results[key]).__name__
+                    if found != kinds[key]:
+                        raise SpikeDataError(f"{entry} holds a {found}, not a {kinds[key]}")
         except (SpikeDataError, ValueError) as exc:
             text = " ".join(str(exc).replace(tmp + os.sep, "").split())
             raise SpikeDataError(text, name) from None
     source = state.get("source")
     return {"data": data, "source": str(source) if source else name, "results": results}
+
+
+def show_results(results, page_of):
+    """Show a work file's ``results`` (``read_work_file``) on their pages without
+    computing: each method's result (``page.restore``), then the ``EXTRA_RESULTS`` beside
+    them (``page.restore_extra``, kept with the session's work). ``page_of(method key)``
+    gives the page, built if need be, or None. Returns the keys shown."""
+    shown = []
+    main = [k for k in results if k not in EXTRA_RESULTS]
+    for key in main + [k for k in results if k in EXTRA_RESULTS]:
+        owner = EXTRA_RESULTS[key][0] if key in EXTRA_RESULTS else key
+        page = page_of(owner)
+        if page is None:
+            continue
+        try:
+            done = page.restore_extra(key, results[key], keep=True) \
+                if key in EXTRA_RESULTS else page.restore(results[key])
+        except Exception:  # noqa: BLE001 (a result that does not fit: not shown)
+            log.exception("opened result %s not shown", key)
+            continue
+        if done is not False:
+            shown.append(key)
+    return shown

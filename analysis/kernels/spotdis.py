@@ -139,28 +139,6 @@ def _tri(a, b, n):
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def epoch_sizes(ep_offsets, n_ep, n_units):
-    """Per epoch: active neurons (>= 1 spike), their pairs, and the pairs' delay count."""
-    n_active = np.zeros(n_ep, dtype=np.int64)
-    n_pairs = np.zeros(n_ep, dtype=np.int64)
-    n_delays = np.zeros(n_ep, dtype=np.int64)
-    for k in prange(n_ep):
-        a = 0
-        s = 0
-        s2 = 0
-        for i in range(n_units):
-            c = ep_offsets[k * n_units + i + 1] - ep_offsets[k * n_units + i]
-            if c > 0:
-                a += 1
-                s += c
-                s2 += c * c
-        n_active[k] = a
-        n_pairs[k] = a * (a - 1) // 2
-        n_delays[k] = (s * s - s2) // 2
-    return n_active, n_pairs, n_delays
-
-
-@njit(cache=True, parallel=True, nogil=True)
 def epoch_active(ep_offsets, n_units, act_ptr):
     """Sorted active neuron indices of every epoch, concatenated (``act_ptr`` CSR)."""
     n_ep = act_ptr.shape[0] - 1

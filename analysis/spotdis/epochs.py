@@ -63,8 +63,12 @@ class _Epochs:
         self.rel = kernels.gather_epochs(times, first, self.offsets, starts)
         self._starts = starts
         self.duration = float(np.max(stops - starts))
-        self.n_active, self.n_pairs, self.n_delays = kernels.epoch_sizes(
-            self.offsets, self.n_epochs, self.n_units)
+        # per epoch: active neurons, their pairs and the pairs' delays (numpy on the
+        # M x N counts: a parallel kernel's start cost more than the sums on small data)
+        self.n_active = np.count_nonzero(counts, axis=1).astype(np.int64)
+        total = counts.sum(axis=1)
+        self.n_pairs = self.n_active * (self.n_active - 1) // 2
+        self.n_delays = (total * total - np.einsum("ij,ij->i", counts, counts)) // 2
         self.counts = counts
 
     def epoch(self, k):

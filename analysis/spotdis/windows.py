@@ -161,6 +161,27 @@ class PatternSequence:
     unit_ids: np.ndarray
     windows: int
 
+    def __post_init__(self):
+        # a results file is outside data: one value, count and id per unit
+        if not isinstance(self.label, (int, np.integer)) or isinstance(self.label, bool):
+            raise ValueError(f"PatternSequence.label: expected a whole number, got "
+                             f"{self.label!r}")
+        if self.measure not in ("flow", "delay"):
+            raise ValueError(f"PatternSequence.measure: expected 'flow' or 'delay', got "
+                             f"{self.measure!r}")
+        n = np.shape(self.value)[0] if np.ndim(self.value) == 1 else -1
+        for name, kinds in (("value", "f"), ("n_windows", "iu"), ("unit_ids", "UO")):
+            v = getattr(self, name)
+            if not isinstance(v, np.ndarray) or v.ndim != 1 or v.shape[0] != n \
+                    or v.dtype.kind not in kinds:
+                raise ValueError(f"PatternSequence.{name}: expected one "
+                                 f"{'number' if name != 'unit_ids' else 'id'} per unit "
+                                 f"({n}), got {getattr(v, 'dtype', type(v).__name__)} of "
+                                 f"shape {np.shape(v)}")
+        if not isinstance(self.windows, (int, np.integer)) or self.windows < 0:
+            raise ValueError(f"PatternSequence.windows: expected a count, got "
+                             f"{self.windows!r}")
+
     def order(self):
         """Units from the most leading (smallest value) to the most lagging; units without
         a value last."""
@@ -217,10 +238,37 @@ class SlidingWindowsResult(SavedResult):
             if not isinstance(v, np.ndarray) or v.ndim != 1 or v.shape[0] != n:
                 raise ValueError(f"SlidingWindowsResult.{name}: expected one value per "
                                  f"window ({n}), got shape {np.shape(v)}")
+        for name, kinds in (("start", "f"), ("stop", "f"), ("labels", "iu"), ("truth", "iu"),
+                            ("clustered", "b")):
+            v = getattr(self, name)
+            if v is not None and v.dtype.kind not in kinds:
+                raise ValueError(f"SlidingWindowsResult.{name}: unexpected dtype {v.dtype}")
+        if not (np.all(np.isfinite(self.start)) and np.all(self.stop >= self.start)):
+            raise ValueError("SlidingWindowsResult.start, stop: expected finite windows "
+                             "with stop >= start")
         if not isinstance(self.sequences, dict) or not all(
-                isinstance(s, PatternSequence) for s in self.sequences.values()):
+                isinstance(s, PatternSequence) and isinstance(k, (int, np.integer))
+                and k == s.label for k, s in self.sequences.items()):
             raise ValueError("SlidingWindowsResult.sequences: expected {label: "
                              "PatternSequence}")
+        if not isinstance(self.scores, dict) or not all(
+                isinstance(self.scores.get(k), (int, float, np.integer, np.floating))
+                for k in ("ari", "silhouette", "n_clusters", "n_noise", "n_windows",
+                          "n_clustered")):
+            raise ValueError("SlidingWindowsResult.scores: expected numbers ari, "
+                             "silhouette, n_clusters, n_noise, n_windows, n_clustered")
+        if not isinstance(self.dissimilarity, str) or not isinstance(self.graph_mode, bool):
+            raise ValueError("SlidingWindowsResult.dissimilarity, graph_mode: expected a "
+                             "name and a flag")
+        if self.events is not None and (not isinstance(self.events, np.ndarray)
+                                        or self.events.ndim != 1):
+            raise ValueError("SlidingWindowsResult.events: expected event times (s) or None")
+        if not isinstance(self.params, dict) or not isinstance(self.data_summary, dict):
+            raise ValueError("SlidingWindowsResult.params, data_summary: expected dicts")
+        if self.elapsed is not None and not (
+                isinstance(self.elapsed, (int, float)) and np.isfinite(self.elapsed)):
+            raise ValueError(f"SlidingWindowsResult.elapsed: expected seconds, got "
+                             f"{self.elapsed!r}")
         if not (isinstance(self.step, float) and np.isfinite(self.step) and self.step > 0):
             raise ValueError(f"SlidingWindowsResult.step: expected a step > 0 s, got "
                              f"{self.step!r}")

@@ -186,8 +186,10 @@ def test_weighted_median_is_the_midpoint_of_the_minimisers():
 
 def test_bucket_median_equals_quickselect():
     rng = np.random.default_rng(6)
-    mass_b, min_b = np.zeros(N_BUCKETS), np.full(N_BUCKETS, np.inf)
-    cases = [(np.r_[np.zeros(10), np.full(10, 100.0)], np.ones(20))]   # tie across buckets
+    mass_b = np.zeros(N_BUCKETS)
+    cases = [(np.r_[np.zeros(10), np.full(10, 100.0)], np.ones(20)),   # tie across buckets
+             (np.r_[np.zeros(10), np.full(5, 1.0), np.full(5, 100.0)], np.ones(20)),
+             (np.full(70, 3.0), np.ones(70))]                           # one value
     for _ in range(300):
         n = int(rng.integers(1, 400))
         centre = rng.integers(-1000, 1000, n) // int(rng.choice([1, 50, 1000]))
@@ -196,10 +198,16 @@ def test_bucket_median_equals_quickselect():
     for values, masses in cases:
         n, total = values.size, float(masses.sum())
         expected = weighted_median(values.copy(), masses.copy(), 0, n, total)
-        got = bucket_median(values, masses, n, total, mass_b, min_b, np.empty(n), np.empty(n))
+        got = bucket_median(values, masses, n, total, values.min(), values.max(), mass_b,
+                            np.empty(n), np.empty(n))
         assert got == expected
-        assert not mass_b.any() and np.isinf(min_b).all()   # scratch left reset
-    assert bucket_median(*cases[0], 20, 20.0, mass_b, min_b, np.empty(20), np.empty(20)) == 50
+        assert not mass_b.any()   # scratch left reset
+    assert bucket_median(*cases[0], 20, 20.0, 0.0, 100.0, mass_b, np.empty(20),
+                         np.empty(20)) == 50
+    # the tie's upper end is the smallest value above the median's bucket, not the next
+    # bucket's first value in memory order
+    assert bucket_median(*cases[1], 20, 20.0, 0.0, 100.0, mass_b, np.empty(20),
+                         np.empty(20)) == 0.5
 
 
 # ----------------------------------------------------------------- hand-computed
@@ -486,10 +494,11 @@ def test_graph_mode_clusters_like_full_mode(patterns, tmp_path):
     with pytest.raises(ValueError, match="^max_full_epochs: the SpikeShip matrix of 60 "
                                          "epochs.*nearest-neighbour graph"):
         graph.spikeship()
-    graph.dissimilarity = "rate"
-    with pytest.raises(ValueError, match="^max_full_epochs: the rate-vector matrix.*only "
-                                         "dissimilarity='spotdis' or 'spikeship'"):
-        graph.cluster()
+    graph.dissimilarity = "rate"   # the rate vectors' full matrix too; they have a graph
+    with pytest.raises(ValueError, match="^max_full_epochs: the rate-vector matrix.*"
+                                         "nearest-neighbour graph"):
+        graph.rate_vectors()
+    assert graph.cluster().shape == (60,) and graph.graph().dissimilarity == "rate"
 
 
 def test_window_sweep_counts_spikeship_undefined_pairs(patterns):

@@ -162,7 +162,7 @@ def test_graph_mode_clusters_like_full_mode():
         graph.spotdis()
     graph.dissimilarity = "rate"
     with pytest.raises(ValueError, match="^max_full_epochs: the rate-vector matrix"):
-        graph.cluster()
+        graph.rate_vectors()
     # clustering parameters do not recompute the graph
     graph.dissimilarity = "spotdis"
     graph.min_cluster_size = 12

@@ -77,3 +77,50 @@ def test_hostile_sliding_windows_files_give_one_line(runs, tmp_path):
     with pytest.raises(SpikeDataError, match="holds a SlidingWindowsResult, not a "):
         from analysis.spotdis import SpotDisClustResult
         SpotDisClustResult.load(good)
+
+
+def test_hostile_sequences_scores_and_windows_give_one_line(runs, tmp_path):
+    """What a report or a page draws from a windows file is checked when it is read: a
+    sequence's per-unit arrays, the scores, the windows' bounds (before: these loaded and
+    failed later, inside a plot)."""
+    r = runs["spikeship"]
+    good = save_result(r, tmp_path / "good.npz")
+    header = json.loads(str(np.load(good)[results.HEADER][()]))
+    f = header["result"]["fields"]
+    label = next(iter(r.sequences))
+    seq = next(v for k, v in f["sequences"]["__dict__"] if k == label)["fields"]
+
+    def case(name, change, pattern):
+        path = _rewrite(good, tmp_path / f"{name}.npz", change)
+        with pytest.raises(SpikeDataError) as info:
+            load_result(path)
+        msg = str(info.value)
+        assert msg.startswith(f"{path}: ") and "\n" not in msg, msg
+        assert re.search(pattern, msg), msg
+
+    counts = seq["n_windows"]["__array__"]
+    case("seq-short", lambda h, a: a.update({counts: a[counts][:-2]}),
+         r"PatternSequence\.n_windows: expected one number per unit \(20\)")
+    ids = seq["unit_ids"]["__array__"]
+    case("seq-ids", lambda h, a: a.update({ids: a[ids][:3]}),
+         r"PatternSequence\.(value|n_windows|unit_ids)")
+
+    def measure(h, a):
+        for k, v in h["result"]["fields"]["sequences"]["__dict__"]:
+            v["fields"]["measure"] = "<b>x</b>"
+    case("seq-measure", measure, r"PatternSequence\.measure")
+
+    def relabel(h, a):
+        h["result"]["fields"]["sequences"]["__dict__"][0][0] = 99
+    case("seq-label", relabel, r"SlidingWindowsResult\.sequences")
+    case("scores", lambda h, a: h["result"]["fields"].update(scores={"ari": "x"}),
+         r"SlidingWindowsResult\.scores")
+    start = f["start"]["__array__"]
+
+    def nan_start(h, a):
+        x = a[start].copy()
+        x[0] = np.nan
+        a[start] = x
+    case("nan", nan_start, r"SlidingWindowsResult\.start, stop")
+    case("elapsed", lambda h, a: h["result"]["fields"].update(elapsed="soon"),
+         r"SlidingWindowsResult\.elapsed")

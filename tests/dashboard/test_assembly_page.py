@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import re
 
 import holoviews as hv
 import numpy as np
@@ -13,7 +14,7 @@ from analysis import simulate
 from analysis.assembly import evaluation_sweeps, ranked
 from analysis.spiketrains import SpikeTrains
 from dashboard.assembly_page import AssemblyPage
-from dashboard.assembly_views import box_plot, sweep_plot
+from dashboard.assembly_views import box_plot, surrogate_columns, sweep_plot
 from dashboard.state import Session
 
 hv.extension("bokeh", logo=False)  # the app does this; the page's views need it
@@ -379,8 +380,8 @@ def test_hand_over_the_significant_units_to_asset(ran):
     data = session.data
     assert sorted(data.unit_ids.tolist()) == sorted(significant)
     assert data.duration == whole.duration and session.whole is whole
-    assert f"{len(significant)} significant units of the assembly run" in \
-        data.annotations["restriction"]
+    assert re.search(rf"{len(significant)} significant units of assembly run \d+ \(",
+                     data.annotations["restriction"])
     assert asked[-1] == "ASSET"
     assert ran.result is None  # the page's result belonged to the whole recording
 
@@ -391,10 +392,48 @@ def test_table_shows_the_decisive_columns_first(ran):
                                        "p_adjusted"] or list(table.columns[:4]) == [
         "rank", "unit", "significant", "p_value"]
     hidden = set(ran._table.hidden_columns)
-    assert {"q01", "q99"} <= hidden and "p_value" not in hidden
-    ran._show_quantiles.value = True
-    assert ran._table.hidden_columns == []
+    assert hidden == set(surrogate_columns(table)) and {"q01", "q99", "min"} <= hidden
     assert ran._table.frozen_columns == ["rank", "unit"]
+
+
+def test_the_user_picks_the_columns_and_downloads_keep_them_all(ran):
+    """Issue 15 item 4: a long table lets the user pick its columns, decisive ones first."""
+    table, picker = ran._table.value, ran._columns
+    assert len(table.columns) > 8 and picker.box.visible
+    assert picker.box in pn.panel(ran).select(pn.Row)  # on the page
+    # offered in the table's order, the decisive ones first; rank and unit always shown
+    assert picker.choice.options == [c for c in table.columns if c not in ("rank", "unit")]
+    assert picker.choice.options[:3] == ["significant", "p_value", "p_adjusted"]
+    assert "q50" not in picker.choice.value and "p_value" in picker.choice.value
+    # the user drops the adjusted p-value and adds the median of the surrogates
+    picker.choice.value = [c for c in picker.choice.value if c != "p_adjusted"] + ["q50"]
+    hidden = set(ran._table.hidden_columns)
+    assert "p_adjusted" in hidden and "q50" not in hidden and "q01" in hidden
+    # every download still holds every column
+    csv = pd.read_csv(io.BytesIO(ran._download_bytes().getvalue()))
+    assert list(csv.columns) == list(table.columns)
+    # a new value of the table (pairwise coincidences added) keeps the user's choice and
+    # shows the new column
+    ran.pairwise = True
+    assert "coincidences" in ran._table.value.columns
+    hidden = set(ran._table.hidden_columns)
+    assert "p_adjusted" in hidden and "q50" not in hidden and "coincidences" not in hidden
+    picker.all_button.clicks += 1
+    assert ran._table.hidden_columns == []
+    picker.default_button.clicks += 1
+    assert set(ran._table.hidden_columns) == set(surrogate_columns(ran._table.value))
+
+
+def test_the_column_picker_shows_only_for_long_tables():
+    from dashboard.widgets import ColumnPicker
+
+    table = pn.widgets.Tabulator(pd.DataFrame({c: [1] for c in "abcdefgh"}))
+    picker = ColumnPicker(table, default_hidden=lambda frame: ["h"])
+    assert not picker.box.visible and table.hidden_columns == ["h"]
+    table.value = pd.DataFrame({c: [1] for c in "abcdefghij"})  # 10 columns
+    assert picker.box.visible and table.hidden_columns == ["h"]
+    table.value = None
+    assert not picker.box.visible and table.hidden_columns == []
 
 
 def test_raster_of_the_significant_or_picked_units(ran):

@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import re
 
 import holoviews as hv
 import numpy as np
@@ -292,8 +293,8 @@ def test_hand_over_an_sse_s_neurons_and_its_time_span(ran):
     session.param.watch(lambda e: pages.append(e.new), "page")
     ran._sse_units.button.clicks += 1
     assert session.data.unit_ids.tolist() == neurons and pages[-1] == "SPOTDis"
-    assert f"neurons of SSE {cluster} of the ASSET run" in \
-        session.data.annotations["restriction"]
+    assert re.search(rf"neurons of SSE {cluster} of ASSET run \d+ \(",
+                     session.data.annotations["restriction"])
     assert ran.result is None  # new data: the page starts over
     session.restrict(whole)  # back (what "Whole recording" does)
     asyncio.run(ran._run())

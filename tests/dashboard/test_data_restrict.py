@@ -91,7 +91,7 @@ def test_units_of_the_assembly_run_restrict_as_the_hand_over_does(assembly_run):
     assert "assembly" in session.results
     options = data_page._from_result.options
     text = next(t for t, k in options.items() if k == "assembly")
-    assert text.startswith(f"{len(significant)} significant units of the assembly run")
+    assert text.startswith(f"{len(significant)} significant units of assembly run 1 (")
     assert not data_page._from_result_text.visible
     data_page._from_result.value = "assembly"
     assert data_page._from_result_text.visible and text in data_page._from_result_text.object
@@ -137,7 +137,7 @@ def test_each_sse_offers_its_neurons():
     asyncio.run(data_page._on_restrict())
     expected = chain.unit_ids[sse_neurons(sses[k])].astype(str)
     assert session.data.unit_ids.astype(str).tolist() == expected.tolist()
-    assert f"the {expected.size} neurons of SSE {k} of the ASSET run" in \
+    assert f"the {expected.size} neurons of SSE {k} of ASSET run 1 (" in \
         restriction_of(session.data)
 
 
@@ -234,3 +234,59 @@ def test_a_whole_recording_too_large_to_keep_beside_its_restriction(tmp_path, re
     asyncio.run(page._on_whole_recording())
     assert page.state == "failed" and "too large to keep" in page._status.object
     assert session.data is kept["data"]
+
+
+def test_the_window_fields_show_the_restriction_in_force_after_a_reload(tmp_path, recording):
+    """Issue 15: after a reload, From and To show the window that is in force (they came
+    back empty while the pages worked on the restriction)."""
+    store = WorkStore(tmp_path / "work")
+    work, secret = store.new()
+    session = Session()
+    session.load(recording, "rec.npz")
+    page = DataPage(session=session)
+    page._window_from.value, page._window_to.value = 2.25, 7.5
+    page._units_text.value = "0-5"
+    asyncio.run(page._on_restrict())
+    assert page.state == "done", page._status.object
+    work.save_data(session.data, session.source, session.whole, session.whole_source)
+    work.flush()
+
+    # the reload: a new session and a new page on the kept work
+    restored = Session()
+    work.restore_data(restored, store.open(work.token, secret).load())
+    again = DataPage(session=restored)
+    assert (again._window_from.value, again._window_to.value) == (2.25, 7.5)
+    assert (again._window_band.start, again._window_band.end) == (2.25, 7.5)
+    # the whole recording again: no window in force, the fields empty (in the browser
+    # too: Panel's FloatInput sends None as NaN, which the field shows as "NaN")
+    model = again._window_from.get_root()
+    assert model.value == 2.25
+    asyncio.run(again._on_whole_recording())
+    assert restored.data.equals(recording)
+    assert (again._window_from.value, again._window_to.value) == (None, None)
+    assert model.value is None
+    # a restriction to units only (a hand-over) has no window either
+    restored.restrict(restrict(recording, units="0-3"))
+    assert (again._window_from.value, again._window_to.value) == (None, None)
+    # a window handed over (an ASSET SSE's time span) shows in the fields
+    restored.restrict(restrict(recording, window=(1.5, 4.0), units="0-3"))
+    assert (again._window_from.value, again._window_to.value) == (1.5, 4.0)
+
+
+def test_the_window_fields_show_the_window_when_the_whole_recording_was_not_kept(
+        tmp_path, recording):
+    small = restrict(recording, window=(3.0, 6.0), units="0")
+    limit_mb = 1.5 * (8 * small.n_spikes + 16 * small.n_units) / 1e6
+    store = WorkStore(tmp_path / "work", max_data_mb=limit_mb)
+    work, secret = store.new()
+    work.save_data(small, "rec", recording, "rec")
+    work.flush()
+    kept = store.open(work.token, secret).load()
+    assert kept["whole"] is None and kept["whole_dropped"]
+    session = Session()
+    work.restore_data(session, kept)
+    page = DataPage(session=session)
+    assert (page._window_from.value, page._window_to.value) == (3.0, 6.0)
+    # without the whole recording, a units-only restriction has no window to show
+    session.load(restrict(recording, units="0-2"), "rec")
+    assert (page._window_from.value, page._window_to.value) == (None, None)

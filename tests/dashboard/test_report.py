@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 
+import numpy as np
 import pytest
 
 from analysis import io, simulate
@@ -439,3 +440,92 @@ def test_graph_mode_section_names_the_dissimilarity(files, dissimilarity, name):
     assert f"dissimilarity **{name}** in graph mode: 8 nearest epochs each, from " \
         f"{result.graph.n_pairs} exact epoch pairs" in text, text
     assert "rate vectors" not in text
+
+
+# ---------------------------------------------------------------------- sliding windows
+@pytest.fixture(scope="module")
+def windows_files(tmp_path_factory):
+    from analysis.spotdis import SlidingWindows
+
+    root = tmp_path_factory.mktemp("report-windows")
+    data = simulate.embedded_sequences(n_units=20, occurrences=12, t_stop=40.0, seed=2)
+    result = SlidingWindows(data=data, length=0.2, step=0.05, dissimilarity="spikeship",
+                            min_active=10, min_cluster_size=5).run()
+    assert result.sequences and data.epochs is None
+    paths = {"data": root / "rec.npz", "windows": root / "windows.npz",
+             "other": root / "other.npz"}
+    io.save(data, paths["data"])
+    io.save(simulate.embedded_sequences(n_units=12, occurrences=8, t_stop=20.0, seed=4),
+            paths["other"])
+    result.save(paths["windows"])
+    return paths, result
+
+
+def test_a_saved_sliding_windows_result_is_reported_not_recomputed(windows_files, tmp_path,
+                                                                  capsys):
+    """Issue 16 leftover: `spikelens report --results` took no sliding-windows file ("not a
+    result spikelens can report"); it gives the report's sliding-windows section."""
+    paths, r = windows_files
+    out = tmp_path / "w.html"
+    assert main(["report", str(paths["data"]), "--method", "spotdis", "--results",
+                 str(paths["windows"]), "-o", str(out)]) == 0
+    said = capsys.readouterr()
+    title = report.method_title("spotdis")
+    assert f"{title} sliding windows loaded" in said.out and said.err == ""
+    raw = out.read_text(encoding="utf-8")
+    text = shown(raw)
+    assert headings(text) == ["Data", title, "Software"]
+    assert "Sliding windows over the whole recording" in text
+    assert "Sliding windows loaded from windows.npz, not recomputed" in text
+    assert "Skipped" not in text   # no epochs: the windows stand for SPOTDis
+    assert "dissimilarity <strong>SpikeShip</strong>" in text
+    assert f"fewest active units {r.params['min_active']}" in text
+    assert f"{r.scores['n_clusters']} patterns</strong> in {r.scores['n_windows']} windows" \
+        in text
+    for k in r.sequences:
+        assert f"pattern {k}: sequence from mean flows" in text
+    assert "Parameters of the sliding windows" in text
+    assert report.network_references(raw) == []
+
+
+def test_a_wrong_or_hostile_sliding_windows_file_is_one_line(windows_files, tmp_path,
+                                                            capsys):
+    paths, r = windows_files
+    target = tmp_path / "x.html"
+
+    def fails(*args, needles):
+        assert main(["report", *map(str, args), "-o", str(target)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        for needle in needles:
+            assert needle in err, err
+        assert not target.exists()
+
+    # another recording's windows
+    fails(paths["other"], "--method", "spotdis", "--results", paths["windows"],
+          needles=[str(paths["windows"]), "the sliding windows were computed on a recording "
+                   "of 20 units", "not on this one (12 units"])
+    # SPOTDis left out of the report
+    fails(paths["data"], "--method", "assembly", "--results", paths["windows"],
+          needles=[str(paths["windows"]), "sliding-windows result",
+                   "--method leaves spotdis out"])
+    # two windows files
+    fails(paths["data"], "--method", "spotdis", "--results", paths["windows"], "--results",
+          paths["windows"], needles=["a second sliding-windows result"])
+    # truncated, and a sequence that does not fit its units
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(paths["windows"].read_bytes()[:-300])
+    fails(paths["data"], "--method", "spotdis", "--results", cut,
+          needles=[str(cut), "truncated or corrupted"])
+    from analysis import results
+
+    with np.load(paths["windows"], allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(str(arrays[results.HEADER][()]))
+    seq = header["result"]["fields"]["sequences"]["__dict__"][0][1]["fields"]
+    ids = seq["unit_ids"]["__array__"]
+    arrays[ids] = arrays[ids][:2]
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    fails(paths["data"], "--method", "spotdis", "--results", bad,
+          needles=[str(bad), "corrupted", "PatternSequence.unit_ids"])

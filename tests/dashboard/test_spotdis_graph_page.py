@@ -1,6 +1,7 @@
 """The SPOTDis page in graph mode (more epochs or windows than max_full_epochs), without a
 browser: the map, clusters, tables and linked highlighting work; the matrix view says there
-is no full matrix; rate vectors are refused on one line."""
+is no full matrix; rate vectors, the rate baseline and the window sweep run in graph mode
+too."""
 
 import asyncio
 
@@ -69,14 +70,37 @@ def test_graph_mode_runs_on_the_page(patterns, dissimilarity, name):
         hv.render(page._flows_view[0].object)
 
 
-def test_rate_vectors_in_graph_mode_are_refused_on_one_line(patterns):
-    page = SpotDisPage(session=Session(data=patterns))
-    page.clust.param.update(max_full_epochs=20, dissimilarity="rate")
-    asyncio.run(page._run())
-    assert page.result is None and page.state == "failed"
-    text = page._status.object
-    assert "Dissimilarity:" in text and "rate vectors have no graph mode" in text
-    assert "more than 20" in text and "\n" not in text
+def test_rate_vectors_run_in_graph_mode(patterns):
+    """Rate vectors have a graph mode now (``rate_knn``); before, the run was refused."""
+    page = _graph_page(patterns, "rate")
+    r, M = page.result, len(patterns.epochs)
+    assert r.graph is not None and r.graph.dissimilarity == "rate" and r.dissimilarity is None
+    assert r.dissimilarity_name == "rate vectors" and r.labels.size == M
+    assert f"rate vectors in **graph mode** ({M} epochs > 20)" in page._summary.object
+    assert page._matrix[0].object == GRAPH_NOTE
+    assert page.clust.computations.get("rate", 0) == 0
+
+
+@pytest.mark.parametrize("dissimilarity", ["spotdis", "spikeship"])
+def test_rate_baseline_and_window_sweep_work_in_graph_mode(patterns, dissimilarity):
+    """Issue 16 leftover: in graph mode the baseline and the sweep ignored the page's
+    max_full_epochs (a full matrix, or, above 5000 epochs, a refused rate matrix)."""
+    page = _graph_page(patterns, dissimilarity)
+    asyncio.run(page._baseline())
+    assert page.state == "done", page._status.object
+    text = page._baseline_box[0].object
+    assert "Rate vectors (no timing)" in text and "graph mode:" in text, text
+    twin = page.clust._baseline_twin
+    assert twin.graph_mode() and twin.max_full_epochs == 20
+    assert twin.computations.get("rate", 0) == 0   # no full matrix
+    assert twin.computations.get("graph", 0) == 1
+    page._lengths.value = "100, 300"
+    asyncio.run(page._sweep())
+    assert page.state == "done", page._status.object
+    table = page._sweep_box[1][1].value
+    assert table["length"].tolist() == [0.1, 0.3]
+    assert table["graph_mode"].tolist() == [True, True]
+    hv.render(page._sweep_box[1][0].object)
 
 
 def test_sliding_windows_in_graph_mode_on_the_page():

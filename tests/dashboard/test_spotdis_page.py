@@ -1,6 +1,7 @@
 """The SPOTDis page without a browser: run, sorted matrix, map, scores, selection, errors."""
 
 import asyncio
+import re
 
 import holoviews as hv
 import numpy as np
@@ -491,7 +492,7 @@ def test_hand_over_cluster_labels_and_one_cluster_s_epochs(patterns):
     page._cluster_handover.button.clicks += 1
     np.testing.assert_array_equal(session.data.epochs.start, patterns.epochs.start[members])
     assert pages[-1] == "Assembly neurons"
-    assert "of the SPOTDis run" in session.data.annotations["restriction"]
+    assert re.search(r"of SPOTDis run \d+$", session.data.annotations["restriction"])
     session.restrict(patterns)
     asyncio.run(page._run())
     labels = page.result.labels.copy()

@@ -166,6 +166,10 @@ def test_each_figure_of_a_page_is_listed_and_downloads_as_png_and_svg(ran):
     assert len(titles) >= 6 and len(set(titles)) == len(titles), titles
     assert ran._figure_select.options == titles
     assert not ran._figure_download.disabled
+    # the matrices by their titles (set on the overlay under the highlight), not "figure 1"
+    assert titles[:3] == ["intersection matrix", "probability matrix",
+                          "joint-probability matrix"], titles
+    assert not any(t.startswith("figure ") for t in titles), titles
     # a matrix (fixed size) and a rasterized raster (stretching: the default width)
     for title, obj, pane in [listed[0], listed[-1]]:
         width, height = figures.size_of(obj, pane)

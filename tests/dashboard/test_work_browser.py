@@ -128,10 +128,18 @@ def test_a_brushed_restriction_goes_back_to_the_whole_recording_after_a_reload(
     whole = page.get_by_role("button", name="Whole recording")
     whole.wait_for(timeout=10_000)
     assert whole.is_enabled()
+    # From and To show the window in force (they came back empty before)
+    fields = [page.locator(".bk-input-group:visible", has_text=label).locator("input").first
+              for label in ("From (s)", "To (s)")]
+    page.wait_for_function("([a, b]) => a.value !== '' && b.value !== ''",
+                           arg=[f.element_handle() for f in fields], timeout=15_000)
+    assert [float(f.input_value()) for f in fields] == [t0, t1]
+    page.screenshot(path=str(artifacts_dir / "restrict_window_after_reload.png"))
     whole.click()
     page.get_by_text(re.compile(r"\b500 units, [\d,]+ spikes, 5 s")).first.wait_for(
         timeout=30_000)
     page.wait_for_timeout(500)
     assert page.get_by_text(re.compile(r"Restricted: time")).count() == 0
+    assert [f.input_value() for f in fields] == ["", ""]  # no window in force
     page.screenshot(path=str(artifacts_dir / "whole_recording_after_reload.png"))
     assert not page.js_errors, page.js_errors

@@ -127,3 +127,38 @@ def test_the_whole_recording_beside_a_restriction_stays_in_its_session_s_folder(
     assert store.open(work.token, other_secret) is None
     assert store.open(work.token, secret).load()["whole"].equals(whole)
     assert store.open(other.token, other_secret).load()["whole"] is None
+
+
+def test_a_hostile_sliding_windows_entry_of_a_work_file_is_one_line():
+    """The SPOTDis page's sliding windows travel in work files (result-spotdis-windows.npz):
+    a damaged or foreign entry there is refused like any other, in one line naming the
+    file, and never opened for a method the reader did not ask for."""
+    import io
+    import tempfile
+    import zipfile
+
+    from analysis.errors import SpikeDataError
+    from dashboard.work import read_work_file
+
+    state = b'{"format": "spikelens work", "version": 1}'
+    data = simulate.poisson(n_units=4, t_stop=2.0, seed=1)
+    result = AssemblyNeurons(data=data, n_surrogates=99, alpha=0.05).run()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "a.npz")
+        result.save(path)
+        with open(path, "rb") as fh:
+            assembly_bytes = fh.read()
+    cases = {"truncated or corrupted": b"PK\x03\x04 not really a zip",
+             "holds a AssemblyResult, not a SlidingWindowsResult": assembly_bytes}
+    for needle, raw in cases.items():
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("state.json", state)
+            zf.writestr("result-spotdis-windows.npz", raw)
+        with pytest.raises(SpikeDataError) as info:
+            read_work_file(buf.getvalue(), "w.spikelens", 10**8, ["spotdis"])
+        text = str(info.value)
+        assert text.startswith("w.spikelens: ") and needle in text and "\n" not in text
+        assert "spikelens-open-work" not in text
+        with pytest.raises(SpikeDataError, match="unexpected entry 'result-spotdis-windows"):
+            read_work_file(buf.getvalue(), "w.spikelens", 10**8, ["assembly"])
