@@ -114,6 +114,23 @@ if _sync_overlay_ranges.__name__ not in {h.__name__ for h in
     pn.viewable.Viewable._preprocessing_hooks.append(_sync_overlay_ranges)
 
 
+def _one_update():
+    """Hold the session's document while the page changes several plots at once: the
+    browser gets one message and lays the page out once, and Bokeh walks its model graph
+    once instead of once per changed layout (seven times when a result was shown). Does
+    nothing outside a served session."""
+    return pn.io.hold(freeze=True)
+
+
+def _send_new(pipe, result, cluster):
+    """Send ``(result, cluster)`` through the highlight ``pipe`` unless it holds them
+    already (a resend redraws every plot the pipe feeds)."""
+    old = pipe.data
+    if not (isinstance(old, tuple) and len(old) == 2 and old[0] is result
+            and old[1] == cluster):
+        pipe.send((result, cluster))
+
+
 class TooManyBins(ValueError):
     """More bins than the page computes full matrices for (``AssetPage.max_bins``)."""
 
@@ -417,6 +434,10 @@ class AssetPage(AnalysisPage):
             self._syncing_table = False
 
     def _show_result(self):
+        with _one_update():
+            self._fill_result()
+
+    def _fill_result(self):
         result, data = self.result, self.asset.data
         table = result.sse_table(data.unit_ids)
         self._set_table(value=table)
@@ -473,6 +494,10 @@ class AssetPage(AnalysisPage):
             self._set_table(selection=keep)
 
     def _on_cluster(self, *events):
+        with _one_update():
+            self._show_cluster()
+
+    def _show_cluster(self):
         cluster = self.cluster
         if cluster in self._cluster_select.options.values():
             self._cluster_select.value = cluster
@@ -486,7 +511,7 @@ class AssetPage(AnalysisPage):
         self._offer_hand_over()
         self._update_matrices()
         if self._raster_marks is not None:
-            self._raster_marks.send((self.result, cluster))
+            _send_new(self._raster_marks, self.result, cluster)
         self._closeups[:] = self._closeup_panes()
 
     download_stem = "asset_sses"
@@ -551,8 +576,10 @@ class AssetPage(AnalysisPage):
                      ("tiled", self.result.data_summary.get("bins")))
         window = sse_window(self.result, self.cluster) if self.zoom_to_sse else None
         if self._matrix_stream is not None and self._shown_matrices == (shape, window):
-            self._matrix_stream.send(self.result)
-            self._matrix_marks.send((self.result, self.cluster))
+            # only what changed: a new highlight redraws the marks, not five matrices
+            if self._matrix_stream.data is not self.result:
+                self._matrix_stream.send(self.result)
+            _send_new(self._matrix_marks, self.result, self.cluster)
         else:
             self._matrices[:] = [self._matrix_grid(window)]
             self._shown_matrices = (shape, window)

@@ -41,6 +41,9 @@ MATRIX_STYLES = {
     "cmat": dict(cmap=[NOISE_COLOR] + CLUSTER_COLORS, colorbar=False, aggregator="max"),
 }
 CLOSEUP_MARGIN = 0.03  # s of context either side of an SSE in the close-up rasters
+# a close-up with more spikes than this is datashaded like the whole rasters (points are
+# cheaper to compute, send and draw where there are few)
+CLOSEUP_POINTS_MAX = 20_000
 
 
 def bins_text(result):
@@ -97,40 +100,66 @@ def matrix_axes(r, n_rows, n_cols):
     return centres(n_cols), centres(n_rows), tj, ti
 
 
+def matrix_title(name, result):
+    """The title of matrix ``name``'s plot, with the parameters ``result`` was computed with
+    (its ``params``), without drawing the matrix."""
+    p = result.params
+    if name == "mask":
+        return (f"mask: pmat > {p['alpha_p']:g} and jmat > {p['alpha_j']:g}"
+                if "alpha_p" in p else "mask: significant entries")
+    return MATRIX_TITLES[name]
+
+
+MATRIX_TITLES = {"imat": "intersection matrix", "pmat": "probability matrix",
+                 "jmat": "joint-probability matrix", "cmat": "clusters (grey: noise)"}
+
+
+def _off_diagonal(z):
+    """The entries of square matrix ``z`` off its main diagonal, as a view where ``z`` is
+    contiguous: the flat entries after the first, in rows of n + 1, end with a diagonal
+    entry each (no n x n boolean mask, no copy)."""
+    n = z.shape[0]
+    return np.ravel(z)[1:].reshape(n - 1, n + 1)[:, :-1]
+
+
 def matrix_image(name, result):
     """One matrix as an image: x = time of bin j, y = time of bin i (origin bottom left).
 
     Titles and labels state the parameters ``result`` was computed with (its ``params``).
     ``hv.Image((xs, ys, z))`` puts z[0] at the bottom; ``hv.Image(z)`` would flip it.
+    The image holds float32 values: counts, cluster colours and the mask exactly,
+    probabilities to 7 digits (more than a colour or a tooltip shows); half the memory and
+    half the bytes a plot sends of float64.
     """
     matrix = getattr(result, name)
     xs, ys, tj, ti = matrix_axes(result, *matrix.shape)
     p = result.params
     if name == "imat":
-        z = np.asarray(matrix, dtype=np.float64)
+        z = np.asarray(matrix, dtype=np.float32)
         # the diagonal (a bin with itself) would set the colour scale: leave it out
-        off = z[~np.eye(*z.shape, dtype=bool)] if result.symmetric else z
-        hi = float(off.max()) if off.size and off.max() > 0 else 1.0
+        square = z.ndim == 2 and z.shape[0] == z.shape[1] and z.shape[0] > 1
+        off = _off_diagonal(z) if result.symmetric and square else z
+        hi = float(off.max()) if off.size else 0.0
+        hi = hi if hi > 0 else 1.0
         normalization = p.get("normalization")
         label = "neurons" if normalization is None else f"{normalization} overlap"
         vdim = hv.Dimension("imat", label=label, range=(0, hi))
-        title = "intersection matrix"
     elif name in ("pmat", "jmat"):
-        z = np.asarray(matrix, dtype=np.float64)
+        z = np.asarray(matrix, dtype=np.float32)
         vdim = hv.Dimension(name, label="probability", range=(0, 1))
-        title = "probability matrix" if name == "pmat" else "joint-probability matrix"
     elif name == "mask":
-        z = np.where(matrix, 1.0, np.nan)
+        z = np.where(matrix, np.float32(1), np.float32(np.nan))
         vdim = hv.Dimension("mask", label="significant", range=(0, 1))
-        title = (f"mask: pmat > {p['alpha_p']:g} and jmat > {p['alpha_j']:g}"
-                 if "alpha_p" in p else "mask: significant entries")
     else:  # clusters: ids cycle through the palette, noise 0 (grey), others transparent
-        z = np.where(matrix > 0, (matrix - 1) % len(CLUSTER_COLORS) + 1.0, np.nan)
-        z[matrix < 0] = 0.0
+        matrix = np.asarray(matrix)
+        z = np.full(matrix.shape, np.nan, dtype=np.float32)
+        positive = matrix > 0
+        z[positive] = (matrix[positive] - 1) % len(CLUSTER_COLORS) + 1
+        z[matrix < 0] = 0
         vdim = hv.Dimension("cluster", label="cluster colour",
                             range=(-0.5, len(CLUSTER_COLORS) + 0.5))
-        title = "clusters (grey: noise)"
-    return hv.Image((xs, ys, z), kdims=[tj, ti], vdims=[vdim]).relabel(title)
+    return hv.Image((xs, ys, z), kdims=[tj, ti], vdims=[vdim]).relabel(
+        matrix_title(name, result))
 
 
 def matrix_plot(image, name, size=(MATRIX_FRAME, MATRIX_FRAME), dynamic=True, **opts):
@@ -166,7 +195,7 @@ def matrix_plots(result, matrices, marks, window=None):
         plot = matrix_plot(image, name, backend_opts={"plot.toolbar.autohide": True},
                            **limits)
         highlight = hv.DynamicMap(lambda data: cluster_marks(*data), streams=[marks])
-        plots.append((plot * highlight).opts(title=matrix_image(name, result).label))
+        plots.append((plot * highlight).opts(title=matrix_title(name, result)))
     return plots
 
 
@@ -310,7 +339,9 @@ def sse_spikes(result, data, cluster, window=None, order=None):
 
 def closeups(result, data, cluster):
     """The raster in ASSET's order around each occurrence of SSE ``cluster``, highlighted:
-    the chain shows as a diagonal there. In the symmetric case bin i comes after bin j: the
+    the chain shows as a diagonal there. Each spike is a point (``views.spike_points``):
+    a window of a few tens of ms holds few spikes (more than ``CLOSEUP_POINTS_MAX``: a
+    datashaded raster). In the symmetric case bin i comes after bin j: the
     j occurrence first."""
     r = result
     if not cluster or cluster not in r.sses:
@@ -321,8 +352,10 @@ def closeups(result, data, cluster):
         lo = r.t_start + pixels[:, axis].min() * r.bin_size - CLOSEUP_MARGIN
         hi = r.t_start + (pixels[:, axis].max() + 1) * r.bin_size + CLOSEUP_MARGIN
         lo, hi = max(lo, data.t_start), min(hi, data.t_stop)
-        raster = views.raster(data.time_slice(lo, hi), order=r.order,
-                              title=f"SSE {cluster} at {lo + CLOSEUP_MARGIN:.3f} s "
-                                    f"(ASSET order)")
+        window = data.time_slice(lo, hi)
+        title = f"SSE {cluster} at {lo + CLOSEUP_MARGIN:.3f} s (ASSET order)"
+        # usually a few hundred spikes: points, not an image (views.spike_points)
+        draw = views.spike_points if window.n_spikes <= CLOSEUP_POINTS_MAX else views.raster
+        raster = draw(window, order=r.order, title=title)
         rasters.append(raster * sse_spikes(r, data, cluster, (lo, hi)))
     return rasters

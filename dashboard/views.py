@@ -4,12 +4,17 @@ Rasters go through datashader: one point per spike, rasterized to the plot's pix
 spread where sparse (dynspread), which stays interactive at 1e7 spikes (``hv.Points``
 rasterizes 10M spikes in about 0.5 s here; ``hv.Spikes`` or ``hv.Segments`` are 10-60x slower).
 The raster's tooltip names the unit of the row under the cursor (its id, not the y coordinate)
-and the spikes in the hovered pixel.
+and the spikes in the hovered pixel. Its counts go to the browser in the smallest unsigned
+integer type that holds them (``compact_counts``: usually one byte a pixel, not four). A
+raster of a few spikes (a close-up) is better drawn as the spikes themselves
+(``spike_points``): no image to compute, send or redraw at the browser's size.
 """
 
 import holoviews as hv
 import numpy as np
+import param
 from bokeh.models import CustomJSHover
+from holoviews.core.operation import Operation
 from holoviews.operation.datashader import dynspread, rasterize
 
 # a light-to-dark ramp on a linear scale: a single spike stays visible, a crowded pixel is dark
@@ -32,6 +37,36 @@ def raster_hover(unit_ids):
     return {"hover_tooltips": [("unit", "$y{custom}"), ("time (s)", "$x{0.000}"),
                                ("spikes in pixel", "@image{0}")],
             "hover_formatters": {"$y": row_name_hover(unit_ids)}}
+
+
+class compact_counts(Operation):
+    """An image of counts (non-negative integers) in the smallest unsigned integer type
+    that holds its largest count: uint8 up to 255, uint16 up to 65,535, else unchanged.
+    Lossless; a raster's image is what the page sends to the browser (and what each zoom
+    sends again), so this makes it 4 times smaller where counts are small."""
+
+    group = param.String(default="", doc="(unused: the element keeps its group)")
+
+    def _process(self, element, key=None):
+        data = getattr(element, "data", None)
+        vdims = element.vdims
+        if not vdims or not hasattr(data, "data_vars"):  # only datashader's xarray images
+            return element
+        name = vdims[0].name
+        values = data[name].values
+        if values.dtype.kind not in "ui" or values.size == 0:
+            return element
+        top = int(values.max())
+        if values.dtype.kind == "i" and int(values.min()) < 0:
+            return element
+        for kind in (np.uint8, np.uint16):
+            if top <= np.iinfo(kind).max:
+                if values.dtype.itemsize <= np.dtype(kind).itemsize:
+                    return element
+                data = data.copy()
+                data[name] = data[name].astype(kind)
+                return element.clone(data=data)
+        return element
 
 
 def raster(data, order=None, title="", dynamic=True, width=None, height=None):
@@ -74,11 +109,48 @@ def raster(data, order=None, title="", dynamic=True, width=None, height=None):
     # with "max" a pixel shows the largest count within the spread (the default adds up the
     # neighbours, which the tooltip would show as spikes that were never there)
     spread = dynspread(shaded, max_px=2, threshold=0.5, how="max", dynamic=dynamic)
+    spread = compact_counts(spread, dynamic=dynamic)
     # empty pixels hold 0 spikes, not "no data" (Bokeh shows NaN in a tooltip, without calling
     # its formatter); below the colour range (clim from 0.5) they are drawn transparent
     return spread.redim.nodata(Count=None).opts(
         title=title, clim=(0.5, np.nan), clipping_colors={"min": "transparent"},
         **RASTER_OPTS, **raster_hover(unit_ids))
+
+
+POINTS_COLOR = "#2f5f9e"  # between the raster's light and dark ends
+
+
+def spike_points(data, order=None, title=""):
+    """The spikes as points, for a raster of few spikes (a close-up of a short window):
+    x = time (s), y = row as in ``raster`` (unit index, or rank in ``order``; units that
+    ``order`` leaves out are not drawn). Bokeh draws the points itself at any size and zoom,
+    so the server sends them once (two float64 values a spike) and never an image; the
+    tooltip names the unit as on ``raster``.
+
+    Parameters
+    ----------
+    data : SpikeTrains
+    order : array of int, optional
+        Unit indices from top to bottom rows.
+    """
+    if data is None or data.n_units == 0:
+        return hv.Points([], kdims=["time (s)", "unit"]).opts(title=title or "no data")
+    rows, times, unit_ids = data.units, data.times, data.unit_ids
+    if order is not None:
+        order = np.asarray(order)
+        rank = np.full(data.n_units, -1)
+        rank[order] = np.arange(order.size)
+        rows = rank[rows]
+        keep = rows >= 0
+        rows, times = rows[keep], times[keep]
+        unit_ids = unit_ids[order]
+    y_hi = data.n_units if order is None else len(order)
+    return hv.Points((times, rows.astype(np.float64)), kdims=["time (s)", "unit"]).opts(
+        title=title, color=POINTS_COLOR, marker="square", size=3, line_color=None,
+        xlim=(data.t_start, data.t_stop), ylim=(-0.5, y_hi - 0.5), tools=["hover"],
+        responsive=True, min_height=320, framewise=True, xlabel="time (s)", ylabel="unit",
+        hover_tooltips=[("unit", "$y{custom}"), ("time (s)", "@{time (s)}{0.000}")],
+        hover_formatters={"$y": row_name_hover(unit_ids)})
 
 
 def population_rate(data, n_bins=1000):

@@ -107,7 +107,7 @@ def warm_rasterize(data, epochs=None):
     frame = asset_views.MATRIX_FRAME
     for n in MATRIX_SIZES:
         result = _stand_in_asset_result(n, rng)
-        # one matrix per aggregator: all five are float64 images (matrix_image)
+        # one matrix per aggregator: all five are float32 images (matrix_image)
         for name in ("imat", "pmat"):
             pause_while_busy()
             image = asset_views.matrix_image(name, result)

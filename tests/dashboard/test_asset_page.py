@@ -1,6 +1,7 @@
 """The ASSET page's logic without a browser: runs, errors, caching, selection, data changes."""
 
 import asyncio
+import dataclasses
 import re
 
 import holoviews as hv
@@ -531,3 +532,90 @@ def test_restrict_from_the_offer_runs_on_a_window_that_fits(page, chain):
     assert r is not None and r.imat.shape == (500, 500) and not page.tiled
     assert "Restricted recording: time 0-1.5 s" in page._summary.object
     assert not page._offer.visible
+
+
+# ---------------------------------------------------------------------- drawing costs
+def test_matrix_images_are_float32_with_the_exact_values(ran):
+    r = ran.result
+    for name in ("imat", "pmat", "jmat", "mask", "cmat"):
+        values = matrix_image(name, r).dimension_values(2, flat=False)
+        assert values.dtype == np.float32, name  # half the bytes of float64 to send
+    np.testing.assert_array_equal(matrix_image("imat", r).dimension_values(2, flat=False),
+                                  r.imat)
+    np.testing.assert_allclose(matrix_image("pmat", r).dimension_values(2, flat=False),
+                               r.pmat, rtol=1e-7, atol=1e-7)
+    mask = matrix_image("mask", r).dimension_values(2, flat=False)
+    assert (mask[r.mask] == 1).all() and np.isnan(mask[~r.mask]).all()
+    # the colour scale of the intersection matrix leaves out its diagonal
+    off = r.imat[~np.eye(*r.imat.shape, dtype=bool)]
+    assert matrix_image("imat", r).vdims[0].range == (0, float(off.max()))
+    # nothing off the diagonal: the scale still has a top
+    diagonal = dataclasses.replace(r, imat=np.diag(np.arange(1, r.imat.shape[0] + 1)))
+    assert matrix_image("imat", diagonal).vdims[0].range == (0, 1.0)
+
+
+def test_close_ups_draw_their_few_spikes_as_points(ran, monkeypatch):
+    from dashboard import asset_views
+
+    data, r, k = ran.asset.data, ran.result, ran.cluster
+    shown = [pane.object for pane in ran._closeups]
+    assert len(shown) == 2
+    for overlay in shown:
+        base = overlay.get(0)
+        assert isinstance(base, hv.Points) and not isinstance(base, hv.DynamicMap)
+        assert 0 < len(base) <= asset_views.CLOSEUP_POINTS_MAX
+    # the first close-up holds every spike of its window, in ASSET's order
+    (lo, hi) = shown[0].get(0).opts.get().kwargs["xlim"]
+    window = data.time_slice(lo, hi)
+    assert len(shown[0].get(0)) == window.n_spikes
+    # a window with many spikes is datashaded as the whole rasters are
+    monkeypatch.setattr(asset_views, "CLOSEUP_POINTS_MAX", 0)
+    for overlay in asset_views.closeups(r, data, k):
+        assert isinstance(overlay, hv.DynamicMap)  # rasterized on each zoom
+
+
+def test_a_new_highlight_redraws_the_marks_not_the_matrices(ran, monkeypatch):
+    from dashboard import asset_views
+
+    assert ran.cluster  # the largest SSE is highlighted after the run
+    drawn = []
+    real = asset_views.matrix_image
+    monkeypatch.setattr(asset_views, "matrix_image",
+                        lambda name, result: drawn.append(name) or real(name, result))
+    grid = ran._matrices[0]
+    for pane in grid.select(pn.pane.HoloViews):  # the plots exist, as in a session
+        pane.get_root()
+    drawn.clear()
+    ran.cluster = 0  # Clear highlight
+    assert ran._matrices[0] is grid  # the same plots ...
+    assert ran._matrix_marks.data[0] is ran.result  # ... with new marks
+    assert ran._matrix_marks.data[1] == 0
+    assert drawn == []  # and the five matrices were not made again
+    # a cheap rerun (new result) does redraw them
+    ran.asset.alpha_j = 0.9999
+    assert ran._matrix_stream.data is ran.result and len(drawn) >= 5
+
+
+def test_a_result_is_shown_in_one_document_update(chain, monkeypatch):
+    from bokeh.document import Document, models
+
+    page = AssetPage(session=Session(data=chain, source="test chain"))
+    doc = Document()
+    doc.add_root(pn.panel(page).get_root(doc))
+    recomputed = []
+    real = models.DocumentModelManager.recompute
+    monkeypatch.setattr(models.DocumentModelManager, "recompute",
+                        lambda self: recomputed.append(1) or real(self))
+    shown = page._show_result
+    counts = {}
+
+    def show():
+        recomputed.clear()
+        shown()
+        counts["recomputes"] = len(recomputed)
+    page._show_result = show
+    monkeypatch.setattr(pn.state, "curdoc", doc)
+    asyncio.run(page._run())
+    assert page.result is not None and len(page._closeups) == 2
+    # matrices, rasters and close-ups changed, and Bokeh walked its models once
+    assert counts["recomputes"] == 1

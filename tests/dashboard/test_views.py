@@ -178,3 +178,56 @@ def test_spread_pixels_never_show_more_spikes_than_a_pixel_holds(data):
     shown, raw = counts(raster[()]), counts(inner[()])
     assert (shown > 0).sum() > (raw > 0).sum()  # it was spread
     assert shown.max() == raw.max()
+
+
+def test_raster_counts_go_to_the_browser_in_the_smallest_integer_type(data):
+    # what the page sends: one byte a pixel where no pixel holds more than 255 spikes
+    plot = hv.renderer("bokeh").get_plot(views.raster(data))
+    image = np.asarray(plot.handles["source"].data["image"][0])
+    assert image.dtype == np.uint8
+    inner = next(dm for dm in _maps(views.raster(data))
+                 if dm.callback.operation.name == "rasterize")
+    raw = inner[()].dimension_values(2, flat=False)
+    assert raw.dtype.itemsize > 1  # datashader's own counts are wider
+    # lossless: the same counts (spread as before)
+    spread = views.dynspread(inner[()], max_px=2, threshold=0.5, how="max")
+    np.testing.assert_array_equal(image, counts(spread))
+
+
+@pytest.mark.parametrize("top, dtype", [(0, np.uint8), (255, np.uint8), (256, np.uint16),
+                                        (65535, np.uint16), (65536, np.uint32)])
+def test_compact_counts_keeps_every_count(top, dtype):
+    import xarray as xr
+
+    counts = np.zeros((3, 4), dtype=np.uint32)
+    counts[1, 2], counts[2, 0] = top, 1
+    image = hv.Image(xr.Dataset({"Count": (("y", "x"), counts)},
+                                coords={"y": np.arange(3.0), "x": np.arange(4.0)}),
+                     kdims=["x", "y"], vdims=["Count"])
+    out = views.compact_counts(image)
+    values = out.dimension_values(2, flat=False)
+    assert values.dtype == dtype
+    np.testing.assert_array_equal(values, image.dimension_values(2, flat=False))
+    # negative values are not counts: left alone
+    signed = image.clone(data=image.data.assign(Count=image.data["Count"].astype(np.int32)
+                                                 - 5))
+    assert views.compact_counts(signed).dimension_values(2, flat=False).dtype == np.int32
+
+
+def test_spike_points_draw_each_spike_in_its_row_with_the_unit_named(data):
+    window = data.time_slice(1.0, 1.2)
+    order = np.array([7, 3, 11])
+    points = views.spike_points(window, order=order, title="close-up")
+    assert isinstance(points, hv.Points)
+    rows = points.dimension_values(1)
+    assert len(points) == sum(len(window[i]) for i in order)
+    for rank, unit in enumerate(order):
+        np.testing.assert_array_equal(np.sort(points.dimension_values(0)[rows == rank]),
+                                      window[unit])
+    plot = hv.renderer("bokeh").get_plot(points)
+    assert plot.state.title.text == "close-up"
+    assert "image" not in plot.handles["source"].data  # spikes, not an image
+    hover = _hover(points)
+    assert hover.formatters["$y"].args["names"] == [str(u) for u in window.unit_ids[order]]
+    assert ("unit", "$y{custom}") in hover.tooltips
+    assert len(views.spike_points(None)) == 0
