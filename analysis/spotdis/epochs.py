@@ -57,7 +57,11 @@ class _Epochs:
         closed = stops >= data.t_stop   # as SpikeTrains.epoch_spikes: [start, stop)
         offsets = np.ascontiguousarray(data.offsets, dtype=np.int64)
         times = np.ascontiguousarray(data.times, dtype=np.float64)
-        first, counts = kernels.epoch_counts(times, offsets, starts, stops, closed)
+        if starts.size > 1 and np.all(starts[1:] >= starts[:-1]) \
+                and np.all(stops[1:] >= stops[:-1]):
+            first, counts = kernels.epoch_counts_sorted(times, offsets, starts, stops, closed)
+        else:
+            first, counts = kernels.epoch_counts(times, offsets, starts, stops, closed)
         self.offsets = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts.ravel(), out=self.offsets[1:])
         self.rel = kernels.gather_epochs(times, first, self.offsets, starts)

@@ -65,10 +65,11 @@ SCALE = 0.7
 #: Fixed number of accumulators of ``neuron_flows`` (deterministic sums).
 _FLOW_CHUNKS = 16
 #: Blocks of epoch rows (progress is reported between them): about this many flows each
-#: (a tenth of a second or two on one core), at most ``_MAX_BLOCKS``. Every block is a
+#: (about 0.2 s on one core; the Allen example is one block), at most ``_MAX_BLOCKS``.
+#: Every block is a
 #: parallel region whose threads wait for each other at its end, which costs much more
 #: than the work of a small problem on a machine shared with other jobs.
-_FLOWS_PER_BLOCK = 2e7
+_FLOWS_PER_BLOCK = 4e7
 _MAX_BLOCKS = 20
 
 

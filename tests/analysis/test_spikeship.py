@@ -199,15 +199,15 @@ def test_bucket_median_equals_quickselect():
         n, total = values.size, float(masses.sum())
         expected = weighted_median(values.copy(), masses.copy(), 0, n, total)
         got = bucket_median(values, masses, n, total, values.min(), values.max(), mass_b,
-                            np.empty(n), np.empty(n))
+                            np.empty(n), np.empty(n), np.empty(n, np.int32))
         assert got == expected
         assert not mass_b.any()   # scratch left reset
     assert bucket_median(*cases[0], 20, 20.0, 0.0, 100.0, mass_b, np.empty(20),
-                         np.empty(20)) == 50
+                         np.empty(20), np.empty(20, np.int32)) == 50
     # the tie's upper end is the smallest value above the median's bucket, not the next
     # bucket's first value in memory order
     assert bucket_median(*cases[1], 20, 20.0, 0.0, 100.0, mass_b, np.empty(20),
-                         np.empty(20)) == 0.5
+                         np.empty(20), np.empty(20, np.int32)) == 0.5
 
 
 # ----------------------------------------------------------------- hand-computed
