@@ -1,4 +1,6 @@
-"""Sliding windows last a reload (issue 16): the SPOTDis page's band and summary come back
+"""Sliding windows on the SPOTDis page (issue 16): a SpikeShip run on the embedded-sequences
+demo finds its three patterns and draws the band and a sequence; they last a reload: the
+band and summary come back
 from the session's kept work without computing, with the settings they were computed with
 in the sidebar; **Save work** holds them and **Open work** in another browser shows them."""
 
@@ -36,6 +38,18 @@ def test_sliding_windows_come_back_after_a_reload(served_app, browser, page, tmp
     summary.wait_for(timeout=120_000)
     before = summary.inner_text()
     assert re.search(r"\d+\.\d s$", before), before   # its run time: the same after reload
+    # the run finds the three embedded patterns (one run for the page test and this one)
+    assert "3 patterns" in before and "SpikeShip" in before, before
+    ari = float(re.search(r"embedded times (\d\.\d+)", before).group(1))
+    assert ari >= 0.9, before
+    # the raster with its band, and the first pattern's sequence
+    page.locator(".bk-Canvas:visible").nth(1).wait_for(timeout=60_000)
+    page.set_viewport_size({"width": 1400, "height": 1300})
+    summary.evaluate("e => e.scrollIntoView()")
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(artifacts_dir / "spotdis_windows.png"))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    assert not page.js_errors, page.js_errors
     # the selector goes back to SPOTDis (no run): the URL and the kept settings lose
     # SpikeShip; the kept windows were computed with it
     page.locator(".bk-btn-group:visible", has_text="rate vectors").first.get_by_role(
