@@ -90,19 +90,8 @@ def raster(data, order=None, title="", dynamic=True, width=None, height=None):
         width, height = (450, 300) if dynamic else (900, 400)
     if data is None or data.n_units == 0:
         return hv.Points([], kdims=["time (s)", "unit"]).opts(title=title or "no data")
-    rows = data.units
-    times = data.times
-    unit_ids = data.unit_ids
-    if order is not None:
-        order = np.asarray(order)
-        rank = np.full(data.n_units, -1)
-        rank[order] = np.arange(order.size)
-        rows = rank[rows]
-        keep = rows >= 0
-        rows, times = rows[keep], times[keep]
-        unit_ids = unit_ids[order]
+    rows, times, unit_ids, y_hi = _ordered_rows(data, order)
     points = hv.Points((times, rows.astype(np.float64)), kdims=["time (s)", "unit"])
-    y_hi = data.n_units if order is None else len(order)
     shaded = rasterize(points, dynamic=dynamic, width=width, height=height,
                        x_range=(data.t_start, data.t_stop), y_range=(-0.5, y_hi - 0.5))
     # dynspread grows points only where the image is sparse, so dense rasters stay legible;
@@ -115,6 +104,21 @@ def raster(data, order=None, title="", dynamic=True, width=None, height=None):
     return spread.redim.nodata(Count=None).opts(
         title=title, clim=(0.5, np.nan), clipping_colors={"min": "transparent"},
         **RASTER_OPTS, **raster_hover(unit_ids))
+
+
+def _ordered_rows(data, order):
+    """``(rows, times, unit_ids, n_rows)`` of ``data``'s spikes: each spike's row (its unit
+    index, or the unit's rank in ``order``; spikes of units ``order`` leaves out are
+    dropped), their times, the units' ids by row and the number of rows."""
+    rows, times, unit_ids = data.units, data.times, data.unit_ids
+    if order is None:
+        return rows, times, unit_ids, data.n_units
+    order = np.asarray(order)
+    rank = np.full(data.n_units, -1)
+    rank[order] = np.arange(order.size)
+    rows = rank[rows]
+    keep = rows >= 0
+    return rows[keep], times[keep], unit_ids[order], len(order)
 
 
 POINTS_COLOR = "#2f5f9e"  # between the raster's light and dark ends
@@ -135,16 +139,7 @@ def spike_points(data, order=None, title=""):
     """
     if data is None or data.n_units == 0:
         return hv.Points([], kdims=["time (s)", "unit"]).opts(title=title or "no data")
-    rows, times, unit_ids = data.units, data.times, data.unit_ids
-    if order is not None:
-        order = np.asarray(order)
-        rank = np.full(data.n_units, -1)
-        rank[order] = np.arange(order.size)
-        rows = rank[rows]
-        keep = rows >= 0
-        rows, times = rows[keep], times[keep]
-        unit_ids = unit_ids[order]
-    y_hi = data.n_units if order is None else len(order)
+    rows, times, unit_ids, y_hi = _ordered_rows(data, order)
     return hv.Points((times, rows.astype(np.float64)), kdims=["time (s)", "unit"]).opts(
         title=title, color=POINTS_COLOR, marker="square", size=3, line_color=None,
         xlim=(data.t_start, data.t_stop), ylim=(-0.5, y_hi - 0.5), tools=["hover"],
