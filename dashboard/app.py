@@ -230,11 +230,14 @@ def create_app(session=None, load_demo=True):
     elif kept is not None and kept.get("whole_dropped"):
         lost = (f"The whole recording of {kept['source']} was too large to keep beside its "
                 f"restriction: load it again to go back to it.")
-    if lost:
+    def data_page():
         if DATA_PAGE not in pages:
             pages[DATA_PAGE] = _make_page(DATA_PAGE, session)
             holders[DATA_PAGE][:] = [pages[DATA_PAGE]]
-        pages[DATA_PAGE]._show_message(lost, "warning")
+        return pages[DATA_PAGE]
+
+    if lost:
+        data_page()._show_message(lost, "warning")
 
     def show_opened(event):
         """A work file was opened (Data page): its results on their pages, no computing."""
@@ -277,8 +280,10 @@ def create_app(session=None, load_demo=True):
     # server may have no internet, and pages must not wait on it
     export = export_button(session, pages)
     save = save_work_button(session, pages)
+    opener = open_dropper(session, data_page,
+                          lambda name: setattr(nav, "value", name) if name in names else None)
     template = pn.template.BootstrapTemplate(
-        title="spikelens", sidebar=[nav, pn.layout.Divider(), status, export, save],
+        title="spikelens", sidebar=[nav, pn.layout.Divider(), status, export, save, opener],
         main=[main],
         header=[activity_indicator(session), history,
                 WorkTag(token=work.token if work else "", secret=secret or "", width=0,
@@ -286,6 +291,8 @@ def create_app(session=None, load_demo=True):
         header_background="#1f4e79")
     template.session = session  # handy in notebooks and tests
     template.pages = pages  # name -> page, for the pages opened so far
+    template.opener = opener  # the sidebar's drop area for work and result files
+    template.nav = nav  # the page shown
     return template
 
 
@@ -299,6 +306,60 @@ def activity_indicator(session):
         pn.pane.HTML(text, styles={"color": "white", "font-size": "0.95em"},
                      margin=(14, 4)),
         align="center")
+
+
+def open_dropper(session, data_page, go_to):
+    """The sidebar's drop area, on every page (issue 15, item 1): a work file or a saved
+    result ``.npz`` dropped there opens as it does on the Data page (``DataPage._on_upload``:
+    the same size limits and checks; results shown without computing, a result only on the
+    recording it was computed on). A result's page is shown; the outcome is one line in a
+    notification and in the Data page's alert."""
+    from .data_page import STALLED_UPLOAD_CHECK_MS
+    from .state import CONFIG
+    from .upload import BoundedFileDropper
+
+    limit = CONFIG.max_upload_mb
+    dropper = BoundedFileDropper(
+        multiple=False, max_file_size=f"{limit}MB", max_bytes=int(limit * 1e6),
+        chunk_size=10_000_000, sizing_mode="stretch_width")   # no accepted_filetypes: the
+    # browser checks those as MIME types, which .npz and work files lack; names are checked
+    # here
+
+    def notify(kind, text):
+        if pn.state.notifications is not None:
+            getattr(pn.state.notifications, kind)(escape_html(text), duration=8000)
+
+    async def on_file(event):
+        if not event.new:
+            return
+        name = os.path.basename(next(iter(event.new)))
+        if not name.lower().endswith((".npz", WORK_SUFFIX)):
+            notify("error", f"{name}: drop a work file ({WORK_SUFFIX}) or a saved result "
+                            f"(.npz) here; recordings are loaded on the Data page")
+            return
+        page = data_page()
+        session.message = ""
+        where = await page._on_upload(event)
+        if page.state == "failed":
+            notify("error", session.message or f"{name}: not opened")
+            return
+        if where:
+            go_to(where)
+        if session.message:
+            notify("success", session.message)
+
+    def on_refused(event):
+        if event.new:
+            notify("error", f"Open: {event.new}")
+
+    dropper.param.watch(on_file, "value")
+    dropper.param.watch(on_refused, "refused")
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.add_periodic_callback(dropper.expire, period=STALLED_UPLOAD_CHECK_MS)
+    box = pn.Column(Markdown(f"**Open** work ({WORK_SUFFIX}) or a saved result (.npz):"),
+                    dropper, sizing_mode="stretch_width", margin=(10, 0, 0, 0))
+    box.open_file = on_file   # what a drop calls (notebooks, tests)
+    return box
 
 
 def save_work_button(session, pages):

@@ -164,8 +164,7 @@ class DataPage(JobPage):
             await self._open_work(filename, content, limit)
             return
         if filename.lower().endswith(".npz") and is_result_file(content):
-            await self._open_result(filename, content, limit)
-            return
+            return await self._open_result(filename, content, limit)
         await self._load_file(f"file '{filename}'", lambda tables, **options: load_uploaded(
             filename, content, limit, tables, **options))
 
@@ -190,7 +189,7 @@ class DataPage(JobPage):
     async def _open_result(self, filename, content, limit):
         """Open a saved result (``.npz`` of ``analysis.results``, e.g. a page's download) on
         its page without computing, when it belongs to the recording loaded now; else say
-        which recording it needs."""
+        which recording it needs. Returns the title of the page that shows it, or None."""
         base = os.path.basename(filename)
         result = await self._in_worker(f"Opening result '{base}'",
                                        lambda: load_uploaded_result(base, content, limit))
@@ -214,6 +213,7 @@ class DataPage(JobPage):
         self.session.opened = {method.key: result}
         self._show_message(f"{base}: the {method.title} result is shown on the "
                            f"{method.page_title} page (not computed again)", "success")
+        return method.page_title
 
     def _on_upload_refused(self, event):
         if event.new:

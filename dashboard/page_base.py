@@ -25,6 +25,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 
 import panel as pn
 import param
@@ -38,6 +39,10 @@ from .text import escape_html, escape_markdown
 from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
+
+#: Fewest seconds between two progress updates sent to the browser (a run may report more
+#: often; the last report of a run is always sent).
+PROGRESS_INTERVAL_S = 0.25
 
 #: What the results' Download button writes: the main table, or the whole result as the
 #: ``.npz`` that ``analysis.load_result`` reads back (no recomputation)
@@ -269,6 +274,14 @@ class JobPage(Viewer):
         # called from the worker thread: raising here (Cancel, or the session ended) stops
         # the computation between two blocks of work
         workers.checkpoint()
+        # at most about 4 updates a second reach the browser: a run that reports every 0.15
+        # s (assembly blocks) kept the session's event loop busy with messages, and a Cancel
+        # click waited behind them
+        now = time.monotonic()
+        if now - getattr(self, "_progress_shown_at", 0.0) < PROGRESS_INTERVAL_S \
+                and fraction < 1.0:
+            return
+        self._progress_shown_at = now
         self._progress.value = int(round(100 * fraction))
         self._progress_text.object = message
 

@@ -97,13 +97,13 @@ def test_second_upload_after_navigating_is_the_one_loaded(served_app, page, tmp_
     analysis.save(simulate.poisson(n_units=9, t_stop=2.0, seed=2), second)
     open_app(page, served_app)
     page.get_by_role("button", name="Upload").click()
-    page.locator("input[type=file]").first.set_input_files(str(first))
+    page.locator("#main input[type=file]").first.set_input_files(str(first))
     page.get_by_text(re.compile(r"\b7 units\b")).first.wait_for(timeout=60_000)
     page.get_by_role("button", name="ASSET", exact=True).click()
     page.get_by_role("button", name="Run ASSET").wait_for(timeout=30_000)
     page.get_by_role("button", name="Data", exact=True).click()
     page.get_by_role("button", name="Upload").click()
-    page.locator("input[type=file]").first.set_input_files(str(second))
+    page.locator("#main input[type=file]").first.set_input_files(str(second))
     page.get_by_text(re.compile(r"\b9 units\b")).first.wait_for(timeout=60_000)
     assert page.get_by_text("second.csv").count() >= 1
     assert not page.js_errors, page.js_errors

@@ -27,7 +27,7 @@ def _open_data_page(page, url):
 
 def _drop(page, path):
     page.get_by_role("button", name="Upload").click()
-    page.locator("input[type=file]:visible").first.set_input_files(str(path))
+    page.locator("#main input[type=file]:visible").first.set_input_files(str(path))
 
 
 def test_a_result_of_the_loaded_recording_opens_on_its_page(served_app, page, tmp_path,
@@ -107,4 +107,31 @@ def test_a_result_of_another_recording_names_the_recording_it_needs(served_app, 
                                 r"Set the parameters and press")).first.wait_for(
         timeout=30_000)
     assert page.get_by_text(re.compile(r"units significant")).count() == 0
+    assert not page.js_errors, page.js_errors
+
+
+def test_a_result_dropped_in_the_sidebar_on_another_page_opens_on_its_page(
+        served_app, page, tmp_path, artifacts_dir):
+    """The sidebar's drop area is on every page: a result dropped there while the ASSET
+    page is shown opens on the assembly page, which comes up, without computing."""
+    data = demo.load_demo(demo.DEFAULT)
+    result = AssemblyNeurons(data=data, n_surrogates=99, alpha=0.05, seed=3).run()
+    result = dataclasses.replace(result, elapsed=MARK_S)
+    n_sig = int(result.table["significant"].sum())
+    path = tmp_path / "assembly_from_the_sidebar.npz"
+    save_result(result, path)
+
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    _open_data_page(page, served_app)
+    page.get_by_role("button", name="ASSET", exact=True).click()
+    page.get_by_role("button", name="Run ASSET").wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"^Open work")).first.wait_for(timeout=30_000)
+    page.locator("#sidebar input[type=file]").first.set_input_files(str(path))
+    summary = page.get_by_text(re.compile(rf"{n_sig} of 500 units significant .* "
+                                          rf"{MARK_S:.1f} s"))
+    summary.first.wait_for(timeout=60_000)   # the assembly page came up with the result
+    assert page.get_by_role("button", name="Run", exact=True).is_visible()
+    assert page.get_by_text(re.compile(r"running: ")).count() == 0
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(artifacts_dir / "result_drop_sidebar.png"))
     assert not page.js_errors, page.js_errors

@@ -28,7 +28,7 @@ def test_sessions_are_isolated_and_stay_responsive(served_app, browser, tmp_path
             open_app(p, served_app)
         # A uploads its own file and starts a long assembly run (many surrogates)
         a.get_by_role("button", name="Upload").click()
-        a.locator("input[type=file]").first.set_input_files(str(upload))
+        a.locator("#main input[type=file]").first.set_input_files(str(upload))
         wait_for_units(a, 17)
         a.get_by_role("button", name="Assembly neurons", exact=True).click()
         a.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)

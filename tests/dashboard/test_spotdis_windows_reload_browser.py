@@ -86,7 +86,7 @@ def test_sliding_windows_come_back_after_a_reload(served_app, browser, page, tmp
         fresh.goto(served_app)
         fresh.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
         fresh.get_by_role("button", name="Upload").click()
-        fresh.locator("input[type=file]").first.set_input_files(str(path))
+        fresh.locator("#main input[type=file]").first.set_input_files(str(path))
         fresh.get_by_text(re.compile(r"\b30 units\b")).first.wait_for(timeout=60_000)
         fresh.get_by_role("button", name="SPOTDis", exact=True).first.click()
         shown = fresh.get_by_text(before).first

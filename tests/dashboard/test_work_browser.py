@@ -47,7 +47,7 @@ def test_reload_restores_page_data_and_results_and_saved_work_opens_elsewhere(
     with other_browser(browser) as fresh:
         open_app(fresh, served_app)
         fresh.get_by_role("button", name="Upload").click()
-        fresh.locator("input[type=file]").first.set_input_files(str(path))
+        fresh.locator("#main input[type=file]").first.set_input_files(str(path))
         wait_for_units(fresh, 100)
         fresh.get_by_role("button", name="Assembly neurons", exact=True).click()
         # the same result, its run time included: shown, not computed again

@@ -21,7 +21,7 @@ def test_hostile_upload_and_assembly_run_run_no_script(served_app, page, tmp_pat
     page.goto(served_app)
     page.get_by_text(re.compile(r"\b500 units\b")).first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Upload").click()
-    page.locator("input[type=file]").first.set_input_files(str(path))
+    page.locator("#main input[type=file]").first.set_input_files(str(path))
     page.get_by_text(re.compile(r"\b8 units\b")).first.wait_for(timeout=60_000)
     page.get_by_text("javascript:alert(1)).csv").first.wait_for(timeout=10_000)  # as text
     page.get_by_role("button", name="Assembly neurons", exact=True).click()
