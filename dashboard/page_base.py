@@ -40,8 +40,8 @@ from .workers import Cancelled, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
 
-#: Fewest seconds between two progress updates sent to the browser (a run may report more
-#: often; the last report of a run is always sent).
+#: Fewest seconds between two progress messages that do not move the bar (a run may report
+#: more often; a report that moves the bar, and a run's last, is always sent).
 PROGRESS_INTERVAL_S = 0.25
 
 #: What the results' Download button writes: the main table, or the whole result as the
@@ -274,15 +274,17 @@ class JobPage(Viewer):
         # called from the worker thread: raising here (Cancel, or the session ended) stops
         # the computation between two blocks of work
         workers.checkpoint()
-        # at most about 4 updates a second reach the browser: a run that reports every 0.15
-        # s (assembly blocks) kept the session's event loop busy with messages, and a Cancel
-        # click waited behind them
+        # a report that moves the bar is always sent; one that only changes the text at
+        # most about 4 times a second: a run that reports every 0.15 s (assembly blocks)
+        # kept the session's event loop busy with messages, and a Cancel click waited
+        # behind them
+        value = int(round(100 * fraction))
         now = time.monotonic()
-        if now - getattr(self, "_progress_shown_at", 0.0) < PROGRESS_INTERVAL_S \
-                and fraction < 1.0:
+        if value == self._progress.value and fraction < 1.0 \
+                and now - getattr(self, "_progress_shown_at", 0.0) < PROGRESS_INTERVAL_S:
             return
         self._progress_shown_at = now
-        self._progress.value = int(round(100 * fraction))
+        self._progress.value = value
         self._progress_text.object = message
 
     def _show_message(self, text, kind):
